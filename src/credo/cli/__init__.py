@@ -1,0 +1,1 @@
+"""The ``credo`` command: thin Typer commands over Credo's services."""

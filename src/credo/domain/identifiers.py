@@ -1,0 +1,113 @@
+"""The two default identifier schemes and their check characters.
+
+* Organisations: the Unified Social Credit Code (GB 32100-2015), whose
+  positions 9-17 are an organisation code (GB 11714) with its own check.
+* Persons: the resident identity number (GB 11643-1999), with a real birth
+  date and a check character.
+
+``problem_with_*`` return ``None`` for a valid identifier and otherwise a
+short reason that never repeats the identifier itself (reasons end up in
+reject files and logs, which must not carry personal identifiers).
+The ``make_*`` helpers build valid identifiers for tests and the demo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = [
+    "ORG_CODE_WEIGHTS",
+    "RESIDENT_ID_CHECK",
+    "RESIDENT_ID_WEIGHTS",
+    "USCC_ALPHABET",
+    "USCC_WEIGHTS",
+    "make_resident_id",
+    "make_uscc",
+    "org_code_check",
+    "problem_with_identifier",
+    "problem_with_resident_id",
+    "problem_with_uscc",
+    "resident_id_check",
+    "uscc_check",
+]
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+RESIDENT_ID_CHECK = "10X98765432"
+
+
+def _org_char_value(ch: str) -> int:
+    """Digits are 0-9 and letters A=10 ... Z=35, as GB 11714 counts them."""
+    return int(ch) if ch.isdigit() else ord(ch) - ord("A") + 10
+
+
+def org_code_check(first8: str) -> str:
+    """The 9th character of an organisation code, from its first eight."""
+    total = sum(_org_char_value(c) * w for c, w in zip(first8, ORG_CODE_WEIGHTS, strict=True))
+    value = 11 - total % 11
+    return {10: "X", 11: "0"}.get(value, str(value))
+
+
+def uscc_check(first17: str) -> str:
+    """The 18th character of a Unified Social Credit Code."""
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def resident_id_check(first17: str) -> str:
+    """The 18th character of a resident identity number."""
+    total = sum(int(c) * w for c, w in zip(first17, RESIDENT_ID_WEIGHTS, strict=True))
+    return RESIDENT_ID_CHECK[total % 11]
+
+
+def problem_with_uscc(code: str) -> str | None:
+    if len(code) != 18:
+        return "organisation identifier must have 18 characters"
+    if any(c not in USCC_ALPHABET for c in code):
+        return "organisation identifier has a character outside the USCC alphabet"
+    if org_code_check(code[8:16]) != code[16]:
+        return "organisation identifier: embedded organisation code fails its check character"
+    if uscc_check(code[:17]) != code[17]:
+        return "organisation identifier fails its check character"
+    return None
+
+
+def problem_with_resident_id(number: str) -> str | None:
+    if len(number) != 18:
+        return "person identifier must have 18 characters"
+    if not number[:17].isascii() or not number[:17].isdigit():
+        return "person identifier must start with 17 digits"
+    try:
+        dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return "person identifier has a birth date that does not exist"
+    if resident_id_check(number[:17]) != number[17]:
+        return "person identifier fails its check character"
+    return None
+
+
+def problem_with_identifier(subject_id: str, subject_kind: str) -> str | None:
+    """Check an identifier against the default scheme of its subject kind."""
+    if subject_kind == "person":
+        return problem_with_resident_id(subject_id)
+    if subject_kind == "organization":
+        return problem_with_uscc(subject_id)
+    return "subject_kind must be person or organization"
+
+
+def make_uscc(registry: str, org8: str) -> str:
+    """A valid USCC from its first eight characters and an organisation code body.
+
+    ``registry`` is positions 1-8 (authority, type, region), ``org8`` the first
+    eight characters of the organisation code (digits and USCC letters).
+    """
+    first17 = registry + org8 + org_code_check(org8)
+    return first17 + uscc_check(first17)
+
+
+def make_resident_id(area: str, birth: dt.date, sequence: int) -> str:
+    """A valid resident identity number for an area code, birth date and sequence."""
+    first17 = f"{area}{birth:%Y%m%d}{sequence:03d}"
+    return first17 + resident_id_check(first17)

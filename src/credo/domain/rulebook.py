@@ -1,0 +1,209 @@
+"""The rulebook as a typed, immutable model.
+
+Field-level rules (types, required keys, unknown keys, durations) live here
+as pydantic constraints; rules that relate several parts of a rulebook
+(references, context-bound penalties, forbidden categories) live in
+:mod:`credo.domain.policy`. Durations are held as whole days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from credo.domain.durations import parse_duration
+
+__all__ = [
+    "Days",
+    "DimensionBounds",
+    "Disputes",
+    "Example",
+    "ExampleExpectation",
+    "ExampleRecord",
+    "Grade",
+    "ListDef",
+    "ListTrigger",
+    "Measure",
+    "MeasureTrigger",
+    "Repeat",
+    "Rule",
+    "Rulebook",
+    "ScoreRange",
+    "Tier",
+]
+
+
+def _days(value: object) -> object:
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError("a duration is text such as 90d, 6m or 2y")
+
+
+Days = Annotated[int, BeforeValidator(_days)]
+Kind = Literal["person", "organization"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScoreRange(_Model):
+    base: StrictInt
+    min: StrictInt
+    max: StrictInt
+
+
+class Grade(_Model):
+    grade: StrictStr = Field(min_length=1)
+    min: StrictInt
+
+
+class DimensionBounds(_Model):
+    min: StrictInt
+    max: StrictInt
+
+
+class Disputes(_Model):
+    while_open: Literal["suspend", "count"] = "suspend"
+    decide_within: Days = 30
+
+
+class Tier(_Model):
+    min_amount: float = Field(ge=0, allow_inf_nan=False)
+    points: StrictInt
+
+
+class Repeat(_Model):
+    window: Days = Field(ge=1)
+    factor: StrictInt = Field(ge=1)
+    first_is_warning: StrictBool = False
+
+
+class Rule(_Model):
+    category: StrictStr = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+    title: StrictStr | None = None
+    applies_to: tuple[Kind, ...] = Field(default=("person", "organization"), min_length=1)
+    dimension: StrictStr
+    gravity: Literal["minor", "serious", "grave"]
+    points: StrictInt
+    tiers: tuple[Tier, ...] = ()
+    counts_for: Days = Field(ge=1)
+    decay: Literal["none", "linear"] = "none"
+    repeat: Repeat | None = None
+    ends_after_resolution: Days | None = Field(default=None, ge=0)
+
+    @property
+    def label(self) -> str:
+        """Plain-language name for reasons: the title, or the category spelled out."""
+        if self.title:
+            return self.title
+        return self.category.replace(".", ": ").replace("_", " ").capitalize()
+
+    def base_points(self, amount: float | None) -> int:
+        """Step 3: the points of the highest tier the amount reaches, else ``points``."""
+        if amount is not None:
+            reached = [t for t in self.tiers if t.min_amount <= amount]
+            if reached:
+                return max(reached, key=lambda t: t.min_amount).points
+        return self.points
+
+    @property
+    def occurrence_window(self) -> int:
+        return self.repeat.window if self.repeat else self.counts_for
+
+
+class ListTrigger(_Model):
+    categories: tuple[StrictStr, ...] | None = Field(default=None, min_length=1)
+    grade_at_least: StrictStr | None = None
+    clean_for: Days | None = Field(default=None, ge=1)
+
+
+class ListDef(_Model):
+    id: StrictStr = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: Literal["black", "red"]
+    title: StrictStr
+    description: StrictStr | None = None
+    legal_basis: StrictStr | None = None
+    enter_when: ListTrigger
+
+
+class MeasureTrigger(_Model):
+    on_list: StrictStr | None = None
+    grade_at_least: StrictStr | None = None
+    dimension_at_most: dict[StrictStr, StrictInt] | None = Field(default=None, min_length=1)
+
+
+class Measure(_Model):
+    id: StrictStr = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: Literal["reward", "penalty"]
+    title: StrictStr
+    description: StrictStr | None = None
+    context: tuple[StrictStr, ...] = Field(min_length=1)
+    legal_basis: StrictStr | None = None
+    when: MeasureTrigger
+
+
+class ExampleRecord(_Model):
+    """A record inside a worked example; the subject is the example's own."""
+
+    category: StrictStr
+    occurred_on: dt.date
+    source: StrictStr = "example"
+    record_id: StrictStr | None = None
+    amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    resolved_on: dt.date | None = None
+    status: Literal["active", "withdrawn"] = "active"
+
+
+class ExampleExpectation(_Model):
+    score: StrictInt
+    grade: StrictStr
+    lists: tuple[StrictStr, ...] = ()
+    measures: tuple[StrictStr, ...] = ()
+    dimensions: dict[StrictStr, float] | None = None
+
+
+class Example(_Model):
+    name: StrictStr
+    subject_kind: Kind = "person"
+    as_of: dt.date
+    records: tuple[ExampleRecord, ...] = ()
+    expect: ExampleExpectation
+
+
+class Rulebook(_Model):
+    rulebook: StrictStr = Field(min_length=1)
+    version: StrictStr = Field(min_length=1)
+    effective_from: dt.date
+    description: StrictStr | None = None
+    score: ScoreRange
+    grades: tuple[Grade, ...] = Field(min_length=1)
+    dimensions: dict[StrictStr, DimensionBounds] = Field(min_length=1)
+    disputes: Disputes = Disputes()
+    rules: tuple[Rule, ...] = ()
+    lists: tuple[ListDef, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    examples: tuple[Example, ...] = ()
+
+    # -- lookups used by every engine -------------------------------------
+
+    def rule_for(self, category: str, kind: str) -> Rule | None:
+        """Step 2: the rule for a category and subject kind, if any."""
+        for rule in self.rules:
+            if rule.category == category and kind in rule.applies_to:
+                return rule
+        return None
+
+    def grade_for(self, score: int) -> str:
+        """Step 10: the grade with the highest ``min`` not above the score."""
+        eligible = [g for g in self.grades if g.min <= score]
+        return max(eligible, key=lambda g: g.min).grade
+
+    def grade_min(self, grade: str) -> int:
+        return next(g.min for g in self.grades if g.grade == grade)
+
+    @property
+    def dimension_names(self) -> tuple[str, ...]:
+        return tuple(self.dimensions)
