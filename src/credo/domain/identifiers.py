@@ -17,6 +17,7 @@ import datetime as dt
 
 __all__ = [
     "ORG_CODE_WEIGHTS",
+    "IdProblem",
     "RESIDENT_ID_CHECK",
     "RESIDENT_ID_WEIGHTS",
     "USCC_ALPHABET",
@@ -36,6 +37,19 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 RESIDENT_ID_CHECK = "10X98765432"
+
+
+class IdProblem:
+    """Identifier reasons, shared word for word with the SQL checks of the batch engine."""
+
+    ORG_LENGTH = "organisation identifier must have 18 characters"
+    ORG_ALPHABET = "organisation identifier has a character outside the USCC alphabet"
+    ORG_CODE_CHECK = "organisation identifier: embedded organisation code fails its check character"
+    ORG_CHECK = "organisation identifier fails its check character"
+    PERSON_LENGTH = "person identifier must have 18 characters"
+    PERSON_DIGITS = "person identifier must start with 17 digits"
+    PERSON_BIRTH = "person identifier has a birth date that does not exist"
+    PERSON_CHECK = "person identifier fails its check character"
 
 
 def _org_char_value(ch: str) -> int:
@@ -64,27 +78,27 @@ def resident_id_check(first17: str) -> str:
 
 def problem_with_uscc(code: str) -> str | None:
     if len(code) != 18:
-        return "organisation identifier must have 18 characters"
+        return IdProblem.ORG_LENGTH
     if any(c not in USCC_ALPHABET for c in code):
-        return "organisation identifier has a character outside the USCC alphabet"
+        return IdProblem.ORG_ALPHABET
     if org_code_check(code[8:16]) != code[16]:
-        return "organisation identifier: embedded organisation code fails its check character"
+        return IdProblem.ORG_CODE_CHECK
     if uscc_check(code[:17]) != code[17]:
-        return "organisation identifier fails its check character"
+        return IdProblem.ORG_CHECK
     return None
 
 
 def problem_with_resident_id(number: str) -> str | None:
     if len(number) != 18:
-        return "person identifier must have 18 characters"
+        return IdProblem.PERSON_LENGTH
     if not number[:17].isascii() or not number[:17].isdigit():
-        return "person identifier must start with 17 digits"
+        return IdProblem.PERSON_DIGITS
     try:
         dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        return "person identifier has a birth date that does not exist"
+        return IdProblem.PERSON_BIRTH
     if resident_id_check(number[:17]) != number[17]:
-        return "person identifier fails its check character"
+        return IdProblem.PERSON_CHECK
     return None
 
 

@@ -76,7 +76,7 @@ class Record:
 
 
 def _date(text: str) -> dt.date | None:
-    if not re.match(DATE_PATTERN, text):
+    if not re.fullmatch(DATE_PATTERN, text):
         return None
     try:
         return dt.date.fromisoformat(text[:10])
@@ -106,7 +106,7 @@ def parse_row(row: Mapping[str, object]) -> Record | str:
     problem = problem_with_identifier(subject_id, kind)
     if problem is not None:
         return problem
-    if not re.match(CATEGORY_PATTERN, category):
+    if not re.fullmatch(CATEGORY_PATTERN, category):
         return Reason.BAD_CATEGORY
     occurred_on = _date(occurred)
     if occurred_on is None:
@@ -120,7 +120,7 @@ def parse_row(row: Mapping[str, object]) -> Record | str:
             return Reason.RESOLVED_BEFORE
     amount = None
     if fields["amount"] is not None:
-        if not re.match(AMOUNT_PATTERN, fields["amount"]):
+        if not re.fullmatch(AMOUNT_PATTERN, fields["amount"]):
             return Reason.BAD_AMOUNT
         amount = float(fields["amount"])
         if fields["amount"].startswith("-") and amount != 0:
