@@ -24,6 +24,7 @@ __all__ = [
     "USCC_WEIGHTS",
     "make_resident_id",
     "make_uscc",
+    "mask_identifier",
     "org_code_check",
     "problem_with_identifier",
     "problem_with_resident_id",
@@ -125,3 +126,10 @@ def make_resident_id(area: str, birth: dt.date, sequence: int) -> str:
     """A valid resident identity number for an area code, birth date and sequence."""
     first17 = f"{area}{birth:%Y%m%d}{sequence:03d}"
     return first17 + resident_id_check(first17)
+
+
+def mask_identifier(identifier: str) -> str:
+    """Enough to tell identifiers apart on a screen, not enough to identify anyone."""
+    if len(identifier) <= 6:
+        return "*" * len(identifier)
+    return identifier[:4] + "*" * (len(identifier) - 6) + identifier[-2:]

@@ -1,0 +1,62 @@
+"""Rendering an explanation for a person at a terminal."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from credo.cli.console import out
+from credo.domain.explanation import Explanation
+from credo.domain.identifiers import mask_identifier
+
+__all__ = ["render_explanation"]
+
+
+def _points(hundredths: int) -> str:
+    return f"{hundredths / 100:+.2f}"
+
+
+def render_explanation(e: Explanation) -> None:
+    out.print(
+        f"[bold]{mask_identifier(e.subject_id)}[/] ({e.subject_kind}) as of {e.as_of}: "
+        f"score [bold]{e.score}[/], grade [bold]{e.grade}[/]  "
+        f"(rulebook {e.rulebook} {e.rulebook_version}, base {e.base})"
+    )
+    dims = Table(title="Dimensions", title_justify="left")
+    for col in ("dimension", "before clamp", "range", "counts"):
+        dims.add_column(col, justify="right" if col != "dimension" else "left")
+    for d in e.dimensions:
+        dims.add_row(d.name, _points(d.raw), f"[{d.min}, {d.max}]", _points(d.total))
+    out.print(dims)
+
+    counting = sorted((c for c in e.contributions if c.counting), key=lambda c: (c.occurred_on, c.source, c.record_id))
+    records = Table(title="Records that count", title_justify="left")
+    for col in ("record", "category", "occurred", "n", "points", "until", "why"):
+        records.add_column(col, justify="right" if col in ("n", "points") else "left")
+    for c in counting:
+        weight = f" × {c.decay_weight:.3f}" if c.decay_weight not in (None, 1.0) else ""
+        records.add_row(
+            f"{c.source}/{c.record_id}",
+            c.category,
+            c.occurred_on.isoformat(),
+            str(c.occurrence),
+            _points(c.contribution),
+            str(c.counts_until),
+            f"{c.effective_points} pts{weight}; {c.note}",
+        )
+    out.print(records if counting else "[bold]Records that count:[/] none")
+    quiet = [c for c in e.contributions if not c.counting]
+    if quiet or e.ignored:
+        out.print(f"[bold]Records that do not count[/] ({len(quiet) + len(e.ignored)}):")
+        for c in sorted(quiet, key=lambda c: c.occurred_on, reverse=True):
+            out.print(f"  {c.occurred_on} {c.category} {c.source}/{c.record_id}: {c.note}", soft_wrap=True)
+        for i in e.ignored:
+            out.print(f"  {i.occurred_on} {i.category} {i.source}/{i.record_id}: {i.why}", soft_wrap=True)
+
+    for title, verdicts in (("Lists", e.lists), ("Measures", e.measures)):
+        out.print(f"[bold]{title}:[/] " + ("; ".join(f"{v.id} ({v.why})" for v in verdicts) or "none"))
+    out.print("[bold]Reasons:[/]" + ("" if e.reasons else " none"))
+    for rank, reason in enumerate(e.reasons, 1):
+        out.print(f"  {rank}. {reason.code}: {reason.text}")
+    out.print("[bold]Forecast[/] (if nothing new happens):" + ("" if e.forecast else " no record is due to stop counting"))
+    for point in e.forecast:
+        out.print(f"  from {point.on}: score {point.score}, grade {point.grade} ({len(point.records_ending)} record(s) stop counting)")

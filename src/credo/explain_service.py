@@ -1,0 +1,45 @@
+"""Explaining one subject from files: the batch reader and checks, then the reference scorer.
+
+Rows are read and validated by the same SQL as ``credo batch`` so that both
+commands accept and reject exactly the same rows; only the chosen subject's
+accepted rows reach Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from credo.batch.engine import connect, load_checked
+from credo.domain.explanation import Explanation
+from credo.domain.identifiers import problem_with_identifier
+from credo.domain.records import Record
+from credo.domain.rulebook import Rulebook
+from credo.domain.scoring import explain
+
+__all__ = ["SubjectNotFound", "explain_from_files"]
+
+
+class SubjectNotFound(Exception):
+    """No accepted record names the subject (the message never repeats the identifier)."""
+
+
+def explain_from_files(subject_id: str, records: str, book: Rulebook, as_of: dt.date) -> list[Explanation]:
+    """One explanation per subject kind the identifier has records under (almost always one)."""
+    if problem_with_identifier(subject_id, "person") and problem_with_identifier(subject_id, "organization"):
+        raise SubjectNotFound("the subject identifier is neither a valid resident identity number nor a valid USCC")
+    con = connect()
+    try:
+        load_checked(con, records)
+        rows = con.execute(
+            """SELECT source, record_id, subject_id, subject_kind, category, occurred_on, amount,
+                      resolved_on, status, reference
+               FROM checked WHERE reject_reason IS NULL AND subject_id = ? ORDER BY file_no, row_no""",
+            [subject_id],
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        raise SubjectNotFound("no accepted record names this subject in the given records")
+    parsed = [Record(*row) for row in rows]
+    kinds = sorted({r.subject_kind for r in parsed})
+    return [explain(book, subject_id, kind, parsed, as_of) for kind in kinds]
