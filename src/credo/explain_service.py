@@ -33,7 +33,10 @@ def explain_from_files(subject_id: str, records: str, book: Rulebook, as_of: dt.
         rows = con.execute(
             """SELECT source, record_id, subject_id, subject_kind, category, occurred_on, amount,
                       resolved_on, status, reference
-               FROM checked WHERE reject_reason IS NULL AND subject_id = ? ORDER BY file_no, row_no""",
+               FROM checked
+               WHERE reject_reason IS NULL AND (source, record_id) IN (
+                   SELECT (source, record_id) FROM checked WHERE reject_reason IS NULL AND subject_id = ?)
+               ORDER BY file_no, row_no""",
             [subject_id],
         ).fetchall()
     finally:
@@ -41,5 +44,5 @@ def explain_from_files(subject_id: str, records: str, book: Rulebook, as_of: dt.
     if not rows:
         raise SubjectNotFound("no accepted record names this subject in the given records")
     parsed = [Record(*row) for row in rows]
-    kinds = sorted({r.subject_kind for r in parsed})
+    kinds = sorted({r.subject_kind for r in parsed if r.subject_id == subject_id})
     return [explain(book, subject_id, kind, parsed, as_of) for kind in kinds]
