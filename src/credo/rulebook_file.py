@@ -7,14 +7,15 @@ checked by the pydantic model, everything else by :mod:`credo.domain.policy`.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from credo.domain.policy import Path, Problem, format_path, problems_in
 from credo.domain.rulebook import Rulebook
@@ -86,17 +87,114 @@ def _duplicate_keys(node: yaml.Node, path: Path = ()) -> Iterator[Problem]:
             yield from _duplicate_keys(item, (*path, i))
 
 
-def _pydantic_problems(error: ValidationError) -> Iterator[Problem]:
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    """The models an annotation names directly (through Optional, unions and Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    elif get_origin(annotation) is not tuple and get_origin(annotation) is not dict:
+        for arg in get_args(annotation):
+            yield from _models_in(arg)
+
+
+def _inner(annotation: Any, part: str | int) -> Any:
+    """The annotation one step down a problem's path, or None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        info = annotation.model_fields.get(part) if isinstance(part, str) else None
+        return info.annotation if info is not None else None
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is tuple and isinstance(part, int):
+        return args[0]
+    if origin is dict:
+        return args[1]
+    for arg in args:
+        found = _inner(arg, part)
+        if found is not None:
+            return found
+    return None
+
+
+def _keys_at(path: Path) -> list[str]:
+    """The keys the rulebook format allows in the mapping at ``path``."""
+    annotation: Any = Rulebook
+    for part in path:
+        annotation = _inner(annotation, part)
+    return sorted({name for model in _models_in(annotation) for name in model.model_fields})
+
+
+_PLAIN_MESSAGES = {
+    "missing": "required key is missing",
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping of keys to values",
+    "model_type": "must be a mapping of keys to values",
+    "too_short": "must not be empty",
+    "date_type": "must be a date that exists, written YYYY-MM-DD",
+    "date_parsing": "must be a date that exists, written YYYY-MM-DD",
+    "date_from_datetime_parsing": "must be a date that exists, written YYYY-MM-DD",
+    "date_from_datetime_inexact": "must be a date without a time of day, written YYYY-MM-DD",
+}
+
+_PATTERN_MESSAGES = {
+    "category": "must be a dotted lowercase name such as tax.late_payment",
+    "id": "must be lowercase letters, digits, '-' and '_', starting with a letter or digit",
+}
+
+
+def _message(detail: Any, loc: Path) -> str:
+    kind = detail["type"]
+    key = loc[-1] if loc else None
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(key), _keys_at(loc[:-1]), n=1, cutoff=0.75)
+        return f"unknown key (did you mean {close[0]!r}?)" if close else "unknown key"
+    if kind == "string_type" and isinstance(detail.get("input"), bool):
+        return "must be text: put it in quotes (YAML reads yes, no, on, off, true and false as true or false)"
+    if kind == "string_type" and isinstance(detail.get("input"), int | float):
+        return f'must be text: put it in quotes ("{detail["input"]}")'
+    if kind == "string_pattern_mismatch" and key in _PATTERN_MESSAGES:
+        return _PATTERN_MESSAGES[str(key)]
+    if kind in _PLAIN_MESSAGES:
+        return _PLAIN_MESSAGES[kind]
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    message = message.replace("Input should be greater than or equal to", "must be at least")
+    return message.replace("Input should be", "must be")
+
+
+def _data_path(loc: tuple[str | int, ...], data: Any) -> Path:
+    """A pydantic location as a path in the document, without pydantic's own schema tags.
+
+    Tags such as ``function-after[...]`` are told from keys by looking at the
+    data: a key written ``"[bold]"`` in the file stays in the path.
+    """
+    kept: list[str | int] = []
+    node = data
+    for part in loc:
+        is_key = isinstance(node, dict) and part in node
+        if isinstance(part, str) and "[" in part and not is_key:
+            continue
+        kept.append(part)
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        node = node[part] if is_key or in_list else None
+    return tuple(kept)
+
+
+def _pydantic_problems(error: ValidationError, data: Any) -> Iterator[Problem]:
     for detail in error.errors(include_url=False):
-        loc = tuple(p for p in detail["loc"] if not (isinstance(p, str) and "[" in p))
-        kind = detail["type"]
-        if kind == "extra_forbidden":
-            message = "unknown key"
-        elif kind == "missing":
-            message = "required key is missing"
-        else:
-            message = detail["msg"].removeprefix("Value error, ")
-        yield Problem(loc, message)
+        raw = detail["loc"]
+        if detail["type"] == "invalid_key" or "[key]" in raw:  # a number where a name belongs
+            head = _data_path(raw[: raw.index("[key]")] if "[key]" in raw else raw, data)
+            yield Problem((*head[:-1], str(head[-1])), "a key must be text")
+            continue
+        loc = _data_path(raw, data)
+        yield Problem(loc, _message(detail, loc))
 
 
 def _place(problems: list[Problem], lines: dict[Path, int]) -> tuple[PlacedProblem, ...]:
@@ -109,13 +207,32 @@ def _place(problems: list[Problem], lines: dict[Path, int]) -> tuple[PlacedProbl
     return tuple(sorted(set(placed), key=lambda p: (p.line or 0, p.place, p.message)))
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text, so an impossible date is a placed problem, not a crash."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree (for line numbers) and the plain data built from it."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
 def parse_rulebook(text: str, path: str = "<rulebook>") -> LoadedRulebook:
     """Check rulebook text; never raises for bad content."""
     checksum = hashlib.sha256(text.encode()).hexdigest()
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        node, data = _read_yaml(text)
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. an explicit !!timestamp that does not exist
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
@@ -127,7 +244,7 @@ def parse_rulebook(text: str, path: str = "<rulebook>") -> LoadedRulebook:
     try:
         book = Rulebook.model_validate(data)
     except ValidationError as exc:
-        return LoadedRulebook(path, checksum, None, _place([*problems, *_pydantic_problems(exc)], lines))
+        return LoadedRulebook(path, checksum, None, _place([*problems, *_pydantic_problems(exc, data)], lines))
     problems += problems_in(book)
     if not problems:
         from credo.examples import example_problems  # examples need the scorer; keep load light

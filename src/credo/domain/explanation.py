@@ -121,7 +121,7 @@ class Explanation:
         }
         data["lists"] = [asdict(v) for v in self.lists]
         data["measures"] = [asdict(v) for v in self.measures]
-        return _iso_dates(data)
+        return {key: _iso_dates(value) for key, value in data.items()}
 
 
 def _iso_dates(value: Any) -> Any:

@@ -93,24 +93,27 @@ def _forbidden(category: str) -> str | None:
 
 
 def _rules(book: Rulebook) -> Iterator[Problem]:
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], int] = {}
     for i, rule in enumerate(book.rules):
         namespace = _forbidden(rule.category)
         if namespace:
             yield Problem(
                 ("rules", i, "category"),
-                f"the {namespace!r} namespace scores expression, belief or who a person is; "
-                "Credo refuses such rules",
+                f"the {namespace!r} namespace scores expression, belief or who a person is; Credo refuses such rules",
             )
         if rule.dimension not in book.dimensions:
             yield Problem(("rules", i, "dimension"), f"dimension {rule.dimension!r} is not defined")
-        for kind in rule.applies_to:
-            if (rule.category, kind) in seen:
+        for j, kind in enumerate(rule.applies_to):
+            if kind in rule.applies_to[:j]:
+                yield Problem(("rules", i, "applies_to", j), f"kind {kind!r} is listed twice")
+            elif (rule.category, kind) in seen:
                 yield Problem(
                     ("rules", i, "category"),
-                    f"a second rule for category {rule.category!r} and kind {kind!r}",
+                    f"a second rule for category {rule.category!r} and kind {kind!r} "
+                    f"(rules[{seen[rule.category, kind]}] already scores it)",
                 )
-            seen.add((rule.category, kind))
+            else:
+                seen[rule.category, kind] = i
         amounts = [t.min_amount for t in rule.tiers]
         for j, amount in enumerate(amounts):
             if amount in amounts[:j]:
@@ -173,14 +176,14 @@ def _measures(book: Rulebook) -> Iterator[Problem]:
         for j, dim in enumerate(measure.context):
             if dim not in book.dimensions:
                 yield Problem((*place, "context", j), f"dimension {dim!r} is not defined")
+        penalty = measure.kind == "penalty"
+        if penalty and not (measure.legal_basis or "").strip():
+            yield Problem((*place, "legal_basis"), "a penalty must cite its legal basis")
         when = measure.when
         given = [k for k in ("on_list", "grade_at_least", "dimension_at_most") if getattr(when, k) is not None]
         if len(given) != 1:
             yield Problem((*place, "when"), "give exactly one of on_list, grade_at_least, dimension_at_most")
             continue
-        penalty = measure.kind == "penalty"
-        if penalty and not (measure.legal_basis or "").strip():
-            yield Problem((*place, "legal_basis"), "a penalty must cite its legal basis")
         if when.grade_at_least is not None:
             if when.grade_at_least not in grade_names:
                 yield Problem((*place, "when", "grade_at_least"), f"grade {when.grade_at_least!r} is not defined")
@@ -198,15 +201,16 @@ def _measures(book: Rulebook) -> Iterator[Problem]:
                     f"the penalty depends on dimension {dim!r}, which is not in its context",
                 )
         if when.on_list is not None:
-            yield from _on_list(book, measure.context, penalty, lists, when.on_list, place)
+            yield from _on_list(book, lists, when.on_list, context=measure.context, penalty=penalty, place=place)
 
 
 def _on_list(
     book: Rulebook,
-    context: tuple[str, ...],
-    penalty: bool,
     lists: dict[str, ListDef],
     list_id: str,
+    *,
+    context: tuple[str, ...],
+    penalty: bool,
     place: Path,
 ) -> Iterator[Problem]:
     where: Path = (*place, "when", "on_list")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from credo.domain.durations import parse_duration
+from credo.domain.records import CATEGORY_PATTERN
 
 __all__ = [
     "Days",
@@ -27,6 +28,7 @@ __all__ = [
     "ListTrigger",
     "Measure",
     "MeasureTrigger",
+    "PositiveDays",
     "Repeat",
     "Rule",
     "Rulebook",
@@ -38,10 +40,19 @@ __all__ = [
 def _days(value: object) -> object:
     if isinstance(value, str):
         return parse_duration(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f"{value} has no unit: a duration is a whole number and one of d, w, m, y (e.g. {value}d)")
     raise ValueError("a duration is text such as 90d, 6m or 2y")
 
 
+def _at_least_one_day(days: int) -> int:
+    if days < 1:
+        raise ValueError("must be at least one day (e.g. 1d)")
+    return days
+
+
 Days = Annotated[int, BeforeValidator(_days)]
+PositiveDays = Annotated[int, BeforeValidator(_days), AfterValidator(_at_least_one_day)]
 Kind = Literal["person", "organization"]
 
 
@@ -67,7 +78,7 @@ class DimensionBounds(_Model):
 
 class Disputes(_Model):
     while_open: Literal["suspend", "count"] = "suspend"
-    decide_within: Days = 30
+    decide_within: PositiveDays = 30
 
 
 class Tier(_Model):
@@ -76,30 +87,30 @@ class Tier(_Model):
 
 
 class Repeat(_Model):
-    window: Days = Field(ge=1)
+    window: PositiveDays
     factor: StrictInt = Field(ge=1)
     first_is_warning: StrictBool = False
 
 
 class Rule(_Model):
-    category: StrictStr = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+    category: StrictStr = Field(pattern=CATEGORY_PATTERN)
     title: StrictStr | None = None
     applies_to: tuple[Kind, ...] = Field(default=("person", "organization"), min_length=1)
     dimension: StrictStr
     gravity: Literal["minor", "serious", "grave"]
     points: StrictInt
     tiers: tuple[Tier, ...] = ()
-    counts_for: Days = Field(ge=1)
+    counts_for: PositiveDays
     decay: Literal["none", "linear"] = "none"
     repeat: Repeat | None = None
-    ends_after_resolution: Days | None = Field(default=None, ge=0)
+    ends_after_resolution: Days | None = None
 
     @property
     def label(self) -> str:
         """Plain-language name for reasons: the title, or the category spelled out."""
         if self.title:
             return self.title
-        return self.category.replace(".", ": ").replace("_", " ").capitalize()
+        return self.category.replace(".", " ").replace("_", " ").capitalize()
 
     def base_points(self, amount: float | None) -> int:
         """Step 3: the points of the highest tier the amount reaches, else ``points``."""
@@ -117,7 +128,7 @@ class Rule(_Model):
 class ListTrigger(_Model):
     categories: tuple[StrictStr, ...] | None = Field(default=None, min_length=1)
     grade_at_least: StrictStr | None = None
-    clean_for: Days | None = Field(default=None, ge=1)
+    clean_for: PositiveDays | None = None
 
 
 class ListDef(_Model):
@@ -148,7 +159,7 @@ class Measure(_Model):
 class ExampleRecord(_Model):
     """A record inside a worked example; the subject is the example's own."""
 
-    category: StrictStr
+    category: StrictStr = Field(pattern=CATEGORY_PATTERN)
     occurred_on: dt.date
     source: StrictStr = "example"
     record_id: StrictStr | None = None

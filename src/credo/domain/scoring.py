@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from credo.domain.arithmetic import clamp, div_round_half_away
 from credo.domain.explanation import (
@@ -83,16 +83,18 @@ def _counting_end(rule: Rule, record: Record) -> dt.date:
 
 def _contribution(book: Rulebook, kind: str, record: Record, n: int | None, as_of: dt.date) -> Contribution:
     rule = book.rule_for(record.category, kind)
-    common = dict(
+    without_rule = Contribution(
         source=record.source,
         record_id=record.record_id,
         category=record.category,
         occurred_on=record.occurred_on,
         amount=record.amount,
         resolved_on=record.resolved_on,
+        has_rule=False,
+        note="no rule for this category and kind: counts nothing",
     )
     if rule is None or n is None:
-        return Contribution(**common, has_rule=False, note="no rule for this category and kind: counts nothing")  # type: ignore[arg-type]
+        return without_rule
     base = rule.base_points(record.amount)
     effective = _effective_points(rule, base, n)
     end = _counting_end(rule, record)
@@ -114,8 +116,8 @@ def _contribution(book: Rulebook, kind: str, record: Record, n: int | None, as_o
         note = f"occurrence {n} within {rule.repeat.window} days: points times {rule.repeat.factor}"
     else:
         note = "counts"
-    return Contribution(
-        **common,  # type: ignore[arg-type]
+    return replace(
+        without_rule,
         has_rule=True,
         dimension=rule.dimension,
         base_points=base,
@@ -146,7 +148,7 @@ def _evaluate(book: Rulebook, kind: str, valid: Sequence[Record], as_of: dt.date
     total = 100 * book.score.base + sum(d.total for d in dimensions)
     score = clamp(div_round_half_away(total, 100), book.score.min, book.score.max)
     grade = book.grade_for(score)
-    lists = _lists(book, kind, valid, contributions, score, as_of)
+    lists = _lists(book, kind, valid, contributions, score=score, as_of=as_of)
     measures = _measures(book, {v.id for v in lists}, dimensions, score)
     return _Outcome(contributions, dimensions, score, grade, lists, measures)
 
@@ -156,6 +158,7 @@ def _lists(
     kind: str,
     valid: Sequence[Record],
     contributions: Sequence[Contribution],
+    *,
     score: int,
     as_of: dt.date,
 ) -> tuple[Verdict, ...]:
@@ -171,7 +174,8 @@ def _lists(
             if trigger.clean_for is not None:
                 since = as_of - dt.timedelta(days=trigger.clean_for)
                 negative = [
-                    r for r in valid
+                    r
+                    for r in valid
                     if r.occurred_on > since
                     and (rule := book.rule_for(r.category, kind)) is not None
                     and rule.base_points(r.amount) < 0
@@ -179,7 +183,10 @@ def _lists(
                 if negative:
                     continue
                 verdicts.append(
-                    Verdict(lst.id, f"grade {trigger.grade_at_least} or better, no negative record in {trigger.clean_for} days")
+                    Verdict(
+                        lst.id,
+                        f"grade {trigger.grade_at_least} or better, no negative record in {trigger.clean_for} days",
+                    )
                 )
             else:
                 verdicts.append(Verdict(lst.id, f"grade {trigger.grade_at_least} or better"))
@@ -244,24 +251,24 @@ def _reasons(book: Rulebook, kind: str, contributions: Sequence[Contribution]) -
     return tuple(reasons)
 
 
-def _forecast(
-    book: Rulebook, kind: str, records: Sequence[Record], outcome: _Outcome, as_of: dt.date,
-    suppressed: Collection[RecordKey],
-) -> tuple[ForecastPoint, ...]:
-    """The score on each future date when a record now counting stops, if nothing new happens."""
+def _forecast(book: Rulebook, kind: str, valid: Sequence[Record], outcome: _Outcome) -> tuple[ForecastPoint, ...]:
+    """The score on each future date when a record now counting stops, if nothing new happens.
+
+    Only the records valid at the as-of date take part: a record dated after it
+    has not happened yet as far as this explanation knows.
+    """
     ending: dict[dt.date, list[str]] = defaultdict(list)
     for c in outcome.contributions:
         if c.counting and c.counts_until is not None:
             ending[c.counts_until].append(f"{c.source}/{c.record_id}")
     points = []
     for day in sorted(ending):
-        valid, _ = _valid_and_ignored(records, day, suppressed)
         later = _evaluate(book, kind, valid, day)
         points.append(ForecastPoint(day, later.score, later.grade, tuple(sorted(ending[day]))))
     return tuple(points)
 
 
-def explain(
+def explain(  # noqa: PLR0917 (the public signature engines and the CLI call)
     book: Rulebook,
     subject_id: str,
     subject_kind: str,
@@ -271,11 +278,13 @@ def explain(
 ) -> Explanation:
     """Score one subject at ``as_of`` and say why, record by record.
 
-    ``records`` are the subject's rows in arrival order (later versions later);
-    rows of other subjects are ignored. ``suppressed`` holds the keys of records
-    that due process takes out (open or upheld disputes).
+    ``records`` are rows in arrival order (later versions later). Versions are
+    per (source, record_id), so the latest version is found before rows of
+    other subjects are set aside: a record re-sent naming another subject no
+    longer belongs to this one. ``suppressed`` holds the keys of records that
+    due process takes out (open or upheld disputes).
     """
-    mine = [r for r in records if r.subject_id == subject_id and r.subject_kind == subject_kind]
+    mine = [r for r in latest_versions(records) if r.subject_id == subject_id and r.subject_kind == subject_kind]
     valid, ignored = _valid_and_ignored(mine, as_of, suppressed)
     outcome = _evaluate(book, subject_kind, valid, as_of)
     return Explanation(
@@ -293,7 +302,7 @@ def explain(
         contributions=outcome.contributions,
         ignored=tuple(ignored),
         reasons=_reasons(book, subject_kind, outcome.contributions),
-        forecast=_forecast(book, subject_kind, mine, outcome, as_of, suppressed),
+        forecast=_forecast(book, subject_kind, valid, outcome),
     )
 
 

@@ -1,0 +1,166 @@
+"""``credo demo``: generate a synthetic town, score it with the Demo City rulebook, sum it up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from credo.batch.engine import BatchSummary, OutputError, run_batch
+from credo.batch.reader import InputError
+from credo.cli.console import err, fail, out
+from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
+from credo.demo.summary import Count, RunSummary, summarize
+from credo.domain.rulebook import Rulebook
+from credo.rulebook_file import RulebookError, load_rulebook, parse_rulebook
+
+__all__ = ["demo"]
+
+_GENERATE_STEPS = 3  # making identifiers, drawing records, writing Parquet
+_SCORE_STEPS = 3  # reading and validating, scoring, writing rejects
+_DEFAULT_AS_OF = dt.datetime.combine(DEMO_AS_OF, dt.time())
+
+
+def _rulebook(path: Path | None) -> Rulebook:
+    if path is not None:
+        return load_rulebook(path)
+    loaded = parse_rulebook(demo_rulebook_text(), "demo-city.yaml (built in)")
+    if loaded.rulebook is None or not loaded.ok:
+        raise RulebookError(loaded.path, loaded.problems)
+    return loaded.rulebook
+
+
+def _phases(bar: Progress, steps: int) -> Callable[[str], None]:
+    """A progress callback that moves a new bar one step per phase announced."""
+    task = bar.add_task("starting", total=steps)
+    done = 0
+
+    def phase(name: str) -> None:
+        nonlocal done
+        bar.update(task, description=name, completed=done)
+        done = min(done + 1, steps)
+
+    return phase
+
+
+def _counts(
+    title: str,
+    header: str,
+    rows: tuple[Count, ...],
+    *,
+    kind: bool = False,
+    principal: bool = False,
+    unit: str = "subjects",
+) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    table.add_column(header)
+    if kind:
+        table.add_column("kind")
+    table.add_column(unit, justify="right")
+    table.add_column("%", justify="right")
+    if principal:
+        table.add_column("principal reason", justify="right")
+    for row in rows:
+        cells = [row.name, *([row.kind] if kind else []), f"{row.count:,}", f"{100 * row.share:.2f}"]
+        table.add_row(*cells, *([f"{row.extra:,}"] if principal else []))
+    return table
+
+
+def _print_summary(town: TownStats, batch: BatchSummary, summary: RunSummary, timings: dict[str, float]) -> None:
+    out.print()
+    out.print(
+        f"[bold]Town[/]  {town.people:,} people, {town.organizations:,} organisations; "
+        f"{town.records:,} record rows ({town.later_versions:,} later versions, {town.withdrawn:,} withdrawals, "
+        f"{town.future_dated:,} dated after the as-of date, {town.bad_rows:,} deliberately bad)"
+    )
+    out.print(f"[bold]Records[/]  read {batch.read:,}  accepted {batch.accepted:,}  rejected {batch.rejected:,}")
+    kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(summary.by_kind.items()))
+    kinds = f" ({kinds})" if kinds else ""
+    out.print(f"[bold]Subjects[/]  {summary.subjects:,} scored{kinds}; subjects without records keep the base score")
+    out.print()
+    out.print(_counts("Grades", "grade", summary.grades))
+    out.print(_counts("Lists", "list", summary.lists, kind=True))
+    out.print(_counts("Measures in force", "measure", summary.measures, kind=True))
+    out.print(_counts("Reason codes (top 10)", "reason code", summary.reasons, principal=True))
+    if summary.rejects:
+        out.print(_counts("Reject reasons", "reason", summary.rejects, unit="rows"))
+    out.print("[bold]Time[/]  " + "  ".join(f"{phase} {seconds:.2f} s" for phase, seconds in timings.items()))
+
+
+def demo(
+    *,
+    people: Annotated[int, typer.Option("--people", min=0, help="People in the synthetic town.")] = 100_000,
+    organizations: Annotated[
+        int, typer.Option("--organizations", min=0, help="Organisations in the synthetic town.")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same town: the generator is deterministic.")] = 7,
+    as_of: Annotated[
+        dt.datetime,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            show_default=DEMO_AS_OF.isoformat(),
+            help="Generate and score as of this date. Fixed by default (the as-of date of the published "
+            "scoring vectors) so that the demo gives the same figures on every run.",
+        ),
+    ] = _DEFAULT_AS_OF,
+    rulebook: Annotated[
+        Path | None,
+        typer.Option(
+            "--rulebook",
+            show_default="the built-in Demo City rulebook, identical to rulebooks/demo-city.yaml",
+            help="Rulebook YAML file.",
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for records.parquet, scores.parquet and rejects.csv.")
+    ] = Path("out"),
+    bad_rows: Annotated[
+        int, typer.Option("--bad-rows", min=0, help="Deliberately invalid rows to add, to show rejects being counted.")
+    ] = 16,
+) -> None:
+    """Generate a synthetic town, score it with the Demo City rulebook and summarise the result."""
+    try:
+        book = _rulebook(rulebook)
+    except RulebookError as exc:
+        fail(str(exc))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"{out_dir}: cannot create folder: {exc.strerror or exc}")
+    records, scores, rejects = (str(out_dir / name) for name in ("records.parquet", "scores.parquet", "rejects.csv"))
+    day = as_of.date()
+    timings: dict[str, float] = {}
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description:<32}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    if people == 0 or organizations == 0:
+        bad_rows = 0  # a bad row is made from a real person and organisation of the town
+    try:
+        with Progress(*columns, console=err, transient=True) as bar:
+            town = generate_town(
+                records, people, organizations, seed, day, progress=_phases(bar, _GENERATE_STEPS), bad_rows=bad_rows
+            )
+            timings["generate"] = town.seconds
+            batch = run_batch(
+                records, book, day, scores, rejects=rejects, reasons=True, progress=_phases(bar, _SCORE_STEPS)
+            )
+            timings["score"] = batch.seconds
+    except (ValueError, OSError, InputError, OutputError) as exc:
+        fail(str(exc))
+    started = time.perf_counter()
+    summary = summarize(scores, book, rejects)
+    timings["summarise"] = time.perf_counter() - started
+    out.print(f"[bold]{book.rulebook}[/] {book.version}, as of {day.isoformat()}, seed {seed}")
+    _print_summary(town, batch, summary, timings)
+    out.print(f"records → {records}\nscores  → {scores}\nrejects → {rejects}")
