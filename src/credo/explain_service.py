@@ -29,18 +29,22 @@ def explain_from_files(subject_id: str, records: str, book: Rulebook, as_of: dt.
         raise SubjectNotFound("the subject identifier is neither a valid resident identity number nor a valid USCC")
     con = connect()
     try:
-        load_checked(con, records)
+        load_checked(con, records, book)
         rows = con.execute(
             """SELECT source, record_id, subject_id, subject_kind, category, occurred_on, amount,
                       resolved_on, status, reference
-               FROM checked
-               WHERE reject_reason IS NULL AND (source, record_id) IN (
-                   SELECT (source, record_id) FROM checked WHERE reject_reason IS NULL AND subject_id = ?)
+               FROM (SELECT *, DATE '1970-01-01' + CAST(occ AS INTEGER) AS occurred_on,
+                            DATE '1970-01-01' + CAST(res AS INTEGER) AS resolved_on FROM checked)
+               WHERE pre_reason IS NULL AND post_reason IS NULL AND (source, record_id) IN (
+                   SELECT (source, record_id) FROM checked
+                   WHERE pre_reason IS NULL AND post_reason IS NULL AND subject_id = ?)
                ORDER BY file_no, row_no""",
             [subject_id],
         ).fetchall()
     finally:
         con.close()
+    # Rows whose identifier fails its check characters are rejects, as in ``credo batch``.
+    rows = [row for row in rows if problem_with_identifier(row[2], row[3]) is None]
     if not rows:
         raise SubjectNotFound("no accepted record names this subject in the given records")
     parsed = [Record(*row) for row in rows]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import duckdb
 
-from credo.batch.plan import EPOCH, compile_plan
-from credo.batch.reader import FIELDS, InputError, read_rows
-from credo.batch.validation import validated_sql
+from credo.batch.plan import compile_plan
+from credo.batch.reader import InputError, read_rows
+from credo.batch.validation import checked_sql
 from credo.domain.rulebook import Rulebook
 
 __all__ = ["OUTPUT_FORMATS", "BatchSummary", "OutputError", "connect", "default_rejects_path", "load_checked", "run_batch"]
@@ -62,33 +62,35 @@ def default_rejects_path(out: str) -> str:
     return str(p.with_name(p.stem + ".rejects.csv"))
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, path: str, fmt: str) -> None:
+def _copy(con: duckdb.DuckDBPyConnection, query: str, path: str, fmt: str) -> int:
+    """Write the query's rows to ``path``; return how many were written."""
     quoted = path.replace("'", "''")
     options = {"csv": "FORMAT csv, HEADER true", "json": "FORMAT json", "parquet": "FORMAT parquet, COMPRESSION zstd"}
     try:
-        con.execute(f"COPY ({query}) TO '{quoted}' ({options[fmt]})").fetchall()
+        written = con.execute(f"COPY ({query}) TO '{quoted}' ({options[fmt]})").fetchall()
     except duckdb.IOException as exc:
         raise OutputError(f"{path}: cannot write: {str(exc).splitlines()[0]}") from None
+    return int(written[0][0])
 
 
-def load_checked(con: duckdb.DuckDBPyConnection, records: str) -> tuple[int, int]:
-    """Read and validate ``records`` into table ``checked`` and view ``records``; return (read, accepted)."""
+def load_checked(con: duckdb.DuckDBPyConnection, records: str, rulebook: Rulebook | None = None) -> int:
+    """Create the view ``checked`` over every row of ``records``; return how many rows were read."""
     raw = read_rows(con, records)
     types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {raw.view}").fetchall()}
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {validated_sql(raw.view, types)}").fetchall()
-    except duckdb.Error as exc:
-        raise InputError(f"{records}: cannot read: {str(exc).splitlines()[0]}") from None
-    con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW records AS
-        SELECT subject_id, subject_kind, source, record_id, category,
-               date_diff('day', DATE '{EPOCH.isoformat()}', occurred_on) AS occ,
-               date_diff('day', DATE '{EPOCH.isoformat()}', resolved_on) AS res,
-               amount, status, file_no * 1099511627776 + row_no AS seq
-        FROM checked WHERE reject_reason IS NULL"""
-    ).fetchall()
-    read, accepted = con.execute("SELECT count(*), count(*) FILTER (WHERE reject_reason IS NULL) FROM checked").fetchall()[0]
-    return int(read), int(accepted)
+    known = [rule.category for rule in rulebook.rules] if rulebook else []
+    con.execute(f"CREATE OR REPLACE TEMP VIEW checked AS {checked_sql(raw.view, types, known)}").fetchall()
+    return raw.rows
+
+
+REJECTS_SQL = """
+    SELECT c.file, c.row_no AS row, coalesce(c.pre_reason, s.id_problem, c.post_reason) AS reason,
+           c.source, c.record_id, c.subject_id, c.subject_kind, c.category, c.raw_occurred_on AS occurred_on,
+           c.raw_amount AS amount, c.raw_resolved_on AS resolved_on, c.raw_status AS status, c.reference
+    FROM checked c
+    LEFT JOIN (SELECT ka, kb, id_problem FROM subject_scores WHERE id_problem IS NOT NULL) s
+           ON c.ka = s.ka AND c.kb = s.kb
+    WHERE c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL OR s.id_problem IS NOT NULL
+    ORDER BY c.file_no, c.row_no"""
 
 
 def run_batch(
@@ -109,27 +111,22 @@ def run_batch(
     rejects_fmt = _output_format(rejects)
     con = connect(threads)
     try:
-        say("reading and validating records")
-        read, accepted = load_checked(con, records)
-        say("scoring")
+        say("reading records")
+        read = load_checked(con, records, rulebook)
+        say("validating and scoring")
         plan = compile_plan(rulebook, as_of, reasons=reasons)
-        query = plan.sql
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE subject_scores AS {plan.subjects_sql}").fetchall()
+        except duckdb.ConversionException as exc:
+            raise InputError(f"{records}: cannot read: {str(exc).splitlines()[0]}") from None
+        say("writing scores")
+        query = plan.output_sql
         if out_fmt == "csv":  # an empty list is an empty cell, as in the published vectors
-            cols = ", ".join(
-                f"NULLIF({c}, '') AS {c}" if c in ("lists", "measures", "reasons") else c for c in plan.columns
-            )
-            query = f"SELECT {cols} FROM ({plan.sql})"
-        _copy(con, f"{query} ORDER BY subject_id, subject_kind", out, out_fmt)
+            cols = ", ".join(f"NULLIF({c}, '') AS {c}" if c in ("lists", "measures", "reasons") else c for c in plan.columns)
+            query = f"SELECT {cols} FROM ({query})"
+        subjects = _copy(con, f"{query} ORDER BY subject_id, subject_kind", out, out_fmt)
         say("writing rejects")
-        raw_fields = ", ".join(f"r.{f}" for f in FIELDS)
-        _copy(
-            con,
-            f"SELECT file, row_no AS row, reject_reason AS reason, {raw_fields} FROM checked r "
-            "WHERE reject_reason IS NOT NULL ORDER BY file_no, row_no",
-            rejects,
-            rejects_fmt,
-        )
-        subjects = con.execute("SELECT count(*) FROM (SELECT DISTINCT subject_id, subject_kind FROM records)").fetchall()[0][0]
+        rejected = _copy(con, REJECTS_SQL, rejects, rejects_fmt)
     finally:
         con.close()
-    return BatchSummary(read, accepted, read - accepted, int(subjects), time.perf_counter() - started, out, rejects)
+    return BatchSummary(read, read - rejected, rejected, subjects, time.perf_counter() - started, out, rejects)
