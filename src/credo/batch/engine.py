@@ -82,17 +82,6 @@ def load_checked(con: duckdb.DuckDBPyConnection, records: str, rulebook: Ruleboo
     return raw.rows
 
 
-REJECTS_SQL = """
-    SELECT c.file, c.row_no AS row, coalesce(c.pre_reason, s.id_problem, c.post_reason) AS reason,
-           c.source, c.record_id, c.subject_id, c.subject_kind, c.category, c.raw_occurred_on AS occurred_on,
-           c.raw_amount AS amount, c.raw_resolved_on AS resolved_on, c.raw_status AS status, c.reference
-    FROM checked c
-    LEFT JOIN (SELECT ka, kb, id_problem FROM subject_scores WHERE id_problem IS NOT NULL) s
-           ON c.ka = s.ka AND c.kb = s.kb
-    WHERE c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL OR s.id_problem IS NOT NULL
-    ORDER BY c.file_no, c.row_no"""
-
-
 def run_batch(
     records: str,
     rulebook: Rulebook,
@@ -116,9 +105,10 @@ def run_batch(
         say("validating and scoring")
         plan = compile_plan(rulebook, as_of, reasons=reasons)
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE subject_scores AS {plan.subjects_sql}").fetchall()
-        except duckdb.ConversionException as exc:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE batch_rows AS {plan.rows_sql}").fetchall()
+        except duckdb.Error as exc:  # e.g. a Parquet file whose pages are damaged
             raise InputError(f"{records}: cannot read: {str(exc).splitlines()[0]}") from None
+        con.execute(f"CREATE OR REPLACE TEMP TABLE subject_scores AS {plan.subjects_sql}").fetchall()
         say("writing scores")
         query = plan.output_sql
         if out_fmt == "csv":  # an empty list is an empty cell, as in the published vectors
@@ -126,7 +116,7 @@ def run_batch(
             query = f"SELECT {cols} FROM ({query})"
         subjects = _copy(con, f"{query} ORDER BY subject_id, subject_kind", out, out_fmt)
         say("writing rejects")
-        rejected = _copy(con, REJECTS_SQL, rejects, rejects_fmt)
+        rejected = _copy(con, plan.rejects_sql, rejects, rejects_fmt)
     finally:
         con.close()
     return BatchSummary(read, read - rejected, rejected, subjects, time.perf_counter() - started, out, rejects)

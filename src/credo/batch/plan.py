@@ -6,46 +6,60 @@ can carry it to PostgreSQL and Spark (docs/adr/0002-batch-plan-sql-sqlglot.md).
 Dates are day numbers and points hundredths: every engine does the same
 exact integer arithmetic.
 
-Input: the relation ``checked`` (see :mod:`credo.batch.validation`): every
-row with typed fields, the exact integer subject key (ka, kb) and its
-per-row reasons. Output (:attr:`ScoringPlan.subjects_sql`): one row per
-well-shaped subject with its identifier problem (if any), whether it has an
-accepted row, and its score, grade, dimensions, lists and measures.
+The plan has three steps, each one statement:
+
+1. :attr:`ScoringPlan.rows_sql` reads the relation ``checked`` (every input
+   row with its per-row reasons, see :mod:`credo.batch.validation`) once and
+   keeps a narrow row per input row: the exact integer subject key (ka, kb),
+   the rule, and everything about the record that depends only on the record
+   (base points, end of the counting period, whether it is valid at T).
+   The engine materialises it as ``batch_rows``.
+2. :attr:`ScoringPlan.subjects_sql` scores every subject from ``batch_rows``.
+3. :attr:`ScoringPlan.output_sql` and :attr:`ScoringPlan.rejects_sql` write them out.
 
 Where the time goes, and what the plan does about it:
 
-* Subjects are grouped and sorted by two BIGINTs, not 18-character text.
+* Subjects are grouped and sorted by two BIGINTs, not 18-character text;
+  the identifier is rebuilt from the key once per subject.
 * Versions: a record is re-sent rarely, so duplicates are found by grouping
   a 64-bit hash of (source, record_id); only the few rows whose hash repeats
   are ranked exactly.
 * Occurrences: only rules with ``repeat`` need n, and only whether n is 1 or
-  at least 2. That is "an earlier record of the category lies inside the
-  window", read from one window ordered by integers: the latest earlier day
-  and the number of records on the same day. Only rows sharing a day with
-  another record of the category are ranked by (source, record_id).
+  at least 2: "an earlier record of the category lies inside the window".
+  One window ordered by integers gives the latest earlier day and the number
+  of records on the same day; only rows that share their day with another
+  record of the category are ranked by (source, record_id).
 * Only rows that can matter reach those steps: records still counting,
-  records that can precede them within a window, and recent negative records
-  for ``clean_for`` lists.
+  records that can precede them within a window, recent negative records for
+  ``clean_for`` lists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from credo.batch.sqlids import base31
 from credo.batch.sqltext import day_number, div_round_half_away_sql, lit
-from credo.batch.validation import identifier_problem_sql
+from credo.batch.validation import identifier_problem_from_key_sql, identifier_problem_sql
 from credo.domain.rulebook import Rule, Rulebook
 
 __all__ = ["ScoringPlan", "compile_plan"]
 
+SUBJECT_ID_FROM_KEY = (
+    "CASE WHEN kb % 2 = 0 THEN lpad(CAST(ka AS VARCHAR), 17, '0') || chr(CAST(kb // 2 AS INTEGER)) "
+    f"ELSE {base31('ka', 9)} || {base31('(kb - 1) // 2', 9)} END"
+)
+SUBJECT_KIND_FROM_KEY = "CASE WHEN kb % 2 = 0 THEN 'person' ELSE 'organization' END"
+
 
 @dataclass(frozen=True)
 class ScoringPlan:
-    """The plan's SQL: per-subject results, then the published output columns in order."""
-
-    subjects_sql: str
-    output_sql: str  # over the materialised ``subject_scores`` table
+    rows_sql: str  # over ``checked``; materialised as ``batch_rows``
+    subjects_sql: str  # over ``batch_rows``; materialised as ``subject_scores``
+    output_sql: str  # over ``subject_scores``: the published columns
+    rejects_sql: str  # over ``checked`` and ``subject_scores``
     columns: tuple[str, ...]
 
 
@@ -54,25 +68,23 @@ def _base_points(rule: Rule) -> str:
     if not rule.tiers:
         return str(rule.points)
     tiers = sorted(rule.tiers, key=lambda t: -t.min_amount)
-    whens = " ".join(f"WHEN amount >= {t.min_amount!r} THEN {t.points}" for t in tiers)
+    whens = " ".join(f"WHEN c.amount >= {t.min_amount!r} THEN {t.points}" for t in tiers)
     return f"CASE {whens} ELSE {rule.points} END"
 
 
+def _by_rule(book: Rulebook, value: Callable[[Rule], object]) -> str:
+    """A CASE over rule_no giving each rule's attribute as a SQL literal."""
+    if not book.rules:
+        return "0"
+    whens = " ".join(f"WHEN {n} THEN {value(r)}" for n, r in enumerate(book.rules))
+    return f"(CASE rule_no {whens} END)"
+
+
 def _rules_values(book: Rulebook) -> str:
-    rows = []
-    names = list(book.dimensions)
-    for rule_no, rule in enumerate(book.rules):
-        repeat = rule.repeat
-        for kind in rule.applies_to:
-            rows.append(
-                f"({rule_no}, {lit(rule.category)}, {lit(kind)}, {names.index(rule.dimension)}, {rule.counts_for}, "
-                f"{int(rule.decay == 'linear')}, {int(repeat is not None)}, {rule.occurrence_window}, "
-                f"{repeat.factor if repeat else 1}, {int(bool(repeat and repeat.first_is_warning))}, "
-                f"{-1 if rule.ends_after_resolution is None else rule.ends_after_resolution})"
-            )
-    if not rows:  # a rulebook without rules still scores everybody at the base
-        rows.append("(-1, '', '', -1, 1, 0, 0, 1, 1, 0, -1)")
-    return ",\n            ".join(rows)
+    rows = [
+        f"({n}, {lit(rule.category)}, {lit(kind)})" for n, rule in enumerate(book.rules) for kind in rule.applies_to
+    ]
+    return ", ".join(rows) if rows else "(-1, '', '')"
 
 
 def _joined(flags: dict[str, str]) -> str:
@@ -83,48 +95,75 @@ def _joined(flags: dict[str, str]) -> str:
     return f"concat_ws(';', {parts})"
 
 
-REASONS_SQL = """,
-    harm AS (
-        SELECT ka, kb, category, sum(contribution) AS points
-        FROM scored WHERE counting AND contribution < 0 GROUP BY ka, kb, category
-    ),
-    reasons AS (
-        SELECT ka, kb, string_agg(category, ';' ORDER BY rank_no) AS reasons
-        FROM (SELECT *, row_number() OVER (PARTITION BY ka, kb ORDER BY points, category) AS rank_no FROM harm)
-        WHERE rank_no <= 4 GROUP BY ka, kb
-    )"""
+def _rows_sql(book: Rulebook, t: int) -> str:
+    base_case = " ".join(f"WHEN {n} THEN {_base_points(r)}" for n, r in enumerate(book.rules))
+    base = f"CASE r.rule_no {base_case} END" if book.rules else "0"
+    ends_parts = []
+    for n, rule in enumerate(book.rules):
+        full = f"c.occ + {rule.counts_for}"
+        if rule.ends_after_resolution is None:
+            ends_parts.append(f"WHEN {n} THEN {full}")
+        else:
+            short = f"c.res + {rule.ends_after_resolution}"
+            ends_parts.append(f"WHEN {n} THEN CASE WHEN {short} < {full} THEN {short} ELSE {full} END")
+    ends = f"CASE r.rule_no {' '.join(ends_parts)} END" if book.rules else "0"
+    window_start = " ".join(
+        f"WHEN {n} THEN {t - r.counts_for - r.occurrence_window}" for n, r in enumerate(book.rules) if r.repeat
+    )
+    in_window = f"coalesce(c.occ > CASE r.rule_no {window_start} END, FALSE)" if window_start else "FALSE"
+    rejected = "c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL"
+    raw = ", ".join(
+        f"CASE WHEN {rejected} THEN {col} END AS {name}"
+        for col, name in (
+            ("c.subject_id", "raw_subject_id"), ("c.subject_kind", "raw_subject_kind"), ("c.category", "raw_category"),
+            ("c.raw_occurred_on", "raw_occurred_on"), ("c.raw_amount", "raw_amount"),
+            ("c.raw_resolved_on", "raw_resolved_on"), ("c.raw_status", "raw_status"), ("c.reference", "raw_reference"),
+        )
+    )
+    return f"""
+    WITH rules (rule_no, category, kind) AS (VALUES {_rules_values(book)})
+    SELECT c.file_no, c.row_no, c.source, c.record_id, c.ka, c.kb,
+           c.pre_reason, c.post_reason, c.pre_reason IS NULL AND c.post_reason IS NULL AS accepted,
+           hash(c.source, c.record_id) AS rh, r.rule_no, c.occ,
+           c.status = 'active' AND c.occ <= {t} AND r.rule_no IS NOT NULL AS valid,
+           {base} AS base, {ends} AS ends, {in_window} AS in_window, {raw}
+    FROM checked c LEFT JOIN rules r ON r.category = c.category AND r.kind = c.subject_kind"""
 
 
 def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> ScoringPlan:
     """The whole contract (steps 1-12) for ``book`` at ``as_of``."""
     t = day_number(as_of)
     dims = list(book.dimensions.items())
-    clean = [lst.enter_when.clean_for for lst in book.lists if lst.enter_when.clean_for]
-    dirty_from = t - max(clean) if clean else t  # negative records after this day matter to clean_for
-    base_case = " ".join(f"WHEN {n} THEN {_base_points(r)}" for n, r in enumerate(book.rules))
-    base_expr = f"CASE r.rule_no {base_case} END" if book.rules else "0"
-    effective = "(CASE WHEN has_repeat = 0 THEN base WHEN repeated THEN base * factor WHEN warn = 1 THEN 0 ELSE base END)"
-    linear = div_round_half_away_sql(f"100 * {effective} * (occ + counts_for - {t})", "counts_for")
-    contribution = f"(CASE WHEN decay = 1 THEN {linear} ELSE 100 * {effective} END)"
-    in_window = f"(has_repeat = 1 AND occ > {t} - counts_for - win)"  # a counting repeat record or a predecessor
+    names = list(book.dimensions)
+
+    has_repeat = _by_rule(book, lambda r: int(r.repeat is not None))
+    factor = _by_rule(book, lambda r: r.repeat.factor if r.repeat else 1)
+    warn = _by_rule(book, lambda r: int(bool(r.repeat and r.repeat.first_is_warning)))
+    win = _by_rule(book, lambda r: r.occurrence_window)
+    counts_for = _by_rule(book, lambda r: r.counts_for)
+    decay = _by_rule(book, lambda r: int(r.decay == "linear"))
+    dim_no = _by_rule(book, lambda r: names.index(r.dimension))
+    effective = f"(CASE WHEN {has_repeat} = 0 THEN base WHEN repeated THEN base * {factor} WHEN {warn} = 1 THEN 0 ELSE base END)"
+    linear = div_round_half_away_sql(f"100 * {effective} * (occ + {counts_for} - {t})", counts_for)
+    contribution = f"(CASE WHEN {decay} = 1 THEN {linear} ELSE 100 * {effective} END)"
 
     sums = [f"sum(CASE WHEN counting AND dim_no = {i} THEN contribution ELSE 0 END) AS raw_{i}" for i in range(len(dims))]
     list_aggs, list_flags = [], {}
     for i, lst in enumerate(book.lists):
         trigger = lst.enter_when
         if trigger.categories is not None:
-            cats = ", ".join(lit(c) for c in trigger.categories)
-            list_aggs.append(f"bool_or(counting AND category IN ({cats})) AS list_{i}")
+            rule_nos = [str(n) for n, r in enumerate(book.rules) if r.category in trigger.categories]
+            inside = f"rule_no IN ({', '.join(rule_nos)})" if rule_nos else "FALSE"
+            list_aggs.append(f"bool_or(counting AND {inside}) AS list_{i}")
             list_flags[lst.id] = f"coalesce(list_{i}, FALSE)"
         else:
             assert trigger.grade_at_least is not None
             cond = f"score >= {book.grade_min(trigger.grade_at_least)}"
             if trigger.clean_for is not None:
-                list_aggs.append(f"bool_or(base < 0 AND occ > {t - trigger.clean_for}) AS dirty_{i}")
+                list_aggs.append(f"bool_or(takes_part AND base < 0 AND occ > {t - trigger.clean_for}) AS dirty_{i}")
                 cond += f" AND NOT coalesce(dirty_{i}, FALSE)"
             list_flags[lst.id] = f"({cond})"
     measure_flags = {}
-    names = list(book.dimensions)
     for m in book.measures:
         when = m.when
         if when.on_list is not None:
@@ -145,88 +184,66 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> Sc
         f"WHEN score >= {g.min} THEN {lit(g.grade)}" for g in sorted(book.grades, key=lambda g: -g.min)
     ) + " END"
     flag_names = [a.rsplit(" AS ", 1)[1] for a in list_aggs]
-    zero_cols = ", ".join(["NULL AS category", "FALSE AS counting", "0 AS dim_no", "0 AS contribution", "0 AS base", "0 AS occ"])
-    row_cols = "ka, kb, source, record_id, category, occ, rule_no, dim_no, counts_for, decay, has_repeat, win, factor, warn, base, ends, counting"
+    category_of = _by_rule(book, lambda r: lit(r.category))
+    reasons_cte = f""",
+    harm AS (
+        SELECT ka, kb, {category_of} AS category, sum(contribution) AS points
+        FROM scored WHERE counting AND contribution < 0 GROUP BY ka, kb, rule_no
+    ),
+    reasons AS (
+        SELECT ka, kb, string_agg(category, ';' ORDER BY rank_no) AS reasons
+        FROM (SELECT *, row_number() OVER (PARTITION BY ka, kb ORDER BY points, category) AS rank_no FROM harm)
+        WHERE rank_no <= 4 GROUP BY ka, kb
+    )""" if reasons else ""
 
+    id_ok = f"({identifier_problem_sql('subject_id', 'subject_kind')}) IS NULL"
+    # Every well-shaped row, and whether it takes part: accepted, valid at T, its record's latest version.
+    # Written out twice below rather than as a CTE, so that no engine materialises ten million rows.
+    shaped = """
+        SELECT *, accepted AND valid AND (rh NOT IN (SELECT rh FROM dup)
+                                          OR (file_no, row_no) IN (SELECT (file_no, row_no) FROM winners)) AS takes_part
+        FROM batch_rows WHERE pre_reason IS NULL"""
     subjects_sql = f"""
-    WITH rules (rule_no, category, kind, dim_no, counts_for, decay, has_repeat, win, factor, warn, ear) AS (
-        VALUES
-            {_rules_values(book)}
+    WITH dup AS (SELECT rh FROM batch_rows WHERE accepted GROUP BY rh HAVING count(*) > 1),
+    winners AS (
+        SELECT file_no, row_no FROM (
+            SELECT file_no, row_no, ok, row_number() OVER (
+                PARTITION BY source, record_id ORDER BY ok DESC, file_no DESC, row_no DESC) AS version_rank
+            FROM (SELECT *, accepted AND {id_ok} AS ok
+                  FROM (SELECT *, {SUBJECT_ID_FROM_KEY} AS subject_id, {SUBJECT_KIND_FROM_KEY} AS subject_kind
+                        FROM batch_rows WHERE pre_reason IS NULL AND rh IN (SELECT rh FROM dup)))
+        ) WHERE version_rank = 1 AND ok
     ),
-    shaped AS (SELECT * FROM checked WHERE pre_reason IS NULL),
-    ok AS (
-        SELECT ka, kb, source, record_id, subject_id, subject_kind, category, occ, res, amount, status, file_no, row_no,
-               hash(source, record_id) AS rh
-        FROM shaped WHERE post_reason IS NULL
-    ),
-    dup AS (SELECT rh FROM ok GROUP BY rh HAVING count(*) > 1),
-    candidates AS (
-        SELECT *, row_number() OVER (PARTITION BY source, record_id ORDER BY file_no DESC, row_no DESC) AS version_rank
-        FROM ok
-        WHERE rh IN (SELECT rh FROM dup) AND ({identifier_problem_sql("subject_id", "subject_kind")}) IS NULL
-    ),
-    latest AS (
-        SELECT ka, kb, source, record_id, subject_kind, category, occ, res, amount, status
-        FROM ok WHERE rh NOT IN (SELECT rh FROM dup)
-        UNION ALL
-        SELECT ka, kb, source, record_id, subject_kind, category, occ, res, amount, status
-        FROM candidates WHERE version_rank = 1
-    ),
-    ruled AS (
-        SELECT l.ka, l.kb, l.source, l.record_id, l.category, l.occ, r.rule_no, r.dim_no, r.counts_for, r.decay,
-               r.has_repeat, r.win, r.factor, r.warn, {base_expr} AS base,
-               CASE WHEN r.ear >= 0 AND l.res IS NOT NULL AND l.res + r.ear < l.occ + r.counts_for
-                    THEN l.res + r.ear ELSE l.occ + r.counts_for END AS ends
-        FROM latest l JOIN rules r ON r.category = l.category AND r.kind = l.subject_kind
-        WHERE l.status = 'active' AND l.occ <= {t}
-    ),
-    relevant AS (
-        SELECT ka, kb, source, record_id, category, occ, rule_no, dim_no, counts_for, decay, has_repeat, win, factor,
-               warn, base, ends, ends > {t} AS counting
-        FROM ruled
-        WHERE ends > {t} OR (base < 0 AND occ > {dirty_from}) OR {in_window}
-    ),
-    days AS (
-        SELECT {row_cols},
-               max(occ) OVER (PARTITION BY ka, kb, rule_no ORDER BY occ
-                              RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_day,
-               count(*) OVER (PARTITION BY ka, kb, rule_no ORDER BY occ
-                              RANGE BETWEEN CURRENT ROW AND CURRENT ROW) AS same_day
-        FROM relevant WHERE {in_window}
-    ),
-    flagged AS (
-        SELECT {row_cols}, coalesce(prev_day > occ - win, FALSE) AS repeated FROM days WHERE same_day = 1
-        UNION ALL
-        SELECT {row_cols}, coalesce(prev_day > occ - win, FALSE) OR day_rank > 1 AS repeated
-        FROM (SELECT *, row_number() OVER (PARTITION BY ka, kb, rule_no, occ ORDER BY source, record_id) AS day_rank
-              FROM days WHERE same_day > 1)
+    repeating AS (
+        SELECT ka, kb, rule_no, occ, base, ends, accepted,
+               coalesce(lag(occ) OVER (PARTITION BY ka, kb, rule_no ORDER BY occ, source, record_id)
+                        > occ - {win}, FALSE) AS repeated
+        FROM ({shaped}) WHERE takes_part AND in_window
     ),
     scored AS (
-        SELECT ka, kb, category, occ, dim_no, base, counting, {contribution} AS contribution
+        SELECT ka, kb, accepted, rule_no, occ, base, takes_part, takes_part AND ends > {t} AS counting,
+               {dim_no} AS dim_no, {contribution} AS contribution
         FROM (
-            SELECT {row_cols}, FALSE AS repeated FROM relevant WHERE NOT {in_window}
+            SELECT ka, kb, accepted, rule_no, occ, base, ends, takes_part, FALSE AS repeated
+            FROM ({shaped}) WHERE NOT (takes_part AND in_window)
             UNION ALL
-            SELECT {row_cols}, repeated FROM flagged
+            SELECT ka, kb, accepted, rule_no, occ, base, ends, TRUE, repeated FROM repeating
         )
     ),
     agg AS (
-        SELECT ka, kb, any_value(subject_id) AS subject_id, any_value(subject_kind) AS subject_kind,
-               bool_or(accepted) AS present,
-               {", ".join([*sums, *list_aggs])}
-        FROM (
-            SELECT ka, kb, subject_id, subject_kind, post_reason IS NULL AS accepted, {zero_cols} FROM shaped
-            UNION ALL
-            SELECT ka, kb, NULL, NULL, FALSE, category, counting, dim_no, contribution, base, occ FROM scored
-        )
-        GROUP BY ka, kb
+        SELECT ka, kb, bool_or(accepted) AS present, {", ".join([*sums, *list_aggs])}
+        FROM scored GROUP BY ka, kb
+    ),
+    named AS (
+        SELECT *, {SUBJECT_ID_FROM_KEY} AS subject_id, {SUBJECT_KIND_FROM_KEY} AS subject_kind FROM agg
     ),
     dims AS (
         SELECT ka, kb, subject_id, subject_kind, present,
-               {identifier_problem_sql("subject_id", "subject_kind")} AS id_problem,
+               {identifier_problem_from_key_sql("ka", "kb", "subject_id")} AS id_problem,
                {clamped}{"".join(", " + f for f in flag_names)}
-        FROM agg
+        FROM named
     ),
-    totals AS (SELECT *, {score} AS score FROM dims){REASONS_SQL if reasons else ""}
+    totals AS (SELECT *, {score} AS score FROM dims){reasons_cte}
     SELECT s.ka, s.kb, s.subject_id, s.subject_kind, s.present, s.id_problem, s.score, {grade} AS grade,
            {", ".join(f"dim_{i}" for i in range(len(dims)))},
            {_joined(list_flags)} AS lists, {_joined(measure_flags)} AS measures
@@ -241,4 +258,21 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> Sc
     output_sql = f"""
     SELECT subject_id, subject_kind, score, grade, {dim_out}, lists, measures{", reasons" if reasons else ""}
     FROM subject_scores WHERE present AND id_problem IS NULL"""
-    return ScoringPlan(subjects_sql, output_sql, columns)
+    rejects_sql = f"""
+    SELECT f.file, x.row_no AS row, reason, source, record_id, subject_id, subject_kind, category, occurred_on, amount,
+           resolved_on, status, reference
+    FROM (
+        SELECT file_no, row_no, coalesce(pre_reason, post_reason) AS reason, source, record_id,
+               raw_subject_id AS subject_id, raw_subject_kind AS subject_kind, raw_category AS category,
+               CAST(raw_occurred_on AS VARCHAR) AS occurred_on, CAST(raw_amount AS VARCHAR) AS amount,
+               CAST(raw_resolved_on AS VARCHAR) AS resolved_on, raw_status AS status, raw_reference AS reference
+        FROM batch_rows WHERE NOT accepted
+        UNION ALL
+        SELECT c.file_no, c.row_no, s.id_problem, c.source, c.record_id, c.subject_id, c.subject_kind,
+               c.category, CAST(c.raw_occurred_on AS VARCHAR), CAST(c.raw_amount AS VARCHAR),
+               CAST(c.raw_resolved_on AS VARCHAR), c.raw_status, c.reference
+        FROM checked c JOIN subject_scores s ON s.ka = c.ka AND s.kb = c.kb
+        WHERE s.id_problem IS NOT NULL AND c.pre_reason IS NULL AND c.post_reason IS NULL
+    ) x JOIN input_files f ON f.file_no = x.file_no
+    ORDER BY x.file_no, x.row_no"""
+    return ScoringPlan(_rows_sql(book, t), subjects_sql, output_sql, rejects_sql, columns)

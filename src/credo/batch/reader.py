@@ -198,6 +198,8 @@ def read_rows(con: duckdb.DuckDBPyConnection, path: str, view: str = "raw_rows")
         parts.append(f"SELECT '{literal}' AS file, {index} AS file_no, * FROM ({body})")
     union = " UNION ALL BY NAME ".join(f"({p})" for p in parts) if len(parts) > 1 else parts[0]
     con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {union}").fetchall()
+    names = pa.table({"file_no": pa.array(range(len(files)), pa.int32()), "file": pa.array(files, pa.string())})
+    con.execute("CREATE OR REPLACE TEMP TABLE input_files AS SELECT * FROM names").fetchall()
     try:
         rows = con.execute(f"SELECT count(*) FROM {view}").fetchall()[0]
     except duckdb.Error as exc:

@@ -77,26 +77,20 @@ def base31_value(column: str, first: int, count: int) -> str:
     return "(" + " + ".join(terms) + ")"
 
 
-def subject_key_sql(sid: str, kind: str) -> tuple[str, str]:
+def subject_key_sql(sid: str, kind: str, shape_ok: str) -> tuple[str, str]:
     """Two BIGINT expressions that identify (identifier, kind) exactly, for well-shaped identifiers.
 
     Persons: the 17 leading digits, and the code of the 18th character.
     Organisations: characters 1-9 and 10-18 in base 31. The second key is even
-    for persons and odd for organisations, so the kinds never meet. NULL for
-    an identifier whose shape is wrong (it is rejected anyway).
+    for persons and odd for organisations, so the kinds never meet. NULL
+    unless ``shape_ok`` (such rows are rejected anyway).
     """
-    person_a = f"CAST(substr({sid}, 1, 17) AS BIGINT)"
-    person_b = f"CAST(ascii(substr({sid}, 18, 1)) AS BIGINT) * 2"
-    org_a = base31_value(sid, 1, 9)
-    org_b = f"{base31_value(sid, 10, 9)} * 2 + 1"
-    person_ok = f"(length({sid}) = 18 AND regexp_full_match({sid}, '{PERSON_SHAPE}'))"
-    org_ok = f"(length({sid}) = 18 AND regexp_full_match({sid}, '{ORG_SHAPE}'))"
     key_a = (
-        f"CASE WHEN {kind} = 'person' AND {person_ok} THEN {person_a} "
-        f"WHEN {kind} = 'organization' AND {org_ok} THEN {org_a} END"
+        f"CASE WHEN NOT {shape_ok} THEN NULL WHEN {kind} = 'person' THEN CAST(substr({sid}, 1, 17) AS BIGINT) "
+        f"ELSE {base31_value(sid, 1, 9)} END"
     )
     key_b = (
-        f"CASE WHEN {kind} = 'person' AND {person_ok} THEN {person_b} "
-        f"WHEN {kind} = 'organization' AND {org_ok} THEN {org_b} END"
+        f"CASE WHEN NOT {shape_ok} THEN NULL WHEN {kind} = 'person' THEN CAST(ascii(substr({sid}, 18, 1)) AS BIGINT) * 2 "
+        f"ELSE {base31_value(sid, 10, 9)} * 2 + 1 END"
     )
     return key_a, key_b
