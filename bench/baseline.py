@@ -90,7 +90,10 @@ def baseline_sql(parquet: str, book: Rulebook, as_of: dt.date) -> str:
                         {book.score.max}) AS score
         FROM per_subject
     )
-    SELECT s.subject_id, s.subject_kind, coalesce(score, {book.score.base}) AS score, {grade} AS grade, p.* EXCLUDE (subject_id, subject_kind)
-    FROM (SELECT DISTINCT subject_id, subject_kind FROM src) s
-    LEFT JOIN scored p ON p.subject_id = s.subject_id AND p.subject_kind = s.subject_kind
+    SELECT *, {grade} AS grade FROM (
+        SELECT s.subject_id, s.subject_kind, coalesce(score, {book.score.base}) AS score,
+               p.* EXCLUDE (subject_id, subject_kind, score)
+        FROM (SELECT DISTINCT subject_id, subject_kind FROM src) s
+        LEFT JOIN scored p ON p.subject_id = s.subject_id AND p.subject_kind = s.subject_kind
+    )
     """

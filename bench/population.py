@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from credo.demo.idsql import org_code_check_sql, resident_id_check_sql, uscc_check_sql
+from credo.batch.sqlids import org_code_check_sql, resident_id_check_sql, uscc_check_sql
 from credo.domain.rulebook import Rulebook
 
 __all__ = ["generate_population"]
@@ -26,8 +26,8 @@ def _u(expr: str, salt: int) -> str:
 
 def generate_population(path: Path, book: Rulebook, records: int, subjects: int, as_of: dt.date) -> None:
     """Write ``records`` records of ``subjects`` subjects (9 in 10 persons) to a Parquet file."""
-    categories = [r.category for r in book.rules if "person" in r.applies_to and "organization" in r.applies_to]
-    cats = "[" + ", ".join(f"'{c}'" for c in categories) + "]"
+    by_kind = {k: [r.category for r in book.rules if k in r.applies_to] for k in ("person", "organization")}
+    people, orgs = (("[" + ", ".join(f"'{c}'" for c in by_kind[k]) + "]", len(by_kind[k])) for k in by_kind)
     person17 = (
         "(['110101', '310104', '440305', '510107', '371082'])[1 + i % 5] || "
         f"strftime(DATE '1950-01-01' + CAST({_u('i', 1)} % 20000 AS INTEGER), '%Y%m%d') || "
@@ -63,10 +63,13 @@ def generate_population(path: Path, book: Rulebook, records: int, subjects: int,
                          + CAST({_u('r', 7)} % 200 AS INTEGER) END AS resolved_on,
                CASE WHEN {_u('r', 8)} % 50 = 0 THEN 'withdrawn' ELSE 'active' END AS status,
                NULL::VARCHAR AS reference
-        FROM (SELECT r, {_u('r', 2)} % {subjects} AS sid,
-                     {cats}[1 + CAST({_u('r', 9)} % {len(categories)} AS INTEGER)] AS c
-              FROM range({records}) t(r)) x
-        JOIN subjects2 s ON s.i = x.sid
+        FROM (
+            SELECT x.r, s.subject_id, s.kind, s.cats[1 + CAST(x.pick % s.n_cats AS INTEGER)] AS c
+            FROM (SELECT r, {_u('r', 2)} % {subjects} AS sid, {_u('r', 9)} AS pick FROM range({records}) t(r)) x
+            JOIN (SELECT *, CASE WHEN kind = 'person' THEN {people[0]} ELSE {orgs[0]} END AS cats,
+                            CASE WHEN kind = 'person' THEN {people[1]} ELSE {orgs[1]} END AS n_cats
+                  FROM subjects2) s ON s.i = x.sid
+        ) s
         ) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"""
     ).fetchall()
     con.close()

@@ -256,7 +256,7 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> Sc
         "lists", "measures", *(("reasons",) if reasons else ()),
     )
     output_sql = f"""
-    SELECT subject_id, subject_kind, score, grade, {dim_out}, lists, measures{", reasons" if reasons else ""}
+    SELECT subject_id, subject_kind, CAST(score AS INTEGER) AS score, grade, {dim_out}, lists, measures{", reasons" if reasons else ""}
     FROM subject_scores WHERE present AND id_problem IS NULL"""
     rejects_sql = f"""
     SELECT f.file, x.row_no AS row, reason, source, record_id, subject_id, subject_kind, category, occurred_on, amount,

@@ -16,14 +16,16 @@ from credo.batch.engine import BatchSummary, OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import err, fail, out
 from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
-from credo.demo.summary import Count, RunSummary, summarize
+from credo.cli.explain_view import render_explanation
+from credo.demo.summary import Count, RunSummary, lowest_scored, summarize
+from credo.explain_service import explain_from_files
 from credo.domain.rulebook import Rulebook
 from credo.rulebook_file import RulebookError, load_rulebook, parse_rulebook
 
 __all__ = ["demo"]
 
 _GENERATE_STEPS = 3  # making identifiers, drawing records, writing Parquet
-_SCORE_STEPS = 3  # reading and validating, scoring, writing rejects
+_SCORE_STEPS = 4  # reading, validating and scoring, writing scores, writing rejects
 _DEFAULT_AS_OF = dt.datetime.combine(DEMO_AS_OF, dt.time())
 
 
@@ -164,3 +166,19 @@ def demo(
     out.print(f"[bold]{book.rulebook}[/] {book.version}, as of {day.isoformat()}, seed {seed}")
     _print_summary(town, batch, summary, timings)
     out.print(f"records → {records}\nscores  → {scores}\nrejects → {rejects}")
+    _explain_one(scores, records, book, day)
+
+
+def _explain_one(scores: str, records: str, book: Rulebook, day: dt.date) -> None:
+    """Explain the lowest-scored person on a black list (else the lowest score), as a subject would see it."""
+    chosen = lowest_scored(scores)
+    if chosen is None:
+        return
+    out.print()
+    out.print("[bold]One subject, explained[/] (the lowest score in town; identifiers are masked on screen):")
+    for explanation in explain_from_files(chosen, records, book, day):
+        render_explanation(explanation)
+    out.print(
+        "Explain anyone: credo explain SUBJECT_ID "
+        f"--records {records} --rulebook rulebooks/demo-city.yaml --as-of {day.isoformat()}"
+    )

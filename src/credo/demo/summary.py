@@ -103,3 +103,15 @@ def summarize(scores: str, book: Rulebook, rejects: str | None = None, top: int 
     finally:
         con.close()
     return RunSummary(total, by_kind, grades, lists, measures, reasons, reject_counts)
+
+
+def lowest_scored(scores: str) -> str | None:
+    """The subject with the lowest score (ties by identifier), or None for an empty town."""
+    con = duckdb.connect()
+    try:
+        row = con.execute(
+            "SELECT subject_id FROM read_parquet(?) ORDER BY score, subject_id LIMIT 1", [scores]
+        ).fetchall()
+    finally:
+        con.close()
+    return str(row[0][0]) if row else None
