@@ -33,20 +33,26 @@ def baseline_sql(parquet: str, book: Rulebook, as_of: dt.date) -> str:
         for tier in sorted(r.tiers, key=lambda x: -x.min_amount)
     )
     windows = sorted({r.occurrence_window for r in book.rules})
-    n_expr = "CASE win " + " ".join(
-        f"WHEN {w} THEN count(*) OVER (PARTITION BY subject_id, subject_kind, category ORDER BY occ "
-        f"RANGE BETWEEN {w - 1} PRECEDING AND CURRENT ROW)"
-        for w in windows
-    ) + " END"
+    n_expr = (
+        "CASE win "
+        + " ".join(
+            f"WHEN {w} THEN count(*) OVER (PARTITION BY subject_id, subject_kind, category ORDER BY occ "
+            f"RANGE BETWEEN {w - 1} PRECEDING AND CURRENT ROW)"
+            for w in windows
+        )
+        + " END"
+    )
     dims = list(book.dimensions)
     dim_cols = ", ".join(
         f"least(greatest(coalesce(sum(c) FILTER (WHERE dimension = '{d}'), 0), {100 * b.min}), {100 * b.max}) AS d_{i}"
         for i, (d, b) in enumerate(book.dimensions.items())
     )
     total = " + ".join([str(100 * book.score.base), *(f"d_{i}" for i in range(len(dims)))])
-    grade = "CASE " + " ".join(
-        f"WHEN score >= {g.min} THEN '{g.grade}'" for g in sorted(book.grades, key=lambda g: -g.min)
-    ) + " END"
+    grade = (
+        "CASE "
+        + " ".join(f"WHEN score >= {g.min} THEN '{g.grade}'" for g in sorted(book.grades, key=lambda g: -g.min))
+        + " END"
+    )
     list_cols = []
     for lst in book.lists:
         if lst.enter_when.categories:

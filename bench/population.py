@@ -46,8 +46,8 @@ def generate_population(path: Path, book: Rulebook, records: int, subjects: int,
     ).fetchall()
     con.execute(
         f"""CREATE TABLE subjects2 AS
-        SELECT i, kind, first17 || CASE WHEN kind = 'person' THEN {resident_id_check_sql('first17')}
-                                        ELSE {uscc_check_sql('first17')} END AS subject_id
+        SELECT i, kind, first17 || CASE WHEN kind = 'person' THEN {resident_id_check_sql("first17")}
+                                        ELSE {uscc_check_sql("first17")} END AS subject_id
         FROM subjects"""
     ).fetchall()
     t0 = as_of.isoformat()
@@ -56,16 +56,16 @@ def generate_population(path: Path, book: Rulebook, records: int, subjects: int,
         SELECT split_part(c, '.', 1) || '-source' AS source,
                'R' || lpad(CAST(r AS VARCHAR), 10, '0') AS record_id,
                s.subject_id, s.kind AS subject_kind, c AS category,
-               DATE '{t0}' - CAST({_u('r', 3)} % 1100 AS INTEGER) + 10 AS occurred_on,
-               CASE WHEN {_u('r', 4)} % 3 = 0 THEN round(({_u('r', 5)} % 20000000) / 100.0, 2) END AS amount,
-               CASE WHEN {_u('r', 6)} % 4 = 0
-                    THEN DATE '{t0}' - CAST({_u('r', 3)} % 1100 AS INTEGER) + 10
-                         + CAST({_u('r', 7)} % 200 AS INTEGER) END AS resolved_on,
-               CASE WHEN {_u('r', 8)} % 50 = 0 THEN 'withdrawn' ELSE 'active' END AS status,
+               DATE '{t0}' - CAST({_u("r", 3)} % 1100 AS INTEGER) + 10 AS occurred_on,
+               CASE WHEN {_u("r", 4)} % 3 = 0 THEN round(({_u("r", 5)} % 20000000) / 100.0, 2) END AS amount,
+               CASE WHEN {_u("r", 6)} % 4 = 0
+                    THEN DATE '{t0}' - CAST({_u("r", 3)} % 1100 AS INTEGER) + 10
+                         + CAST({_u("r", 7)} % 200 AS INTEGER) END AS resolved_on,
+               CASE WHEN {_u("r", 8)} % 50 = 0 THEN 'withdrawn' ELSE 'active' END AS status,
                NULL::VARCHAR AS reference
         FROM (
             SELECT x.r, s.subject_id, s.kind, s.cats[1 + CAST(x.pick % s.n_cats AS INTEGER)] AS c
-            FROM (SELECT r, {_u('r', 2)} % {subjects} AS sid, {_u('r', 9)} AS pick FROM range({records}) t(r)) x
+            FROM (SELECT r, {_u("r", 2)} % {subjects} AS sid, {_u("r", 9)} AS pick FROM range({records}) t(r)) x
             JOIN (SELECT *, CASE WHEN kind = 'person' THEN {people[0]} ELSE {orgs[0]} END AS cats,
                             CASE WHEN kind = 'person' THEN {people[1]} ELSE {orgs[1]} END AS n_cats
                   FROM subjects2) s ON s.i = x.sid

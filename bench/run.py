@@ -83,22 +83,29 @@ def main() -> None:
         print(f"generated {data.name} in {time.perf_counter() - start:.1f} s")
 
     with tempfile.TemporaryDirectory() as tmp:
+
         def baseline() -> None:
             con = duckdb.connect()
-            con.execute(f"COPY ({baseline_sql(str(data), book, AS_OF)}) TO '{tmp}/baseline.parquet' (FORMAT parquet)").fetchall()
+            con.execute(
+                f"COPY ({baseline_sql(str(data), book, AS_OF)}) TO '{tmp}/baseline.parquet' (FORMAT parquet)"
+            ).fetchall()
             con.close()
 
         def credo() -> None:
-            run_batch(str(data), book, AS_OF, f"{tmp}/credo.parquet", f"{tmp}/rejects.csv")
+            run_batch(str(data), book, AS_OF, f"{tmp}/credo.parquet", rejects=f"{tmp}/rejects.csv")
 
         results: dict[str, list[tuple[float, int]]] = {"baseline": [], "credo": []}
         for _ in range(args.rounds):
             results["baseline"].append(timed(baseline))
             results["credo"].append(timed(credo))
-        check = duckdb.connect().execute(
-            f"SELECT count(*) FROM '{tmp}/credo.parquet' c FULL JOIN '{tmp}/baseline.parquet' b "
-            "USING (subject_id, subject_kind) WHERE c.score IS DISTINCT FROM b.score OR c.grade IS DISTINCT FROM b.grade"
-        ).fetchall()[0][0]
+        check = (
+            duckdb.connect()
+            .execute(
+                f"SELECT count(*) FROM '{tmp}/credo.parquet' c FULL JOIN '{tmp}/baseline.parquet' b "
+                "USING (subject_id, subject_kind) WHERE c.score IS DISTINCT FROM b.score OR c.grade IS DISTINCT FROM b.grade"
+            )
+            .fetchall()[0][0]
+        )
 
     print(f"{args.records:,} records, {args.subjects:,} subjects, {os.cpu_count()} cores, rulebook {book.rulebook}")
     for name, runs in results.items():

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from credo.batch.sqlids import org_code_check_sql, resident_id_check_sql, uscc_check_sql
 from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
-from credo.demo.idsql import org_code_check_sql, resident_id_check_sql, uscc_check_sql
 from credo.demo.rates import CATEGORIES, SOURCES, YEARS
 from credo.demo.summary import summarize
 from credo.domain.identifiers import (

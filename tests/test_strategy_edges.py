@@ -59,7 +59,7 @@ def test_linear_decay_landing_on_a_half() -> None:
                 continue
             left = (r.occurred_on + dt.timedelta(days=rule.counts_for) - AS_OF).days
             numerator = 100 * rule.base_points(r.amount) * left
-            if 0 < left and numerator % rule.counts_for and 2 * (numerator % rule.counts_for) == rule.counts_for:
+            if left > 0 and numerator % rule.counts_for and 2 * (numerator % rule.counts_for) == rule.counts_for:
                 return True
         return False
 

@@ -20,7 +20,15 @@ from credo.batch.reader import InputError, read_rows
 from credo.batch.validation import checked_sql
 from credo.domain.rulebook import Rulebook
 
-__all__ = ["OUTPUT_FORMATS", "BatchSummary", "OutputError", "connect", "default_rejects_path", "load_checked", "run_batch"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "BatchSummary",
+    "OutputError",
+    "connect",
+    "default_rejects_path",
+    "load_checked",
+    "run_batch",
+]
 
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json", ".parquet": "parquet"}
 Progress = Callable[[str], None]
@@ -87,6 +95,7 @@ def run_batch(
     rulebook: Rulebook,
     as_of: dt.date,
     out: str,
+    *,
     rejects: str | None = None,
     reasons: bool = False,
     progress: Progress | None = None,
@@ -112,7 +121,9 @@ def run_batch(
         say("writing scores")
         query = plan.output_sql
         if out_fmt == "csv":  # an empty list is an empty cell, as in the published vectors
-            cols = ", ".join(f"NULLIF({c}, '') AS {c}" if c in ("lists", "measures", "reasons") else c for c in plan.columns)
+            cols = ", ".join(
+                f"NULLIF({c}, '') AS {c}" if c in ("lists", "measures", "reasons") else c for c in plan.columns
+            )
             query = f"SELECT {cols} FROM ({query})"
         subjects = _copy(con, f"{query} ORDER BY subject_id, subject_kind", out, out_fmt)
         say("writing rejects")

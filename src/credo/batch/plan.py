@@ -115,9 +115,14 @@ def _rows_sql(book: Rulebook, t: int) -> str:
     raw = ", ".join(
         f"CASE WHEN {rejected} THEN {col} END AS {name}"
         for col, name in (
-            ("c.subject_id", "raw_subject_id"), ("c.subject_kind", "raw_subject_kind"), ("c.category", "raw_category"),
-            ("c.raw_occurred_on", "raw_occurred_on"), ("c.raw_amount", "raw_amount"),
-            ("c.raw_resolved_on", "raw_resolved_on"), ("c.raw_status", "raw_status"), ("c.reference", "raw_reference"),
+            ("c.subject_id", "raw_subject_id"),
+            ("c.subject_kind", "raw_subject_kind"),
+            ("c.category", "raw_category"),
+            ("c.raw_occurred_on", "raw_occurred_on"),
+            ("c.raw_amount", "raw_amount"),
+            ("c.raw_resolved_on", "raw_resolved_on"),
+            ("c.raw_status", "raw_status"),
+            ("c.reference", "raw_reference"),
         )
     )
     return f"""
@@ -147,7 +152,9 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> Sc
     linear = div_round_half_away_sql(f"100 * {effective} * (occ + {counts_for} - {t})", counts_for)
     contribution = f"(CASE WHEN {decay} = 1 THEN {linear} ELSE 100 * {effective} END)"
 
-    sums = [f"sum(CASE WHEN counting AND dim_no = {i} THEN contribution ELSE 0 END) AS raw_{i}" for i in range(len(dims))]
+    sums = [
+        f"sum(CASE WHEN counting AND dim_no = {i} THEN contribution ELSE 0 END) AS raw_{i}" for i in range(len(dims))
+    ]
     list_aggs, list_flags = [], {}
     for i, lst in enumerate(book.lists):
         trigger = lst.enter_when
@@ -176,16 +183,20 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> Sc
             measure_flags[m.id] = "(" + " AND ".join(limits) + ")"
 
     clamped = ", ".join(
-        f"least(greatest(coalesce(raw_{i}, 0), {100 * b.min}), {100 * b.max}) AS dim_{i}" for i, (_, b) in enumerate(dims)
+        f"least(greatest(coalesce(raw_{i}, 0), {100 * b.min}), {100 * b.max}) AS dim_{i}"
+        for i, (_, b) in enumerate(dims)
     )
     total = " + ".join([str(100 * book.score.base), *(f"dim_{i}" for i in range(len(dims)))])
     score = f"least(greatest({div_round_half_away_sql(total, '100')}, {book.score.min}), {book.score.max})"
-    grade = "CASE " + " ".join(
-        f"WHEN score >= {g.min} THEN {lit(g.grade)}" for g in sorted(book.grades, key=lambda g: -g.min)
-    ) + " END"
+    grade = (
+        "CASE "
+        + " ".join(f"WHEN score >= {g.min} THEN {lit(g.grade)}" for g in sorted(book.grades, key=lambda g: -g.min))
+        + " END"
+    )
     flag_names = [a.rsplit(" AS ", 1)[1] for a in list_aggs]
     category_of = _by_rule(book, lambda r: lit(r.category))
-    reasons_cte = f""",
+    reasons_cte = (
+        f""",
     harm AS (
         SELECT ka, kb, {category_of} AS category, sum(contribution) AS points
         FROM scored WHERE counting AND contribution < 0 GROUP BY ka, kb, rule_no
@@ -194,7 +205,10 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> Sc
         SELECT ka, kb, string_agg(category, ';' ORDER BY rank_no) AS reasons
         FROM (SELECT *, row_number() OVER (PARTITION BY ka, kb ORDER BY points, category) AS rank_no FROM harm)
         WHERE rank_no <= 4 GROUP BY ka, kb
-    )""" if reasons else ""
+    )"""
+        if reasons
+        else ""
+    )
 
     id_ok = f"({identifier_problem_sql('subject_id', 'subject_kind')}) IS NULL"
     # Every well-shaped row, and whether it takes part: accepted, valid at T, its record's latest version.
@@ -252,21 +266,32 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> Sc
     """
     dim_out = ", ".join(f"CAST(dim_{i} / 100.0 AS DECIMAL(18, 2)) AS dim_{n}" for i, (n, _) in enumerate(dims))
     columns = (
-        "subject_id", "subject_kind", "score", "grade", *(f"dim_{n}" for n in book.dimensions),
-        "lists", "measures", *(("reasons",) if reasons else ()),
+        "subject_id",
+        "subject_kind",
+        "score",
+        "grade",
+        *(f"dim_{n}" for n in book.dimensions),
+        "lists",
+        "measures",
+        *(("reasons",) if reasons else ()),
     )
     output_sql = f"""
     SELECT subject_id, subject_kind, CAST(score AS INTEGER) AS score, grade, {dim_out}, lists, measures{", reasons" if reasons else ""}
     FROM subject_scores WHERE present AND id_problem IS NULL"""
-    rejects_sql = f"""
+    rejects_sql = """
     SELECT f.file, x.row_no AS row, reason, source, record_id, subject_id, subject_kind, category, occurred_on, amount,
            resolved_on, status, reference
     FROM (
-        SELECT file_no, row_no, coalesce(pre_reason, post_reason) AS reason, source, record_id,
-               raw_subject_id AS subject_id, raw_subject_kind AS subject_kind, raw_category AS category,
-               CAST(raw_occurred_on AS VARCHAR) AS occurred_on, CAST(raw_amount AS VARCHAR) AS amount,
-               CAST(raw_resolved_on AS VARCHAR) AS resolved_on, raw_status AS status, raw_reference AS reference
-        FROM batch_rows WHERE NOT accepted
+        -- parse_row's order: the identifier's own problem comes before a bad category, date, amount or status
+        SELECT b.file_no, b.row_no, coalesce(b.pre_reason, s.id_problem, b.post_reason) AS reason, b.source,
+               b.record_id, b.raw_subject_id AS subject_id, b.raw_subject_kind AS subject_kind,
+               b.raw_category AS category, CAST(b.raw_occurred_on AS VARCHAR) AS occurred_on,
+               CAST(b.raw_amount AS VARCHAR) AS amount, CAST(b.raw_resolved_on AS VARCHAR) AS resolved_on,
+               b.raw_status AS status, b.raw_reference AS reference
+        FROM batch_rows b
+        LEFT JOIN (SELECT ka, kb, id_problem FROM subject_scores WHERE id_problem IS NOT NULL) s
+               ON s.ka = b.ka AND s.kb = b.kb
+        WHERE NOT b.accepted
         UNION ALL
         SELECT c.file_no, c.row_no, s.id_problem, c.source, c.record_id, c.subject_id, c.subject_kind,
                c.category, CAST(c.raw_occurred_on AS VARCHAR), CAST(c.raw_amount AS VARCHAR),

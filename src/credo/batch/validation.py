@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from credo.batch.sqltext import EPOCH_SQL, lit
 from credo.batch.sqlids import (
     ORG_SHAPE,
     PERSON_SHAPE,
@@ -27,6 +26,7 @@ from credo.batch.sqlids import (
     subject_key_sql,
     uscc_check_sql,
 )
+from credo.batch.sqltext import EPOCH_SQL, lit
 from credo.domain.identifiers import RESIDENT_ID_CHECK, RESIDENT_ID_WEIGHTS, IdProblem
 from credo.domain.records import (
     AMOUNT_PATTERN,
@@ -41,7 +41,18 @@ from credo.domain.records import (
 __all__ = ["checked_sql", "identifier_problem_sql"]
 
 TEXT_TYPES = ("VARCHAR",)
-NUMBER_PREFIXES = ("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER")
+NUMBER_PREFIXES = (
+    "DECIMAL",
+    "DOUBLE",
+    "FLOAT",
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "HUGEINT",
+    "UBIGINT",
+    "UINTEGER",
+)
 
 
 def identifier_problem_sql(sid: str, kind: str) -> str:
@@ -100,7 +111,11 @@ def _amount(column: str, column_type: str) -> tuple[str, str, str]:
         text = f"NULLIF({column}, '')"
         matches = f"regexp_matches({text}, {lit(AMOUNT_PATTERN)})"
         value = f"CASE WHEN {matches} THEN abs(CAST({text} AS DOUBLE)) END"
-        return value, f"({text} IS NOT NULL AND NOT {matches})", f"(starts_with({text}, '-') AND CAST({text} AS DOUBLE) <> 0)"
+        return (
+            value,
+            f"({text} IS NOT NULL AND NOT {matches})",
+            f"(starts_with({text}, '-') AND CAST({text} AS DOUBLE) <> 0)",
+        )
     if column_type.startswith(NUMBER_PREFIXES):
         number = f"CAST({column} AS DOUBLE)"
         return f"abs({number})", f"(NOT isfinite({number}))", f"({number} < 0)"
@@ -163,7 +178,9 @@ def identifier_problem_from_key_sql(ka: str, kb: str, sid: str) -> str:
     birth = f"(({ka} // 1000) % 100000000)"
     y, m, d = f"({birth} // 10000)", f"(({birth} // 100) % 100)", f"({birth} % 100)"
     leap = f"(({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0)"
-    month_days = f"(CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END)"
+    month_days = (
+        f"(CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END)"
+    )
     real_date = f"({y} >= 1 AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {month_days})"
     person = f"""CASE
             WHEN NOT {real_date} THEN {lit(IdProblem.PERSON_BIRTH)}

@@ -15,11 +15,11 @@ from rich.table import Table
 from credo.batch.engine import BatchSummary, OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import err, fail, out
-from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
 from credo.cli.explain_view import render_explanation
+from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
 from credo.demo.summary import Count, RunSummary, lowest_scored, summarize
-from credo.explain_service import explain_from_files
 from credo.domain.rulebook import Rulebook
+from credo.explain_service import explain_from_files
 from credo.rulebook_file import RulebookError, load_rulebook, parse_rulebook
 
 __all__ = ["demo"]

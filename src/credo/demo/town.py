@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from credo.demo.idsql import base31, org_code_check_sql, resident_id_check_sql, uscc_check_sql
+from credo.batch.sqlids import base31, org_code_check_sql, resident_id_check_sql, uscc_check_sql
 from credo.demo.rates import CATEGORIES, SOURCES, YEARS
 
 __all__ = ["AREAS", "DEMO_AS_OF", "FIELDS", "MAX_ORGANIZATIONS", "MAX_PEOPLE", "TownStats", "generate_town"]

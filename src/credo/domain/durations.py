@@ -18,7 +18,5 @@ def parse_duration(text: str) -> int:
     """
     match = _DURATION.match(text)
     if match is None:
-        raise ValueError(
-            f"{text!r} is not a duration: write a whole number and one of d, w, m, y (e.g. 90d, 2y)"
-        )
+        raise ValueError(f"{text!r} is not a duration: write a whole number and one of d, w, m, y (e.g. 90d, 2y)")
     return int(match.group(1)) * DAYS_PER_UNIT[match.group(2)]

@@ -17,11 +17,11 @@ import datetime as dt
 
 __all__ = [
     "ORG_CODE_WEIGHTS",
-    "IdProblem",
     "RESIDENT_ID_CHECK",
     "RESIDENT_ID_WEIGHTS",
     "USCC_ALPHABET",
     "USCC_WEIGHTS",
+    "IdProblem",
     "make_resident_id",
     "make_uscc",
     "mask_identifier",

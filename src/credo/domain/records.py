@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from credo.domain.identifiers import problem_with_identifier
 
 __all__ = [
+    "AMOUNT_PATTERN",
     "CATEGORY_PATTERN",
     "DATE_PATTERN",
-    "AMOUNT_PATTERN",
     "KINDS",
     "REQUIRED_FIELDS",
     "STATUSES",
+    "Reason",
     "Record",
     "RecordKey",
     "parse_row",
-    "Reason",
 ]
 
 KINDS = ("person", "organization")
@@ -98,9 +98,7 @@ def parse_row(row: Mapping[str, object]) -> Record | str:
     for name in REQUIRED_FIELDS:
         if fields[name] is None:
             return Reason.missing(name)
-    source, record_id, subject_id, kind, category, occurred = (
-        str(fields[name]) for name in REQUIRED_FIELDS
-    )
+    source, record_id, subject_id, kind, category, occurred = (str(fields[name]) for name in REQUIRED_FIELDS)
     if kind not in KINDS:
         return Reason.BAD_KIND
     problem = problem_with_identifier(subject_id, kind)
