@@ -22,6 +22,7 @@ AsOfOpt = typer.Option(..., "--as-of", formats=["%Y-%m-%d"], help="Score as of t
 
 
 def batch(
+    *,
     records: str = RecordsOpt,
     rulebook: Path = RulebookOpt,
     as_of: dt.datetime = AsOfOpt,
@@ -34,12 +35,23 @@ def batch(
     """Score every subject in a file of records: one row per subject, rejects kept with their reason."""
     try:
         book = load_rulebook(rulebook)
+        # The spinner is for a person at a terminal; in a pipe or a log it would only leave an empty line.
         with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task("starting", total=None)
             summary = run_batch(
-                records, book, as_of.date(), out_path, rejects, reasons=reasons,
+                records,
+                book,
+                as_of.date(),
+                out_path,
+                rejects=rejects,
+                reasons=reasons,
                 progress=lambda phase: bar.update(task, description=phase),
             )
     except (RulebookError, InputError, OutputError) as exc:
@@ -53,6 +65,7 @@ def batch(
 
 
 def explain(
+    *,
     subject_id: str = typer.Argument(..., help="The subject's identifier."),
     records: str = RecordsOpt,
     rulebook: Path = RulebookOpt,

@@ -1,7 +1,12 @@
-"""Rendering an explanation for a person at a terminal."""
+"""Rendering an explanation for a person at a terminal.
+
+Every text that comes from a record file or a rulebook is escaped: a source or
+record id such as ``court[/]`` is shown as written, never read as console markup.
+"""
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from credo.cli.console import out
@@ -17,15 +22,15 @@ def _points(hundredths: int) -> str:
 
 def render_explanation(e: Explanation) -> None:
     out.print(
-        f"[bold]{mask_identifier(e.subject_id)}[/] ({e.subject_kind}) as of {e.as_of}: "
-        f"score [bold]{e.score}[/], grade [bold]{e.grade}[/]  "
-        f"(rulebook {e.rulebook} {e.rulebook_version}, base {e.base})"
+        f"[bold]{escape(mask_identifier(e.subject_id))}[/] ({escape(e.subject_kind)}) as of {e.as_of}: "
+        f"score [bold]{e.score}[/], grade [bold]{escape(e.grade)}[/]  "
+        f"(rulebook {escape(e.rulebook)} {escape(e.rulebook_version)}, base {e.base})"
     )
     dims = Table(title="Dimensions", title_justify="left")
     for col in ("dimension", "before clamp", "range", "counts"):
         dims.add_column(col, justify="right" if col != "dimension" else "left")
     for d in e.dimensions:
-        dims.add_row(d.name, _points(d.raw), f"[{d.min}, {d.max}]", _points(d.total))
+        dims.add_row(escape(d.name), _points(d.raw), escape(f"[{d.min}, {d.max}]"), _points(d.total))
     out.print(dims)
 
     counting = sorted((c for c in e.contributions if c.counting), key=lambda c: (c.occurred_on, c.source, c.record_id))
@@ -35,28 +40,32 @@ def render_explanation(e: Explanation) -> None:
     for c in counting:
         weight = f" × {c.decay_weight:.3f}" if c.decay_weight not in (None, 1.0) else ""
         records.add_row(
-            f"{c.source}/{c.record_id}",
-            c.category,
+            escape(f"{c.source}/{c.record_id}"),
+            escape(c.category),
             c.occurred_on.isoformat(),
             str(c.occurrence),
             _points(c.contribution),
             str(c.counts_until),
-            f"{c.effective_points} pts{weight}; {c.note}",
+            escape(f"{c.effective_points} pts{weight}; {c.note}"),
         )
     out.print(records if counting else "[bold]Records that count:[/] none")
     quiet = [c for c in e.contributions if not c.counting]
     if quiet or e.ignored:
         out.print(f"[bold]Records that do not count[/] ({len(quiet) + len(e.ignored)}):")
         for c in sorted(quiet, key=lambda c: c.occurred_on, reverse=True):
-            out.print(f"  {c.occurred_on} {c.category} {c.source}/{c.record_id}: {c.note}", soft_wrap=True)
+            out.print(escape(f"  {c.occurred_on} {c.category} {c.source}/{c.record_id}: {c.note}"), soft_wrap=True)
         for i in e.ignored:
-            out.print(f"  {i.occurred_on} {i.category} {i.source}/{i.record_id}: {i.why}", soft_wrap=True)
+            out.print(escape(f"  {i.occurred_on} {i.category} {i.source}/{i.record_id}: {i.why}"), soft_wrap=True)
 
     for title, verdicts in (("Lists", e.lists), ("Measures", e.measures)):
-        out.print(f"[bold]{title}:[/] " + ("; ".join(f"{v.id} ({v.why})" for v in verdicts) or "none"))
+        out.print(f"[bold]{title}:[/] " + (escape("; ".join(f"{v.id} ({v.why})" for v in verdicts)) or "none"))
     out.print("[bold]Reasons:[/]" + ("" if e.reasons else " none"))
     for rank, reason in enumerate(e.reasons, 1):
-        out.print(f"  {rank}. {reason.code}: {reason.text}")
-    out.print("[bold]Forecast[/] (if nothing new happens):" + ("" if e.forecast else " no record is due to stop counting"))
+        out.print(escape(f"  {rank}. {reason.code}: {reason.text}"))
+    quiet_future = "" if e.forecast else " no record is due to stop counting"
+    out.print("[bold]Forecast[/] (if nothing new happens):" + quiet_future)
     for point in e.forecast:
-        out.print(f"  from {point.on}: score {point.score}, grade {point.grade} ({len(point.records_ending)} record(s) stop counting)")
+        ending = len(point.records_ending)
+        out.print(
+            escape(f"  from {point.on}: score {point.score}, grade {point.grade} ({ending} record(s) stop counting)")
+        )
