@@ -222,5 +222,24 @@ def test_rows_with_valid_required_fields_either_parse_or_give_a_known_reason(opt
         Reason.BAD_AMOUNT,
         Reason.NEGATIVE_AMOUNT,
         Reason.BAD_STATUS,
+        Reason.AMOUNT_NOT_A_NUMBER,
+        *(Reason.not_text(name) for name in ("resolved_on", "status", "reference")),
     }
     assert isinstance(result, Record) or result in known
+
+
+def test_json_values_of_the_wrong_type_are_named() -> None:
+    base = {name: row()[name] for name in REQUIRED_FIELDS}
+    assert parse_row(base | {"category": True}) == Reason.not_text("category")
+    assert parse_row(base | {"record_id": 1.5}) == Reason.not_text("record_id")
+    assert parse_row(base | {"amount": False}) == Reason.AMOUNT_NOT_A_NUMBER
+    assert isinstance(parse_row(base | {"record_id": 12345}), Record)  # whole numbers are fine as text
+
+
+def test_json_numbers_are_amounts_in_any_notation() -> None:
+    base = {name: row()[name] for name in REQUIRED_FIELDS}
+    small, large = parse_row(base | {"amount": 1e-05}), parse_row(base | {"amount": 1e16})
+    assert isinstance(small, Record) and small.amount == 1e-05
+    assert isinstance(large, Record) and large.amount == 1e16
+    assert parse_row(base | {"amount": -1e-05}) == Reason.NEGATIVE_AMOUNT
+    assert parse_row(base | {"amount": float("inf")}) == Reason.BAD_AMOUNT

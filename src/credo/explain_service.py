@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
+
 from credo.batch.engine import connect, load_checked
+from credo.batch.reader import InputError
 from credo.domain.explanation import Explanation
 from credo.domain.identifiers import problem_with_identifier
 from credo.domain.records import Record
@@ -23,6 +26,16 @@ class SubjectNotFound(Exception):
     """No accepted record names the subject (the message never repeats the identifier)."""
 
 
+ROWS_OF_SUBJECT = """
+    SELECT source, record_id, subject_id, subject_kind, category, occurred_on, amount, resolved_on, status, reference
+    FROM (SELECT *, DATE '1970-01-01' + CAST(occ AS INTEGER) AS occurred_on,
+                 DATE '1970-01-01' + CAST(res AS INTEGER) AS resolved_on FROM checked)
+    WHERE pre_reason IS NULL AND post_reason IS NULL AND (source, record_id) IN (
+        SELECT (source, record_id) FROM checked
+        WHERE pre_reason IS NULL AND post_reason IS NULL AND subject_id = ?)
+    ORDER BY file_no, row_no"""
+
+
 def explain_from_files(subject_id: str, records: str, book: Rulebook, as_of: dt.date) -> list[Explanation]:
     """One explanation per subject kind the identifier has records under (almost always one)."""
     if problem_with_identifier(subject_id, "person") and problem_with_identifier(subject_id, "organization"):
@@ -30,23 +43,18 @@ def explain_from_files(subject_id: str, records: str, book: Rulebook, as_of: dt.
     con = connect()
     try:
         load_checked(con, records, book)
-        rows = con.execute(
-            """SELECT source, record_id, subject_id, subject_kind, category, occurred_on, amount,
-                      resolved_on, status, reference
-               FROM (SELECT *, DATE '1970-01-01' + CAST(occ AS INTEGER) AS occurred_on,
-                            DATE '1970-01-01' + CAST(res AS INTEGER) AS resolved_on FROM checked)
-               WHERE pre_reason IS NULL AND post_reason IS NULL AND (source, record_id) IN (
-                   SELECT (source, record_id) FROM checked
-                   WHERE pre_reason IS NULL AND post_reason IS NULL AND subject_id = ?)
-               ORDER BY file_no, row_no""",
-            [subject_id],
-        ).fetchall()
+        try:
+            rows = con.execute(ROWS_OF_SUBJECT, [subject_id]).fetchall()
+        except duckdb.Error as exc:  # e.g. a Parquet file whose pages are damaged
+            raise InputError(f"{records}: cannot read: {str(exc).splitlines()[0]}") from None
     finally:
         con.close()
     # Rows whose identifier fails its check characters are rejects, as in ``credo batch``.
     rows = [row for row in rows if problem_with_identifier(row[2], row[3]) is None]
-    if not rows:
-        raise SubjectNotFound("no accepted record names this subject in the given records")
     parsed = [Record(*row) for row in rows]
+    # Only the subject's own accepted rows make it known: the rows fetched beside them are other
+    # versions of its records, which may name other subjects.
     kinds = sorted({r.subject_kind for r in parsed if r.subject_id == subject_id})
+    if not kinds:
+        raise SubjectNotFound("no accepted record names this subject in the given records")
     return [explain(book, subject_id, kind, parsed, as_of) for kind in kinds]

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from credo.batch.plan import compile_plan
-from credo.batch.reader import InputError, read_rows
+from credo.batch.reader import InputError, find_files, read_rows
 from credo.batch.validation import checked_sql
 from credo.domain.rulebook import Rulebook
 
@@ -64,6 +64,16 @@ def _output_format(path: str) -> str:
     return fmt
 
 
+def _refuse_clobbering(records: str, out: str, rejects: str) -> None:
+    """Outputs may not replace an input file or each other: records and scores would be lost."""
+    if Path(out).resolve() == Path(rejects).resolve():
+        raise OutputError(f"{out}: scores and rejects would be the same file; give --rejects another path")
+    inputs = {Path(f).resolve() for f in find_files(records)}
+    for path in (out, rejects):
+        if Path(path).resolve() in inputs:
+            raise OutputError(f"{path}: is one of the record files being read; write the output somewhere else")
+
+
 def default_rejects_path(out: str) -> str:
     """Rejects go beside the output unless told otherwise: never dropped."""
     p = Path(out)
@@ -107,6 +117,7 @@ def run_batch(
     rejects = rejects or default_rejects_path(out)
     out_fmt = _output_format(out)
     rejects_fmt = _output_format(rejects)
+    _refuse_clobbering(records, out, rejects)
     con = connect(threads)
     try:
         say("reading records")

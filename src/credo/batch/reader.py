@@ -6,37 +6,47 @@ later version of a record. Rows that cannot even be split into fields (a CSV
 line with the wrong number of cells, a JSON line that is not an object) are
 kept too, with a ``malformed`` reason, and become rejects.
 
-Row numbers are line numbers for CSV (the header is line 1) and JSON Lines,
-and 1-based row numbers for Parquet. Files of a folder or glob are read in
-name order.
+Row numbers are line numbers for CSV (the header is line 1; a row whose
+quoted value spans lines is numbered by its first line) and JSON Lines, and
+1-based row numbers for Parquet. Blank lines are skipped but counted. An
+empty (zero-byte) CSV or JSON Lines file has no rows. Files of a folder or
+glob are read in name order.
 """
 
 from __future__ import annotations
 
 import glob
+import io
+import mmap
 import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from credo.domain.records import FIELD_ORDER, Reason
 
 __all__ = ["FIELDS", "FORMATS", "InputError", "RawRows", "find_files", "read_rows"]
 
-FIELDS = (
-    "source",
-    "record_id",
-    "subject_id",
-    "subject_kind",
-    "category",
-    "occurred_on",
-    "amount",
-    "resolved_on",
-    "status",
-    "reference",
-)
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+FIELDS = FIELD_ORDER
+FORMATS = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+MALFORMED_JSON = "malformed JSON line: not a JSON object"
+MAX_COLUMNS = 4096  # CSV columns read as text; more are read with guessed types
 
 
 class InputError(Exception):
@@ -59,7 +69,7 @@ class RawRows:
 
 def find_files(path: str) -> list[str]:
     """A file, every record file in a folder, or every file a glob matches, in name order."""
-    if any(ch in path for ch in "*?["):
+    if not os.path.exists(path) and any(ch in path for ch in "*?["):  # an existing name is never a pattern
         files = sorted(f for f in glob.glob(path, recursive=True) if os.path.isfile(f))
     elif os.path.isdir(path):
         files = sorted(str(p) for p in Path(path).rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)
@@ -75,96 +85,300 @@ def find_files(path: str) -> list[str]:
     return files
 
 
-def _csv(path: str) -> tuple[pa.Table, list[tuple[int, str]]]:
-    """A CSV file as text columns plus the malformed lines (line number, reason)."""
-    bad: list[tuple[int | None, str]] = []
+class _NotUtf8(Exception):
+    """Some bytes of the file are not UTF-8 text."""
+
+
+@contextmanager
+def _undecodable_rows() -> Iterator[list[BaseException]]:
+    """Collect, instead of printing, the decoding errors pyarrow meets while handing a bad row over.
+
+    pyarrow decodes an invalid row before it calls the handler; when the row
+    is not UTF-8 the error can only go to :func:`sys.unraisablehook`, which
+    would print a traceback in the middle of the command's output.
+    """
+    seen: list[BaseException] = []
+    previous = sys.unraisablehook
+
+    def hook(args: Any) -> None:
+        if isinstance(args.exc_value, UnicodeDecodeError):
+            seen.append(args.exc_value)
+        else:
+            previous(args)
+
+    sys.unraisablehook = hook
+    try:
+        yield seen
+    finally:
+        sys.unraisablehook = previous
+
+
+@dataclass(frozen=True)
+class _Bad:
+    """A row pyarrow skipped: its number as pyarrow counts rows, the reason, and the line breaks it holds."""
+
+    number: int
+    reason: str
+    breaks: int
+
+
+def _count_breaks(text: str) -> int:
+    """Line breaks in a text: LF, CR or CRLF, as the CSV reader ends lines."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _breaks_per_row(table: pa.Table) -> pa.Array | None:
+    """How many line breaks the text cells of each row hold; None when no cell holds one (the usual case)."""
+    counts = None
+    for column, kind in zip(table.columns, table.schema.types, strict=True):
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            continue
+        if not any(pc.any(pc.match_substring(column, brk)).as_py() for brk in ("\n", "\r")):
+            continue
+        lf, cr, crlf = (pc.count_substring(column, brk) for brk in ("\n", "\r", "\r\n"))
+        here = pc.fill_null(pc.cast(pc.subtract(pc.add(lf, cr), crlf), pa.int64()), 0)
+        counts = here if counts is None else pc.add(counts, here)
+    return counts
+
+
+def _contains(path: str, needle: bytes) -> bool:
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.find(needle) >= 0
+
+
+def _single_line(path: str) -> bool:
+    """Whether the file holds no line end at all (only then is it read whole, to add one)."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+        return b"\n" not in head and b"\r" not in head and not fh.read(1)
+
+
+def _read_text(
+    path: str,
+    parse: dict[str, Any],
+    convert: pacsv.ConvertOptions,
+    reason: Callable[[pacsv.InvalidRow], str],
+    column_names: list[str],
+) -> tuple[pa.Table, list[_Bad], pa.Array | None]:
+    """Read with pyarrow's CSV reader; rows it cannot split are kept aside with their number and reason.
+
+    ``column_names`` names the columns, or is empty to autogenerate ``f0``,
+    ``f1``, ... (the caller then reads the header from the first row).
+    Returns the table, the bad rows and, when some cell holds a line break,
+    the line breaks of each row (see :func:`_breaks_per_row`).
+    """
+    if os.path.getsize(path) == 0:  # no header and no rows: nothing to read, nothing to lose
+        return pa.table({n: pa.array([], pa.string()) for n in column_names}), [], None
+    bad: list[tuple[int | None, str, int, bool]] = []
 
     def handler(row: pacsv.InvalidRow) -> str:
-        bad.append((row.number, f"malformed CSV row: expected {row.expected_columns} cells, found {row.actual_columns}"))
+        bad.append((row.number, reason(row), _count_breaks(row.text), '"' in row.text))
         return "skip"
 
-    def read(threads: bool) -> pa.Table:
+    source: str | io.BytesIO = path
+    if _single_line(path):
+        # pyarrow cannot read a lone line without a line end (e.g. a header alone): give it one.
+        source = io.BytesIO(Path(path).read_bytes() + b"\n")
+
+    def read(threads: bool, newlines: bool) -> pa.Table:
         bad.clear()
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=threads, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(
-                newlines_in_values=False, ignore_empty_lines=False, invalid_row_handler=handler
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(FIELDS, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        with _undecodable_rows() as undecodable:
+            try:
+                table = pacsv.read_csv(
+                    source,
+                    read_options=pacsv.ReadOptions(
+                        use_threads=threads,
+                        block_size=1 << 24,
+                        column_names=column_names,
+                        autogenerate_column_names=not column_names,
+                    ),
+                    parse_options=pacsv.ParseOptions(
+                        **parse, newlines_in_values=newlines, ignore_empty_lines=False, invalid_row_handler=handler
+                    ),
+                    convert_options=convert,
+                )
+            except pa.ArrowInvalid:
+                if undecodable:
+                    raise _NotUtf8 from None
+                raise
+        if undecodable:
+            raise _NotUtf8
+        return table
 
-    table = read(threads=True)
-    if bad and any(number is None for number, _ in bad):
-        table = read(threads=False)  # line numbers of bad rows are only known single-threaded
-    return table, [(int(n or 0), reason) for n, reason in bad]
+    # Only a quoted value can hold a line break; most files have no quote at all, and looking costs little.
+    quoting = parse.get("quote_char", '"') is not False and _contains(path, b'"')
+    newlines = False
+    try:
+        table = read(threads=True, newlines=False)
+    except pa.ArrowInvalid as exc:
+        if not quoting or "newlines_in_values" not in str(exc):
+            raise
+        newlines = True  # a quoted value spanning lines met a block boundary
+        table = read(threads=True, newlines=True)
+    breaks = _breaks_per_row(table) if quoting else None
+    if not newlines and quoting and (breaks is not None or any(quoted for *_, quoted in bad)):
+        # Quoted values span lines: read again splitting blocks by quotes, so that none is cut in two.
+        newlines = True
+        table = read(threads=True, newlines=True)
+        breaks = _breaks_per_row(table)
+    if any(number is None for number, *_ in bad):
+        table = read(threads=False, newlines=newlines)  # numbers of bad rows are only known single-threaded
+    rows = [_Bad(int(n or 0), r, b) for n, r, b, _ in sorted(bad, key=lambda item: item[0] or 0)]
+    return table, rows, breaks
 
 
-def _lines(path: str) -> pa.Table:
-    """Every line of a text file as one text column, blank lines included."""
-    return pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(column_names=["line"], block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(
-            delimiter="\x1e", quote_char=False, escape_char=False, double_quote=False,
-            newlines_in_values=False, ignore_empty_lines=False,
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={"line": pa.string()}, strings_can_be_null=False, quoted_strings_can_be_null=False
-        ),
+def _numbered(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    table: pa.Table,
+    bad: list[_Bad],
+    breaks: pa.Array | None,
+    *,
+    first_row: int,
+    first_line: int,
+) -> tuple[str, str, str | None]:
+    """Line numbers for the rows of ``table`` and for the bad rows pyarrow skipped.
+
+    pyarrow numbers rows, not lines, and the first row of ``table`` is its row
+    ``first_row``, on line ``first_line``. A bad row it skipped sits between
+    good ones: good row k (0-based) follows the i-th bad row when
+    ``number_i - first_row - i <= k``. A quoted value may span lines: a row's
+    line is its row number plus the line breaks inside the rows before it.
+
+    Returns (the row number expression, the FROM clause with the table as
+    ``t``, the relation ``(row_no, reason)`` of the bad rows or None).
+    """
+    con.register(f"{name}_t", table)
+    offset = first_line - first_row
+    if breaks is None:
+        source = f"{name}_t t POSITIONAL JOIN (SELECT range AS _rn, 0 AS _breaks FROM range({table.num_rows})) p"
+        upto = None
+    else:
+        upto = pc.cumulative_sum(breaks)  # breaks in rows 0..k
+        before = pc.subtract(upto, breaks)
+        con.register(f"{name}_n_t", pa.table({"_rn": pa.array(range(table.num_rows), pa.int64()), "_breaks": before}))
+        source = f"{name}_t t POSITIONAL JOIN {name}_n_t p"
+    if not bad:
+        return f"CAST(p._rn + p._breaks + {first_line} AS BIGINT)", source, None
+    thresholds = [b.number - first_row - i for i, b in enumerate(bad)]
+    lines, earlier = [], 0
+    for threshold, b in zip(thresholds, bad, strict=True):
+        inside_good = upto[threshold - 1].as_py() if upto is not None and threshold > 0 else 0
+        lines.append(b.number + offset + inside_good + earlier)
+        earlier += b.breaks
+    con.register(
+        f"{name}_bad_t",
+        pa.table({"t": pa.array(thresholds, pa.int64()), "breaks": pa.array([b.breaks for b in bad], pa.int64())}),
     )
+    con.register(
+        f"{name}_badrows_t",
+        pa.table({"row_no": pa.array(lines, pa.int64()), "reason": pa.array([b.reason for b in bad], pa.string())}),
+    )
+    shift = f"(SELECT count(*) + coalesce(sum(b.breaks), 0) FROM {name}_bad_t b WHERE b.t <= p._rn)"
+    return f"CAST(p._rn + p._breaks + {first_line} + {shift} AS BIGINT)", source, f"{name}_badrows_t"
+
+
+def _quote(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _with_header(table: pa.Table) -> pa.Table:
+    """The first row as column names (the first of a repeated name wins), the other rows as data."""
+    if table.num_rows == 0:
+        return pa.table({f: pa.array([], pa.string()) for f in FIELDS})
+    names, seen = [], set()
+    for i, column in enumerate(table.columns):
+        name = column[0].as_py() or ""
+        names.append(name if name not in seen else f"{name} (column {i + 1})")
+        seen.add(name)
+    return table.slice(1).rename_columns(names)
 
 
 def _register_csv(con: duckdb.DuckDBPyConnection, index: int, path: str) -> str:
-    table, bad = _csv(path)
-    present = set(table.column_names)
+    # Columns are named f0, f1, ... and all read as text, the header being the first row: an extra
+    # column can then never fail a type guess half-way through a large file.
+    raw, bad, breaks = _read_text(
+        path,
+        parse={},
+        convert=pacsv.ConvertOptions(
+            column_types={f"f{i}": pa.string() for i in range(MAX_COLUMNS)},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+        reason=lambda row: f"malformed CSV row: expected {row.expected_columns} cells, found {row.actual_columns}",
+        column_names=[],
+    )
+    table = _with_header(raw)
+    breaks = breaks.slice(1) if breaks is not None else None  # the header row is not a data row
+    header_breaks = sum(_count_breaks(c) for c in table.column_names)
     name = f"_in{index}"
-    con.register(f"{name}_t", table)
-    cells = ", ".join(f'"{f}"' if f in present else f"CAST(NULL AS VARCHAR) AS {f}" for f in FIELDS)
-    if not bad:
-        row_no = "CAST(rn + 2 AS BIGINT)"  # header is line 1, data row k (0-based) is line k + 2
-    else:
-        # Valid row k sits after the malformed lines before it; thresholds[i] = line_i - 2 - i.
-        thresholds = pa.table({"t": pa.array(sorted(n - 2 - i for i, (n, _) in enumerate(sorted(bad))), pa.int64())})
-        con.register(f"{name}_bad_t", thresholds)
-        shift = f" + (SELECT count(*) FROM {name}_bad_t b WHERE b.t <= rn)"
-        row_no = f"CAST(rn + 2{shift} AS BIGINT)"
-        bad_table = pa.table({"row_no": [n for n, _ in bad], "reason": [r for _, r in bad]})
-        con.register(f"{name}_badrows_t", bad_table)
-    blank = " AND ".join(f"\"{f}\" = ''" for f in FIELDS if f in present) or "FALSE"
+    row_no, source, bad_rows = _numbered(con, name, table, bad, breaks, first_row=2, first_line=2 + header_breaks)
+    present = set(table.column_names)
+    cells = ", ".join(f"t.{_quote(f)} AS {f}" if f in present else f"CAST(NULL AS VARCHAR) AS {f}" for f in FIELDS)
+    # A blank line comes back as a row of empty cells; it is skipped, but its line still counts.
+    blank = " AND ".join(f"t.{_quote(f)} = ''" for f in FIELDS if f in present) or "FALSE"
     sql = f"""
         SELECT {row_no} AS row_no, CAST(NULL AS VARCHAR) AS malformed, {cells}
-        FROM {name}_t POSITIONAL JOIN (SELECT range AS rn FROM range({table.num_rows}))
+        FROM {source}
         WHERE NOT ({blank})"""
-    if bad:
+    if bad_rows:
         nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {f}" for f in FIELDS)
-        sql += f" UNION ALL SELECT row_no, reason, {nulls} FROM {name}_badrows_t"
+        sql += f" UNION ALL SELECT row_no, reason, {nulls} FROM {bad_rows}"
     return sql
 
 
+NOT_TEXT_TYPES = "'DOUBLE', 'BOOLEAN', 'OBJECT', 'ARRAY'"
+NOT_AMOUNT_TYPES = "'BOOLEAN', 'OBJECT', 'ARRAY'"
+
+
 def _register_jsonl(con: duckdb.DuckDBPyConnection, index: int, path: str) -> str:
+    # Every line as one text column: no quoting, and a delimiter that valid JSON text never holds
+    # unescaped; a line that holds it anyway is malformed and kept as such.
+    lines, bad, _ = _read_text(
+        path,
+        parse={"delimiter": "\x1e", "quote_char": False, "escape_char": False, "double_quote": False},
+        convert=pacsv.ConvertOptions(
+            column_types={"line": pa.string()}, strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+        reason=lambda _row: MALFORMED_JSON,
+        column_names=["line"],
+    )
     name = f"_in{index}"
-    lines = _lines(path)
-    con.register(f"{name}_t", lines)
+    row_no, source, bad_rows = _numbered(con, name, lines, bad, None, first_row=1, first_line=1)
     paths = ", ".join(f"'$.\"{f}\"'" for f in FIELDS)
-    cells = ", ".join(f"CASE WHEN ok THEN v[{i + 1}] END AS {f}" for i, f in enumerate(FIELDS))
-    return f"""
-        SELECT row_no,
-               CASE WHEN NOT ok THEN 'malformed JSON line: not a JSON object' END AS malformed,
-               {cells}
+    # JSON values have types: text fields take text or whole numbers, the amount a number (written out
+    # in full, as parse_row does) or text. The same checks, in the same order, as parse_row.
+    wrong = " ".join(
+        f"WHEN ty[{i + 1}] IN ({NOT_AMOUNT_TYPES}) THEN '{Reason.AMOUNT_NOT_A_NUMBER}'"
+        if f == "amount"
+        else f"WHEN ty[{i + 1}] IN ({NOT_TEXT_TYPES}) THEN '{Reason.not_text(f)}'"
+        for i, f in enumerate(FIELDS)
+    )
+    cells = ", ".join(
+        f"CASE WHEN ok AND ty[{i + 1}] IN ('DOUBLE', 'UBIGINT', 'BIGINT') "
+        f"THEN printf('%.20f', TRY_CAST(v[{i + 1}] AS DOUBLE)) WHEN ok THEN v[{i + 1}] END AS {f}"
+        if f == "amount"
+        else f"CASE WHEN ok THEN v[{i + 1}] END AS {f}"
+        for i, f in enumerate(FIELDS)
+    )
+    sql = f"""
+        SELECT row_no, CASE WHEN NOT ok THEN '{MALFORMED_JSON}' {wrong} END AS malformed, {cells}
         FROM (
-            SELECT row_no, ok, CASE WHEN ok THEN json_extract_string(line, [{paths}]) END AS v
+            SELECT row_no, ok, CASE WHEN ok THEN json_extract_string(line, [{paths}]) END AS v,
+                   CASE WHEN ok THEN json_type(line, [{paths}]) END AS ty
             FROM (
-                SELECT CAST(rn + 1 AS BIGINT) AS row_no, line,
-                       json_valid(line) AND json_type(CASE WHEN json_valid(line) THEN line END) = 'OBJECT' AS ok
-                FROM {name}_t POSITIONAL JOIN (SELECT range AS rn FROM range({lines.num_rows}))
+                SELECT {row_no} AS row_no, t.line,
+                       json_valid(t.line) AND json_type(CASE WHEN json_valid(t.line) THEN t.line END) = 'OBJECT' AS ok
+                FROM {source}
+                WHERE NOT regexp_full_match(t.line, '[ \\t]*')
             )
-            WHERE trim(line) <> ''
         )"""
+    if bad_rows:
+        nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {f}" for f in FIELDS)
+        sql += f" UNION ALL SELECT row_no, reason, {nulls} FROM {bad_rows}"
+    return sql
 
 
 def _register_parquet(con: duckdb.DuckDBPyConnection, path: str) -> str:
@@ -173,10 +387,25 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, path: str) -> str:
         columns = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{quoted}')").fetchall()}
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot read as Parquet: {str(exc).splitlines()[0]}") from None
+    if "file_row_number" in columns:
+        raise InputError(f"{path}: cannot read as Parquet: a column is named file_row_number, which Credo reserves")
     cells = ", ".join(f'"{f}"' if f in columns else f"CAST(NULL AS VARCHAR) AS {f}" for f in FIELDS)
     return f"""
         SELECT CAST(file_row_number + 1 AS BIGINT) AS row_no, CAST(NULL AS VARCHAR) AS malformed, {cells}
         FROM read_parquet('{quoted}', file_row_number = true)"""
+
+
+def _why(kind: str, exc: BaseException) -> str:
+    """One line on why a file cannot be read, never a row of its content."""
+    if isinstance(exc, _NotUtf8 | UnicodeDecodeError) or "invalid UTF8" in str(exc):
+        return "not UTF-8 text"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if kind != "csv":
+        return "not JSON Lines text"
+    # pyarrow may append the offending row or value: record content never goes to a terminal or a log.
+    text = re.sub(r"(got \d+|invalid value)\b.*", r"\1", (str(exc).splitlines() or [""])[0])
+    return "".join(ch for ch in text if ch.isprintable())
 
 
 def read_rows(con: duckdb.DuckDBPyConnection, path: str, view: str = "raw_rows") -> RawRows:
@@ -192,15 +421,18 @@ def read_rows(con: duckdb.DuckDBPyConnection, path: str, view: str = "raw_rows")
                 body = _register_jsonl(con, index, file)
             else:
                 body = _register_parquet(con, file)
-        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{file}: cannot read as {kind}: {str(exc).splitlines()[0]}") from None
+        except (pa.ArrowInvalid, OSError, UnicodeDecodeError, _NotUtf8) as exc:
+            raise InputError(f"{file}: cannot read as {kind}: {_why(kind, exc)}") from None
         literal = file.replace("'", "''")
         parts.append(f"SELECT '{literal}' AS file, {index} AS file_no, * FROM ({body})")
     union = " UNION ALL BY NAME ".join(f"({p})" for p in parts) if len(parts) > 1 else parts[0]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {union}").fetchall()
-    names = pa.table({"file_no": pa.array(range(len(files)), pa.int32()), "file": pa.array(files, pa.string())})
-    con.execute("CREATE OR REPLACE TEMP TABLE input_files AS SELECT * FROM names").fetchall()
+    con.register(
+        "_input_files_t",
+        pa.table({"file_no": pa.array(range(len(files)), pa.int32()), "file": pa.array(files, pa.string())}),
+    )
     try:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {union}").fetchall()
+        con.execute("CREATE OR REPLACE TEMP TABLE input_files AS SELECT * FROM _input_files_t").fetchall()
         rows = con.execute(f"SELECT count(*) FROM {view}").fetchall()[0]
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None

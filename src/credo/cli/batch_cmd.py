@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from credo.batch.engine import OutputError, run_batch
@@ -55,13 +56,15 @@ def batch(
                 progress=lambda phase: bar.update(task, description=phase),
             )
     except (RulebookError, InputError, OutputError) as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))
+    # Plain lines for scripts and logs: paths are neither wrapped nor read as markup.
     out.print(
         f"records read {summary.read:,}  accepted {summary.accepted:,}  rejected {summary.rejected:,}  "
-        f"subjects {summary.subjects:,}  seconds {summary.seconds:.2f}"
+        f"subjects {summary.subjects:,}  seconds {summary.seconds:.2f}",
+        soft_wrap=True,
     )
-    out.print(f"scores  → {summary.out}")
-    out.print(f"rejects → {summary.rejects}" + ("" if summary.rejected else " (none)"))
+    out.print(f"scores  → {summary.out}", markup=False, soft_wrap=True)
+    out.print(f"rejects → {summary.rejects}" + ("" if summary.rejected else " (none)"), markup=False, soft_wrap=True)
 
 
 def explain(
@@ -77,7 +80,7 @@ def explain(
         book = load_rulebook(rulebook)
         explanations = explain_from_files(subject_id, records, book, as_of.date())
     except (RulebookError, InputError, SubjectNotFound) as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))
     for explanation in explanations:
         if as_json:
             out.print_json(json.dumps(explanation.to_json(), ensure_ascii=False))

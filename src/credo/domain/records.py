@@ -19,6 +19,7 @@ __all__ = [
     "AMOUNT_PATTERN",
     "CATEGORY_PATTERN",
     "DATE_PATTERN",
+    "FIELD_ORDER",
     "KINDS",
     "REQUIRED_FIELDS",
     "STATUSES",
@@ -31,6 +32,8 @@ __all__ = [
 KINDS = ("person", "organization")
 STATUSES = ("active", "withdrawn")
 REQUIRED_FIELDS = ("source", "record_id", "subject_id", "subject_kind", "category", "occurred_on")
+# Every field, in the order of the contract's table (and of type checks on JSON values).
+FIELD_ORDER = (*REQUIRED_FIELDS[:6], "amount", "resolved_on", "status", "reference")
 # A dotted lowercase name such as tax.late_payment.
 CATEGORY_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
 # An ISO date, optionally followed by a time part that is ignored.
@@ -55,6 +58,11 @@ class Reason:
     BAD_AMOUNT = "amount is not a decimal number"
     NEGATIVE_AMOUNT = "amount is negative"
     BAD_STATUS = "status must be active or withdrawn"
+    AMOUNT_NOT_A_NUMBER = "amount must be a number or decimal text"
+
+    @staticmethod
+    def not_text(field: str) -> str:
+        return f"{field} must be text or a whole number"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +100,27 @@ def _text(value: object) -> str | None:
     return text if text != "" else None
 
 
+def _type_problem(row: Mapping[str, object]) -> str | None:
+    """JSON gives values types: text fields take text or whole numbers, the amount a number or text."""
+    for name in FIELD_ORDER:
+        value = row.get(name)
+        if name == "amount":
+            if isinstance(value, bool | dict | list):
+                return Reason.AMOUNT_NOT_A_NUMBER
+        elif isinstance(value, bool | float | dict | list):
+            return Reason.not_text(name)
+    return None
+
+
 def parse_row(row: Mapping[str, object]) -> Record | str:
     """Return the row as a Record, or the reason it must be rejected."""
-    fields = {name: _text(row.get(name)) for name in (*REQUIRED_FIELDS, "amount", "resolved_on", "status", "reference")}
+    problem = _type_problem(row)
+    if problem is not None:
+        return problem
+    fields = {name: _text(row.get(name)) for name in FIELD_ORDER}
+    raw_amount = row.get("amount")
+    if isinstance(raw_amount, int | float):  # a JSON number, in any notation: written out in full
+        fields["amount"] = f"{float(raw_amount):.20f}"
     for name in REQUIRED_FIELDS:
         if fields[name] is None:
             return Reason.missing(name)
