@@ -179,6 +179,6 @@ def _explain_one(scores: str, records: str, book: Rulebook, day: dt.date) -> Non
     for explanation in explain_from_files(chosen, records, book, day):
         render_explanation(explanation)
     out.print(
-        "Explain anyone: credo explain SUBJECT_ID "
+        f"Explain anyone (identifiers are in {scores}): credo explain SUBJECT_ID "
         f"--records {records} --rulebook rulebooks/demo-city.yaml --as-of {day.isoformat()}"
     )
