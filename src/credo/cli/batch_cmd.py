@@ -29,7 +29,9 @@ def batch(
     as_of: dt.datetime = AsOfOpt,
     out_path: str = typer.Option(..., "--out", help="Scores file; .csv, .jsonl or .parquet by extension."),
     rejects: str | None = typer.Option(
-        None, "--rejects", help="Rejected rows with row number and reason [default: beside --out, .rejects.csv]."
+        None,
+        "--rejects",
+        help="Rejected rows with row number and reason (default: beside --out, as <stem>.rejects.csv).",
     ),
     reasons: bool = typer.Option(False, "--reasons", help="Add a 'reasons' column: up to four reason codes."),
 ) -> None:
