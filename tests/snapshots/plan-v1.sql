@@ -5,7 +5,7 @@ WITH rules (rule_no, category, kind) AS (VALUES (0, 'tax.late_payment', 'person'
            c.pre_reason, c.post_reason, c.pre_reason IS NULL AND c.post_reason IS NULL AS accepted,
            hash(c.source, c.record_id) AS rh, r.rule_no, c.occ,
            c.status = 'active' AND c.occ <= 20634 AND r.rule_no IS NOT NULL AS valid,
-           CASE r.rule_no WHEN 0 THEN -20 WHEN 1 THEN -5 WHEN 2 THEN -1 WHEN 3 THEN 2 WHEN 4 THEN -8 WHEN 5 THEN CASE WHEN c.amount >= 100000.0 THEN -30 WHEN c.amount >= 10000.0 THEN -25 ELSE -1 END WHEN 6 THEN -2 WHEN 7 THEN -2 WHEN 8 THEN -10 WHEN 9 THEN 1 WHEN 10 THEN 1 END AS base, CASE r.rule_no WHEN 0 THEN c.occ + 90 WHEN 1 THEN CASE WHEN c.res + 0 < c.occ + 182 THEN c.res + 0 ELSE c.occ + 182 END WHEN 2 THEN c.occ + 182 WHEN 3 THEN c.occ + 1095 WHEN 4 THEN c.occ + 180 WHEN 5 THEN CASE WHEN c.res + 0 < c.occ + 540 THEN c.res + 0 ELSE c.occ + 540 END WHEN 6 THEN c.occ + 540 WHEN 7 THEN CASE WHEN c.res + 0 < c.occ + 1095 THEN c.res + 0 ELSE c.occ + 1095 END WHEN 8 THEN CASE WHEN c.res + 180 < c.occ + 365 THEN c.res + 180 ELSE c.occ + 365 END WHEN 9 THEN c.occ + 182 WHEN 10 THEN c.occ + 182 END AS ends, coalesce(c.occ > CASE r.rule_no WHEN 5 THEN 19729 WHEN 6 THEN 19729 WHEN 7 THEN 19174 WHEN 8 THEN 19539 END, FALSE) AS in_window, CASE WHEN c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL THEN c.subject_id END AS raw_subject_id, CASE WHEN c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL THEN c.subject_kind END AS raw_subject_kind, CASE WHEN c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL THEN c.category END AS raw_category, CASE WHEN c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL THEN c.raw_occurred_on END AS raw_occurred_on, CASE WHEN c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL THEN c.raw_amount END AS raw_amount, CASE WHEN c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL THEN c.raw_resolved_on END AS raw_resolved_on, CASE WHEN c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL THEN c.raw_status END AS raw_status, CASE WHEN c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL THEN c.reference END AS raw_reference
+           CASE r.rule_no WHEN 0 THEN -20 WHEN 1 THEN -5 WHEN 2 THEN -1 WHEN 3 THEN 2 WHEN 4 THEN -8 WHEN 5 THEN CASE WHEN c.amount >= 100000.0 THEN -30 WHEN c.amount >= 10000.0 THEN -25 ELSE -1 END WHEN 6 THEN -2 WHEN 7 THEN -2 WHEN 8 THEN -10 WHEN 9 THEN 1 WHEN 10 THEN 1 END AS base, CASE r.rule_no WHEN 0 THEN c.occ + 90 WHEN 1 THEN CASE WHEN c.res + 0 < c.occ + 182 THEN c.res + 0 ELSE c.occ + 182 END WHEN 2 THEN c.occ + 182 WHEN 3 THEN c.occ + 1095 WHEN 4 THEN c.occ + 180 WHEN 5 THEN CASE WHEN c.res + 0 < c.occ + 540 THEN c.res + 0 ELSE c.occ + 540 END WHEN 6 THEN c.occ + 540 WHEN 7 THEN CASE WHEN c.res + 0 < c.occ + 1095 THEN c.res + 0 ELSE c.occ + 1095 END WHEN 8 THEN CASE WHEN c.res + 180 < c.occ + 365 THEN c.res + 180 ELSE c.occ + 365 END WHEN 9 THEN c.occ + 182 WHEN 10 THEN c.occ + 182 END AS ends, coalesce(c.occ > CASE r.rule_no WHEN 5 THEN 19729 WHEN 6 THEN 19729 WHEN 7 THEN 19174 WHEN 8 THEN 19539 END, FALSE) AS in_window, CASE WHEN c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL THEN [CAST(c.subject_id AS VARCHAR), CAST(c.subject_kind AS VARCHAR), CAST(c.category AS VARCHAR), CAST(c.raw_occurred_on AS VARCHAR), CAST(c.raw_amount AS VARCHAR), CAST(c.raw_resolved_on AS VARCHAR), CAST(c.raw_status AS VARCHAR), CAST(c.reference AS VARCHAR)] END AS raw
     FROM checked c LEFT JOIN rules r ON r.category = c.category AND r.kind = c.subject_kind
 
 -- subjects_sql
@@ -95,18 +95,14 @@ SELECT f.file, x.row_no AS row, reason, source, record_id, subject_id, subject_k
     FROM (
         -- parse_row's order: the identifier's own problem comes before a bad category, date, amount or status
         SELECT b.file_no, b.row_no, coalesce(b.pre_reason, s.id_problem, b.post_reason) AS reason, b.source,
-               b.record_id, b.raw_subject_id AS subject_id, b.raw_subject_kind AS subject_kind,
-               b.raw_category AS category, CAST(b.raw_occurred_on AS VARCHAR) AS occurred_on,
-               CAST(b.raw_amount AS VARCHAR) AS amount, CAST(b.raw_resolved_on AS VARCHAR) AS resolved_on,
-               b.raw_status AS status, b.raw_reference AS reference
+               b.record_id, b.raw[1] AS subject_id, b.raw[2] AS subject_kind, b.raw[3] AS category, b.raw[4] AS occurred_on, b.raw[5] AS amount, b.raw[6] AS resolved_on, b.raw[7] AS status, b.raw[8] AS reference
         FROM batch_rows b
         LEFT JOIN (SELECT ka, kb, id_problem FROM subject_scores WHERE id_problem IS NOT NULL) s
                ON s.ka = b.ka AND s.kb = b.kb
         WHERE NOT b.accepted
         UNION ALL
-        SELECT c.file_no, c.row_no, s.id_problem, c.source, c.record_id, c.subject_id, c.subject_kind,
-               c.category, CAST(c.raw_occurred_on AS VARCHAR), CAST(c.raw_amount AS VARCHAR),
-               CAST(c.raw_resolved_on AS VARCHAR), c.raw_status, c.reference
+        SELECT c.file_no, c.row_no, s.id_problem, c.source, c.record_id,
+               CAST(c.subject_id AS VARCHAR), CAST(c.subject_kind AS VARCHAR), CAST(c.category AS VARCHAR), CAST(c.raw_occurred_on AS VARCHAR), CAST(c.raw_amount AS VARCHAR), CAST(c.raw_resolved_on AS VARCHAR), CAST(c.raw_status AS VARCHAR), CAST(c.reference AS VARCHAR)
         FROM checked c JOIN subject_scores s ON s.ka = c.ka AND s.kb = c.kb
         WHERE s.id_problem IS NOT NULL AND c.pre_reason IS NULL AND c.post_reason IS NULL
     ) x JOIN input_files f ON f.file_no = x.file_no
