@@ -24,7 +24,7 @@ from credo.domain.explanation import (
 from credo.domain.records import Record, RecordKey
 from credo.domain.rulebook import Rule, Rulebook
 
-__all__ = ["MAX_REASONS", "explain", "latest_versions", "score_only"]
+__all__ = ["MAX_REASONS", "counting_end", "explain", "latest_versions", "score_only"]
 
 MAX_REASONS = 4  # the FCRA caps adverse-action reasons at four
 
@@ -73,7 +73,7 @@ def _effective_points(rule: Rule, base: int, n: int) -> int:
     return base * rule.repeat.factor
 
 
-def _counting_end(rule: Rule, record: Record) -> dt.date:
+def counting_end(rule: Rule, record: Record) -> dt.date:
     """Step 6: the exclusive end of the counting period."""
     end = record.occurred_on + dt.timedelta(days=rule.counts_for)
     if rule.ends_after_resolution is not None and record.resolved_on is not None:
@@ -97,7 +97,7 @@ def _contribution(book: Rulebook, kind: str, record: Record, n: int | None, as_o
         return without_rule
     base = rule.base_points(record.amount)
     effective = _effective_points(rule, base, n)
-    end = _counting_end(rule, record)
+    end = counting_end(rule, record)
     counting = record.occurred_on <= as_of < end
     weight = 1.0
     points = 0
