@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from credo.cli import batch_cmd, demo_cmd, rulebook_cmd
+from credo.cli import batch_cmd, demo_cmd, rulebook_cmd, source_cmd, store_cmd
 
 __all__ = ["app", "main"]
 
@@ -15,7 +17,29 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL",
+            help="The store: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB "
+            "(default: $CREDO_DB, else sqlite:///credo.db in the working directory).",
+        ),
+    ] = None,
+) -> None:
+    """Credo: published rules, explained scores, due process."""
+    ctx.obj = {"db": db}
+
+
+app.command("init")(store_cmd.init)
+app.add_typer(source_cmd.app, name="source")
 app.add_typer(rulebook_cmd.app, name="rulebook")
+app.add_typer(store_cmd.keys_app, name="keys")
 app.command("batch")(batch_cmd.batch)
 app.command("explain")(batch_cmd.explain)
 app.command("demo")(demo_cmd.demo)

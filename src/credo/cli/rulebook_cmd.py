@@ -1,16 +1,21 @@
-"""``credo rulebook ...``: check a rulebook file."""
+"""``credo rulebook ...``: check a rulebook file; publish, activate and list the versions in the store."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 
-from credo.cli.console import err, out
+from credo.cli.console import err, fail, out
+from credo.cli.store_ctx import open_from, store_errors
 from credo.rulebook_file import parse_rulebook
+from credo.store import rulebooks
 
-app = typer.Typer(help="Check rulebooks.", no_args_is_help=True)
+app = typer.Typer(help="Check, publish, activate and list rulebooks.", no_args_is_help=True)
 
 
 @app.command("check")
@@ -43,3 +48,51 @@ def check(rulebook: Annotated[Path, typer.Argument(help="The rulebook YAML file.
     ]
     for line in lines:
         out.print(line, markup=False, soft_wrap=True)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        fail(f"cannot read {escape(str(path))}: {escape(reason)}")
+
+
+@app.command("publish")
+def publish(ctx: typer.Context, rulebook: Annotated[Path, typer.Argument(help="The rulebook YAML file.")]) -> None:
+    """Store a checked rulebook as an immutable version; other content under a published version is refused."""
+    text = _read(rulebook)
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        done = rulebooks.publish(connection, text, str(rulebook), store.clock())
+    state = "published" if done.created else "already published with identical content; nothing changed"
+    out.print(f"version {done.version} {state} (sha256 {done.checksum})", markup=False, soft_wrap=True)
+
+
+@app.command("activate")
+def activate(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="A published version.")],
+    from_: Annotated[
+        dt.datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="First day in force; default: its effective_from."),
+    ] = None,
+) -> None:
+    """Put a published version in force from a date; scores as of that date on use it."""
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        done = rulebooks.activate(connection, version, store.clock(), from_.date() if from_ else None)
+    out.print(f"version {done.version} in force from {done.active_from}", markup=False, soft_wrap=True)
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """Every published version, its checksum and the dates it was activated from."""
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        found = rulebooks.list_versions(connection)
+    if not found:
+        out.print("no rulebook published: credo rulebook publish FILE")
+        return
+    table = Table("version", "name", "effective from", "active from", "sha256")
+    for v in found:
+        starts = ", ".join(str(d) for d in v.active_from) or "not activated"
+        table.add_row(escape(v.version), escape(v.name), str(v.effective_from), starts, v.checksum[:16])
+    out.print(table)

@@ -1,0 +1,122 @@
+"""The composition root of the store: from a URL to an engine, its keys and a clock.
+
+CLI commands and tests get a :class:`Store` here and pass it to the services
+(:mod:`~credo.store.sources`, :mod:`~credo.store.rulebooks`, ...); nothing
+else creates engines or reads key files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
+from credo.store import keys as keymod
+from credo.store.database import create_store_engine, display_url, resolve_url, sqlite_path
+from credo.store.errors import KeyFileError, StoreError
+from credo.store.keys import KeyRing
+from credo.store.migrate import require_head, upgrade
+from credo.store.tables import store_meta
+
+__all__ = ["InitReport", "Store", "init_store", "open_store", "utc_now"]
+
+KEY_CHECK = "key_check"
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Store:
+    """An opened store. ``environ`` is where the key settings are read (os.environ by default)."""
+
+    url: URL
+    engine: Engine
+    environ: Mapping[str, str] | None = None
+    clock: Callable[[], dt.datetime] = field(default=utc_now)
+
+    @property
+    def default_key_file(self) -> Path | None:
+        path = sqlite_path(self.url)
+        return None if path is None else path.with_name(path.name + ".keys")
+
+    def key_file(self) -> Path:
+        return keymod.key_file_path(self.default_key_file, self.environ)
+
+    def keys(self, connection: Connection) -> KeyRing:
+        """The keys, checked to be this database's (a wrong key file would silently split subjects)."""
+        ring = keymod.load_keys(self.default_key_file, self.environ)
+        check = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == KEY_CHECK)).scalar()
+        if check is None:
+            return ring
+        version, _, value = check.partition(":")
+        if int(version) not in ring.versions or ring.check_value(int(version)) != value:
+            raise KeyFileError(f"the keys in {ring.source} do not belong to this database")
+        # The database names the version its hashes use; a newer one in the file is from an unfinished rotation.
+        return KeyRing(int(version), ring.versions, ring.source)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction on a database at the current schema."""
+        try:
+            with self.engine.begin() as connection:
+                require_head(connection)
+                yield connection
+        except OperationalError as exc:
+            raise StoreError(f"cannot use the database {display_url(self.url)}: {first_line(exc)}") from None
+
+
+def first_line(exc: OperationalError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+
+
+def record_key_check(connection: Connection, ring: KeyRing) -> None:
+    value = f"{ring.current}:{ring.check_value()}"
+    connection.execute(sa.delete(store_meta).where(store_meta.c.name == KEY_CHECK))
+    connection.execute(sa.insert(store_meta).values(name=KEY_CHECK, value=value))
+
+
+def open_store(db: str | None = None, *, environ: Mapping[str, str] | None = None) -> Store:
+    url = resolve_url(db, environ)
+    return Store(url, create_store_engine(url), environ)
+
+
+@dataclass(frozen=True)
+class InitReport:
+    url: str
+    key_source: str
+    created_keys: bool
+
+
+def init_store(store: Store) -> InitReport:
+    """Create or upgrade the schema, and create the keys unless they exist (then check they fit)."""
+    path = sqlite_path(store.url)
+    if path is not None and not path.parent.is_dir():
+        raise StoreError(f"the directory {path.parent} does not exist")
+    try:
+        upgrade(store.engine)
+    except OperationalError as exc:
+        raise StoreError(f"cannot use the database {display_url(store.url)}: {first_line(exc)}") from None
+    with store.begin() as connection:
+        env = os.environ if store.environ is None else store.environ
+        if env.get(keymod.ENV_KEYS) or store.key_file().exists():
+            ring = store.keys(connection)
+            created = False
+        else:
+            ring = keymod.new_keyring()
+            keymod.save_keys(ring, store.key_file())
+            created = True
+        has_check = connection.execute(sa.select(store_meta.c.name).where(store_meta.c.name == KEY_CHECK)).first()
+        if not has_check:
+            record_key_check(connection, ring)
+        source = keymod.ENV_KEYS if ring.source == keymod.ENV_KEYS else str(store.key_file())
+    return InitReport(display_url(store.url), source, created)

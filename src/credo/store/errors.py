@@ -1,0 +1,24 @@
+"""Errors the store raises for things an operator can fix; the CLI prints them as one line.
+
+    StoreError                  bad input or state: unknown source, duplicate, refused publish
+    ├── KeyFileError            keys missing, unreadable, too open, or not this store's
+    └── NotInitialisedError     the database has no schema yet: run ``credo init``
+
+Messages never carry an identifier of a person or organisation.
+"""
+
+from __future__ import annotations
+
+__all__ = ["KeyFileError", "NotInitialisedError", "StoreError"]
+
+
+class StoreError(Exception):
+    """Something the operator can correct; ``str()`` is a one-line message."""
+
+
+class KeyFileError(StoreError):
+    """The keys cannot be used: missing, unreadable, readable by others, or belonging to another store."""
+
+
+class NotInitialisedError(StoreError):
+    """The database is empty or behind the code's migrations."""

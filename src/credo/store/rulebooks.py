@@ -1,0 +1,139 @@
+"""Published rulebook versions and their activations.
+
+A published version is immutable: its YAML and sha256 are stored as sent, so
+any stored score can be recomputed under exactly the rules it was made with.
+Activations are a history too: the version in force on a date is the one with
+the latest ``active_from`` on or before it (ties: the later activation wins).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from credo.domain.rulebook import Rulebook
+from credo.rulebook_file import parse_rulebook
+from credo.store.errors import StoreError
+from credo.store.tables import rulebook_activations, rulebook_versions
+
+__all__ = [
+    "Activation",
+    "NoActiveRulebookError",
+    "PublishedVersion",
+    "activate",
+    "list_versions",
+    "publish",
+    "rulebook_at",
+]
+
+
+class NoActiveRulebookError(StoreError):
+    """A date before any activated rulebook version."""
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    version: str
+    name: str
+    checksum: str
+    effective_from: dt.date
+    published_at: dt.datetime
+    active_from: tuple[dt.date, ...] = ()
+
+
+@dataclass(frozen=True)
+class Publication:
+    version: str
+    checksum: str
+    created: bool  # False: the identical content was already published
+
+
+@dataclass(frozen=True)
+class Activation:
+    version: str
+    active_from: dt.date
+
+
+def publish(connection: Connection, text: str, path: str, now: dt.datetime) -> Publication:
+    """Store a checked rulebook as an immutable version; identical content again is a no-op."""
+    loaded = parse_rulebook(text, path)
+    if not loaded.ok or loaded.rulebook is None:
+        first = loaded.problems[0] if loaded.problems else "no details"
+        more = f" (and {len(loaded.problems) - 1} more; see credo rulebook check)" if len(loaded.problems) > 1 else ""
+        raise StoreError(f"{path} is not a valid rulebook: {first}{more}")
+    book = loaded.rulebook
+    checksum = hashlib.sha256(text.encode()).hexdigest()
+    existing = connection.execute(
+        sa.select(rulebook_versions.c.checksum).where(rulebook_versions.c.version == book.version)
+    ).scalar()
+    if existing == checksum:
+        return Publication(book.version, checksum, created=False)
+    if existing is not None:
+        raise StoreError(
+            f"version {book.version} is already published with other content (sha256 {existing[:12]}...); "
+            "a published version never changes: give the new rulebook a new version"
+        )
+    connection.execute(
+        sa.insert(rulebook_versions).values(
+            version=book.version,
+            name=book.rulebook,
+            checksum=checksum,
+            content=text,
+            effective_from=book.effective_from,
+            published_at=now,
+        )
+    )
+    return Publication(book.version, checksum, created=True)
+
+
+def activate(connection: Connection, version: str, now: dt.datetime, active_from: dt.date | None = None) -> Activation:
+    """Put a published version in force from a date (default: its ``effective_from``)."""
+    effective = connection.execute(
+        sa.select(rulebook_versions.c.effective_from).where(rulebook_versions.c.version == version)
+    ).scalar()
+    if effective is None:
+        raise StoreError(f"rulebook version {version} is not published: run credo rulebook publish first")
+    start = active_from or effective
+    connection.execute(sa.insert(rulebook_activations).values(version=version, active_from=start, activated_at=now))
+    return Activation(version, start)
+
+
+def list_versions(connection: Connection) -> list[PublishedVersion]:
+    rows = connection.execute(
+        sa.select(rulebook_versions).order_by(rulebook_versions.c.published_at, rulebook_versions.c.version)
+    ).all()
+    activations: dict[str, list[dt.date]] = {}
+    query = sa.select(rulebook_activations.c.version, rulebook_activations.c.active_from).order_by(
+        rulebook_activations.c.active_from, rulebook_activations.c.id
+    )
+    for version, start in connection.execute(query):
+        activations.setdefault(version, []).append(start)
+    return [
+        PublishedVersion(
+            r.version, r.name, r.checksum, r.effective_from, r.published_at, tuple(activations.get(r.version, ()))
+        )
+        for r in rows
+    ]
+
+
+def rulebook_at(connection: Connection, day: dt.date) -> tuple[str, Rulebook]:
+    """The version in force on ``day`` and its rulebook."""
+    row = connection.execute(
+        sa.select(rulebook_versions.c.version, rulebook_versions.c.content)
+        .join(rulebook_activations, rulebook_activations.c.version == rulebook_versions.c.version)
+        .where(rulebook_activations.c.active_from <= day)
+        .order_by(rulebook_activations.c.active_from.desc(), rulebook_activations.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        first = connection.execute(sa.select(sa.func.min(rulebook_activations.c.active_from))).scalar()
+        hint = f"the first active version starts on {first}" if first else "no version is activated yet"
+        raise NoActiveRulebookError(f"no rulebook is in force on {day}: {hint} (credo rulebook activate)")
+    loaded = parse_rulebook(row.content, f"rulebook version {row.version}")
+    if loaded.rulebook is None:  # stored content was checked at publish; only a newer, stricter checker gets here
+        raise StoreError(f"stored rulebook version {row.version} no longer passes the checker")
+    return row.version, loaded.rulebook

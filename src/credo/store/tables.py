@@ -1,0 +1,155 @@
+"""The store's tables, as SQLAlchemy Core (docs/store.md describes each one).
+
+Core rather than the ORM: ingestion and rescoring move rows in bulk, and the
+batch engine exchanges whole tables as Arrow; there is no object graph to map.
+The migrations in ``credo/store/migrations`` create exactly these tables; a
+test compares the two.
+
+Nothing here holds a raw identifier: ``subjects.subject_key`` is a keyed hash,
+``subjects.identifier_enc`` and ``quarantine.raw_enc`` are AES-GCM ciphertexts.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "current_scores",
+    "metadata",
+    "outbox",
+    "quarantine",
+    "records",
+    "rulebook_activations",
+    "rulebook_versions",
+    "sources",
+    "store_meta",
+    "subjects",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+TS = sa.DateTime(timezone=True)
+
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("legal_basis", sa.Text, nullable=True),
+    sa.Column("categories", sa.JSON, nullable=False),  # list of patterns, see credo.store.sources
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+rulebook_versions = sa.Table(
+    "rulebook_versions",
+    metadata,
+    sa.Column("version", sa.String(100), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),  # sha256 hex of the YAML text
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("published_at", TS, nullable=False),
+)
+
+rulebook_activations = sa.Table(
+    "rulebook_activations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version", sa.ForeignKey("rulebook_versions.version"), nullable=False),
+    sa.Column("active_from", sa.Date, nullable=False, index=True),
+    sa.Column("activated_at", TS, nullable=False),
+)
+
+subjects = sa.Table(
+    "subjects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject_key", sa.LargeBinary(32), nullable=False, unique=True),  # HMAC-SHA256(kind, identifier)
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("identifier_enc", sa.LargeBinary, nullable=False),  # AES-GCM, key version prefixed
+    sa.Column("key_version", sa.Integer, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_id", sa.ForeignKey("sources.id"), nullable=False),
+    sa.Column("record_id", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("subject_id", sa.ForeignKey("subjects.id"), nullable=False, index=True),
+    sa.Column("category", sa.String(200), nullable=False),
+    sa.Column("occurred_on", sa.Date, nullable=False),
+    sa.Column("amount", sa.Numeric(24, 4), nullable=True),
+    sa.Column("resolved_on", sa.Date, nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reference", sa.Text, nullable=True),
+    sa.Column("content_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("is_latest", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("source_id", "record_id", "version"),
+    sa.Index(
+        "uq_records_latest",
+        "source_id",
+        "record_id",
+        unique=True,
+        sqlite_where=sa.text("is_latest"),
+        postgresql_where=sa.text("is_latest"),
+    ),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("file", sa.Text, nullable=False),
+    sa.Column("row_number", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),  # never names an identifier
+    sa.Column("raw_enc", sa.LargeBinary, nullable=False),  # the row as read, AES-GCM (it holds identifiers)
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("retried_at", TS, nullable=True),
+    sa.Column("resolved_at", TS, nullable=True),
+    sa.Column("state", sa.String(20), nullable=False),  # open | resolved
+)
+
+current_scores = sa.Table(
+    "current_scores",
+    metadata,
+    sa.Column("subject_id", sa.ForeignKey("subjects.id"), primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("rulebook_version", sa.ForeignKey("rulebook_versions.version"), nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("grade", sa.String(20), nullable=False),
+    sa.Column("dimensions", sa.JSON, nullable=False),  # {dimension: hundredths}
+    sa.Column("lists", sa.JSON, nullable=False),
+    sa.Column("measures", sa.JSON, nullable=False),
+    sa.Column("computed_at", TS, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject_id", sa.ForeignKey("subjects.id"), nullable=False, index=True),
+    sa.Column("event_type", sa.String(50), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("delivered_at", TS, nullable=True, index=True),
+)

@@ -1,0 +1,43 @@
+"""Fixtures shared by the store tests: a fresh, initialised store on each backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from credo.store.bootstrap import Store, init_store, open_store
+from tests.storebackends import postgres_schema
+
+
+@dataclass
+class Backend:
+    """A store's URL and the environment its commands run with (where the keys are)."""
+
+    name: str
+    url: str
+    environ: dict[str, str]
+
+    def open(self) -> Store:
+        return open_store(self.url, environ=self.environ)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """An empty database on each backend (not yet initialised)."""
+    if request.param == "sqlite":
+        yield Backend("sqlite", f"sqlite:///{tmp_path / 'credo.db'}", {})
+        return
+    with postgres_schema() as url:
+        yield Backend("postgresql", url, {"CREDO_KEY_FILE": str(tmp_path / "credo.keys")})
+
+
+@pytest.fixture
+def store(backend: Backend) -> Iterator[Store]:
+    """An initialised store (schema at head, keys created) on each backend."""
+    opened = backend.open()
+    init_store(opened)
+    yield opened
+    opened.engine.dispose()

@@ -1,0 +1,80 @@
+"""``credo init``, ``source``, ``rulebook publish/activate/list`` and ``keys rotate`` over a real store."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from credo.cli.app import app
+from tests.conftest import Backend
+from tests.support import BASE_YAML
+
+runner = CliRunner()
+
+
+def credo(backend: Backend, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--db", backend.url, *args], env=backend.environ)
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_the_store_commands_end_to_end(backend: Backend, tmp_path: Path) -> None:
+    code, out, _ = credo(backend, "init")
+    assert code == 0 and "created" in out
+    assert credo(backend, "init")[1].count("fit this database") == 1
+
+    assert credo(backend, "source", "add", "tax-authority", "--category", "tax.*", "--legal-basis", "Tax Law")[0] == 0
+    code, _, err = credo(backend, "source", "add", "tax-authority", "--category", "tax.*")
+    assert (code, err) == (1, "error: source tax-authority is already registered\n")
+    assert credo(backend, "source", "disable", "tax-authority")[1] == "source tax-authority disabled\n"
+    listed = json.loads(credo(backend, "source", "list", "--json")[1])
+    assert listed == [
+        {"id": "tax-authority", "title": "tax-authority", "legal_basis": "Tax Law", "categories": ["tax.*"],
+         "enabled": False}
+    ]  # fmt: skip
+    assert "tax-authority" in credo(backend, "source", "list")[1]
+
+    book = tmp_path / "book.yaml"
+    book.write_text(BASE_YAML, encoding="utf-8")
+    assert credo(backend, "rulebook", "publish", str(book))[1].startswith("version 2026.1 published (sha256 ")
+    assert "nothing changed" in credo(backend, "rulebook", "publish", str(book))[1]
+    book.write_text(BASE_YAML.replace("A rulebook for tests.", "Other."), encoding="utf-8")
+    code, _, err = credo(backend, "rulebook", "publish", str(book))
+    assert code == 1 and "already published with other content" in err
+    assert credo(backend, "rulebook", "activate", "2026.1", "--from", "2026-02-01")[1] == (
+        "version 2026.1 in force from 2026-02-01\n"
+    )
+    assert "2026-02-01" in credo(backend, "rulebook", "list")[1]
+
+    code, out, _ = credo(backend, "keys", "rotate")
+    assert code == 0 and "from version 1 to 2" in out
+
+
+def test_store_errors_are_one_line_without_a_traceback(backend: Backend, tmp_path: Path) -> None:
+    code, _, err = credo(backend, "source", "list")
+    assert (code, err) == (1, "error: the database has no Credo tables: run credo init\n")
+    credo(backend, "init")
+    code, _, err = credo(backend, "rulebook", "publish", str(tmp_path / "missing.yaml"))
+    assert code == 1 and err.startswith("error: cannot read") and len(err.splitlines()) == 1
+    code, _, err = credo(backend, "source", "add", "x", "--category", "Speech!")
+    assert code == 1 and len(err.splitlines()) == 1 and "is not valid" in err
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    backend = Backend("sqlite", f"sqlite:///{tmp_path / 'credo.db'}", {})
+    credo(backend, "init")
+    os.chmod(tmp_path / "credo.db.keys", 0o644)
+    code, _, err = credo(backend, "keys", "rotate")
+    assert code == 1 and "readable or writable by others (mode 0644)" in err and "chmod 600" in err
+
+
+def test_the_database_comes_from_credo_db_without_an_option(tmp_path: Path) -> None:
+    env = {"CREDO_DB": str(tmp_path / "elsewhere.db")}
+    result = runner.invoke(app, ["init"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "elsewhere.db").exists() and (tmp_path / "elsewhere.db.keys").exists()
+    result = runner.invoke(app, ["--db", "mysql://u@h/db", "source", "list"])
+    assert result.exit_code == 1 and "unsupported database 'mysql'" in result.stderr
