@@ -96,7 +96,8 @@ records = sa.Table(
     sa.Column("subject_id", sa.ForeignKey("subjects.id"), nullable=False, index=True),
     sa.Column("category", sa.String(200), nullable=False),
     sa.Column("occurred_on", sa.Date, nullable=False),
-    sa.Column("amount", sa.Numeric(24, 4), nullable=True),
+    # A double, as in the batch engine: tiers compare amounts the same way on every engine.
+    sa.Column("amount", sa.Float, nullable=True),
     sa.Column("resolved_on", sa.Date, nullable=True),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("reference", sa.Text, nullable=True),
@@ -140,6 +141,9 @@ current_scores = sa.Table(
     sa.Column("lists", sa.JSON, nullable=False),
     sa.Column("measures", sa.JSON, nullable=False),
     sa.Column("computed_at", TS, nullable=False),
+    # The first day after as_of on which the state can change with time alone (credo.domain.changes);
+    # NULL: never. A stored state is exact on every day before it.
+    sa.Column("next_change", sa.Date, nullable=True, index=True),
 )
 
 outbox = sa.Table(

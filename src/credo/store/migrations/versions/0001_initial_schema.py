@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("lists", sa.JSON(), nullable=False),
         sa.Column("measures", sa.JSON(), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("next_change", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
             ["rulebook_version"],
             ["rulebook_versions.version"],
@@ -86,6 +87,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["subject_id"], ["subjects.id"], name=op.f("fk_current_scores_subject_id_subjects")),
         sa.PrimaryKeyConstraint("subject_id", name=op.f("pk_current_scores")),
     )
+    with op.batch_alter_table("current_scores", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_current_scores_next_change"), ["next_change"], unique=False)
     op.create_table(
         "outbox",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -111,7 +114,7 @@ def upgrade() -> None:
         sa.Column("subject_id", sa.Integer(), nullable=False),
         sa.Column("category", sa.String(length=200), nullable=False),
         sa.Column("occurred_on", sa.Date(), nullable=False),
-        sa.Column("amount", sa.Numeric(precision=24, scale=4), nullable=True),
+        sa.Column("amount", sa.Float(), nullable=True),
         sa.Column("resolved_on", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("reference", sa.Text(), nullable=True),
@@ -165,6 +168,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_outbox_delivered_at"))
 
     op.drop_table("outbox")
+    with op.batch_alter_table("current_scores", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_current_scores_next_change"))
     op.drop_table("current_scores")
     op.drop_table("subjects")
     op.drop_table("store_meta")
