@@ -17,6 +17,14 @@ The plan has three steps, each one statement:
 2. :attr:`ScoringPlan.subjects_sql` scores every subject from ``batch_rows``.
 3. :attr:`ScoringPlan.output_sql` and :attr:`ScoringPlan.rejects_sql` write them out.
 
+With ``store=True`` the same plan scores records already checked by the
+store (``credo rescore``, :mod:`credo.store.rescore`): ``checked`` then holds
+only the latest version of each record, ``ka`` is the subject's surrogate id
+and ``kb`` its kind (0 person, 1 organisation: the parity convention of the
+identifier keys), so identifier checks, version ranking and identifier
+reconstruction are skipped, and each subject also gets a conservative
+``next_change`` day number. Scoring itself is the same SQL text.
+
 Where the time goes, and what the plan does about it:
 
 * Subjects are grouped and sorted by two BIGINTs, not 18-character text;
@@ -108,7 +116,27 @@ RAW_COLUMNS = (
 RAW_NAMES = ("subject_id", "subject_kind", "category", "occurred_on", "amount", "resolved_on", "status", "reference")
 
 
-def _rows_sql(book: Rulebook, t: int) -> str:
+def _clean_fors(book: Rulebook) -> list[int]:
+    return sorted({lst.enter_when.clean_for for lst in book.lists if lst.enter_when.clean_for is not None})
+
+
+def _next_change_sql(book: Rulebook, t: int) -> str:
+    """Per row of a store plan: the earliest day after T on which this record can change the state, or NULL.
+
+    Conservative: its start (dated ahead), the end of its counting period, the
+    end of each ``clean_for`` window it blocks (negative base points), and T+1
+    while it decays linearly and counts. The state can change with time alone
+    only on such a day, so the minimum per subject is never later than the
+    exact :func:`credo.domain.changes.next_change` (it may be earlier).
+    """
+    decay = _by_rule(book, lambda r: int(r.decay == "linear")).replace("rule_no", "r.rule_no")
+    days = [f"CASE WHEN c.occ > {t} THEN c.occ END", f"CASE WHEN {{ends}} > {t} THEN {{ends}} END"]
+    days += [f"CASE WHEN {{base}} < 0 AND c.occ + {cf} > {t} THEN c.occ + {cf} END" for cf in _clean_fors(book)]
+    days.append(f"CASE WHEN {decay} = 1 AND c.occ <= {t} AND {{ends}} > {t} THEN {t + 1} END")
+    return f"CASE WHEN c.status = 'active' AND r.rule_no IS NOT NULL THEN least({', '.join(days)}) END"
+
+
+def _rows_sql(book: Rulebook, t: int, *, store: bool = False) -> str:
     base_case = " ".join(f"WHEN {n} THEN {_base_points(r)}" for n, r in enumerate(book.rules))
     base = f"CASE r.rule_no {base_case} END" if book.rules else "0"
     ends_parts = []
@@ -128,6 +156,14 @@ def _rows_sql(book: Rulebook, t: int) -> str:
     # The fields of a rejected row as read, in one list column: NULL (cheap) for the millions of good rows.
     raw_fields = ", ".join(f"CAST({col} AS VARCHAR)" for col in RAW_COLUMNS)
     raw = f"CASE WHEN {rejected} THEN [{raw_fields}] END AS raw"
+    if store:  # already checked, one row per record: no reasons, no version hash, no raw fields
+        next_change = _next_change_sql(book, t).format(base=f"({base})", ends=f"({ends})")
+        return f"""
+    WITH rules (rule_no, category, kind) AS (VALUES {_rules_values(book)})
+    SELECT c.source, c.record_id, c.ka, c.kb, TRUE AS accepted, r.rule_no, c.occ,
+           c.status = 'active' AND c.occ <= {t} AND r.rule_no IS NOT NULL AS valid,
+           {base} AS base, {ends} AS ends, {in_window} AS in_window, {next_change} AS next_change
+    FROM checked c LEFT JOIN rules r ON r.category = c.category AND r.kind = c.subject_kind"""
     return f"""
     WITH rules (rule_no, category, kind) AS (VALUES {_rules_values(book)})
     SELECT c.file_no, c.row_no, c.source, c.record_id, c.ka, c.kb,
@@ -138,8 +174,14 @@ def _rows_sql(book: Rulebook, t: int) -> str:
     FROM checked c LEFT JOIN rules r ON r.category = c.category AND r.kind = c.subject_kind"""
 
 
-def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> ScoringPlan:
-    """The whole contract (steps 1-12) for ``book`` at ``as_of``."""
+def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False, store: bool = False) -> ScoringPlan:
+    """The whole contract (steps 1-12) for ``book`` at ``as_of``.
+
+    ``store=True``: over the store's latest records (see the module docstring);
+    ``subject_scores`` then has ``ka`` (surrogate id), ``kb`` (kind), the
+    score, grade, ``dim_<i>`` in hundredths, lists, measures and ``next_change``
+    (a day number, or NULL), and :attr:`ScoringPlan.output_sql` names them.
+    """
     t = day_number(as_of)
     dims = list(book.dimensions.items())
     names = list(book.dimensions)
@@ -220,8 +262,14 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> Sc
         SELECT *, accepted AND valid AND (rh NOT IN (SELECT rh FROM dup)
                                           OR (file_no, row_no) IN (SELECT (file_no, row_no) FROM winners)) AS takes_part
         FROM batch_rows WHERE pre_reason IS NULL"""
-    subjects_sql = f"""
-    WITH dup AS (SELECT rh FROM batch_rows WHERE accepted GROUP BY rh HAVING count(*) > 1),
+    next_change_sum = ", min(next_change) AS next_change" if store else ""
+    next_change_col = ", next_change" if store else ""
+    if store:
+        # One latest row per record (the store's is_latest): every row with its rule and status takes part.
+        versions = ""
+        shaped = "SELECT *, valid AS takes_part FROM batch_rows"
+    else:
+        versions = f"""dup AS (SELECT rh FROM batch_rows WHERE accepted GROUP BY rh HAVING count(*) > 1),
     winners AS (
         SELECT file_no, row_no FROM (
             SELECT file_no, row_no, ok, row_number() OVER (
@@ -231,40 +279,51 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> Sc
                         FROM batch_rows WHERE pre_reason IS NULL AND rh IN (SELECT rh FROM dup)))
         ) WHERE version_rank = 1 AND ok
     ),
-    repeating AS (
-        SELECT ka, kb, rule_no, occ, base, ends, accepted,
+    """
+    flag_cols = "".join(", " + f for f in flag_names)
+    if store:
+        dims_cte = f"""dims AS (
+        SELECT ka, kb, present, {clamped}{flag_cols}{next_change_col} FROM agg
+    )"""
+        identity = "s.ka, s.kb, s.present"
+    else:
+        dims_cte = f"""named AS (
+        SELECT *, {SUBJECT_ID_FROM_KEY} AS subject_id, {SUBJECT_KIND_FROM_KEY} AS subject_kind FROM agg
+    ),
+    dims AS (
+        SELECT ka, kb, subject_id, subject_kind, present,
+               {identifier_problem_from_key_sql("ka", "kb", "subject_id")} AS id_problem,
+               {clamped}{flag_cols}
+        FROM named
+    )"""
+        identity = "s.ka, s.kb, s.subject_id, s.subject_kind, s.present, s.id_problem"
+    subjects_sql = f"""
+    WITH {versions}repeating AS (
+        SELECT ka, kb, rule_no, occ, base, ends, accepted{next_change_col},
                coalesce(lag(occ) OVER (PARTITION BY ka, kb, rule_no ORDER BY occ, source, record_id)
                         > occ - {win}, FALSE) AS repeated
         FROM ({shaped}) WHERE takes_part AND in_window
     ),
     scored AS (
         SELECT ka, kb, accepted, rule_no, occ, base, takes_part, takes_part AND ends > {t} AS counting,
-               {dim_no} AS dim_no, {contribution} AS contribution
+               {dim_no} AS dim_no, {contribution} AS contribution{next_change_col}
         FROM (
-            SELECT ka, kb, accepted, rule_no, occ, base, ends, takes_part, FALSE AS repeated
+            SELECT ka, kb, accepted, rule_no, occ, base, ends, takes_part, FALSE AS repeated{next_change_col}
             FROM ({shaped}) WHERE NOT (takes_part AND in_window)
             UNION ALL
-            SELECT ka, kb, accepted, rule_no, occ, base, ends, TRUE, repeated FROM repeating
+            SELECT ka, kb, accepted, rule_no, occ, base, ends, TRUE, repeated{next_change_col} FROM repeating
         )
     ),
     agg AS (
-        SELECT ka, kb, bool_or(accepted) AS present, {", ".join([*sums, *list_aggs])}
+        SELECT ka, kb, bool_or(accepted) AS present, {", ".join([*sums, *list_aggs])}{next_change_sum}
         FROM scored GROUP BY ka, kb
     ),
-    named AS (
-        SELECT *, {SUBJECT_ID_FROM_KEY} AS subject_id, {SUBJECT_KIND_FROM_KEY} AS subject_kind FROM agg
-    ),
-    dims AS (
-        SELECT ka, kb, subject_id, subject_kind, present,
-               {identifier_problem_from_key_sql("ka", "kb", "subject_id")} AS id_problem,
-               {clamped}{"".join(", " + f for f in flag_names)}
-        FROM named
-    ),
+    {dims_cte},
     totals AS (SELECT *, {score} AS score FROM dims){reasons_cte}
-    SELECT s.ka, s.kb, s.subject_id, s.subject_kind, s.present, s.id_problem, s.score, {grade} AS grade,
+    SELECT {identity}, s.score, {grade} AS grade,
            {", ".join(f"dim_{i}" for i in range(len(dims)))},
            {_joined(list_flags)} AS lists, {_joined(measure_flags)} AS measures
-           {", coalesce(rs.reasons, '') AS reasons" if reasons else ""}
+           {", coalesce(rs.reasons, '') AS reasons" if reasons else ""}{", s.next_change" if store else ""}
     FROM totals s {"LEFT JOIN reasons rs ON rs.ka = s.ka AND rs.kb = s.kb" if reasons else ""}
     """
     dim_out = ", ".join(f"CAST(dim_{i} / 100.0 AS DECIMAL(18, 2)) AS dim_{n}" for i, (n, _) in enumerate(dims))
@@ -299,4 +358,20 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> Sc
         WHERE s.id_problem IS NOT NULL AND c.pre_reason IS NULL AND c.post_reason IS NULL
     ) x JOIN input_files f ON f.file_no = x.file_no
     ORDER BY x.file_no, x.row_no"""
-    return ScoringPlan(_rows_sql(book, t), subjects_sql, output_sql, rejects_sql, columns)
+    if store:
+        columns = (
+            "subject_id",
+            "subject_kind",
+            "score",
+            "grade",
+            *(f"dim_{i}" for i in range(len(dims))),
+            "lists",
+            "measures",
+            "next_change",
+        )
+        output_sql = f"""
+    SELECT ka AS subject_id, {SUBJECT_KIND_FROM_KEY} AS subject_kind, CAST(score AS INTEGER) AS score, grade,
+           {", ".join(f"CAST(dim_{i} AS BIGINT) AS dim_{i}" for i in range(len(dims)))}, lists, measures, next_change
+    FROM subject_scores"""
+        rejects_sql = ""  # the store checked every record on the way in
+    return ScoringPlan(_rows_sql(book, t, store=store), subjects_sql, output_sql, rejects_sql, columns)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from credo.cli import batch_cmd, demo_cmd, rulebook_cmd, source_cmd, store_cmd
+from credo.cli import batch_cmd, demo_cmd, ingest_cmd, rescore_cmd, rulebook_cmd, score_cmd, source_cmd, store_cmd
 
 __all__ = ["app", "main"]
 
@@ -40,8 +40,13 @@ app.command("init")(store_cmd.init)
 app.add_typer(source_cmd.app, name="source")
 app.add_typer(rulebook_cmd.app, name="rulebook")
 app.add_typer(store_cmd.keys_app, name="keys")
+app.command("ingest")(ingest_cmd.ingest)
+app.add_typer(ingest_cmd.quarantine_app, name="quarantine")
 app.command("batch")(batch_cmd.batch)
 app.command("explain")(batch_cmd.explain)
+app.command("score")(score_cmd.score)
+app.command("refresh")(score_cmd.refresh)
+app.command("rescore")(rescore_cmd.rescore)
 app.command("demo")(demo_cmd.demo)
 
 

@@ -1,4 +1,4 @@
-"""``credo batch`` and ``credo explain``: score files of records without a store."""
+"""``credo batch`` and ``credo explain``: score files of records without a store (explain: or from the store)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,23 @@ from credo.batch.engine import OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import err, fail, out
 from credo.cli.explain_view import render_explanation
+from credo.cli.store_ctx import open_from, store_errors
 from credo.explain_service import SubjectNotFound, explain_from_files
 from credo.rulebook_file import RulebookError, load_rulebook
+from credo.store.clock import today
+from credo.store.reading import explain_subject
 
 RecordsOpt = typer.Option(..., "--records", help="Records: a .csv, .jsonl or .parquet file, a folder, or a glob.")
 RulebookOpt = typer.Option(..., "--rulebook", help="The rulebook YAML file.")
 AsOfOpt = typer.Option(..., "--as-of", formats=["%Y-%m-%d"], help="Score as of this date (YYYY-MM-DD).")
+ExplainRulebookOpt = typer.Option(None, "--rulebook", help="File mode: the rulebook YAML file.")
+ExplainAsOfOpt = typer.Option(
+    None,
+    "--as-of",
+    formats=["%Y-%m-%d"],
+    help="Explain as of this date (YYYY-MM-DD). Store mode: recomputed from the stored records under the "
+    "rulebook in force then, writing nothing; default: the current state (today).",
+)
 
 
 def batch(
@@ -70,19 +81,38 @@ def batch(
 
 
 def explain(
+    ctx: typer.Context,
     *,
     subject_id: str = typer.Argument(..., help="The subject's identifier."),
-    records: str = RecordsOpt,
-    rulebook: Path = RulebookOpt,
-    as_of: dt.datetime = AsOfOpt,
+    records: str | None = typer.Option(
+        None,
+        "--records",
+        help="File mode: records in a .csv, .jsonl or .parquet file, a folder, or a glob "
+        "(then --rulebook and --as-of are required). Without it, the subject is read from the store.",
+    ),
+    rulebook: Path | None = ExplainRulebookOpt,
+    as_of: dt.datetime | None = ExplainAsOfOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the full explanation as JSON."),
 ) -> None:
-    """Explain one subject's score: every record, dimension, list, measure, reason and the forecast."""
-    try:
-        book = load_rulebook(rulebook)
-        explanations = explain_from_files(subject_id, records, book, as_of.date())
-    except (RulebookError, InputError, SubjectNotFound) as exc:
-        fail(escape(str(exc)))
+    """Explain one subject's score: every record, dimension, list, measure, reason and the forecast.
+
+    With --records, from files (as credo batch scores them); without, from the store.
+    """
+    if records is not None:
+        if rulebook is None or as_of is None:
+            fail("with --records, --rulebook and --as-of are required too (without --records: the store)")
+        try:
+            book = load_rulebook(rulebook)
+            explanations = explain_from_files(subject_id, records, book, as_of.date())
+        except (RulebookError, InputError, SubjectNotFound) as exc:
+            fail(escape(str(exc)))
+    else:
+        if rulebook is not None:
+            fail("--rulebook goes with --records; the store uses the rulebook version in force on the date")
+        with open_from(ctx) as store, store_errors():
+            explanations = explain_subject(
+                store, subject_id, today(store.environ), None if as_of is None else as_of.date()
+            )
     for explanation in explanations:
         if as_json:
             out.print_json(json.dumps(explanation.to_json(), ensure_ascii=False))

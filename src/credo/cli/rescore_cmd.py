@@ -1,0 +1,40 @@
+"""``credo rescore``: every subject of the store rescored at once by the batch engine, written back in bulk."""
+
+from __future__ import annotations
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from credo.cli.console import err, fail, out
+from credo.cli.store_ctx import open_from, store_errors
+from credo.store.rescore import ENGINES, rescore_store
+
+
+def rescore(
+    ctx: typer.Context,
+    engine: str = typer.Option("duckdb", "--engine", help=f"The batch engine: {', '.join(ENGINES)}."),
+) -> None:
+    """Rescore every subject at today's date with the rulebook in force, and store the states and their events."""
+    if engine not in ENGINES:
+        fail(f"unknown engine {engine!r}: use {', '.join(ENGINES)}")
+    with (
+        open_from(ctx) as store,
+        store_errors(),
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar,
+    ):
+        task = bar.add_task("starting")
+        summary = rescore_store(store, engine=engine, progress=lambda phase: bar.update(task, description=phase))
+    out.print(
+        f"rescored {summary.subjects} subject(s) from {summary.records} active record(s) as of {summary.as_of} "
+        f"under rulebook {summary.rulebook_version} in {summary.seconds:.2f} s: "
+        f"{summary.changed} changed, {summary.events} event(s) written",
+        markup=False,
+        soft_wrap=True,
+    )

@@ -1,0 +1,81 @@
+"""``credo score`` and ``credo refresh``: read scores from the store, and keep them current."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import typer
+from rich.markup import escape
+
+from credo.cli.console import err, out
+from credo.cli.store_ctx import open_from, store_errors
+from credo.domain.identifiers import mask_identifier
+from credo.store.clock import today
+from credo.store.reading import SubjectNotInStore, SubjectScore, score_subject
+from credo.store.scoring import refresh_due
+
+__all__ = ["refresh", "score"]
+
+SubjectIdsArg = typer.Argument(..., help="The subjects' identifiers.")
+StoreAsOfOpt = typer.Option(
+    None,
+    "--as-of",
+    formats=["%Y-%m-%d"],
+    help="Recompute from the stored records as of this date (YYYY-MM-DD), under the rulebook in force then; "
+    "writes nothing. Default: the stored current state.",
+)
+
+
+def _line(s: SubjectScore) -> str:
+    st = s.state
+    dims = ", ".join(f"{name} {total / 100:+.2f}" for name, total in st.dimensions.items())
+    return (
+        f"{mask_identifier(s.identifier)} ({s.kind}) as of {st.as_of}: score {st.score}, grade {st.grade}  "
+        f"[{dims}]  lists: {', '.join(st.lists) or 'none'}  measures: {', '.join(st.measures) or 'none'}  "
+        f"(rulebook {st.rulebook_version})"
+    )
+
+
+def score(
+    ctx: typer.Context,
+    *,
+    subject_id: list[str] = SubjectIdsArg,
+    as_of: dt.datetime | None = StoreAsOfOpt,
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per subject and line (the identifier unmasked)."
+    ),
+) -> None:
+    """Show subjects' scores from the store: score, grade, dimensions, lists, measures, rulebook version."""
+    missing = 0
+    with open_from(ctx) as store, store_errors():
+        day = today(store.environ)
+        for position, identifier in enumerate(subject_id, 1):
+            try:
+                found = score_subject(store, identifier, day, None if as_of is None else as_of.date())
+            except SubjectNotInStore as exc:
+                missing += 1
+                which = f"subject {position} of {len(subject_id)}" if len(subject_id) > 1 else "subject"
+                err.print(f"[bold red]error:[/] {escape(which)}: {escape(str(exc))}", soft_wrap=True)
+                continue
+            for s in found:
+                if as_json:
+                    out.print(json.dumps(s.to_json(), ensure_ascii=False), markup=False, soft_wrap=True)
+                else:
+                    out.print(_line(s), markup=False, soft_wrap=True)
+    if missing:
+        raise typer.Exit(1)
+
+
+def refresh(ctx: typer.Context) -> None:
+    """Bring every stored score that time or a newly active rulebook has made stale up to date (run daily)."""
+    with open_from(ctx) as store, store_errors():
+        day = today(store.environ)
+        with store.begin() as connection:
+            outcome = refresh_due(connection, day)
+    out.print(
+        f"refreshed as of {day}: {outcome.subjects} subject(s) rescored, {outcome.changed} changed, "
+        f"{outcome.events} event(s) written",
+        markup=False,
+        soft_wrap=True,
+    )

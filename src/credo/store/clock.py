@@ -1,0 +1,32 @@
+"""Today's date for the store commands, and how tests and backfills move it.
+
+``CREDO_TODAY=YYYY-MM-DD`` makes every command act as if it ran on that day:
+real-time rescoring, ``credo refresh``, and ``credo score`` / ``credo explain``
+without ``--as-of``. It is a testing and backfill aid (replaying a past day's
+refresh, checking what tomorrow's refresh will do); leave it unset in
+production, where today is the UTC date of the system clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+
+from credo.store.errors import StoreError
+
+__all__ = ["ENV_TODAY", "today"]
+
+ENV_TODAY = "CREDO_TODAY"
+
+
+def today(environ: Mapping[str, str] | None = None) -> dt.date:
+    """``CREDO_TODAY`` if set, else the current UTC date."""
+    env = os.environ if environ is None else environ
+    text = env.get(ENV_TODAY, "").strip()
+    if not text:
+        return dt.datetime.now(dt.UTC).date()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise StoreError(f"{ENV_TODAY} must be a date YYYY-MM-DD, not {text!r}") from None

@@ -1,0 +1,732 @@
+"""Ingestion: record files into the store, every row exactly one outcome, scores in the same transaction.
+
+Rows are read by the batch reader (:func:`credo.batch.reader.read_rows`) and
+checked by the batch engine's SQL (:func:`credo.batch.validation.checked_sql`,
+identifiers' check characters included), so a row ``credo batch`` rejects is
+quarantined here for the same reason, word for word. Then, in this order:
+
+* with ``--source``, a row naming another source: ``source does not match --source``;
+* otherwise the row's source must be registered (``source X is not registered``);
+* the source must be enabled and registered for the category
+  (:func:`credo.store.sources.source_allows`).
+
+Every row ends in exactly one outcome (docs/store.md, "Ingestion"):
+
+``new``        the first version of a (source, record_id)
+``version``    other content than the latest version: a new row, ``version + 1``, ``is_latest``
+``unchanged``  the same content hash as the latest version: nothing is written
+``quarantined``  kept in ``quarantine`` with file, row number, reason and the raw row encrypted
+
+The whole input is read and checked in DuckDB before anything is written (a
+file that cannot be read is refused whole). Then it is stored in chunks of
+:data:`CHUNK_ROWS` rows; each chunk is ONE transaction that stores its records
+and quarantined rows AND rescores every subject it touched
+(:func:`credo.store.scoring.rescore_subjects`). A crash leaves whole chunks
+with their scores; re-running the same ingest finds them ``unchanged`` and
+completes the rest.
+
+Classification happens in DuckDB: each chunk is joined with the latest
+versions of its (source, record_id) keys, fetched in bulk from the store.
+Python only hashes and encrypts each new subject (the keys live in Python)
+and encrypts quarantined rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from credo.batch.engine import connect
+from credo.batch.reader import FIELDS, InputError, read_rows
+from credo.batch.sqltext import EPOCH_SQL, lit
+from credo.batch.validation import checked_sql, identifier_problem_sql
+from credo.domain.identifiers import mask_identifier
+from credo.store import clock
+from credo.store.bootstrap import Store
+from credo.store.errors import StoreError
+from credo.store.keys import KeyRing
+from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
+from credo.store.scoring import rescore_subjects
+from credo.store.sources import SOURCE_ID, Source, list_sources, source_allows
+from credo.store.tables import quarantine, records, subjects
+
+__all__ = [
+    "CHUNK_ROWS",
+    "CONTENT_HASH_SQL",
+    "SOURCE_MISMATCH",
+    "IngestSummary",
+    "QuarantineEntry",
+    "Rescore",
+    "RetrySummary",
+    "ensure_subjects",
+    "ingest_path",
+    "quarantine_entries",
+    "retry_quarantine",
+    "unregistered_source",
+]
+
+CHUNK_ROWS = 50_000
+SOURCE_MISMATCH = "source does not match --source"
+_BATCH = 5_000  # keys per IN (...) list: well below SQLite's and PostgreSQL's parameter limits
+
+# The content hash of a record version, in ONE place (docs/store.md, "Ingestion"): SHA-256 of a version
+# tag and the record's fields joined by U+001F, an absent value written U+001E. The subject is its
+# surrogate id in this store, never the identifier: an unkeyed hash over an identifier and fields kept
+# in the clear beside it could be reversed by trying every identifier. received_at is not part of it.
+# Dates are ISO text, the amount the double as printf's %.17g (exact, and the same on every platform).
+_ABSENT = "chr(30)"
+CONTENT_HASH_SQL = f"""unhex(sha256(concat_ws(chr(31), 'credo-record-v1', source, record_id,
+    CAST(subject_pk AS VARCHAR), category, CAST(occurred_on AS VARCHAR),
+    coalesce(printf('%.17g', amount), {_ABSENT}), coalesce(CAST(resolved_on AS VARCHAR), {_ABSENT}),
+    status, coalesce(reference, {_ABSENT}))))"""
+
+Rescore = Callable[[Connection, Collection[int], dt.date], object]
+Progress = Callable[[int, int], None]  # rows done, rows in all
+
+
+@dataclass
+class IngestSummary:
+    """What happened to every row read: ``read = new + versions + unchanged + quarantined``."""
+
+    read: int = 0
+    new: int = 0
+    versions: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    already_quarantined: int = 0  # of ``quarantined``: the same row is still open in the quarantine
+    subjects_rescored: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    files: tuple[str, ...] = ()
+    reasons: dict[str, int] = field(default_factory=dict)  # quarantine reasons and how many rows each
+
+    @property
+    def adds_up(self) -> bool:
+        return self.read == self.new + self.versions + self.unchanged + self.quarantined
+
+
+@dataclass
+class RetrySummary:
+    retried: int = 0
+    resolved: int = 0
+    still_open: int = 0
+    outcome: IngestSummary = field(default_factory=IngestSummary)
+
+
+def unregistered_source(source: str) -> str:
+    """The reason for a row whose source is not registered; names the source only if it looks like an id.
+
+    Reasons never hold identifiers: a value that is all digits (or not a
+    source id at all) may be an identifier put in the wrong column.
+    """
+    if SOURCE_ID.fullmatch(source) and not re.fullmatch(r"[0-9]+", source):
+        return f"source {source} is not registered"
+    return "source is not registered (not a source id)"
+
+
+def _default_rescore() -> Rescore:
+    return rescore_subjects
+
+
+def store_today(store: Store) -> dt.date:
+    """Today for real-time scoring (:func:`credo.store.clock.today`: ``CREDO_TODAY`` or the UTC date)."""
+    return clock.today(store.environ)
+
+
+def _batches(items: Sequence[Any], size: int = _BATCH) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _lookup_subjects(connection: Connection, keys: Sequence[bytes]) -> dict[bytes, int]:
+    found: dict[bytes, int] = {}
+    for part in _batches(keys):
+        rows = connection.execute(
+            sa.select(subjects.c.subject_key, subjects.c.id).where(subjects.c.subject_key.in_(part))
+        )
+        found.update((bytes(k), int(i)) for k, i in rows)
+    return found
+
+
+def ensure_subjects(
+    connection: Connection, ring: KeyRing, pairs: Sequence[tuple[str, str]], now: dt.datetime
+) -> list[int]:
+    """The surrogate ids of (identifier, kind) pairs, creating the missing subjects in bulk.
+
+    The bulk twin of :func:`credo.store.subjects.ensure_subject`: the same
+    keyed hash and encryption, one lookup per :data:`_BATCH` keys and one
+    multi-row insert for the new subjects.
+    """
+    keys = [ring.subject_key(identifier, kind) for identifier, kind in pairs]
+    found = _lookup_subjects(connection, keys)
+    new: dict[bytes, dict[str, Any]] = {}
+    for key, (identifier, kind) in zip(keys, pairs, strict=True):
+        if key not in found and key not in new:
+            new[key] = {
+                "subject_key": key,
+                "kind": kind,
+                "identifier_enc": ring.encrypt(identifier.encode()),
+                "key_version": ring.current,
+                "created_at": now,
+            }
+    if new:
+        connection.execute(sa.insert(subjects), list(new.values()))
+        found.update(_lookup_subjects(connection, list(new)))
+    return [found[key] for key in keys]
+
+
+def _raw_json(raw: Mapping[str, object]) -> str:
+    """The raw row as stored (encrypted) in the quarantine: the encoding of quarantine_row."""
+    return json.dumps(dict(raw), ensure_ascii=False, default=str)
+
+
+_RAW_FIELDS = {
+    "source": "source",
+    "record_id": "record_id",
+    "subject_id": "subject_id",
+    "subject_kind": "subject_kind",
+    "category": "category",
+    "occurred_on": "raw_occurred_on",
+    "amount": "raw_amount",
+    "resolved_on": "raw_resolved_on",
+    "status": "raw_status",
+    "reference": "reference",
+}
+
+
+class _Pipeline:
+    """Checked rows in DuckDB (table ``ing``), stored chunk by chunk; one instance per command."""
+
+    def __init__(
+        self,
+        store: Store,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        today: dt.date,
+        rescore: Rescore,
+        forced: str | None,
+        registered: Mapping[str, Source],
+        ring: KeyRing,
+    ) -> None:
+        self.store, self.con, self.today, self.rescore = store, con, today, rescore
+        self.forced, self.registered, self.ring = forced, registered, ring
+
+    def check(self, view: str) -> int:
+        """Create ``ing``: every row of ``view`` with its seq, typed fields and reason (NULL when it may be stored)."""
+        con = self.con
+        types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {view}").fetchall()}
+        id_problem = identifier_problem_sql("subject_id", "subject_kind")
+        raw = ", ".join(f"CAST(c.{col} AS VARCHAR) AS raw_{name}" for name, col in _RAW_FIELDS.items())
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE ing_rows AS
+            WITH c AS (SELECT *, row_number() OVER (ORDER BY file_no, row_no) AS seq FROM ({checked_sql(view, types)})),
+            ids AS (SELECT subject_id AS i_sid, subject_kind AS i_kind, {id_problem} AS id_problem
+                    FROM (SELECT DISTINCT subject_id, subject_kind FROM c WHERE pre_reason IS NULL))
+            SELECT c.seq, c.file, c.file_no, c.row_no,
+                   coalesce(c.pre_reason, ids.id_problem, c.post_reason) AS row_reason,
+                   c.source, c.record_id, c.subject_id, c.subject_kind, c.category,
+                   {EPOCH_SQL} + CAST(c.occ AS INTEGER) AS occurred_on, c.amount,
+                   {EPOCH_SQL} + CAST(c.res AS INTEGER) AS resolved_on, c.status,
+                   NULLIF(CAST(c.reference AS VARCHAR), '') AS reference, {raw}
+            FROM c LEFT JOIN ids ON ids.i_sid = c.subject_id AND ids.i_kind = c.subject_kind
+                                    AND c.pre_reason IS NULL""").fetchall()
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE ing_malformed AS
+            SELECT file_no, row_no, malformed FROM {view} WHERE malformed IS NOT NULL""").fetchall()
+        pairs = con.execute(
+            "SELECT DISTINCT source, category FROM ing_rows WHERE row_reason IS NULL"
+            + ("" if self.forced is None else f" AND source = {lit(self.forced)}")
+        ).fetchall()
+        allowed = []
+        for source_id, category in pairs:
+            src = self.registered.get(source_id)
+            allowed.append(unregistered_source(source_id) if src is None else source_allows(src, category))
+        con.register(
+            "ing_allowed_t",
+            pa.table(
+                {
+                    "source": pa.array([p[0] for p in pairs], pa.string()),
+                    "category": pa.array([p[1] for p in pairs], pa.string()),
+                    "reason": pa.array(allowed, pa.string()),
+                }
+            ),
+        )
+        mismatch = "FALSE" if self.forced is None else f"r.source <> {lit(self.forced)}"
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE ing AS
+            SELECT r.*, m.malformed,
+                   CASE WHEN r.row_reason IS NOT NULL THEN r.row_reason
+                        WHEN {mismatch} THEN {lit(SOURCE_MISMATCH)}
+                        ELSE a.reason END AS reason
+            FROM ing_rows r
+            LEFT JOIN ing_allowed_t a ON a.source = r.source AND a.category = r.category
+            LEFT JOIN ing_malformed m ON m.file_no = r.file_no AND m.row_no = r.row_no
+            ORDER BY r.seq""").fetchall()
+        con.execute("DROP TABLE ing_rows").fetchall()
+        return int(con.execute("SELECT count(*) FROM ing").fetchall()[0][0])
+
+    def run(
+        self,
+        total: int,
+        chunk_rows: int,
+        summary: IngestSummary,
+        keep: Callable[[Connection, list[dict[str, Any]], dt.datetime], int],
+        *,
+        accepted: Callable[[Connection, list[int], dt.datetime], None] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Store ``ing`` chunk by chunk, one transaction each (records, quarantine, scores).
+
+        A chunk is about ``chunk_rows`` rows: the rows whose seq falls in its
+        range, and with each record every later row of the same (source,
+        record_id), so that a record's rows of one input are always decided
+        together (see :meth:`_classify`).
+        """
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE ing_chunks AS
+            SELECT seq, CASE WHEN reason IS NULL
+                             THEN (min(seq) OVER (PARTITION BY source, record_id, reason IS NULL) - 1) // {chunk_rows}
+                             ELSE (seq - 1) // {chunk_rows} END AS chunk_no
+            FROM ing""").fetchall()
+        sizes = self.con.execute("SELECT chunk_no, count(*) FROM ing_chunks GROUP BY 1 ORDER BY 1").fetchall()
+        done = 0
+        for chunk_no, size in sizes:
+            where = f"seq IN (SELECT seq FROM ing_chunks WHERE chunk_no = {int(chunk_no)})"
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE ing_now AS SELECT * FROM ing WHERE {where}").fetchall()
+            with self.store.begin() as connection:
+                self._chunk(connection, summary, keep, accepted)
+            summary.chunks += 1
+            done += int(size)
+            if progress is not None:
+                progress(done, total)
+
+    def _chunk(
+        self,
+        connection: Connection,
+        summary: IngestSummary,
+        keep: Callable[[Connection, list[dict[str, Any]], dt.datetime], int],
+        accepted: Callable[[Connection, list[int], dt.datetime], None] | None,
+    ) -> None:
+        con, now = self.con, self.store.clock()
+        raw_cols = ", ".join(f"raw_{name}" for name in _RAW_FIELDS)
+        bad = con.sql(
+            f"SELECT file, row_no, reason, malformed, {raw_cols} FROM ing_now WHERE reason IS NOT NULL ORDER BY seq"
+        ).to_arrow_table()
+        if bad.num_rows:
+            kept = bad.to_pylist()
+            summary.quarantined += len(kept)
+            summary.already_quarantined += len(kept) - keep(connection, kept, now)
+            for row in kept:
+                summary.reasons[row["reason"]] = summary.reasons.get(row["reason"], 0) + 1
+        pairs = con.execute("SELECT DISTINCT subject_id, subject_kind FROM ing_now WHERE reason IS NULL").fetchall()
+        if not pairs:
+            return
+        ids = ensure_subjects(connection, self.ring, [(str(s), str(k)) for s, k in pairs], now)
+        con.register(
+            "ing_subj_t",
+            pa.table(
+                {
+                    "subject_id": pa.array([p[0] for p in pairs], pa.string()),
+                    "subject_kind": pa.array([p[1] for p in pairs], pa.string()),
+                    "subject_pk": pa.array(ids, pa.int64()),
+                }
+            ),
+        )
+        con.register("ing_latest_t", self._latest(connection))
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE ing_hashed AS
+            WITH g AS (
+                SELECT i.seq, i.row_no, i.source, i.record_id, s.subject_pk, i.category, i.occurred_on, i.amount,
+                       i.resolved_on, i.status, i.reference
+                FROM ing_now i JOIN ing_subj_t s ON s.subject_id = i.subject_id AND s.subject_kind = i.subject_kind
+                WHERE i.reason IS NULL),
+            h AS (SELECT *, {CONTENT_HASH_SQL} AS content_hash FROM g)
+            SELECT h.*, coalesce(lag(h.content_hash) OVER w = h.content_hash, FALSE) AS repeat,
+                   l.old_id, l.old_version, l.old_subject
+            FROM h LEFT JOIN ing_latest_t l ON l.source = h.source AND l.record_id = h.record_id
+            WINDOW w AS (PARTITION BY h.source, h.record_id ORDER BY h.seq)""").fetchall()
+        con.register("ing_history_t", self._history(connection))
+        self._classify()
+        counts = dict(con.execute("SELECT outcome, count(*) FROM ing_chunk GROUP BY outcome").fetchall())
+        summary.new += int(counts.get("new", 0))
+        summary.versions += int(counts.get("version", 0))
+        summary.unchanged += int(counts.get("unchanged", 0))
+        superseded = [
+            int(r[0])
+            for r in con.execute(
+                "SELECT DISTINCT old_id FROM ing_chunk WHERE outcome <> 'unchanged' AND old_id IS NOT NULL"
+            ).fetchall()
+        ]
+        for part in _batches(superseded):
+            connection.execute(sa.update(records).where(records.c.id.in_(part)).values(is_latest=False))
+        written = con.sql("""
+            SELECT source AS source_id, record_id,
+                   CAST(coalesce(old_version, 0) + row_number() OVER w AS INTEGER) AS version,
+                   subject_pk AS subject_id, category, occurred_on, amount, resolved_on, status, reference,
+                   content_hash, row_number() OVER (PARTITION BY source, record_id ORDER BY seq DESC) = 1 AS is_latest
+            FROM ing_chunk WHERE outcome <> 'unchanged'
+            WINDOW w AS (PARTITION BY source, record_id ORDER BY seq)
+            ORDER BY seq""").to_arrow_table()
+        if written.num_rows:
+            rows = written.append_column("received_at", pa.array([now] * written.num_rows)).to_pylist()
+            connection.execute(sa.insert(records), rows)
+        touched = [
+            int(r[0])
+            for r in con.execute("""
+                SELECT subject_pk FROM ing_chunk WHERE outcome <> 'unchanged'
+                UNION SELECT old_subject FROM ing_chunk WHERE outcome <> 'unchanged' AND old_subject IS NOT NULL
+                ORDER BY 1""").fetchall()
+        ]
+        if touched:
+            self.rescore(connection, touched, self.today)
+            summary.subjects_rescored += len(touched)
+        if accepted is not None:
+            accepted(connection, [int(r[0]) for r in con.execute("SELECT row_no FROM ing_chunk").fetchall()], now)
+
+    def _classify(self) -> None:
+        """Create ``ing_chunk``: the chunk's good rows with their outcome, new, version or unchanged.
+
+        A row equal to the row before it (of the same record, in this input)
+        is a re-send. Of the other rows, the longest run at the start that
+        equals the latest stored versions, in order, is a re-send too: so
+        running the same input again, whole or after a crash part-way, writes
+        nothing twice, even for a record the input holds in several versions.
+        Every row after that run is a new version (or, with nothing stored, the
+        first is the new record). With one row per record this is simply: the
+        same content hash as the latest version, or not.
+        """
+        self.con.execute("""
+            CREATE OR REPLACE TEMP TABLE ing_chunk AS
+            WITH d AS (
+                SELECT seq, source, record_id, content_hash, old_version,
+                       row_number() OVER (PARTITION BY source, record_id ORDER BY seq) AS j,
+                       count(*) OVER (PARTITION BY source, record_id) AS n
+                FROM ing_hashed WHERE NOT repeat),
+            hist AS (
+                SELECT source, record_id, old_version AS version, old_hash AS content_hash FROM ing_latest_t
+                UNION ALL SELECT source, record_id, version, content_hash FROM ing_history_t),
+            keys AS (SELECT source, record_id, max(n) AS n, max(old_version) AS m FROM d GROUP BY ALL),
+            cand AS (
+                SELECT source, record_id, m, unnest(range(1, least(n, coalesce(m, 0)) + 1)) AS k FROM keys),
+            fits AS (
+                SELECT c.source, c.record_id, c.k
+                FROM cand c
+                JOIN d ON d.source = c.source AND d.record_id = c.record_id AND d.j <= c.k
+                LEFT JOIN hist s ON s.source = c.source AND s.record_id = c.record_id AND s.version = c.m - c.k + d.j
+                GROUP BY c.source, c.record_id, c.k
+                HAVING count(*) FILTER (WHERE s.content_hash = d.content_hash) = c.k),
+            ok AS (SELECT source, record_id, max(k) AS k FROM fits GROUP BY ALL)
+            SELECT h.*,
+                   CASE WHEN h.repeat OR d.j <= coalesce(ok.k, 0) THEN 'unchanged'
+                        WHEN h.old_id IS NULL AND d.j = 1 THEN 'new'
+                        ELSE 'version' END AS outcome
+            FROM ing_hashed h
+            LEFT JOIN d ON d.seq = h.seq
+            LEFT JOIN ok ON ok.source = h.source AND ok.record_id = h.record_id""").fetchall()
+
+    def _history(self, connection: Connection) -> pa.Table:
+        """The earlier stored versions of the records the chunk holds in several versions (few, usually none)."""
+        keys = self.con.execute("""
+            SELECT source, record_id FROM ing_hashed WHERE NOT repeat AND old_version >= 2
+            GROUP BY ALL HAVING count(*) >= 2 ORDER BY 1, 2""").fetchall()
+        by_source: dict[str, list[str]] = {}
+        for source_id, record_id in keys:
+            by_source.setdefault(source_id, []).append(record_id)
+        found: list[Any] = []
+        columns = (records.c.source_id, records.c.record_id, records.c.version, records.c.content_hash)
+        for source_id, record_ids in by_source.items():
+            for part in _batches(record_ids):
+                found.extend(
+                    connection.execute(
+                        sa.select(*columns).where(
+                            records.c.source_id == source_id, records.c.record_id.in_(part), ~records.c.is_latest
+                        )
+                    ).all()
+                )
+        return pa.table(
+            {
+                "source": pa.array([r[0] for r in found], pa.string()),
+                "record_id": pa.array([r[1] for r in found], pa.string()),
+                "version": pa.array([r[2] for r in found], pa.int64()),
+                "content_hash": pa.array([bytes(r[3]) for r in found], pa.binary()),
+            }
+        )
+
+    def _latest(self, connection: Connection) -> pa.Table:
+        """The latest stored version of every (source, record_id) of the chunk, fetched in bulk."""
+        keys = self.con.execute(
+            "SELECT DISTINCT source, record_id FROM ing_now WHERE reason IS NULL ORDER BY 1, 2"
+        ).fetchall()
+        by_source: dict[str, list[str]] = {}
+        for source_id, record_id in keys:
+            by_source.setdefault(source_id, []).append(record_id)
+        found: list[tuple[Any, ...]] = []
+        columns = (
+            records.c.source_id,
+            records.c.record_id,
+            records.c.id,
+            records.c.version,
+            records.c.content_hash,
+            records.c.subject_id,
+        )
+        for source_id, record_ids in by_source.items():
+            for part in _batches(record_ids):
+                found.extend(
+                    connection.execute(
+                        sa.select(*columns).where(
+                            records.c.source_id == source_id, records.c.record_id.in_(part), records.c.is_latest
+                        )
+                    ).all()
+                )
+        return pa.table(
+            {
+                "source": pa.array([r[0] for r in found], pa.string()),
+                "record_id": pa.array([r[1] for r in found], pa.string()),
+                "old_id": pa.array([r[2] for r in found], pa.int64()),
+                "old_version": pa.array([r[3] for r in found], pa.int64()),
+                "old_hash": pa.array([bytes(r[4]) for r in found], pa.binary()),
+                "old_subject": pa.array([r[5] for r in found], pa.int64()),
+            }
+        )
+
+
+def _raw_of(row: Mapping[str, Any]) -> dict[str, object]:
+    raw: dict[str, object] = {name: row[f"raw_{name}"] for name in _RAW_FIELDS}
+    if row.get("malformed") is not None:
+        raw["malformed"] = row["malformed"]
+    return raw
+
+
+def _prepare(store: Store, today: dt.date | None, forced: str | None) -> tuple[dt.date, dict[str, Source], KeyRing]:
+    day = today or store_today(store)
+    with store.begin() as connection:
+        ring = store.keys(connection)
+        registered = {s.id: s for s in list_sources(connection)}
+        try:
+            rulebook_at(connection, day)
+        except NoActiveRulebookError as exc:
+            raise StoreError(
+                f"cannot score what is ingested: {exc}; publish and activate a rulebook first "
+                "(credo rulebook publish FILE, credo rulebook activate VERSION)"
+            ) from None
+    if forced is not None and forced not in registered:
+        raise StoreError(f"no source {forced} is registered: credo source add {forced} --category PATTERN")
+    return day, registered, ring
+
+
+def ingest_path(
+    store: Store,
+    path: str,
+    *,
+    source: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    today: dt.date | None = None,
+    rescore: Rescore | None = None,
+    progress: Progress | None = None,
+    threads: int | None = None,
+) -> IngestSummary:
+    """Ingest the record file(s) at ``path``; see the module docstring. Raises InputError or StoreError."""
+    started = time.perf_counter()
+    day, registered, ring = _prepare(store, today, source)
+    con = connect(threads)
+    try:
+        raw = read_rows(con, path)
+        pipeline = _Pipeline(
+            store,
+            con,
+            today=day,
+            rescore=rescore or _default_rescore(),
+            forced=source,
+            registered=registered,
+            ring=ring,
+        )
+        try:
+            total = pipeline.check(raw.view)  # every row read and checked before anything is written
+        except duckdb.Error as exc:  # e.g. a Parquet file whose pages are damaged
+            raise InputError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+        summary = IngestSummary(read=total, files=raw.files)
+        with store.begin() as connection:
+            open_rows = _open_quarantined(connection, ring, raw.files)
+
+        def keep(connection: Connection, rows: list[dict[str, Any]], now: dt.datetime) -> int:
+            fresh = []
+            for row in rows:
+                text = _raw_json(_raw_of(row))
+                if (row["file"], row["row_no"], row["reason"], text) in open_rows:
+                    continue
+                fresh.append(
+                    {
+                        "file": row["file"],
+                        "row_number": row["row_no"],
+                        "reason": row["reason"],
+                        "raw_enc": ring.encrypt(text.encode()),
+                        "received_at": now,
+                        "state": "open",
+                    }
+                )
+            if fresh:
+                connection.execute(sa.insert(quarantine), fresh)
+            return len(fresh)
+
+        pipeline.run(total, chunk_rows, summary, keep, progress=progress)
+    finally:
+        con.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _open_quarantined(connection: Connection, ring: KeyRing, files: Sequence[str]) -> set[tuple[str, int, str, str]]:
+    """The open quarantine entries of these files, to keep a re-sent bad row once."""
+    found = set()
+    rows = connection.execute(
+        sa.select(quarantine.c.file, quarantine.c.row_number, quarantine.c.reason, quarantine.c.raw_enc).where(
+            quarantine.c.state == "open", quarantine.c.file.in_(list(files))
+        )
+    )
+    for file, row_number, reason, sealed in rows:
+        found.add((file, int(row_number), reason, ring.decrypt(sealed).decode()))
+    return found
+
+
+def retry_quarantine(
+    store: Store,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    today: dt.date | None = None,
+    rescore: Rescore | None = None,
+    progress: Progress | None = None,
+) -> RetrySummary:
+    """Process every open quarantined row again, as if received now; resolve those that are now stored.
+
+    A row keeps its quarantine entry: if it still breaks a rule, its reason is
+    brought up to date (the first rule it breaks now) and ``retried_at`` set.
+    """
+    started = time.perf_counter()
+    day, registered, ring = _prepare(store, today, None)
+    with store.begin() as connection:
+        entries = connection.execute(
+            sa.select(quarantine.c.id, quarantine.c.file, quarantine.c.raw_enc)
+            .where(quarantine.c.state == "open")
+            .order_by(quarantine.c.id)
+        ).all()
+    summary = RetrySummary(retried=len(entries))
+    if not entries:
+        return summary
+    raws = [json.loads(ring.decrypt(e.raw_enc)) for e in entries]
+    columns: dict[str, pa.Array] = {
+        "file": pa.array([e.file for e in entries], pa.string()),
+        "file_no": pa.array([0] * len(entries), pa.int32()),
+        "row_no": pa.array([e.id for e in entries], pa.int64()),
+        "malformed": pa.array([r.get("malformed") for r in raws], pa.string()),
+    }
+    for name in FIELDS:
+        columns[name] = pa.array([None if r.get(name) is None else str(r[name]) for r in raws], pa.string())
+    con = connect()
+    try:
+        con.register("retry_raw", pa.table(columns))
+        pipeline = _Pipeline(
+            store,
+            con,
+            today=day,
+            rescore=rescore or _default_rescore(),
+            forced=None,
+            registered=registered,
+            ring=ring,
+        )
+        total = pipeline.check("retry_raw")
+        outcome = IngestSummary(read=total)
+
+        def keep(connection: Connection, rows: list[dict[str, Any]], now: dt.datetime) -> int:
+            for part in rows:  # still open: the reason as it is now
+                connection.execute(
+                    sa.update(quarantine)
+                    .where(quarantine.c.id == part["row_no"])
+                    .values(reason=part["reason"], retried_at=now)
+                )
+            return len(rows)
+
+        def accepted(connection: Connection, ids: list[int], now: dt.datetime) -> None:
+            for part in _batches(ids):
+                connection.execute(
+                    sa.update(quarantine)
+                    .where(quarantine.c.id.in_(part))
+                    .values(state="resolved", resolved_at=now, retried_at=now)
+                )
+
+        pipeline.run(total, chunk_rows, outcome, keep, accepted=accepted, progress=progress)
+    finally:
+        con.close()
+    outcome.seconds = time.perf_counter() - started
+    summary.outcome = outcome
+    summary.resolved = outcome.new + outcome.versions + outcome.unchanged
+    summary.still_open = outcome.quarantined
+    return summary
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    """One quarantined row, its raw fields decrypted with the identifier masked (for screens and JSON)."""
+
+    id: int
+    file: str
+    row: int
+    reason: str
+    received_at: dt.datetime
+    state: str
+    retried_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    raw: dict[str, object]
+
+    def as_json(self) -> dict[str, object]:
+        def when(value: dt.datetime | None) -> str | None:
+            return None if value is None else value.isoformat()
+
+        return {
+            "id": self.id,
+            "file": self.file,
+            "row": self.row,
+            "reason": self.reason,
+            "received_at": when(self.received_at),
+            "state": self.state,
+            "retried_at": when(self.retried_at),
+            "resolved_at": when(self.resolved_at),
+            "raw": self.raw,
+        }
+
+
+def quarantine_entries(
+    connection: Connection, ring: KeyRing, *, include_resolved: bool = False
+) -> list[QuarantineEntry]:
+    """The quarantine (open rows only unless ``include_resolved``), oldest first; ``subject_id`` masked."""
+    query = sa.select(quarantine).order_by(quarantine.c.id)
+    if not include_resolved:
+        query = query.where(quarantine.c.state == "open")
+    found = []
+    for row in connection.execute(query):
+        raw: dict[str, object] = json.loads(ring.decrypt(row.raw_enc))
+        if isinstance(raw.get("subject_id"), str):
+            raw["subject_id"] = mask_identifier(str(raw["subject_id"]))
+        found.append(
+            QuarantineEntry(
+                row.id,
+                row.file,
+                row.row_number,
+                row.reason,
+                row.received_at,
+                row.state,
+                row.retried_at,
+                row.resolved_at,
+                raw,
+            )
+        )
+    return found

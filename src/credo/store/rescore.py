@@ -1,0 +1,429 @@
+"""Whole-store rescoring (``credo rescore``): the batch plan over the stored records, results written in bulk.
+
+Real-time scoring (:mod:`credo.store.scoring`) rescores the subjects a
+chunk of records touches; this rescores every subject at once, for a new
+rulebook version, a repair, or a check that the real-time path kept up.
+
+1. The latest active records and every subject are moved from the store to
+   an embedded DuckDB as Arrow tables: PostgreSQL sends them with ``COPY ...
+   TO STDOUT`` (CSV, parsed by Arrow); SQLite's rows come in large batches
+   from the driver cursor and are turned column by column into Arrow arrays.
+2. :func:`credo.batch.plan.compile_plan` with ``store=True`` scores them: the
+   same scoring SQL as ``credo batch``, with the subject's surrogate id as
+   key, no identifier checks and a conservative ``next_change`` per subject
+   (never later than the exact one of :func:`credo.domain.changes.next_change`).
+3. DuckDB compares the new states with the stored ones; only subjects whose
+   state changed come back to Python, for
+   :func:`credo.domain.changes.events_between` and their outbox rows.
+4. ``current_scores`` is upserted for every subject: on PostgreSQL by COPY
+   into a temporary table and one ``INSERT ... ON CONFLICT``, on SQLite by
+   one ``executemany``.
+
+Everything runs in one transaction that keeps writers out (SQLite ``BEGIN
+IMMEDIATE``, PostgreSQL table locks): ingestion waits, and the stored scores
+and events always match the records they were computed from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from credo.batch.engine import connect
+from credo.batch.plan import compile_plan
+from credo.batch.sqltext import EPOCH, day_number, lit
+from credo.domain.changes import ScoreState, events_between
+from credo.domain.rulebook import Rulebook
+from credo.domain.scoring import score_only
+from credo.rulebook_file import parse_rulebook
+from credo.store import clock
+from credo.store.bootstrap import Store
+from credo.store.errors import StoreError
+from credo.store.rulebooks import rulebook_at
+from credo.store.tables import outbox, rulebook_versions
+
+__all__ = ["ENGINES", "RescoreSummary", "default_today", "rescore_store", "score_tables"]
+
+ENGINES = ("duckdb",)
+FETCH_ROWS = 250_000  # rows per driver fetch on SQLite
+Progress = Callable[[str], None]
+
+_RECORDS_COLUMNS = (
+    ("ka", pa.int64()),
+    ("source", pa.string()),
+    ("record_id", pa.string()),
+    ("category", pa.string()),
+    ("occ", pa.int64()),
+    ("res", pa.int64()),
+    ("amount", pa.float64()),
+)
+_SUBJECT_COLUMNS = (("ka", pa.int64()), ("kb", pa.int64()))
+_STORED_COLUMNS = (
+    ("subject_id", pa.int64()),
+    ("rulebook_version", pa.string()),
+    ("score", pa.int64()),
+    ("grade", pa.string()),
+    ("dimensions", pa.string()),
+    ("lists", pa.string()),
+    ("measures", pa.string()),
+)
+
+
+@dataclass(frozen=True)
+class RescoreSummary:
+    subjects: int
+    records: int
+    changed: int
+    events: int
+    rulebook_version: str
+    as_of: dt.date
+    seconds: float
+    timings: dict[str, float]
+
+
+def default_today(store: Store) -> dt.date:
+    """Today as every store command sees it (:func:`credo.store.clock.today`: ``CREDO_TODAY`` or the UTC date)."""
+    return clock.today(store.environ)
+
+
+# -- moving the store's rows into Arrow -----------------------------------------------------------
+
+
+def _day(column: str, dialect: str) -> str:
+    """A DATE column as days since 1970-01-01 (the plan's day numbers)."""
+    if dialect == "sqlite":  # SQLAlchemy keeps dates as 'YYYY-MM-DD' text
+        return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
+    return f"({column} - DATE '{EPOCH.isoformat()}')"
+
+
+def _queries(dialect: str) -> dict[str, str]:
+    text = "TEXT"
+    return {
+        "subjects": "SELECT id, CASE WHEN kind = 'person' THEN 0 ELSE 1 END FROM subjects",
+        # Withdrawn records count for nothing and move nothing: only the latest active versions travel.
+        "records": f"""SELECT subject_id, source_id, record_id, category, {_day("occurred_on", dialect)},
+                              {_day("resolved_on", dialect)}, amount
+                       FROM records WHERE is_latest AND status = 'active'""",
+        "stored": f"""SELECT subject_id, rulebook_version, score, grade, CAST(dimensions AS {text}),
+                             CAST(lists AS {text}), CAST(measures AS {text})
+                      FROM current_scores""",
+    }
+
+
+def _fetch_sqlite(connection: Connection, query: str, columns: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
+    """Rows in large batches from the driver, turned into Arrow column by column (no object per record)."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(query)
+        batches = []
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            values = list(zip(*rows, strict=True))
+            batches.append(
+                pa.record_batch(
+                    [pa.array(v, type=t) for v, (_, t) in zip(values, columns, strict=True)],
+                    names=[n for n, _ in columns],
+                )
+            )
+    finally:
+        cursor.close()
+    schema = pa.schema(list(columns))
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def _fetch_postgresql(connection: Connection, query: str, columns: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
+    """``COPY (query) TO STDOUT`` as CSV, parsed by Arrow's multi-threaded reader."""
+    buffer = io.BytesIO()
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+    finally:
+        cursor.close()
+    names = [n for n, _ in columns]
+    if buffer.tell() == 0:
+        return pa.table({n: pa.array([], type=t) for n, t in columns})
+    buffer.seek(0)
+    return pacsv.read_csv(
+        buffer,
+        read_options=pacsv.ReadOptions(column_names=names, block_size=64 << 20),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict(columns), strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )
+
+
+def _fetch(connection: Connection, query: str, columns: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
+    if connection.dialect.name == "postgresql":
+        return _fetch_postgresql(connection, query, columns)
+    return _fetch_sqlite(connection, query, columns)
+
+
+# -- states ---------------------------------------------------------------------------------------
+
+
+def _json_list_sql(column: str) -> str:
+    """';'-joined ids as the JSON text json.dumps writes (ids are slugs: no quoting needed)."""
+    return f"""CASE WHEN {column} = '' THEN '[]' ELSE '["' || replace({column}, ';', '", "') || '"]' END"""
+
+
+def _dimensions_sql(book: Rulebook) -> str:
+    parts = [f"{lit(json.dumps(name) + ': ')} || CAST(dim_{i} AS VARCHAR)" for i, name in enumerate(book.dimensions)]
+    return "'{' || " + " || ', ' || ".join(parts) + " || '}'" if parts else "'{}'"
+
+
+def _empty_states_sql(book: Rulebook, as_of: dt.date) -> str:
+    """A VALUES table with each kind's state when no record counts (subjects with no active record)."""
+    rows = []
+    for kb, kind in ((0, "person"), (1, "organization")):
+        score, grade, dims, lists, measures = score_only(book, kind, [], as_of)
+        rows.append(
+            f"({kb}, {score}, {lit(grade)}, {lit(json.dumps(dict(dims)))}, "
+            f"{lit(json.dumps(list(lists)))}, {lit(json.dumps(list(measures)))})"
+        )
+    return f"SELECT * FROM (VALUES {', '.join(rows)}) t(kb, score, grade, dimensions, lists, measures)"
+
+
+def _new_states_sql(book: Rulebook, as_of: dt.date) -> str:
+    """Every subject's new state, JSON columns as text, next_change as a DATE."""
+    t = day_number(as_of)
+    return f"""
+    WITH scored AS (
+        SELECT ka, kb, CAST(score AS BIGINT) AS score, grade, {_dimensions_sql(book)} AS dimensions,
+               {_json_list_sql("lists")} AS lists, {_json_list_sql("measures")} AS measures,
+               CASE WHEN next_change > {t} THEN DATE '{EPOCH.isoformat()}' + CAST(next_change AS INTEGER) END
+                   AS next_change
+        FROM subject_scores
+    ),
+    empty AS ({_empty_states_sql(book, as_of)})
+    SELECT s.ka AS subject_id, s.kb, coalesce(x.score, e.score) AS score, coalesce(x.grade, e.grade) AS grade,
+           coalesce(x.dimensions, e.dimensions) AS dimensions, coalesce(x.lists, e.lists) AS lists,
+           coalesce(x.measures, e.measures) AS measures, x.next_change
+    FROM store_subjects s LEFT JOIN scored x ON x.ka = s.ka JOIN empty e ON e.kb = s.kb"""
+
+
+def score_tables(con: duckdb.DuckDBPyConnection, book: Rulebook, as_of: dt.date) -> int:
+    """Score the registered ``store_subjects`` (ka, kb) and ``store_records`` into ``new_states``; its size.
+
+    ``store_records``: the latest active version of each record (ka, source,
+    record_id, category, occ, res as day numbers, amount). ``new_states`` has
+    one row per subject: subject_id, kb, score, grade, dimensions, lists and
+    measures (JSON text as json.dumps writes it) and next_change (DATE or NULL).
+    """
+    plan = compile_plan(book, as_of, store=True)
+    con.execute(
+        """CREATE OR REPLACE TEMP VIEW checked AS
+        SELECT r.ka, s.kb, CASE WHEN s.kb = 0 THEN 'person' ELSE 'organization' END AS subject_kind,
+               r.source, r.record_id, r.category, r.occ, r.res, r.amount, 'active' AS status
+        FROM store_records r JOIN store_subjects s ON s.ka = r.ka"""
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE batch_rows AS {plan.rows_sql}").fetchall()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE subject_scores AS {plan.subjects_sql}").fetchall()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE new_states AS {_new_states_sql(book, as_of)}").fetchall()
+    return int(con.execute("SELECT count(*) FROM new_states").fetchone()[0])  # type: ignore[index]
+
+
+def _changed_sql(version: str) -> str:
+    """Subjects whose new state may differ from the stored one (JSON compared minified; Python decides)."""
+    return f"""
+    SELECT n.subject_id, n.score, n.grade, n.dimensions, n.lists, n.measures,
+           o.subject_id IS NOT NULL AS had, o.rulebook_version, o.score, o.grade, o.dimensions, o.lists, o.measures
+    FROM new_states n LEFT JOIN stored o ON o.subject_id = n.subject_id
+    WHERE o.subject_id IS NULL OR o.rulebook_version <> {lit(version)} OR o.score <> n.score OR o.grade <> n.grade
+       OR json(o.dimensions) <> json(n.dimensions) OR json(o.lists) <> json(n.lists)
+       OR json(o.measures) <> json(n.measures)
+    ORDER BY n.subject_id"""
+
+
+def _state(row: Sequence[Any], version: str, as_of: dt.date) -> ScoreState:
+    score, grade, dims, lists, measures = row
+    return ScoreState(
+        int(score), grade, json.loads(dims), tuple(json.loads(lists)), tuple(json.loads(measures)), version, as_of
+    )
+
+
+class _Books:
+    """Earlier rulebook versions, for events about lists and measures a new version dropped."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.parsed: dict[str, Rulebook | None] = {}
+
+    def get(self, version: str) -> Rulebook | None:
+        if version not in self.parsed:
+            content = self.connection.execute(
+                sa.select(rulebook_versions.c.content).where(rulebook_versions.c.version == version)
+            ).scalar()
+            self.parsed[version] = None if content is None else parse_rulebook(content, version).rulebook
+        return self.parsed[version]
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+_COLUMNS = "subject_id, as_of, rulebook_version, score, grade, dimensions, lists, measures, computed_at, next_change"
+_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")[1:])
+
+
+def _write_sqlite(connection: Connection, con: duckdb.DuckDBPyConnection, head: str) -> None:
+    """One executemany over rows streamed from DuckDB; dates as SQLAlchemy's SQLite text."""
+    sql = (
+        f"INSERT INTO current_scores ({_COLUMNS}) VALUES ({', '.join('?' * 10)}) "
+        f"ON CONFLICT (subject_id) DO UPDATE SET {_UPDATE}"
+    )
+    result = con.execute(f"""{head} SELECT subject_id, strftime(as_of, '%Y-%m-%d'), rulebook_version, score, grade,
+                                  dimensions, lists, measures, computed_at, strftime(next_change, '%Y-%m-%d')
+                           FROM rows""")
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        while batch := result.fetchmany(FETCH_ROWS):
+            yield from batch
+
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows())
+    finally:
+        cursor.close()
+
+
+def _write_postgresql(connection: Connection, con: duckdb.DuckDBPyConnection, head: str) -> None:
+    """COPY into a temporary table (CSV written by DuckDB), then one INSERT ... ON CONFLICT."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with tempfile.TemporaryDirectory(prefix="credo-rescore-") as folder:
+        path = os.path.join(folder, "scores.csv")
+        con.execute(
+            f"COPY ({head} SELECT subject_id, as_of, rulebook_version, score, grade, dimensions, lists, measures, "
+            f"computed_at, next_change FROM rows) TO '{path}' (FORMAT csv, HEADER false)"
+        ).fetchall()
+        try:
+            cursor.execute(
+                "CREATE TEMP TABLE credo_rescored (subject_id integer, as_of date, rulebook_version text, "
+                "score integer, grade text, dimensions json, lists json, measures json, "
+                "computed_at timestamptz, next_change date) ON COMMIT DROP"
+            )
+            with open(path, "rb") as fh, cursor.copy("COPY credo_rescored FROM STDIN (FORMAT csv)") as copy:
+                while data := fh.read(8 << 20):
+                    copy.write(data)
+            cursor.execute(
+                f"INSERT INTO current_scores ({_COLUMNS}) SELECT {_COLUMNS} FROM credo_rescored "
+                f"ON CONFLICT (subject_id) DO UPDATE SET {_UPDATE}"
+            )
+        finally:
+            cursor.close()
+
+
+def _lock(connection: Connection) -> None:
+    """Keep writers out until commit: the scores written must be those of the records read."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE records, subjects, current_scores IN SHARE ROW EXCLUSIVE MODE")
+        return
+    raw = connection.connection.driver_connection
+    if not raw.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def rescore_store(
+    store: Store,
+    *,
+    today: dt.date | None = None,
+    engine: str = "duckdb",
+    progress: Progress | None = None,
+    threads: int | None = None,
+) -> RescoreSummary:
+    """Rescore every subject of the store at ``today`` with the rulebook in force; write states and events."""
+    if engine not in ENGINES:
+        raise StoreError(f"unknown engine {engine!r}: use {', '.join(ENGINES)}")
+    say = progress or (lambda _phase: None)
+    as_of = today or default_today(store)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    mark = started
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        timings[name] = round(now - mark, 3)
+        mark = now
+
+    con = connect(threads)
+    try:
+        with store.begin() as connection:
+            _lock(connection)
+            version, book = rulebook_at(connection, as_of)
+            dialect = connection.dialect.name
+            queries = _queries(dialect)
+            say("reading records")
+            con.register("store_subjects", _fetch(connection, queries["subjects"], _SUBJECT_COLUMNS))
+            records = _fetch(connection, queries["records"], _RECORDS_COLUMNS)
+            con.register("store_records", records)
+            con.register("stored", _fetch(connection, queries["stored"], _STORED_COLUMNS))
+            lap("read")
+            say("scoring")
+            subjects = score_tables(con, book, as_of)
+            lap("score")
+            say("finding changes")
+            changed = con.execute(_changed_sql(version)).fetchall()
+            books = _Books(connection)
+            now = store.clock()
+            events = []
+            for row in changed:
+                after = _state(row[1:6], version, as_of)
+                before = _state(row[8:13], row[7], as_of) if row[6] else None
+                if before is not None and before.same_as(after):
+                    continue
+                previous = books.get(before.rulebook_version) if before and before.rulebook_version != version else None
+                for event in events_between(book, before, after, previous_book=previous):
+                    events.append(
+                        {
+                            "subject_id": row[0],
+                            "event_type": event.type,
+                            "detail": dict(event.detail),
+                            "as_of": as_of,
+                            "created_at": now,
+                        }
+                    )
+            if events:
+                connection.execute(sa.insert(outbox), events)
+            lap("events")
+            say("writing scores")
+            computed: object = now.isoformat()
+            processor = sa.DateTime(timezone=True).bind_processor(connection.dialect)
+            if processor is not None:  # SQLite: SQLAlchemy's own text for a DateTime, as real-time scoring stores it
+                computed = processor(now)
+            head = f"""WITH rows AS (
+                SELECT subject_id, DATE '{as_of.isoformat()}' AS as_of, {lit(version)} AS rulebook_version, score,
+                       grade, dimensions, lists, measures, {lit(str(computed))} AS computed_at, next_change
+                FROM new_states)"""
+            if dialect == "postgresql":
+                _write_postgresql(connection, con, head)
+            else:
+                _write_sqlite(connection, con, head)
+            lap("write")
+    finally:
+        con.close()
+    n_changed = len({e["subject_id"] for e in events})
+    return RescoreSummary(
+        subjects,
+        records.num_rows,
+        n_changed,
+        len(events),
+        version,
+        as_of,
+        time.perf_counter() - started,
+        timings,
+    )

@@ -1,0 +1,420 @@
+"""Real-time scoring in the store: rescore subjects into ``current_scores`` and write ``outbox`` events.
+
+Every function takes the caller's :class:`~sqlalchemy.Connection` and runs in
+its transaction, so records, the scores made from them and the events about
+them commit together (ingestion calls :func:`rescore_subjects` with the
+subjects a chunk of rows touched).
+
+The stored state is never stale (docs/store.md, "Real-time scoring and
+staleness"): it is stored with ``next_change``, the first day time alone can
+change it (:func:`credo.domain.changes.next_change`); :func:`refresh_due`
+brings up to date every subject whose ``next_change`` has come or whose
+rulebook version is no longer the one in force, and :func:`current_state`
+checks exactness on every read and rescores when it does not hold.
+
+The scorer never sees an identifier: a subject's surrogate id, as text, is
+its ``subject_id`` for the domain functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from credo.domain.changes import Event, ScoreState, changes_until, events_between, next_change, score_state
+from credo.domain.records import Record, RecordKey
+from credo.domain.rulebook import Rulebook
+from credo.rulebook_file import parse_rulebook
+from credo.store.bootstrap import utc_now
+from credo.store.errors import StoreError
+from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
+from credo.store.tables import current_scores, outbox, records, rulebook_activations, rulebook_versions, subjects
+
+__all__ = [
+    "CHUNK",
+    "RescoreOutcome",
+    "current_state",
+    "is_exact",
+    "load_subject_records",
+    "refresh_due",
+    "rescore_subjects",
+    "states_by_subject",
+    "stored_state",
+    "suppressed_records",
+    "version_at",
+]
+
+# Subjects per statement: IN lists stay well below SQLite's and PostgreSQL's bound parameter limits.
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class RescoreOutcome:
+    """What a rescoring did: subjects rescored, subjects whose stored state changed, outbox events written."""
+
+    subjects: int = 0
+    changed: int = 0
+    events: int = 0
+
+    def __add__(self, other: RescoreOutcome) -> RescoreOutcome:
+        return RescoreOutcome(self.subjects + other.subjects, self.changed + other.changed, self.events + other.events)
+
+
+@dataclass
+class _Books:
+    """Rulebooks by version, parsed once per call."""
+
+    connection: Connection
+    parsed: dict[str, Rulebook] = field(default_factory=dict)
+
+    def get(self, version: str) -> Rulebook:
+        if version not in self.parsed:
+            content = self.connection.execute(
+                sa.select(rulebook_versions.c.content).where(rulebook_versions.c.version == version)
+            ).scalar()
+            if content is None:
+                raise StoreError(f"rulebook version {version} is not published")
+            loaded = parse_rulebook(content, f"rulebook version {version}")
+            if loaded.rulebook is None:
+                raise StoreError(f"stored rulebook version {version} no longer passes the checker")
+            self.parsed[version] = loaded.rulebook
+        return self.parsed[version]
+
+
+def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def version_at(connection: Connection, day: dt.date) -> str | None:
+    """The rulebook version in force on ``day`` (as :func:`rulebook_at`), without parsing it; None before any."""
+    return connection.execute(
+        sa.select(rulebook_activations.c.version)
+        .where(rulebook_activations.c.active_from <= day)
+        .order_by(rulebook_activations.c.active_from.desc(), rulebook_activations.c.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def load_subject_records(connection: Connection, subject_ids: Sequence[int]) -> dict[int, tuple[str, list[Record]]]:
+    """Each subject's kind and the latest version of each of its records, as domain records.
+
+    One query for the kinds and one for the records per :data:`CHUNK` subjects.
+    A subject with no record left is present with an empty list.
+    """
+    found: dict[int, tuple[str, list[Record]]] = {}
+    for chunk in _chunks(subject_ids):
+        for sid, kind in connection.execute(sa.select(subjects.c.id, subjects.c.kind).where(subjects.c.id.in_(chunk))):
+            found[sid] = (kind, [])
+        query = (
+            sa.select(
+                records.c.subject_id,
+                records.c.source_id,
+                records.c.record_id,
+                records.c.category,
+                records.c.occurred_on,
+                records.c.amount,
+                records.c.resolved_on,
+                records.c.status,
+                records.c.reference,
+            )
+            .where(records.c.is_latest, records.c.subject_id.in_(chunk))
+            .order_by(records.c.subject_id, records.c.id)
+        )
+        for row in connection.execute(query):
+            kind, mine = found[row.subject_id]
+            mine.append(
+                Record(
+                    source=row.source_id,
+                    record_id=row.record_id,
+                    subject_id=str(row.subject_id),
+                    subject_kind=kind,
+                    category=row.category,
+                    occurred_on=row.occurred_on,
+                    amount=row.amount,
+                    resolved_on=row.resolved_on,
+                    status=row.status,
+                    reference=row.reference,
+                )
+            )
+    return found
+
+
+def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> dict[int, frozenset[RecordKey]]:
+    """The records due process takes out of each subject's score (open or upheld disputes).
+
+    HOOK: there is no disputes table yet, so nothing is suppressed. When disputes
+    land, return here the (source, record_id) keys of each subject's records
+    under an open dispute (rulebook ``disputes.while_open: suspend``) or an
+    upheld one, with one query per chunk; every scoring path below already
+    passes them to the domain functions. Opening or deciding a dispute must
+    then call :func:`rescore_subjects` for the subject.
+    """
+    del connection, subject_ids
+    return {}
+
+
+def _state_of_row(row: Any) -> ScoreState:
+    return ScoreState(
+        score=row.score,
+        grade=row.grade,
+        dimensions=dict(row.dimensions),
+        lists=tuple(row.lists),
+        measures=tuple(row.measures),
+        rulebook_version=row.rulebook_version,
+        as_of=row.as_of,
+    )
+
+
+def _stored_rows(connection: Connection, subject_ids: Sequence[int]) -> dict[int, Any]:
+    rows: dict[int, Any] = {}
+    for chunk in _chunks(subject_ids):
+        for row in connection.execute(sa.select(current_scores).where(current_scores.c.subject_id.in_(chunk))):
+            rows[row.subject_id] = row
+    return rows
+
+
+def stored_state(connection: Connection, subject_id: int) -> tuple[ScoreState, dt.date | None] | None:
+    """The stored state of a subject and its ``next_change``, or None if it was never scored."""
+    row = connection.execute(sa.select(current_scores).where(current_scores.c.subject_id == subject_id)).first()
+    return None if row is None else (_state_of_row(row), row.next_change)
+
+
+# -- rescoring ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Switch:
+    """From ``day`` on, another rulebook version is in force."""
+
+    day: dt.date
+    version: str
+
+
+def _switches(connection: Connection, version: str, since: dt.date, until: dt.date) -> list[_Switch]:
+    """The days in (since, until] on which the version in force changes, starting from ``version``.
+
+    ``since + 1`` is looked at too: a version activated afterwards with an
+    earlier ``active_from`` takes over from the first day after the stored state.
+    """
+    days = set(
+        connection.execute(
+            sa.select(rulebook_activations.c.active_from).where(
+                rulebook_activations.c.active_from > since, rulebook_activations.c.active_from <= until
+            )
+        ).scalars()
+    )
+    if since < until:
+        days.add(since + dt.timedelta(days=1))
+    switches = []
+    current = version
+    for day in sorted(days):
+        in_force = version_at(connection, day)
+        if in_force is not None and in_force != current:
+            switches.append(_Switch(day, in_force))
+            current = in_force
+    return switches
+
+
+def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
+    books: _Books,
+    switches: list[_Switch],
+    stored: ScoreState,
+    sid: str,
+    kind: str,
+    mine: list[Record],
+    suppressed: frozenset[RecordKey],
+    today: dt.date,
+) -> tuple[ScoreState, list[Event]]:
+    """The events from ``stored`` up to ``today``, each dated the day its change happened (docs/changes.md)."""
+    events: list[Event] = []
+    prev, prev_book = stored, books.get(stored.rulebook_version)
+    cursor = stored.as_of
+    for switch in [*switches, None]:
+        end = today if switch is None else switch.day - dt.timedelta(days=1)
+        if end > cursor:
+            for state in changes_until(prev_book, mine, sid, kind, cursor, until=end, suppressed=suppressed):
+                events += events_between(prev_book, prev, state)
+                prev = state
+        if switch is None:
+            break
+        book = books.get(switch.version)
+        state = score_state(book, sid, kind, mine, switch.day, suppressed=suppressed)
+        events += events_between(book, prev, state, previous_book=prev_book)
+        prev, prev_book, cursor = state, book, switch.day
+    return prev, events
+
+
+def _upsert(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(current_scores)
+    updated = {c.name: statement.excluded[c.name] for c in current_scores.columns if c.name != "subject_id"}
+    connection.execute(statement.on_conflict_do_update(index_elements=["subject_id"], set_=updated), rows)
+
+
+def _rescore(connection: Connection, subject_ids: Iterable[int], today: dt.date, *, walk: bool) -> RescoreOutcome:
+    """Rescore subjects at ``today``; with ``walk``, date each event on the day it happened.
+
+    ``walk`` is for time alone (the records are those the stored state was
+    computed from): the refresh walks from the stored ``as_of`` through each
+    day the state changed. After new records there is no such walk: the
+    stored state is compared with today's, and the events are dated today.
+    """
+    ids = sorted(set(subject_ids))
+    if not ids:
+        return RescoreOutcome()
+    try:
+        version, book = rulebook_at(connection, today)
+    except NoActiveRulebookError as exc:
+        raise NoActiveRulebookError(f"cannot score: {exc}") from None
+    books = _Books(connection, {version: book})
+    loaded = load_subject_records(connection, ids)
+    missing = [sid for sid in ids if sid not in loaded]
+    if missing:
+        raise StoreError(f"cannot score {len(missing)} subject(s) that are not in the store (surrogate ids)")
+    suppressed = suppressed_records(connection, ids)
+    stored_rows = _stored_rows(connection, ids)
+    now = utc_now()
+    switch_cache: dict[tuple[str, dt.date], list[_Switch]] = {}
+
+    scores: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    changed = 0
+    for sid in ids:
+        kind, mine = loaded[sid]
+        key, hidden = str(sid), suppressed.get(sid, frozenset())
+        row = stored_rows.get(sid)
+        before = None if row is None else _state_of_row(row)
+        after = score_state(book, key, kind, mine, today, suppressed=hidden)
+        found: list[Event] = []
+        if before is not None and walk and before.as_of < today:
+            cache_key = (before.rulebook_version, before.as_of)
+            if cache_key not in switch_cache:
+                switch_cache[cache_key] = _switches(connection, before.rulebook_version, before.as_of, today)
+            before, found = _walk(books, switch_cache[cache_key], before, key, kind, mine, hidden, today)
+        previous_book = None
+        if before is not None and before.rulebook_version != version:
+            previous_book = books.get(before.rulebook_version)
+        found += events_between(book, before, after, previous_book=previous_book)
+        if row is None or not _state_of_row(row).same_as(after):
+            changed += 1
+        events += [
+            {
+                "subject_id": sid,
+                "event_type": e.type,
+                "detail": dict(e.detail),
+                "as_of": dt.date.fromisoformat(e.detail["as_of"]),
+                "created_at": now,
+            }
+            for e in found
+        ]
+        scores.append(
+            {
+                "subject_id": sid,
+                "as_of": today,
+                "rulebook_version": version,
+                "score": after.score,
+                "grade": after.grade,
+                "dimensions": dict(after.dimensions),
+                "lists": list(after.lists),
+                "measures": list(after.measures),
+                "computed_at": now,
+                "next_change": next_change(book, mine, key, kind, today, suppressed=hidden),
+            }
+        )
+    _upsert(connection, scores)
+    if events:
+        connection.execute(sa.insert(outbox), events)
+    return RescoreOutcome(len(ids), changed, len(events))
+
+
+def rescore_subjects(conn: sa.Connection, subject_ids: Iterable[int], today: dt.date) -> RescoreOutcome:
+    """Rescore these subjects (surrogate ids) at ``today``, inside the caller's transaction.
+
+    Loads the latest version of every record of the subjects (one query per
+    :data:`CHUNK` subjects), scores each under the rulebook in force today
+    (:class:`~credo.store.rulebooks.NoActiveRulebookError` if none), upserts its
+    ``current_scores`` row with ``next_change``, and writes to the outbox the
+    events between the stored state and the new one (dated today). A subject
+    with no record left gets the base score. Call it after the records of the
+    subjects changed, with every subject a change touched (a record re-sent
+    naming another subject touches both).
+    """
+    return _rescore(conn, subject_ids, today, walk=False)
+
+
+def _due_ids(connection: Connection, today: dt.date) -> list[int]:
+    version = version_at(connection, today)
+    if version is None:
+        return []
+    query = (
+        sa.select(subjects.c.id)
+        .select_from(subjects.outerjoin(current_scores, current_scores.c.subject_id == subjects.c.id))
+        .where(
+            sa.or_(
+                current_scores.c.subject_id.is_(None),
+                current_scores.c.next_change <= today,
+                current_scores.c.rulebook_version != version,
+                current_scores.c.as_of > today,
+            )
+        )
+        .order_by(subjects.c.id)
+    )
+    return list(connection.execute(query).scalars())
+
+
+def refresh_due(conn: sa.Connection, today: dt.date) -> RescoreOutcome:
+    """Bring every stale stored state up to date at ``today`` (the daily ``credo refresh``).
+
+    Stale: ``next_change <= today`` (time alone changed it), computed under a
+    version other than the one in force today, never scored, or computed for a
+    later day. Events are dated the day each change happened (a list entered
+    and left while no refresh ran is reported both ways). Nothing is due on a
+    day before every activation.
+    """
+    outcome = RescoreOutcome()
+    for chunk in _chunks(_due_ids(conn, today)):
+        outcome += _rescore(conn, chunk, today, walk=True)
+    return outcome
+
+
+def is_exact(state: ScoreState, next_day: dt.date | None, version: str | None, today: dt.date) -> bool:
+    """Whether a stored state is the subject's state at ``today`` without recomputing it."""
+    return (
+        state.as_of <= today
+        and (next_day is None or today < next_day)
+        and version is not None
+        and state.rulebook_version == version
+    )
+
+
+def current_state(conn: sa.Connection, subject_id: int, today: dt.date) -> ScoreState:
+    """The subject's state at ``today``: the stored one if it is exact, else rescored (and stored) first.
+
+    A read that finds the state exact writes nothing; run it in a short
+    transaction of its own, since a stale state is rescored in it.
+    """
+    found = stored_state(conn, subject_id)
+    if found is not None and is_exact(found[0], found[1], version_at(conn, today), today):
+        return found[0]
+    _rescore(conn, [subject_id], today, walk=True)
+    again = stored_state(conn, subject_id)
+    assert again is not None
+    return again[0]
+
+
+def states_by_subject(connection: Connection, subject_ids: Sequence[int]) -> Mapping[int, ScoreState]:
+    """The stored states of these subjects (those never scored are absent)."""
+    return {sid: _state_of_row(row) for sid, row in _stored_rows(connection, subject_ids).items()}

@@ -1,0 +1,51 @@
+"""``credo ingest`` and ``credo quarantine list | retry`` through the command line, on both backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.batchio import write_records
+from tests.conftest import Backend
+from tests.support import BASE_YAML, PERSON
+from tests.test_cli_store import credo
+from tests.test_store_ingest import row
+
+
+def test_ingest_quarantine_and_retry(backend: Backend, tmp_path: Path) -> None:
+    backend.environ["CREDO_TODAY"] = "2026-06-30"
+    book = tmp_path / "book.yaml"
+    book.write_text(BASE_YAML, encoding="utf-8")
+    for args in (
+        ("init",),
+        ("rulebook", "publish", str(book)),
+        ("rulebook", "activate", "2026.1"),
+        ("source", "add", "tax-authority", "--category", "tax.*"),
+    ):
+        assert credo(backend, *args)[0] == 0
+    path = write_records(tmp_path / "r.csv", [row("1"), row("2", source="bank", category="loan.overdue")])
+    code, out, _ = credo(backend, "ingest", str(path))
+    assert code == 0
+    assert "read 2: new records 1, new versions 0, unchanged 0, quarantined 1" in out
+    assert "1 × source bank is not registered" in out
+    assert "read 2: new records 0, new versions 0, unchanged 1, quarantined 1" in credo(backend, "ingest", str(path))[1]
+
+    listed = json.loads(credo(backend, "quarantine", "list", "--json")[1])
+    assert [(e["file"], e["row"], e["reason"], e["state"]) for e in listed] == [
+        (str(path), 3, "source bank is not registered", "open")
+    ]
+    assert listed[0]["raw"]["subject_id"] != PERSON and listed[0]["raw"]["category"] == "loan.overdue"
+    human = credo(backend, "quarantine", "list")[1]
+    assert PERSON not in human and "bank" in human
+
+    assert credo(backend, "source", "add", "bank", "--category", "loan.*")[0] == 0
+    assert "resolved 1 (new records 1" in credo(backend, "quarantine", "retry")[1]
+    assert json.loads(credo(backend, "quarantine", "list", "--json")[1]) == []
+    assert json.loads(credo(backend, "quarantine", "list", "--all", "--json")[1])[0]["state"] == "resolved"
+
+    code, _, err = credo(backend, "ingest", str(path), "--source", "nobody")
+    assert code == 1 and "no source nobody is registered" in err
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(b"PAR1 not really")
+    code, _, err = credo(backend, "ingest", str(cut))
+    assert code == 1 and "cannot read" in err and "nothing was stored" in err
