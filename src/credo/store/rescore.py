@@ -19,6 +19,10 @@ rulebook version, a repair, or a check that the real-time path kept up.
    into a temporary table and one ``INSERT ... ON CONFLICT``, on SQLite by
    one ``executemany``.
 
+Real-time scoring of many subjects (:func:`rescore_many`, called by
+:func:`credo.store.scoring.rescore_subjects` for an ingestion chunk) runs the
+same steps on those subjects only, in the caller's transaction.
+
 Everything runs in one transaction that keeps writers out (SQLite ``BEGIN
 IMMEDIATE``, PostgreSQL table locks): ingestion waits, and the stored scores
 and events always match the records they were computed from.
@@ -55,10 +59,21 @@ from credo.store.errors import StoreError
 from credo.store.rulebooks import rulebook_at
 from credo.store.tables import outbox, rulebook_versions
 
-__all__ = ["ENGINES", "RescoreSummary", "default_today", "rescore_store", "score_tables"]
+__all__ = [
+    "ENGINES",
+    "RescoreSummary",
+    "changes",
+    "default_today",
+    "load_tables",
+    "rescore_many",
+    "rescore_store",
+    "score_tables",
+    "write_states",
+]
 
 ENGINES = ("duckdb",)
 FETCH_ROWS = 250_000  # rows per driver fetch on SQLite
+ID_CHUNK = 5_000  # subjects per IN (...) list when only some subjects are read
 Progress = Callable[[str], None]
 
 _RECORDS_COLUMNS = (
@@ -320,6 +335,7 @@ def _write_postgresql(connection: Connection, con: duckdb.DuckDBPyConnection, he
                 f"INSERT INTO current_scores ({_COLUMNS}) SELECT {_COLUMNS} FROM credo_rescored "
                 f"ON CONFLICT (subject_id) DO UPDATE SET {_UPDATE}"
             )
+            cursor.execute("DROP TABLE credo_rescored")  # the same transaction may write again
         finally:
             cursor.close()
 
@@ -332,6 +348,130 @@ def _lock(connection: Connection) -> None:
     raw = connection.connection.driver_connection
     if not raw.in_transaction:  # type: ignore[union-attr]
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# -- shared with real-time scoring ------------------------------------------------------------------
+
+
+def _only(query: str, column: str, ids: Sequence[int]) -> str:
+    """``query`` narrowed to subjects ``ids`` (integers, written as literals: COPY takes no parameters)."""
+    joiner = " AND " if " WHERE " in query else " WHERE "
+    return f"{query}{joiner}{column} IN ({', '.join(str(int(i)) for i in ids)})"
+
+
+def _fetch_some(
+    connection: Connection, query: str, column: str, columns: Sequence[tuple[str, pa.DataType]], ids: Sequence[int]
+) -> pa.Table:
+    tables = [
+        _fetch(connection, _only(query, column, ids[i : i + ID_CHUNK]), columns) for i in range(0, len(ids), ID_CHUNK)
+    ]
+    return pa.concat_tables(tables) if tables else pa.table({n: pa.array([], type=t) for n, t in columns})
+
+
+def load_tables(connection: Connection, con: duckdb.DuckDBPyConnection, subject_ids: Sequence[int] | None) -> int:
+    """Register ``store_subjects``, ``store_records`` and ``stored`` in DuckDB; the number of records.
+
+    Every subject of the store, or only ``subject_ids`` (real-time scoring of
+    many subjects: one query per :data:`ID_CHUNK` subjects and table).
+    """
+    queries = _queries(connection.dialect.name)
+    if subject_ids is None:
+        subjects = _fetch(connection, queries["subjects"], _SUBJECT_COLUMNS)
+        records = _fetch(connection, queries["records"], _RECORDS_COLUMNS)
+        stored = _fetch(connection, queries["stored"], _STORED_COLUMNS)
+    else:
+        subjects = _fetch_some(connection, queries["subjects"], "id", _SUBJECT_COLUMNS, subject_ids)
+        records = _fetch_some(connection, queries["records"], "subject_id", _RECORDS_COLUMNS, subject_ids)
+        stored = _fetch_some(connection, queries["stored"], "subject_id", _STORED_COLUMNS, subject_ids)
+    con.register("store_subjects", subjects)
+    con.register("store_records", records)
+    con.register("stored", stored)
+    return int(records.num_rows)
+
+
+def changes(
+    connection: Connection,
+    con: duckdb.DuckDBPyConnection,
+    book: Rulebook,
+    *,
+    version: str,
+    as_of: dt.date,
+    now: dt.datetime,
+) -> tuple[int, list[dict[str, Any]]]:
+    """After :func:`score_tables`: subjects whose state changed, and the outbox rows of their events."""
+    books = _Books(connection)
+    events: list[dict[str, Any]] = []
+    changed = 0
+    for row in con.execute(_changed_sql(version)).fetchall():
+        after = _state(row[1:6], version, as_of)
+        before = _state(row[8:13], row[7], as_of) if row[6] else None
+        if before is not None and before.same_as(after):
+            continue
+        changed += 1
+        previous = books.get(before.rulebook_version) if before and before.rulebook_version != version else None
+        for event in events_between(book, before, after, previous_book=previous):
+            events.append(
+                {
+                    "subject_id": row[0],
+                    "event_type": event.type,
+                    "detail": dict(event.detail),
+                    "as_of": dt.date.fromisoformat(event.detail["as_of"]),
+                    "created_at": now,
+                }
+            )
+    return changed, events
+
+
+def write_states(
+    connection: Connection, con: duckdb.DuckDBPyConnection, version: str, as_of: dt.date, now: dt.datetime
+) -> None:
+    """Upsert ``new_states`` into ``current_scores`` in bulk, computed at ``now``."""
+    computed: object = now.isoformat()
+    processor = sa.DateTime(timezone=True).bind_processor(connection.dialect)
+    if processor is not None:  # SQLite: SQLAlchemy's own text for a DateTime, as real-time scoring stores it
+        computed = processor(now)
+    head = f"""WITH rows AS (
+        SELECT subject_id, DATE '{as_of.isoformat()}' AS as_of, {lit(version)} AS rulebook_version, score,
+               grade, dimensions, lists, measures, {lit(str(computed))} AS computed_at, next_change
+        FROM new_states)"""
+    if connection.dialect.name == "postgresql":
+        _write_postgresql(connection, con, head)
+    else:
+        _write_sqlite(connection, con, head)
+
+
+def rescore_many(
+    connection: Connection,
+    subject_ids: Sequence[int],
+    book: Rulebook,
+    *,
+    version: str,
+    today: dt.date,
+    now: dt.datetime,
+) -> tuple[int, int]:
+    """Real-time scoring of many subjects at once, in the caller's transaction; (changed, events).
+
+    The subjects' latest active records and stored states go to DuckDB as
+    Arrow, the store-mode batch plan scores them (``next_change``
+    conservative), and the states are upserted in bulk; events only for the
+    subjects whose state changed. :func:`credo.store.scoring.rescore_subjects`
+    calls it for large sets.
+    """
+    con = connect()
+    try:
+        load_tables(connection, con, subject_ids)
+        found = int(con.execute("SELECT count(*) FROM store_subjects").fetchone()[0])  # type: ignore[index]
+        if found != len(subject_ids):
+            missing = len(subject_ids) - found
+            raise StoreError(f"cannot score {missing} subject(s) that are not in the store (surrogate ids)")
+        score_tables(con, book, today)
+        changed, events = changes(connection, con, book, version=version, as_of=today, now=now)
+        if events:
+            connection.execute(sa.insert(outbox), events)
+        write_states(connection, con, version, today, now)
+    finally:
+        con.close()
+    return changed, len(events)
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -365,61 +505,27 @@ def rescore_store(
         with store.begin() as connection:
             _lock(connection)
             version, book = rulebook_at(connection, as_of)
-            dialect = connection.dialect.name
-            queries = _queries(dialect)
             say("reading records")
-            con.register("store_subjects", _fetch(connection, queries["subjects"], _SUBJECT_COLUMNS))
-            records = _fetch(connection, queries["records"], _RECORDS_COLUMNS)
-            con.register("store_records", records)
-            con.register("stored", _fetch(connection, queries["stored"], _STORED_COLUMNS))
+            n_records = load_tables(connection, con, None)
             lap("read")
             say("scoring")
             subjects = score_tables(con, book, as_of)
             lap("score")
             say("finding changes")
-            changed = con.execute(_changed_sql(version)).fetchall()
-            books = _Books(connection)
             now = store.clock()
-            events = []
-            for row in changed:
-                after = _state(row[1:6], version, as_of)
-                before = _state(row[8:13], row[7], as_of) if row[6] else None
-                if before is not None and before.same_as(after):
-                    continue
-                previous = books.get(before.rulebook_version) if before and before.rulebook_version != version else None
-                for event in events_between(book, before, after, previous_book=previous):
-                    events.append(
-                        {
-                            "subject_id": row[0],
-                            "event_type": event.type,
-                            "detail": dict(event.detail),
-                            "as_of": as_of,
-                            "created_at": now,
-                        }
-                    )
+            _changed, events = changes(connection, con, book, version=version, as_of=as_of, now=now)
             if events:
                 connection.execute(sa.insert(outbox), events)
             lap("events")
             say("writing scores")
-            computed: object = now.isoformat()
-            processor = sa.DateTime(timezone=True).bind_processor(connection.dialect)
-            if processor is not None:  # SQLite: SQLAlchemy's own text for a DateTime, as real-time scoring stores it
-                computed = processor(now)
-            head = f"""WITH rows AS (
-                SELECT subject_id, DATE '{as_of.isoformat()}' AS as_of, {lit(version)} AS rulebook_version, score,
-                       grade, dimensions, lists, measures, {lit(str(computed))} AS computed_at, next_change
-                FROM new_states)"""
-            if dialect == "postgresql":
-                _write_postgresql(connection, con, head)
-            else:
-                _write_sqlite(connection, con, head)
+            write_states(connection, con, version, as_of, now)
             lap("write")
     finally:
         con.close()
     n_changed = len({e["subject_id"] for e in events})
     return RescoreSummary(
         subjects,
-        records.num_rows,
+        n_records,
         n_changed,
         len(events),
         version,
