@@ -1,0 +1,5 @@
+"""``python -m credo``: the same command as ``credo``."""
+
+from credo.cli.app import main
+
+main()
