@@ -9,6 +9,7 @@ the latest ``active_from`` on or before it (ties: the later activation wins).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -133,7 +134,13 @@ def rulebook_at(connection: Connection, day: dt.date) -> tuple[str, Rulebook]:
         first = connection.execute(sa.select(sa.func.min(rulebook_activations.c.active_from))).scalar()
         hint = f"the first active version starts on {first}" if first else "no version is activated yet"
         raise NoActiveRulebookError(f"no rulebook is in force on {day}: {hint} (credo rulebook activate)")
-    loaded = parse_rulebook(row.content, f"rulebook version {row.version}")
+    return row.version, _parsed(row.version, row.content)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(version: str, content: str) -> Rulebook:
+    """A stored version parsed once per process: an ingest asks for it on every chunk."""
+    loaded = parse_rulebook(content, f"rulebook version {version}")
     if loaded.rulebook is None:  # stored content was checked at publish; only a newer, stricter checker gets here
-        raise StoreError(f"stored rulebook version {row.version} no longer passes the checker")
-    return row.version, loaded.rulebook
+        raise StoreError(f"stored rulebook version {version} no longer passes the checker")
+    return loaded.rulebook

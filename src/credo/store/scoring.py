@@ -19,7 +19,6 @@ its ``subject_id`` for the domain functions.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,29 +96,12 @@ def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
         yield ids[start : start + size]
 
 
-@functools.lru_cache(maxsize=32)
-def _parsed(version: str, content: str) -> Rulebook:
-    loaded = parse_rulebook(content, f"rulebook version {version}")
-    if loaded.rulebook is None:
-        raise StoreError(f"stored rulebook version {version} no longer passes the checker")
-    return loaded.rulebook
-
-
 def _in_force(connection: Connection, today: dt.date) -> tuple[str, Rulebook]:
-    """As :func:`rulebook_at`, the parsed rulebook kept by content (an ingest rescores once per chunk)."""
-    row = connection.execute(
-        sa.select(rulebook_versions.c.version, rulebook_versions.c.content)
-        .join(rulebook_activations, rulebook_activations.c.version == rulebook_versions.c.version)
-        .where(rulebook_activations.c.active_from <= today)
-        .order_by(rulebook_activations.c.active_from.desc(), rulebook_activations.c.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        try:
-            return rulebook_at(connection, today)  # raises NoActiveRulebookError with its hint
-        except NoActiveRulebookError as exc:
-            raise NoActiveRulebookError(f"cannot score: {exc}") from None
-    return row.version, _parsed(row.version, row.content)
+    """The rulebook in force today, for scoring."""
+    try:
+        return rulebook_at(connection, today)
+    except NoActiveRulebookError as exc:
+        raise NoActiveRulebookError(f"cannot score: {exc}") from None
 
 
 def version_at(connection: Connection, day: dt.date) -> str | None:
