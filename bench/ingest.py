@@ -38,6 +38,7 @@ from credo.demo import DEMO_AS_OF, demo_rulebook_text, generate_town
 from credo.store.bootstrap import Store, init_store, open_store
 from credo.store.errors import StoreError
 from credo.store.ingest import ingest_path
+from credo.store.rescore import FreshSubjects
 from credo.store.rulebooks import activate, publish
 from credo.store.scoring import rescore_subjects
 from credo.store.sources import add_source
@@ -183,9 +184,11 @@ def main() -> None:
 
             rescoring = [0.0]
 
-            def timed(connection: sa.Connection, ids: Collection[int], today: dt.date) -> object:
+            def timed(
+                connection: sa.Connection, ids: Collection[int], today: dt.date, *, fresh: FreshSubjects | None
+            ) -> object:
                 begun = time.perf_counter()
-                outcome = rescore_subjects(connection, ids, today)
+                outcome = rescore_subjects(connection, ids, today, fresh=fresh)
                 rescoring[0] += time.perf_counter() - begun
                 return outcome
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from credo.batch.reader import InputError
-from credo.domain.identifiers import IdProblem
+from credo.domain.identifiers import IdProblem, make_resident_id
 from credo.domain.records import Reason
 from credo.store.bootstrap import Store
 from credo.store.errors import StoreError
@@ -22,7 +23,7 @@ from credo.store.quarantine import raw_row
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source
 from credo.store.subjects import find_subject
-from credo.store.tables import current_scores, quarantine, records
+from credo.store.tables import current_scores, quarantine, records, subjects
 from tests.batchio import batch, write_records
 from tests.support import BASE_YAML, ORG, OTHER_PERSON, PERSON
 
@@ -262,16 +263,18 @@ def test_quarantine_json_masks(ready: Store, tmp_path: Path) -> None:
 def test_a_crash_between_chunks_leaves_whole_chunks_and_a_rerun_completes(ready: Store, tmp_path: Path) -> None:
     from credo.store.scoring import rescore_subjects
 
-    rows = [row(f"r{i % 7}", amount=str(1000 * i)) for i in range(40)]  # every record in several versions
+    # Every record in several versions; each of the 7 records is another person's, so chunks are several.
+    people = [make_resident_id("110101", dt.date(1990, 1, 1), n) for n in range(7)]
+    rows = [row(f"r{i % 7}", subject_id=people[i % 7], amount=str(1000 * i)) for i in range(40)]
     path = write_records(tmp_path / "r.csv", rows)
     calls = 0
 
-    def crash_on_third(connection: Any, ids: Any, today: dt.date) -> object:
+    def crash_on_third(connection: Any, ids: Any, today: dt.date, *, fresh: Any) -> object:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise RuntimeError("crash")
-        return rescore_subjects(connection, ids, today)
+        return rescore_subjects(connection, ids, today, fresh=fresh)
 
     with pytest.raises(RuntimeError):
         ingest_path(ready, str(path), today=TODAY, chunk_rows=3, rescore=crash_on_third)
@@ -283,3 +286,42 @@ def test_a_crash_between_chunks_leaves_whole_chunks_and_a_rerun_completes(ready:
     again = ingest(ready, path, chunk_rows=5)
     assert again.unchanged == 40
     assert [r[2] for r in stored(ready) if r[1] == "r0"] == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("bulk_from", [1, 10_000])
+def test_new_and_known_subjects_scored_in_bulk_or_one_by_one_equal_the_batch(
+    ready: Store, tmp_path: Path, bulk_from: int
+) -> None:
+    """Subjects a chunk creates are scored from the chunk's rows, the others from the store: both as the batch."""
+    people = [make_resident_id("110101", dt.date(1980, 1, 1) + dt.timedelta(days=n), n) for n in range(12)]
+
+    def late(n: int, person: int, amount: int, **fields: Any) -> dict[str, Any]:
+        return row(f"t{n}", subject_id=people[person], amount=str(amount), **fields)
+
+    first = [late(n, n % 6, 1000 * (n + 1), occurred_on=f"2026-0{1 + n % 5}-01") for n in range(18)]
+    first += [row("c1", source="court", category="court.judgment_default", subject_id=people[2])]
+    second = [late(100 + n, 3 + n % 9, 20_000 * (n % 4), occurred_on=f"2026-0{1 + n % 6}-15") for n in range(27)]
+    second += [
+        late(1, 9, 150_000, occurred_on="2026-02-01"),  # moved from person 1 to a person new in this file
+        {**late(4, 4, 5000, occurred_on="2026-05-01"), "status": "withdrawn"},
+        {**first[-1], "resolved_on": "2026-06-01"},
+    ]
+    with mock.patch("credo.store.scoring.BULK_FROM", bulk_from):
+        for n, part in enumerate((first, second)):
+            ingest(ready, write_records(tmp_path / f"{n}.csv", part), chunk_rows=7)
+    expected = {
+        s["subject_id"]: (int(s["score"]), s["grade"], [x for x in s["lists"].split(";") if x])
+        for s in batch(write_records(tmp_path / "all.jsonl", first + second), tmp_path / "scores.csv").scores
+    }
+    with ready.begin() as connection:
+        ring = ready.keys(connection)
+        got = {
+            ring.decrypt(r.identifier_enc).decode(): (r.score, r.grade, list(r.lists))
+            for r in connection.execute(
+                sa.select(current_scores, subjects.c.identifier_enc).join(
+                    subjects, subjects.c.id == current_scores.c.subject_id
+                )
+            )
+        }
+    assert got == expected
+    assert len({score for score, _, _ in got.values()}) > 3  # the records tell the people apart

@@ -14,7 +14,9 @@ into several files ingested one after the other in random chunk sizes. Then:
 * every stored current score (score, grade, dimensions, lists, measures, the
   rulebook version, as of today) equals what ``run_batch`` gives on the
   concatenation of every file sent, at the same date and rulebook;
-* sending the last file again changes nothing and quarantines nothing twice.
+* sending the last file again changes nothing and quarantines nothing twice;
+* all of this whether the chunks' subjects are rescored in bulk (with the
+  subjects a chunk created taken as given, not read back) or one by one.
 
 The store is emptied between examples and each example publishes its own
 rulebook version, activated later than the previous one.
@@ -26,6 +28,7 @@ import datetime as dt
 import itertools
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import sqlalchemy as sa
 import yaml
@@ -226,10 +229,13 @@ def test_ingest_in_any_chunks_and_files_equals_the_batch(
     for n, part in enumerate(parts):
         fmt = data.draw(st.sampled_from(["csv", "jsonl", "parquet"]), label="format")
         paths.append(write_records(folder / f"{n:02d}.{fmt}", part))
-    for path in paths:
-        chunk_rows = data.draw(st.integers(1, 12), label="chunk_rows")
-        summary = ingest_path(store, str(path), chunk_rows=chunk_rows, today=TODAY, threads=1)
-        assert summary.adds_up
+    # Real-time scoring in bulk (DuckDB; subjects created by the chunk taken as given) or one by one in Python.
+    bulk_from = data.draw(st.sampled_from([1, 4, 10_000]), label="bulk_from")
+    with mock.patch("credo.store.scoring.BULK_FROM", bulk_from):
+        for path in paths:
+            chunk_rows = data.draw(st.integers(1, 12), label="chunk_rows")
+            summary = ingest_path(store, str(path), chunk_rows=chunk_rows, today=TODAY, threads=1)
+            assert summary.adds_up
 
     histories, latest = _stored_histories(store)
     assert histories == expected_histories(parts)

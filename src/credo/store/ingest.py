@@ -39,7 +39,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -53,8 +53,10 @@ from credo.batch.validation import checked_sql, identifier_problem_sql
 from credo.domain.identifiers import mask_identifier
 from credo.store import clock
 from credo.store.bootstrap import Store
+from credo.store.bulk import insert_dicts, insert_select, placeholder, select_in
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
+from credo.store.rescore import FreshSubjects
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
 from credo.store.scoring import rescore_subjects
 from credo.store.sources import SOURCE_ID, Source, list_sources, source_allows
@@ -75,8 +77,9 @@ __all__ = [
     "unregistered_source",
 ]
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 200_000
 SOURCE_MISMATCH = "source does not match --source"
+ANALYZE_FROM = 20_000  # records written by a chunk from which PostgreSQL's statistics are renewed
 _BATCH = 5_000  # keys per IN (...) list: well below SQLite's and PostgreSQL's parameter limits
 
 # The content hash of a record version, in ONE place (docs/store.md, "Ingestion"): SHA-256 of a version
@@ -90,7 +93,15 @@ CONTENT_HASH_SQL = f"""unhex(sha256(concat_ws(chr(31), 'credo-record-v1', source
     coalesce(printf('%.17g', amount), {_ABSENT}), coalesce(CAST(resolved_on AS VARCHAR), {_ABSENT}),
     status, coalesce(reference, {_ABSENT}))))"""
 
-Rescore = Callable[[Connection, Collection[int], dt.date], object]
+
+class Rescore(Protocol):
+    """Rescores subjects in the caller's transaction (:func:`credo.store.scoring.rescore_subjects`)."""
+
+    def __call__(
+        self, connection: Connection, subject_ids: Collection[int], today: dt.date, /, *, fresh: FreshSubjects | None
+    ) -> object: ...
+
+
 Progress = Callable[[int, int], None]  # rows done, rows in all
 
 
@@ -149,19 +160,14 @@ def _batches(items: Sequence[Any], size: int = _BATCH) -> Iterator[Sequence[Any]
 
 
 def _lookup_subjects(connection: Connection, keys: Sequence[bytes]) -> dict[bytes, int]:
-    found: dict[bytes, int] = {}
-    for part in _batches(keys):
-        rows = connection.execute(
-            sa.select(subjects.c.subject_key, subjects.c.id).where(subjects.c.subject_key.in_(part))
-        )
-        found.update((bytes(k), int(i)) for k, i in rows)
-    return found
+    rows = select_in(connection, "SELECT subject_key, id FROM subjects", "subject_key", keys)
+    return {bytes(k): int(i) for k, i in rows}
 
 
 def ensure_subjects(
     connection: Connection, ring: KeyRing, pairs: Sequence[tuple[str, str]], now: dt.datetime
-) -> list[int]:
-    """The surrogate ids of (identifier, kind) pairs, creating the missing subjects in bulk.
+) -> tuple[list[int], frozenset[int]]:
+    """The surrogate ids of (identifier, kind) pairs, creating the missing subjects in bulk; and those created.
 
     The bulk twin of :func:`credo.store.subjects.ensure_subject`: the same
     keyed hash and encryption, one lookup per :data:`_BATCH` keys and one
@@ -179,10 +185,13 @@ def ensure_subjects(
                 "key_version": ring.current,
                 "created_at": now,
             }
+    created: frozenset[int] = frozenset()
     if new:
-        connection.execute(sa.insert(subjects), list(new.values()))
-        found.update(_lookup_subjects(connection, list(new)))
-    return [found[key] for key in keys]
+        insert_dicts(connection, subjects, list(new.values()))
+        made = _lookup_subjects(connection, list(new))
+        found.update(made)
+        created = frozenset(made.values())
+    return [found[key] for key in keys], created
 
 
 def _raw_json(raw: Mapping[str, object]) -> str:
@@ -287,17 +296,28 @@ class _Pipeline:
     ) -> None:
         """Store ``ing`` chunk by chunk, one transaction each (records, quarantine, scores).
 
-        A chunk is about ``chunk_rows`` rows: the rows whose seq falls in its
-        range, and with each record every later row of the same (source,
-        record_id), so that a record's rows of one input are always decided
-        together (see :meth:`_classify`).
+        Good rows are chunked by subject: a record goes with the subject its
+        first row names, and all the rows of a subject, in input order, go in
+        the same chunk of about ``chunk_rows`` rows. So a record's rows of one
+        input are always decided together (see :meth:`_classify`), and each
+        subject is rescored once per ingest, however its rows are spread over
+        the input (a record moved to another subject touches both). Quarantined
+        rows are chunked by their place in the input.
         """
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE ing_chunks AS
-            SELECT seq, CASE WHEN reason IS NULL
-                             THEN (min(seq) OVER (PARTITION BY source, record_id, reason IS NULL) - 1) // {chunk_rows}
-                             ELSE (seq - 1) // {chunk_rows} END AS chunk_no
-            FROM ing""").fetchall()
+            WITH good AS (
+                SELECT seq, source, record_id,
+                       arg_min(subject_id, seq) OVER r AS a_sid, arg_min(subject_kind, seq) OVER r AS a_kind
+                FROM ing WHERE reason IS NULL
+                WINDOW r AS (PARTITION BY source, record_id)),
+            groups AS (
+                SELECT a_sid, a_kind, min(seq) AS first_seq, count(*) AS n FROM good GROUP BY ALL),
+            placed AS (
+                SELECT a_sid, a_kind, (sum(n) OVER (ORDER BY first_seq) - n) // {chunk_rows} AS chunk_no FROM groups)
+            SELECT g.seq, p.chunk_no FROM good g JOIN placed p ON p.a_sid = g.a_sid AND p.a_kind = g.a_kind
+            UNION ALL
+            SELECT seq, (seq - 1) // {chunk_rows} AS chunk_no FROM ing WHERE reason IS NOT NULL""").fetchall()
         sizes = self.con.execute("SELECT chunk_no, count(*) FROM ing_chunks GROUP BY 1 ORDER BY 1").fetchall()
         done = 0
         for chunk_no, size in sizes:
@@ -331,7 +351,7 @@ class _Pipeline:
         pairs = con.execute("SELECT DISTINCT subject_id, subject_kind FROM ing_now WHERE reason IS NULL").fetchall()
         if not pairs:
             return
-        ids = ensure_subjects(connection, self.ring, [(str(s), str(k)) for s, k in pairs], now)
+        ids, created = ensure_subjects(connection, self.ring, [(str(s), str(k)) for s, k in pairs], now)
         con.register(
             "ing_subj_t",
             pa.table(
@@ -369,17 +389,23 @@ class _Pipeline:
         ]
         for part in _batches(superseded):
             connection.execute(sa.update(records).where(records.c.id.in_(part)).values(is_latest=False))
-        written = con.sql("""
-            SELECT source AS source_id, record_id,
+        written = insert_select(
+            connection,
+            con,
+            records,
+            """SELECT source AS source_id, record_id,
                    CAST(coalesce(old_version, 0) + row_number() OVER w AS INTEGER) AS version,
                    subject_pk AS subject_id, category, occurred_on, amount, resolved_on, status, reference,
                    content_hash, row_number() OVER (PARTITION BY source, record_id ORDER BY seq DESC) = 1 AS is_latest
             FROM ing_chunk WHERE outcome <> 'unchanged'
             WINDOW w AS (PARTITION BY source, record_id ORDER BY seq)
-            ORDER BY seq""").to_arrow_table()
-        if written.num_rows:
-            rows = written.append_column("received_at", pa.array([now] * written.num_rows)).to_pylist()
-            connection.execute(sa.insert(records), rows)
+            ORDER BY subject_pk, seq""",
+            constants={"received_at": now},
+        )
+        if written >= ANALYZE_FROM and connection.dialect.name == "postgresql":
+            # The planner's statistics of a table that grew in bulk, so the next lookups use both key columns
+            # (seen: a million-row first ingest spent minutes scanning a source's records without it).
+            connection.exec_driver_sql("ANALYZE records, subjects")
         touched = [
             int(r[0])
             for r in con.execute("""
@@ -388,10 +414,26 @@ class _Pipeline:
                 ORDER BY 1""").fetchall()
         ]
         if touched:
-            self.rescore(connection, touched, self.today)
+            self.rescore(connection, touched, self.today, fresh=self._fresh(created))
             summary.subjects_rescored += len(touched)
         if accepted is not None:
             accepted(connection, [int(r[0]) for r in con.execute("SELECT row_no FROM ing_chunk").fetchall()], now)
+
+    def _fresh(self, created: frozenset[int]) -> FreshSubjects | None:
+        """The subjects this chunk created, with their records: all they have, so rescoring needn't read them back."""
+        if not created:
+            return None
+        self.con.register("ing_created_t", pa.table({"ka": pa.array(sorted(created), pa.int64())}))
+        subjects_t = self.con.sql("""
+            SELECT DISTINCT c.ka, CASE WHEN s.subject_kind = 'person' THEN 0 ELSE 1 END AS kb
+            FROM ing_created_t c JOIN ing_subj_t s ON s.subject_pk = c.ka ORDER BY 1""").to_arrow_table()
+        records_t = self.con.sql(f"""
+            SELECT subject_pk AS ka, source, record_id, category, occurred_on - {EPOCH_SQL} AS occ,
+                   resolved_on - {EPOCH_SQL} AS res, amount
+            FROM (SELECT *, row_number() OVER (PARTITION BY source, record_id ORDER BY seq DESC) AS last
+                  FROM ing_chunk WHERE outcome <> 'unchanged')
+            WHERE last = 1 AND status = 'active' AND subject_pk IN (SELECT ka FROM ing_created_t)""").to_arrow_table()
+        return FreshSubjects(subjects_t, records_t)
 
     def _classify(self) -> None:
         """Create ``ing_chunk``: the chunk's good rows with their outcome, new, version or unchanged.
@@ -443,16 +485,10 @@ class _Pipeline:
         for source_id, record_id in keys:
             by_source.setdefault(source_id, []).append(record_id)
         found: list[Any] = []
-        columns = (records.c.source_id, records.c.record_id, records.c.version, records.c.content_hash)
+        head = f"""SELECT source_id, record_id, version, content_hash FROM records
+                   WHERE NOT is_latest AND source_id = {placeholder(connection)}"""
         for source_id, record_ids in by_source.items():
-            for part in _batches(record_ids):
-                found.extend(
-                    connection.execute(
-                        sa.select(*columns).where(
-                            records.c.source_id == source_id, records.c.record_id.in_(part), ~records.c.is_latest
-                        )
-                    ).all()
-                )
+            found.extend(select_in(connection, head, "record_id", record_ids, (source_id,)))
         return pa.table(
             {
                 "source": pa.array([r[0] for r in found], pa.string()),
@@ -471,23 +507,10 @@ class _Pipeline:
         for source_id, record_id in keys:
             by_source.setdefault(source_id, []).append(record_id)
         found: list[tuple[Any, ...]] = []
-        columns = (
-            records.c.source_id,
-            records.c.record_id,
-            records.c.id,
-            records.c.version,
-            records.c.content_hash,
-            records.c.subject_id,
-        )
+        head = f"""SELECT source_id, record_id, id, version, content_hash, subject_id FROM records
+                   WHERE is_latest AND source_id = {placeholder(connection)}"""
         for source_id, record_ids in by_source.items():
-            for part in _batches(record_ids):
-                found.extend(
-                    connection.execute(
-                        sa.select(*columns).where(
-                            records.c.source_id == source_id, records.c.record_id.in_(part), records.c.is_latest
-                        )
-                    ).all()
-                )
+            found.extend(select_in(connection, head, "record_id", record_ids, (source_id,)))
         return pa.table(
             {
                 "source": pa.array([r[0] for r in found], pa.string()),

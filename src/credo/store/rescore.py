@@ -15,9 +15,10 @@ rulebook version, a repair, or a check that the real-time path kept up.
 3. DuckDB compares the new states with the stored ones; only subjects whose
    state changed come back to Python, for
    :func:`credo.domain.changes.events_between` and their outbox rows.
-4. ``current_scores`` is upserted for every subject: on PostgreSQL by COPY
-   into a temporary table and one ``INSERT ... ON CONFLICT``, on SQLite by
-   one ``executemany``.
+4. ``current_scores`` is upserted for every subject through the driver
+   (:func:`credo.store.bulk.insert_select`): on PostgreSQL by COPY into a
+   temporary table and one ``INSERT ... ON CONFLICT``, on SQLite by one
+   ``executemany``.
 
 Real-time scoring of many subjects (:func:`rescore_many`, called by
 :func:`credo.store.scoring.rescore_subjects` for an ingestion chunk) runs the
@@ -33,15 +34,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -55,12 +55,14 @@ from credo.domain.scoring import score_only
 from credo.rulebook_file import parse_rulebook
 from credo.store import clock
 from credo.store.bootstrap import Store
+from credo.store.bulk import insert_dicts, insert_select
 from credo.store.errors import StoreError
 from credo.store.rulebooks import rulebook_at
-from credo.store.tables import outbox, rulebook_versions
+from credo.store.tables import current_scores, outbox, rulebook_versions
 
 __all__ = [
     "ENGINES",
+    "FreshSubjects",
     "RescoreSummary",
     "changes",
     "default_today",
@@ -95,6 +97,25 @@ _STORED_COLUMNS = (
     ("lists", pa.string()),
     ("measures", pa.string()),
 )
+
+
+@dataclass(frozen=True)
+class FreshSubjects:
+    """Subjects created in the caller's transaction and every record they have, as Arrow tables.
+
+    Ingestion hands them to real-time scoring, which then reads back from the
+    store only the subjects that existed before: a subject created in this
+    transaction can have no record but those this transaction wrote.
+    ``subjects``: ka (surrogate id), kb (0 person, 1 organization);
+    ``records``: the latest active version of each of their records, in the
+    columns of ``store_records`` (:func:`score_tables`).
+    """
+
+    subjects: pa.Table
+    records: pa.Table
+
+    def ids(self) -> frozenset[int]:
+        return frozenset(int(i) for i in self.subjects.column("ka").to_pylist())
 
 
 @dataclass(frozen=True)
@@ -288,57 +309,6 @@ class _Books:
 
 # -- writing --------------------------------------------------------------------------------------
 
-_COLUMNS = "subject_id, as_of, rulebook_version, score, grade, dimensions, lists, measures, computed_at, next_change"
-_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")[1:])
-
-
-def _write_sqlite(connection: Connection, con: duckdb.DuckDBPyConnection, head: str) -> None:
-    """One executemany over rows streamed from DuckDB; dates as SQLAlchemy's SQLite text."""
-    sql = (
-        f"INSERT INTO current_scores ({_COLUMNS}) VALUES ({', '.join('?' * 10)}) "
-        f"ON CONFLICT (subject_id) DO UPDATE SET {_UPDATE}"
-    )
-    result = con.execute(f"""{head} SELECT subject_id, strftime(as_of, '%Y-%m-%d'), rulebook_version, score, grade,
-                                  dimensions, lists, measures, computed_at, strftime(next_change, '%Y-%m-%d')
-                           FROM rows""")
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        while batch := result.fetchmany(FETCH_ROWS):
-            yield from batch
-
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, rows())
-    finally:
-        cursor.close()
-
-
-def _write_postgresql(connection: Connection, con: duckdb.DuckDBPyConnection, head: str) -> None:
-    """COPY into a temporary table (CSV written by DuckDB), then one INSERT ... ON CONFLICT."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with tempfile.TemporaryDirectory(prefix="credo-rescore-") as folder:
-        path = os.path.join(folder, "scores.csv")
-        con.execute(
-            f"COPY ({head} SELECT subject_id, as_of, rulebook_version, score, grade, dimensions, lists, measures, "
-            f"computed_at, next_change FROM rows) TO '{path}' (FORMAT csv, HEADER false)"
-        ).fetchall()
-        try:
-            cursor.execute(
-                "CREATE TEMP TABLE credo_rescored (subject_id integer, as_of date, rulebook_version text, "
-                "score integer, grade text, dimensions json, lists json, measures json, "
-                "computed_at timestamptz, next_change date) ON COMMIT DROP"
-            )
-            with open(path, "rb") as fh, cursor.copy("COPY credo_rescored FROM STDIN (FORMAT csv)") as copy:
-                while data := fh.read(8 << 20):
-                    copy.write(data)
-            cursor.execute(
-                f"INSERT INTO current_scores ({_COLUMNS}) SELECT {_COLUMNS} FROM credo_rescored "
-                f"ON CONFLICT (subject_id) DO UPDATE SET {_UPDATE}"
-            )
-            cursor.execute("DROP TABLE credo_rescored")  # the same transaction may write again
-        finally:
-            cursor.close()
-
 
 def _lock(connection: Connection) -> None:
     """Keep writers out until commit: the scores written must be those of the records read."""
@@ -368,11 +338,21 @@ def _fetch_some(
     return pa.concat_tables(tables) if tables else pa.table({n: pa.array([], type=t) for n, t in columns})
 
 
-def load_tables(connection: Connection, con: duckdb.DuckDBPyConnection, subject_ids: Sequence[int] | None) -> int:
+def _conform(table: pa.Table, columns: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
+    return table.select([n for n, _ in columns]).cast(pa.schema(list(columns)))
+
+
+def load_tables(
+    connection: Connection,
+    con: duckdb.DuckDBPyConnection,
+    subject_ids: Sequence[int] | None,
+    fresh: FreshSubjects | None = None,
+) -> int:
     """Register ``store_subjects``, ``store_records`` and ``stored`` in DuckDB; the number of records.
 
     Every subject of the store, or only ``subject_ids`` (real-time scoring of
-    many subjects: one query per :data:`ID_CHUNK` subjects and table).
+    many subjects: one query per :data:`ID_CHUNK` subjects and table); of
+    those, the ``fresh`` ones are taken as given instead of read back.
     """
     queries = _queries(connection.dialect.name)
     if subject_ids is None:
@@ -380,9 +360,17 @@ def load_tables(connection: Connection, con: duckdb.DuckDBPyConnection, subject_
         records = _fetch(connection, queries["records"], _RECORDS_COLUMNS)
         stored = _fetch(connection, queries["stored"], _STORED_COLUMNS)
     else:
-        subjects = _fetch_some(connection, queries["subjects"], "id", _SUBJECT_COLUMNS, subject_ids)
-        records = _fetch_some(connection, queries["records"], "subject_id", _RECORDS_COLUMNS, subject_ids)
-        stored = _fetch_some(connection, queries["stored"], "subject_id", _STORED_COLUMNS, subject_ids)
+        given = fresh.ids() if fresh is not None else frozenset()
+        ids = [i for i in subject_ids if i not in given]
+        subjects = _fetch_some(connection, queries["subjects"], "id", _SUBJECT_COLUMNS, ids)
+        records = _fetch_some(connection, queries["records"], "subject_id", _RECORDS_COLUMNS, ids)
+        stored = _fetch_some(connection, queries["stored"], "subject_id", _STORED_COLUMNS, ids)
+        if fresh is not None:
+            wanted = pa.array(sorted(given.intersection(subject_ids)), pa.int64())
+            keep_s = pc.is_in(fresh.subjects.column("ka"), value_set=wanted)
+            keep_r = pc.is_in(fresh.records.column("ka"), value_set=wanted)
+            subjects = pa.concat_tables([subjects, _conform(fresh.subjects.filter(keep_s), _SUBJECT_COLUMNS)])
+            records = pa.concat_tables([records, _conform(fresh.records.filter(keep_r), _RECORDS_COLUMNS)])
     con.register("store_subjects", subjects)
     con.register("store_records", records)
     con.register("stored", stored)
@@ -425,19 +413,15 @@ def changes(
 def write_states(
     connection: Connection, con: duckdb.DuckDBPyConnection, version: str, as_of: dt.date, now: dt.datetime
 ) -> None:
-    """Upsert ``new_states`` into ``current_scores`` in bulk, computed at ``now``."""
-    computed: object = now.isoformat()
-    processor = sa.DateTime(timezone=True).bind_processor(connection.dialect)
-    if processor is not None:  # SQLite: SQLAlchemy's own text for a DateTime, as real-time scoring stores it
-        computed = processor(now)
-    head = f"""WITH rows AS (
-        SELECT subject_id, DATE '{as_of.isoformat()}' AS as_of, {lit(version)} AS rulebook_version, score,
-               grade, dimensions, lists, measures, {lit(str(computed))} AS computed_at, next_change
-        FROM new_states)"""
-    if connection.dialect.name == "postgresql":
-        _write_postgresql(connection, con, head)
-    else:
-        _write_sqlite(connection, con, head)
+    """Upsert ``new_states`` into ``current_scores`` in bulk, computed at ``now`` (:func:`insert_select`)."""
+    insert_select(
+        connection,
+        con,
+        current_scores,
+        """SELECT subject_id, score, grade, dimensions, lists, measures, next_change FROM new_states""",
+        constants={"as_of": as_of, "rulebook_version": version, "computed_at": now},
+        on_conflict=("subject_id",),
+    )
 
 
 def rescore_many(
@@ -448,6 +432,7 @@ def rescore_many(
     version: str,
     today: dt.date,
     now: dt.datetime,
+    fresh: FreshSubjects | None = None,
 ) -> tuple[int, int]:
     """Real-time scoring of many subjects at once, in the caller's transaction; (changed, events).
 
@@ -459,7 +444,7 @@ def rescore_many(
     """
     con = connect()
     try:
-        load_tables(connection, con, subject_ids)
+        load_tables(connection, con, subject_ids, fresh)
         found = int(con.execute("SELECT count(*) FROM store_subjects").fetchone()[0])  # type: ignore[index]
         if found != len(subject_ids):
             missing = len(subject_ids) - found
@@ -467,7 +452,7 @@ def rescore_many(
         score_tables(con, book, today)
         changed, events = changes(connection, con, book, version=version, as_of=today, now=now)
         if events:
-            connection.execute(sa.insert(outbox), events)
+            insert_dicts(connection, outbox, events)
         write_states(connection, con, version, today, now)
     finally:
         con.close()
@@ -515,7 +500,7 @@ def rescore_store(
             now = store.clock()
             _changed, events = changes(connection, con, book, version=version, as_of=as_of, now=now)
             if events:
-                connection.execute(sa.insert(outbox), events)
+                insert_dicts(connection, outbox, events)
             lap("events")
             say("writing scores")
             write_states(connection, con, version, as_of, now)

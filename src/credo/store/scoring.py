@@ -33,7 +33,7 @@ from credo.domain.rulebook import Rulebook
 from credo.rulebook_file import parse_rulebook
 from credo.store.bootstrap import utc_now
 from credo.store.errors import StoreError
-from credo.store.rescore import rescore_many
+from credo.store.rescore import FreshSubjects, rescore_many
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
 from credo.store.tables import current_scores, outbox, records, rulebook_activations, rulebook_versions, subjects
 
@@ -349,14 +349,18 @@ def _rescore(connection: Connection, subject_ids: Iterable[int], today: dt.date,
     return RescoreOutcome(len(ids), changed, len(events))
 
 
-def _rescore_in_bulk(connection: Connection, ids: Sequence[int], today: dt.date) -> RescoreOutcome:
+def _rescore_in_bulk(
+    connection: Connection, ids: Sequence[int], today: dt.date, fresh: FreshSubjects | None
+) -> RescoreOutcome:
     """:func:`rescore_subjects` for many subjects: the store-mode batch plan in DuckDB (docs/store.md)."""
     version, book = _in_force(connection, today)
-    changed, events = rescore_many(connection, ids, book, version=version, today=today, now=utc_now())
+    changed, events = rescore_many(connection, ids, book, version=version, today=today, now=utc_now(), fresh=fresh)
     return RescoreOutcome(len(ids), changed, events)
 
 
-def rescore_subjects(conn: sa.Connection, subject_ids: Iterable[int], today: dt.date) -> RescoreOutcome:
+def rescore_subjects(
+    conn: sa.Connection, subject_ids: Iterable[int], today: dt.date, *, fresh: FreshSubjects | None = None
+) -> RescoreOutcome:
     """Rescore these subjects (surrogate ids) at ``today``, inside the caller's transaction.
 
     Loads the latest version of every record of the subjects (one query per
@@ -371,11 +375,13 @@ def rescore_subjects(conn: sa.Connection, subject_ids: Iterable[int], today: dt.
     From :data:`BULK_FROM` subjects on (an ingestion chunk), the subjects are
     scored in bulk by the store-mode batch plan in DuckDB: the same states
     and events, and a ``next_change`` that may be earlier than the exact one
-    (never later), which only makes a refresh find nothing to do.
+    (never later), which only makes a refresh find nothing to do. ``fresh``
+    (from ingestion) are subjects created in this transaction with all their
+    records: the bulk path takes them as given instead of reading them back.
     """
     ids = sorted(set(subject_ids))
     if len(ids) >= BULK_FROM and not suppressed_records(conn, ids):
-        return _rescore_in_bulk(conn, ids, today)
+        return _rescore_in_bulk(conn, ids, today, fresh)
     return _rescore(conn, ids, today, walk=False)
 
 

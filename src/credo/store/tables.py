@@ -104,15 +104,8 @@ records = sa.Table(
     sa.Column("content_hash", sa.LargeBinary(32), nullable=False),
     sa.Column("received_at", TS, nullable=False),
     sa.Column("is_latest", sa.Boolean, nullable=False),
+    # Finds a record's versions and its latest (is_latest: the highest version, kept so by ingestion).
     sa.UniqueConstraint("source_id", "record_id", "version"),
-    sa.Index(
-        "uq_records_latest",
-        "source_id",
-        "record_id",
-        unique=True,
-        sqlite_where=sa.text("is_latest"),
-        postgresql_where=sa.text("is_latest"),
-    ),
 )
 
 quarantine = sa.Table(
