@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -20,8 +22,8 @@ from credo.domain.identifiers import make_resident_id, make_uscc
 from credo.domain.records import Record, parse_row
 from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import latest_versions
-from credo.store.bootstrap import Store
-from credo.store.rescore import rescore_store, score_tables
+from credo.store.bootstrap import Store, init_store, open_store
+from credo.store.rescore import load_tables, rescore_store, score_tables
 from credo.store.scoring import rescore_subjects
 from credo.store.tables import current_scores, outbox, subjects
 from tests.conftest import Backend
@@ -98,6 +100,38 @@ def test_rescore_equals_real_time_scoring_and_emits_nothing(store: Store) -> Non
         if exact[sid] is not None:
             assert day is not None and day <= exact[sid], sid
         assert day is None or day > TODAY
+    assert 0 < summary.written <= len(ids)  # where the exact next_change was later than the conservative one
+
+    again = rescore_store(store, today=TODAY)  # every stored state is now exact as it is: nothing to write
+    assert (again.subjects, again.written, again.events) == (len(ids), 0, 0)
+    assert _stored(store) == real_time
+    assert rescore_store(store, today=TODAY - dt.timedelta(days=1)).written == len(ids)  # stored for a later day
+
+
+def test_rescore_reading_sqlite_in_worker_processes_reads_every_record(tmp_path: Path) -> None:
+    """The parallel read of a large SQLite file (here forced on a small one) reads what the inline read does.
+
+    SQLite only: PostgreSQL sends its rows by COPY.
+    """
+    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}")
+    init_store(store)
+    prepare(store)
+    _fill(store, seed=11)
+    with store.begin() as connection:
+        inline = load_tables(connection, connect(), None)
+        con = connect()
+        with mock.patch("credo.store.rescore.PARALLEL_FROM", 1):
+            parallel = load_tables(connection, con, None)
+        in_workers = con.sql("SELECT * FROM store_records ORDER BY source, record_id").fetchall()
+        con = connect()
+        load_tables(connection, con, None)
+        in_process = con.sql("SELECT * FROM store_records ORDER BY source, record_id").fetchall()
+    assert parallel == inline > 0
+    assert in_workers == in_process
+    with mock.patch("credo.store.rescore.PARALLEL_FROM", 1):
+        summary = rescore_store(store, today=TODAY)
+    assert summary.records == inline
+    store.engine.dispose()
 
 
 def test_rescore_writes_first_scores_and_events_like_real_time(backend: Backend) -> None:

@@ -2,4 +2,5 @@
 
 from credo.cli.app import main
 
-main()
+if __name__ == "__main__":  # not when a worker process imports this module again (multiprocessing's spawn)
+    main()

@@ -34,7 +34,8 @@ def rescore(
     out.print(
         f"rescored {summary.subjects} subject(s) from {summary.records} active record(s) as of {summary.as_of} "
         f"under rulebook {summary.rulebook_version} in {summary.seconds:.2f} s: "
-        f"{summary.changed} changed, {summary.events} event(s) written",
+        f"{summary.changed} changed, {summary.events} event(s) written, "
+        f"{summary.written} stored state(s) rewritten (the others were already exact)",
         markup=False,
         soft_wrap=True,
     )

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,9 +56,10 @@ from credo.domain.scoring import score_only
 from credo.rulebook_file import parse_rulebook
 from credo.store import clock
 from credo.store.bootstrap import Store
-from credo.store.bulk import insert_dicts, insert_select
+from credo.store.bulk import driver_cursor, insert_dicts, insert_select
 from credo.store.errors import StoreError
 from credo.store.rulebooks import rulebook_at
+from credo.store.sqlite_read import fetch_arrow, read_in_parallel
 from credo.store.tables import current_scores, outbox, rulebook_versions
 
 __all__ = [
@@ -74,7 +76,8 @@ __all__ = [
 ]
 
 ENGINES = ("duckdb",)
-FETCH_ROWS = 250_000  # rows per driver fetch on SQLite
+PARALLEL_FROM = 200_000  # record ids from which a whole-store rescore reads SQLite in worker processes
+READ_WORKERS = 2  # worker processes at most (and no more than the CPUs)
 ID_CHUNK = 5_000  # subjects per IN (...) list when only some subjects are read
 Progress = Callable[[str], None]
 
@@ -96,6 +99,8 @@ _STORED_COLUMNS = (
     ("dimensions", pa.string()),
     ("lists", pa.string()),
     ("measures", pa.string()),
+    ("as_of", pa.string()),  # ISO dates as text on both backends
+    ("next_change", pa.string()),
 )
 
 
@@ -128,6 +133,7 @@ class RescoreSummary:
     as_of: dt.date
     seconds: float
     timings: dict[str, float]
+    written: int = 0  # current_scores rows written: those not already stored as they are
 
 
 def default_today(store: Store) -> dt.date:
@@ -154,29 +160,27 @@ def _queries(dialect: str) -> dict[str, str]:
                               {_day("resolved_on", dialect)}, amount
                        FROM records WHERE is_latest AND status = 'active'""",
         "stored": f"""SELECT subject_id, rulebook_version, score, grade, CAST(dimensions AS {text}),
-                             CAST(lists AS {text}), CAST(measures AS {text})
+                             CAST(lists AS {text}), CAST(measures AS {text}), CAST(as_of AS {text}),
+                             CAST(next_change AS {text})
                       FROM current_scores""",
     }
 
 
 def _fetch_sqlite(connection: Connection, query: str, columns: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
     """Rows in large batches from the driver, turned into Arrow column by column (no object per record)."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(query)
-        batches = []
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            values = list(zip(*rows, strict=True))
-            batches.append(
-                pa.record_batch(
-                    [pa.array(v, type=t) for v, (_, t) in zip(values, columns, strict=True)],
-                    names=[n for n, _ in columns],
-                )
-            )
-    finally:
-        cursor.close()
-    schema = pa.schema(list(columns))
-    return pa.Table.from_batches(batches, schema=schema)
+    with driver_cursor(connection) as cursor:
+        return fetch_arrow(cursor, query, columns)
+
+
+def _records_sqlite(connection: Connection, query: str) -> pa.Table:
+    """Every record row: from a SQLite file of many records, in id ranges read by worker processes."""
+    path = connection.engine.url.database
+    low, high = connection.execute(sa.text("SELECT min(id), max(id) + 1 FROM records")).one()
+    workers = min(READ_WORKERS, os.cpu_count() or 1)
+    if not path or path == ":memory:" or low is None or high - low < PARALLEL_FROM or workers < 2:
+        return _fetch_sqlite(connection, query, _RECORDS_COLUMNS)
+    ranged = f"{query} AND id >= ? AND id < ?"
+    return read_in_parallel(path, ranged, _RECORDS_COLUMNS, (int(low), int(high)), workers)
 
 
 def _fetch_postgresql(connection: Connection, query: str, columns: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
@@ -357,7 +361,10 @@ def load_tables(
     queries = _queries(connection.dialect.name)
     if subject_ids is None:
         subjects = _fetch(connection, queries["subjects"], _SUBJECT_COLUMNS)
-        records = _fetch(connection, queries["records"], _RECORDS_COLUMNS)
+        if connection.dialect.name == "sqlite":
+            records = _records_sqlite(connection, queries["records"])
+        else:
+            records = _fetch(connection, queries["records"], _RECORDS_COLUMNS)
         stored = _fetch(connection, queries["stored"], _STORED_COLUMNS)
     else:
         given = fresh.ids() if fresh is not None else frozenset()
@@ -410,15 +417,44 @@ def changes(
     return changed, events
 
 
+def _differs_sql(version: str, as_of: dt.date) -> str:
+    """The new states that are not already stored, exact as they are (``stored``: the stored rows)."""
+    return f"""
+    SELECT n.subject_id, n.score, n.grade, n.dimensions, n.lists, n.measures, n.next_change
+    FROM new_states n LEFT JOIN stored o ON o.subject_id = n.subject_id
+    WHERE o.subject_id IS NULL OR o.rulebook_version <> {lit(version)} OR o.score <> n.score OR o.grade <> n.grade
+       OR json(o.dimensions) <> json(n.dimensions) OR json(o.lists) <> json(n.lists)
+       OR json(o.measures) <> json(n.measures) OR CAST(o.as_of AS DATE) > DATE '{as_of.isoformat()}'
+       OR CAST(NULLIF(o.next_change, '') AS DATE) IS DISTINCT FROM n.next_change"""
+
+
 def write_states(
-    connection: Connection, con: duckdb.DuckDBPyConnection, version: str, as_of: dt.date, now: dt.datetime
-) -> None:
-    """Upsert ``new_states`` into ``current_scores`` in bulk, computed at ``now`` (:func:`insert_select`)."""
-    insert_select(
+    connection: Connection,
+    con: duckdb.DuckDBPyConnection,
+    version: str,
+    as_of: dt.date,
+    now: dt.datetime,
+    *,
+    only_changed: bool = False,
+) -> int:
+    """Upsert ``new_states`` into ``current_scores`` in bulk, computed at ``now``; the rows written.
+
+    With ``only_changed``, a subject whose stored row already holds the same
+    state and ``next_change`` (stored for an earlier or the same day) is left
+    as it is: still exact (:func:`credo.store.scoring.is_exact`). Only for a
+    whole-store rescore: there the records are those the stored states were
+    computed from, since every change of records rescored its subjects.
+    """
+    query = (
+        _differs_sql(version, as_of)
+        if only_changed
+        else "SELECT subject_id, score, grade, dimensions, lists, measures, next_change FROM new_states"
+    )
+    return insert_select(
         connection,
         con,
         current_scores,
-        """SELECT subject_id, score, grade, dimensions, lists, measures, next_change FROM new_states""",
+        query,
         constants={"as_of": as_of, "rulebook_version": version, "computed_at": now},
         on_conflict=("subject_id",),
     )
@@ -503,7 +539,7 @@ def rescore_store(
                 insert_dicts(connection, outbox, events)
             lap("events")
             say("writing scores")
-            write_states(connection, con, version, as_of, now)
+            written = write_states(connection, con, version, as_of, now, only_changed=True)
             lap("write")
     finally:
         con.close()
@@ -517,4 +553,5 @@ def rescore_store(
         as_of,
         time.perf_counter() - started,
         timings,
+        written,
     )
