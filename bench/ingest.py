@@ -15,7 +15,8 @@ rulebook is published and activated. Then, in the same process:
     and indexes), 50,000 rows per statement, one transaction each;
 (b) ``credo ingest`` of the Parquet file: validation, subjects (keyed hash and
     encryption), classification, records, quarantine, and real-time rescoring
-    of every subject touched, chunk by chunk (:func:`credo.store.ingest.ingest_path`).
+    of every subject touched, chunk by chunk (:func:`credo.store.ingest.ingest_path`,
+    chunks of ``CHUNK_ROWS``, cut by subject).
 
 It prints the records per second of each, the ratio, and the time spent in rescoring.
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -233,4 +234,28 @@ def test_credo_demo_end_to_end(tmp_path: Path) -> None:
     for heading in ("Grades", "Lists", "Measures in force", "Reason codes", "Records", "Subjects", "Time"):
         assert heading in result.stdout
     assert "rejected 16" in result.stdout
-    assert {p.name for p in out.iterdir()} >= {"records.parquet", "scores.parquet", "rejects.csv"}
+    assert {p.name for p in out.iterdir()} >= {"records.parquet", "scores.parquet", "rejects.csv", "credo.db"}
+    # The town went through ingestion into the store too, and the store's scores are the batch's.
+    assert "quarantined 16;" in result.stdout
+    assert re.search(r"Agreement\s+the store's scores equal the batch engine's for all [\d,]+ subjects", result.stdout)
+
+    again = CliRunner().invoke(app, ["demo", "--people", "2000", "--organizations", "200", "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert "unchanged 0," in again.stdout  # a fresh store each run: every record is new again
+
+    kept = tmp_path / "kept.db"
+    args = ["--db", f"sqlite:///{kept}", "demo", "--people", "300", "--organizations", "30", "--out", str(out)]
+    first, second = CliRunner().invoke(app, args), CliRunner().invoke(app, args)
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    assert "new 0, new versions 0" in second.stdout  # a store named by --db is kept: the same town is unchanged
+    assert "Agreement" in second.stdout
+
+
+def test_credo_demo_without_the_store(tmp_path: Path) -> None:
+    from credo.cli.app import app
+
+    out = tmp_path / "demo"
+    args = ["demo", "--people", "200", "--organizations", "20", "--out", str(out), "--no-store"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Store" not in result.stdout and not (out / "credo.db").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from typing import Any
+from unittest import mock
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from credo.domain.rulebook import Rulebook
 from credo.store import scoring
 from credo.store.bootstrap import Store, init_store
 from credo.store.rulebooks import activate, publish
-from credo.store.scoring import RescoreOutcome, rescore_subjects
+from credo.store.scoring import RescoreOutcome, refresh_due, rescore_subjects
 from credo.store.subjects import ensure_subject
 from credo.store.tables import current_scores, outbox, records, subjects
 from tests.conftest import Backend
@@ -168,3 +169,57 @@ def test_bulk_rescoring_refuses_unknown_subjects(store: Store) -> None:
         known = ensure_subject(connection, store.keys(connection), PEOPLE[0], "person", NOW)
     with pytest.raises(Exception, match="not in the store"):
         _rescore(store, [known, known + 1000], AS_OF, bulk=True)
+
+
+def _refresh(store: Store, day: dt.date, *, bulk: bool) -> RescoreOutcome:
+    with mock.patch.object(scoring, "BULK_FROM", 1 if bulk else 10**9), store.begin() as connection:
+        return refresh_due(connection, day)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    book=rulebooks(),
+    rows=record_rows(),
+    shift=st.integers(-30, 400),
+    gap=st.sampled_from([1, 1, 1, 2, 40]),
+    activate_today=st.booleans(),
+)
+def test_bulk_refresh_equals_the_day_by_day_walk(  # noqa: PLR0917 (hypothesis draws)
+    shared: Store, book: Rulebook, rows: list[dict[str, Any]], shift: int, gap: int, activate_today: bool
+) -> None:
+    """The daily refresh in bulk (states stored yesterday) gives the walk's states and events."""
+    store = shared
+    _reset(store)
+    _put_in_force(store, book)
+    today = AS_OF + dt.timedelta(days=shift)
+    ids = _add(store, rows)
+    with store.begin() as connection:
+        ids.append(ensure_subject(connection, store.keys(connection), OTHER_PERSON, "person", NOW))
+    _rescore(store, ids, today - dt.timedelta(days=gap), bulk=False)  # exact next_change stored
+    if activate_today:  # a new version comes into force today: every subject is due
+        version = f"g{next(_versions)}"
+        data = _days(book.model_dump(mode="json", exclude_none=True, by_alias=True))
+        data["version"] = version
+        with store.begin() as connection:
+            publish(connection, yaml.safe_dump(data), f"{version}.yaml", NOW)
+            activate(connection, version, NOW, today)
+    before, mark = _scores(store), _last_event(store)
+
+    exact = _refresh(store, today, bulk=False)
+    exact_scores, exact_events = _scores(store), _events(store, mark)
+    _restore(store, before, mark)
+    fast = _refresh(store, today, bulk=True)
+    fast_scores, fast_events = _scores(store), _events(store, mark)
+
+    assert fast == exact
+    assert sorted(fast_events, key=repr) == sorted(exact_events, key=repr)
+    assert set(fast_scores) == set(exact_scores)
+    for sid, row in exact_scores.items():
+        got = fast_scores[sid]
+        assert {k: got[k] for k in _KEPT} == {k: row[k] for k in _KEPT}, sid
+        if row["next_change"] is not None:
+            assert got["next_change"] is not None and got["next_change"] <= row["next_change"], sid

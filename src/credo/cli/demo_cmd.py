@@ -1,4 +1,4 @@
-"""``credo demo``: generate a synthetic town, score it with the Demo City rulebook, sum it up."""
+"""``credo demo``: a synthetic town scored by the Demo City rulebook, in batch and through the store."""
 
 from __future__ import annotations
 
@@ -16,11 +16,15 @@ from credo.batch.engine import BatchSummary, OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import err, fail, out
 from credo.cli.explain_view import render_explanation
+from credo.cli.store_ctx import store_errors
 from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
+from credo.demo.store_load import Agreement, StoreLoad, compare_with_batch, load_town
 from credo.demo.summary import Count, RunSummary, lowest_scored, summarize
 from credo.domain.rulebook import Rulebook
 from credo.explain_service import explain_from_files
 from credo.rulebook_file import RulebookError, load_rulebook, parse_rulebook
+from credo.store.bootstrap import open_store
+from credo.store.database import display_url
 
 __all__ = ["demo"]
 
@@ -96,6 +100,7 @@ def _print_summary(town: TownStats, batch: BatchSummary, summary: RunSummary, ti
 
 
 def demo(
+    ctx: typer.Context,
     *,
     people: Annotated[int, typer.Option("--people", min=0, help="People in the synthetic town.")] = 100_000,
     organizations: Annotated[
@@ -126,12 +131,24 @@ def demo(
     bad_rows: Annotated[
         int, typer.Option("--bad-rows", min=0, help="Deliberately invalid rows to add, to show rejects being counted.")
     ] = 16,
+    store: Annotated[
+        bool,
+        typer.Option(
+            "--store/--no-store",
+            help="Also load the town into the store through ingestion (real-time scoring, quarantine) and check "
+            "that its scores equal the batch's. The store is OUT/credo.db, made afresh on every run (its key file "
+            "beside it), unless the global --db names another: that one is used as it is.",
+        ),
+    ] = True,
 ) -> None:
-    """Generate a synthetic town, score it with the Demo City rulebook and summarise the result."""
+    """Generate a synthetic town, score it with the Demo City rulebook, load it into the store, summarise."""
     try:
         book = _rulebook(rulebook)
+        text = demo_rulebook_text() if rulebook is None else rulebook.read_text(encoding="utf-8")
     except RulebookError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"{rulebook}: cannot read: {exc.strerror or exc}")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -158,6 +175,11 @@ def demo(
                 records, book, day, scores, rejects=rejects, reasons=True, progress=_phases(bar, _SCORE_STEPS)
             )
             timings["score"] = batch.seconds
+            loaded = None
+            if store:
+                started = time.perf_counter()
+                loaded = _load_store(ctx, out_dir, records, scores, text, day, bar)
+                timings["store"] = time.perf_counter() - started
     except (ValueError, OSError, InputError, OutputError) as exc:
         fail(str(exc))
     started = time.perf_counter()
@@ -166,7 +188,62 @@ def demo(
     out.print(f"[bold]{book.rulebook}[/] {book.version}, as of {day.isoformat()}, seed {seed}")
     _print_summary(town, batch, summary, timings)
     out.print(f"records → {records}\nscores  → {scores}\nrejects → {rejects}")
+    if loaded is not None:
+        _print_store(*loaded)
     _explain_one(scores, records, book, day)
+
+
+def _load_store(  # noqa: PLR0917 (the demo's pieces)
+    ctx: typer.Context, out_dir: Path, records: str, scores: str, text: str, day: dt.date, bar: Progress
+) -> tuple[str, StoreLoad, Agreement]:
+    """Load the town into the store (a fresh OUT/credo.db unless --db names one) and compare with the batch."""
+    db = ctx.find_root().obj.get("db") if isinstance(ctx.find_root().obj, dict) else None
+    if db is None:
+        path = out_dir / "credo.db"
+        for old in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", ".keys"))):
+            old.unlink(missing_ok=True)  # the demo's own store of an earlier run
+        db = f"sqlite:///{path}"
+    task = bar.add_task("loading into the store", total=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with store_errors():
+        opened = open_store(db)
+        try:
+            now = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+            loaded = load_town(opened, records, text, day, now, progress=progress)
+            bar.update(task, description="comparing with the batch")
+            agreement = compare_with_batch(opened, scores)
+        finally:
+            opened.engine.dispose()
+    return display_url(opened.url), loaded, agreement
+
+
+def _print_store(where: str, loaded: StoreLoad, agreement: Agreement) -> None:
+    ingest = loaded.ingest
+    rate = ingest.read / ingest.seconds if ingest.seconds else 0.0
+    out.print()
+    out.print(
+        f"[bold]Store[/]  {where}: {ingest.read:,} rows ingested in {ingest.seconds:.1f} s ({rate:,.0f} rows/s): "
+        f"new {ingest.new:,}, new versions {ingest.versions:,}, unchanged {ingest.unchanged:,}, "
+        f"quarantined {ingest.quarantined:,}; {loaded.subjects:,} subjects scored in real time under "
+        f"{loaded.rulebook_version}, {loaded.events:,} events in the outbox"
+    )
+    if agreement.equal:
+        out.print(
+            f"[bold]Agreement[/]  the store's scores equal the batch engine's for all {agreement.compared:,} subjects"
+        )
+    else:
+        out.print(
+            f"[bold red]Disagreement[/]  of {agreement.compared:,} subjects, {agreement.differ:,} differ; "
+            f"{agreement.only_in_batch:,} only in the batch, {agreement.only_in_store:,} only in the store"
+        )
+    out.print(
+        f"Ask the store: credo --db {where} score SUBJECT_ID | explain SUBJECT_ID | quarantine list",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _explain_one(scores: str, records: str, book: Rulebook, day: dt.date) -> None:

@@ -56,6 +56,7 @@ __all__ = [
 CHUNK = 5000
 # From this many subjects on, rescore_subjects scores in bulk in DuckDB (measured: docs/performance.md).
 BULK_FROM = 300
+REFRESH_CHUNK = 50_000  # subjects per bulk rescoring in a refresh
 
 
 @dataclass(frozen=True)
@@ -385,12 +386,13 @@ def rescore_subjects(
     return _rescore(conn, ids, today, walk=False)
 
 
-def _due_ids(connection: Connection, today: dt.date) -> list[int]:
+def _due(connection: Connection, today: dt.date) -> list[tuple[int, dt.date | None]]:
+    """The subjects whose stored state is stale today, with the day it was stored for (None: never scored)."""
     version = version_at(connection, today)
     if version is None:
         return []
     query = (
-        sa.select(subjects.c.id)
+        sa.select(subjects.c.id, current_scores.c.as_of)
         .select_from(subjects.outerjoin(current_scores, current_scores.c.subject_id == subjects.c.id))
         .where(
             sa.or_(
@@ -402,7 +404,7 @@ def _due_ids(connection: Connection, today: dt.date) -> list[int]:
         )
         .order_by(subjects.c.id)
     )
-    return list(connection.execute(query).scalars())
+    return [(int(sid), as_of) for sid, as_of in connection.execute(query)]
 
 
 def refresh_due(conn: sa.Connection, today: dt.date) -> RescoreOutcome:
@@ -413,9 +415,23 @@ def refresh_due(conn: sa.Connection, today: dt.date) -> RescoreOutcome:
     later day. Events are dated the day each change happened (a list entered
     and left while no refresh ran is reported both ways). Nothing is due on a
     day before every activation.
+
+    A state stored for yesterday (the refresh ran yesterday) or never stored
+    has no day in between to walk: its events are those between the stored
+    state and today's, dated today. From :data:`BULK_FROM` such subjects on,
+    they are rescored in bulk (:func:`rescore_subjects`' DuckDB path, the
+    same states and events); the others walk day by day in Python.
     """
+    due = _due(conn, today)
+    yesterday = today - dt.timedelta(days=1)
+    one_day = [sid for sid, as_of in due if as_of is None or as_of == yesterday]
     outcome = RescoreOutcome()
-    for chunk in _chunks(_due_ids(conn, today)):
+    if len(one_day) >= BULK_FROM and not suppressed_records(conn, one_day):
+        for chunk in _chunks(one_day, REFRESH_CHUNK):
+            outcome += _rescore_in_bulk(conn, chunk, today, None)
+        walked = set(one_day)
+        due = [(sid, as_of) for sid, as_of in due if sid not in walked]
+    for chunk in _chunks([sid for sid, _ in due]):
         outcome += _rescore(conn, chunk, today, walk=True)
     return outcome
 
