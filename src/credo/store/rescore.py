@@ -72,6 +72,7 @@ __all__ = [
     "rescore_many",
     "rescore_store",
     "score_tables",
+    "walk_many",
     "write_states",
 ]
 
@@ -487,6 +488,49 @@ def rescore_many(
             raise StoreError(f"cannot score {missing} subject(s) that are not in the store (surrogate ids)")
         score_tables(con, book, today)
         changed, events = changes(connection, con, book, version=version, as_of=today, now=now)
+        if events:
+            insert_dicts(connection, outbox, events)
+        write_states(connection, con, version, today, now)
+    finally:
+        con.close()
+    return changed, len(events)
+
+
+def walk_many(
+    connection: Connection, subject_ids: Sequence[int], since: dt.date, today: dt.date, now: dt.datetime
+) -> tuple[int, int]:
+    """The refresh of subjects whose states were all stored for ``since``, day by day in bulk; (changed, events).
+
+    For each day after ``since`` up to ``today``, the subjects are scored under
+    the version in force that day and compared with the day before, so every
+    event is dated the day its change happened, as the refresh's walk in
+    Python does (:func:`credo.store.scoring.refresh_due`). Today's states are
+    then written; ``changed`` compares them with the stored ones.
+    """
+    con = connect()
+    try:
+        load_tables(connection, con, subject_ids)
+        original = con.sql("SELECT * FROM stored").to_arrow_table()
+        events: list[dict[str, Any]] = []
+        day = since + dt.timedelta(days=1)
+        version, book = rulebook_at(connection, today)
+        while day <= today:
+            version, book = rulebook_at(connection, day)
+            score_tables(con, book, day)
+            events += changes(connection, con, book, version=version, as_of=day, now=now)[1]
+            day_states = con.sql(
+                f"""SELECT subject_id, {lit(version)} AS rulebook_version, score, grade, dimensions, lists,
+                           measures, NULL::VARCHAR AS as_of, NULL::VARCHAR AS next_change FROM new_states"""
+            ).to_arrow_table()
+            con.unregister("stored")
+            con.register("stored", day_states)
+            day += dt.timedelta(days=1)
+        con.unregister("stored")
+        con.register("stored", original)
+        changed = 0
+        for row in con.execute(_changed_sql(version)).fetchall():
+            before = _state(row[8:13], row[7], today) if row[6] else None
+            changed += before is None or not before.same_as(_state(row[1:6], version, today))
         if events:
             insert_dicts(connection, outbox, events)
         write_states(connection, con, version, today, now)

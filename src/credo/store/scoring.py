@@ -33,7 +33,7 @@ from credo.domain.rulebook import Rulebook
 from credo.rulebook_file import parse_rulebook
 from credo.store.bootstrap import utc_now
 from credo.store.errors import StoreError
-from credo.store.rescore import FreshSubjects, rescore_many
+from credo.store.rescore import FreshSubjects, rescore_many, walk_many
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
 from credo.store.tables import current_scores, outbox, records, rulebook_activations, rulebook_versions, subjects
 
@@ -57,6 +57,7 @@ CHUNK = 5000
 # From this many subjects on, rescore_subjects scores in bulk in DuckDB (measured: docs/performance.md).
 BULK_FROM = 300
 REFRESH_CHUNK = 50_000  # subjects per bulk rescoring in a refresh
+BULK_WALK_DAYS = dt.timedelta(days=62)  # a refresh this late at most walks the missed days in bulk
 
 
 @dataclass(frozen=True)
@@ -420,18 +421,30 @@ def refresh_due(conn: sa.Connection, today: dt.date) -> RescoreOutcome:
     has no day in between to walk: its events are those between the stored
     state and today's, dated today. From :data:`BULK_FROM` such subjects on,
     they are rescored in bulk (:func:`rescore_subjects`' DuckDB path, the
-    same states and events); the others walk day by day in Python.
+    same states and events). Subjects stored for the same earlier day (up to
+    :data:`BULK_WALK_DAYS` ago) walk the missed days in bulk, one day at a
+    time (:func:`credo.store.rescore.walk_many`); the rest walk in Python.
     """
     due = _due(conn, today)
     yesterday = today - dt.timedelta(days=1)
     one_day = [sid for sid, as_of in due if as_of is None or as_of == yesterday]
     outcome = RescoreOutcome()
+    done: set[int] = set()
     if len(one_day) >= BULK_FROM and not suppressed_records(conn, one_day):
         for chunk in _chunks(one_day, REFRESH_CHUNK):
             outcome += _rescore_in_bulk(conn, chunk, today, None)
-        walked = set(one_day)
-        due = [(sid, as_of) for sid, as_of in due if sid not in walked]
-    for chunk in _chunks([sid for sid, _ in due]):
+        done.update(one_day)
+    by_day: dict[dt.date, list[int]] = {}
+    for sid, as_of in due:  # missed days: walked day by day in bulk, each group of one stored day together
+        if sid not in done and as_of is not None and today - BULK_WALK_DAYS <= as_of < yesterday:
+            by_day.setdefault(as_of, []).append(sid)
+    for since, ids in sorted(by_day.items()):
+        if len(ids) >= BULK_FROM and not suppressed_records(conn, ids):
+            for chunk in _chunks(ids, REFRESH_CHUNK):
+                changed, events = walk_many(conn, chunk, since, today, utc_now())
+                outcome += RescoreOutcome(len(chunk), changed, events)
+            done.update(ids)
+    for chunk in _chunks([sid for sid, _ in due if sid not in done]):
         outcome += _rescore(conn, chunk, today, walk=True)
     return outcome
 
