@@ -36,8 +36,8 @@ import duckdb
 import sqlalchemy as sa
 
 from credo.demo import DEMO_AS_OF, demo_rulebook_text, generate_town
+from credo.demo.store_load import town_sources
 from credo.store.bootstrap import Store, init_store, open_store
-from credo.store.errors import StoreError
 from credo.store.ingest import ingest_path
 from credo.store.rescore import FreshSubjects
 from credo.store.rulebooks import activate, publish
@@ -90,21 +90,12 @@ def town(path: str, records: int, seed: int) -> tuple[int, int]:
     return stats.records, stats.people + stats.organizations
 
 
-def setup(store: Store, path: str) -> None:
+def setup(store: Store) -> None:
     """The town's sources registered for the categories they send; the demo rulebook published and in force."""
-    con = duckdb.connect()
-    pairs = con.execute(
-        f"SELECT source, list(DISTINCT category ORDER BY category) FROM '{path}' "
-        "WHERE source IS NOT NULL AND category IS NOT NULL GROUP BY 1 ORDER BY 1"
-    ).fetchall()
-    con.close()
     text = demo_rulebook_text()
     with store.begin() as connection:
-        for source, categories in pairs:
-            try:
-                add_source(connection, source, list(categories), NOW)
-            except StoreError:  # a deliberately bad row's source: left unregistered
-                continue
+        for source, categories in town_sources().items():
+            add_source(connection, source, categories, NOW)
         published = publish(connection, text, "demo-city.yaml", NOW)
         activate(connection, published.version, NOW)
 
@@ -176,7 +167,7 @@ def main() -> None:
         print(f"town: {n_rows:,} record rows, {n_subjects:,} subjects ({time.perf_counter() - started:.1f} s)")
         with fresh_store(args.db, tmp) as store:
             backend = store.engine.dialect.name
-            setup(store, path)
+            setup(store)
             plain_rows, plain_seconds = baseline(store, path)
             plain_rate = plain_rows / plain_seconds
             print(

@@ -16,7 +16,7 @@ from credo.batch.engine import BatchSummary, OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import err, fail, out
 from credo.cli.explain_view import render_explanation
-from credo.cli.store_ctx import store_errors
+from credo.cli.store_ctx import db_option, store_errors
 from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
 from credo.demo.store_load import Agreement, StoreLoad, compare_with_batch, load_town
 from credo.demo.summary import Count, RunSummary, lowest_scored, summarize
@@ -197,7 +197,7 @@ def _load_store(  # noqa: PLR0917 (the demo's pieces)
     ctx: typer.Context, out_dir: Path, records: str, scores: str, text: str, day: dt.date, bar: Progress
 ) -> tuple[str, StoreLoad, Agreement]:
     """Load the town into the store (a fresh OUT/credo.db unless --db names one) and compare with the batch."""
-    db = ctx.find_root().obj.get("db") if isinstance(ctx.find_root().obj, dict) else None
+    db = db_option(ctx)
     if db is None:
         path = out_dir / "credo.db"
         for old in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", ".keys"))):

@@ -11,15 +11,20 @@ from credo.cli.console import fail
 from credo.store.bootstrap import Store, open_store
 from credo.store.errors import StoreError
 
-__all__ = ["open_from", "store_errors"]
+__all__ = ["db_option", "open_from", "store_errors"]
+
+
+def db_option(ctx: typer.Context) -> str | None:
+    """The global ``--db`` option as given on the command line (None: not given)."""
+    root = ctx.find_root().obj
+    return root.get("db") if isinstance(root, dict) else None
 
 
 @contextmanager
 def open_from(ctx: typer.Context) -> Iterator[Store]:
     """The store the global ``--db`` option (or ``CREDO_DB``) names; its connections close at the end."""
-    db = ctx.find_root().obj.get("db") if isinstance(ctx.find_root().obj, dict) else None
     with store_errors():
-        store = open_store(db)
+        store = open_store(db_option(ctx))
     try:
         yield store
     finally:

@@ -28,7 +28,7 @@ from credo.store.scoring import version_at
 from credo.store.sources import add_source, list_sources
 from credo.store.tables import current_scores, outbox, subjects
 
-__all__ = ["Agreement", "StoreLoad", "compare_with_batch", "load_town"]
+__all__ = ["Agreement", "StoreLoad", "compare_with_batch", "load_town", "town_sources"]
 
 Progress = Callable[[int, int], None]
 
@@ -115,6 +115,10 @@ def compare_with_batch(store: Store, scores: str) -> Agreement:
     The batch names subjects by identifier, the store by keyed hash: each
     identifier of the batch output is hashed with the store's key to join them.
     """
+
+    def ids(text: str | None) -> str:
+        return json.dumps(sorted(x for x in (text or "").split(";") if x))
+
     con = duckdb.connect()
     try:
         batch = con.sql(
@@ -132,29 +136,21 @@ def compare_with_batch(store: Store, scores: str) -> Agreement:
                     current_scores.c.measures,
                 ).join(current_scores, current_scores.c.subject_id == subjects.c.id)
             ).all()
-    finally:
-        con.close()
-
-    def ids(text: str | None) -> str:
-        return json.dumps(sorted(x for x in (text or "").split(";") if x))
-
-    from_batch = pa.table(
-        {
-            "k": pa.array([ring.subject_key(r[0], r[1]) for r in batch], pa.binary()),
-            "state": pa.array([json.dumps([r[2], r[3], ids(r[4]), ids(r[5])]) for r in batch], pa.string()),
-        }
-    )
-    from_store = pa.table(
-        {
-            "k": pa.array([bytes(r[0]) for r in stored], pa.binary()),
-            "state": pa.array(
-                [json.dumps([r[1], r[2], json.dumps(sorted(r[3])), json.dumps(sorted(r[4]))]) for r in stored],
-                pa.string(),
-            ),
-        }
-    )
-    con = duckdb.connect()
-    try:
+        from_batch = pa.table(
+            {
+                "k": pa.array([ring.subject_key(r[0], r[1]) for r in batch], pa.binary()),
+                "state": pa.array([json.dumps([r[2], r[3], ids(r[4]), ids(r[5])]) for r in batch], pa.string()),
+            }
+        )
+        from_store = pa.table(
+            {
+                "k": pa.array([bytes(r[0]) for r in stored], pa.binary()),
+                "state": pa.array(
+                    [json.dumps([r[1], r[2], json.dumps(sorted(r[3])), json.dumps(sorted(r[4]))]) for r in stored],
+                    pa.string(),
+                ),
+            }
+        )
         con.register("b", from_batch)
         con.register("s", from_store)
         compared, differ, only_b, only_s = con.sql("""

@@ -36,7 +36,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,13 +187,9 @@ def _records_sqlite(connection: Connection, query: str) -> pa.Table:
 def _fetch_postgresql(connection: Connection, query: str, columns: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
     """``COPY (query) TO STDOUT`` as CSV, parsed by Arrow's multi-threaded reader."""
     buffer = io.BytesIO()
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
-            for chunk in copy:
-                buffer.write(chunk)
-    finally:
-        cursor.close()
+    with driver_cursor(connection) as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+        for chunk in copy:
+            buffer.write(chunk)
     names = [n for n, _ in columns]
     if buffer.tell() == 0:
         return pa.table({n: pa.array([], type=t) for n, t in columns})
@@ -398,17 +394,13 @@ def changes(
     books = _Books(connection)
     events: list[dict[str, Any]] = []
     changed = 0
-    for row in con.execute(_changed_sql(version)).fetchall():
-        after = _state(row[1:6], version, as_of)
-        before = _state(row[8:13], row[7], as_of) if row[6] else None
-        if before is not None and before.same_as(after):
-            continue
+    for subject_id, before, after in _changed_states(con, version, as_of):
         changed += 1
         previous = books.get(before.rulebook_version) if before and before.rulebook_version != version else None
         for event in events_between(book, before, after, previous_book=previous):
             events.append(
                 {
-                    "subject_id": row[0],
+                    "subject_id": subject_id,
                     "event_type": event.type,
                     "detail": dict(event.detail),
                     "as_of": dt.date.fromisoformat(event.detail["as_of"]),
@@ -416,6 +408,17 @@ def changes(
                 }
             )
     return changed, events
+
+
+def _changed_states(
+    con: duckdb.DuckDBPyConnection, version: str, as_of: dt.date
+) -> Iterator[tuple[int, ScoreState | None, ScoreState]]:
+    """(subject, stored state or None, new state) of each subject whose state changed (``stored``, ``new_states``)."""
+    for row in con.execute(_changed_sql(version)).fetchall():
+        after = _state(row[1:6], version, as_of)
+        before = _state(row[8:13], row[7], as_of) if row[6] else None
+        if before is None or not before.same_as(after):
+            yield int(row[0]), before, after
 
 
 def _differs_sql(version: str, as_of: dt.date) -> str:
@@ -512,9 +515,9 @@ def walk_many(
         load_tables(connection, con, subject_ids)
         original = con.sql("SELECT * FROM stored").to_arrow_table()
         events: list[dict[str, Any]] = []
-        day = since + dt.timedelta(days=1)
-        version, book = rulebook_at(connection, today)
-        while day <= today:
+        version = ""
+        for offset in range(1, (today - since).days + 1):
+            day = since + dt.timedelta(days=offset)
             version, book = rulebook_at(connection, day)
             score_tables(con, book, day)
             events += changes(connection, con, book, version=version, as_of=day, now=now)[1]
@@ -524,13 +527,9 @@ def walk_many(
             ).to_arrow_table()
             con.unregister("stored")
             con.register("stored", day_states)
-            day += dt.timedelta(days=1)
         con.unregister("stored")
         con.register("stored", original)
-        changed = 0
-        for row in con.execute(_changed_sql(version)).fetchall():
-            before = _state(row[8:13], row[7], today) if row[6] else None
-            changed += before is None or not before.same_as(_state(row[1:6], version, today))
+        changed = sum(1 for _ in _changed_states(con, version, today))
         if events:
             insert_dicts(connection, outbox, events)
         write_states(connection, con, version, today, now)
