@@ -24,6 +24,7 @@ from credo.domain.changes import (
     decay_step,
     events_between,
     next_change,
+    next_possible_change,
     score_state,
 )
 from credo.domain.records import Record, parse_row
@@ -385,6 +386,25 @@ def test_next_change_visits_exactly_the_days_the_reference_changes(
         # the states the store would keep agree with the explanation
         e = explain(b, subject, kind, records, start, suppressed)
         assert ScoreState.from_explanation(e) == states[start]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rulebooks(), record_rows(), st.integers(-75, 8))
+def test_the_next_possible_change_is_never_later_than_the_next_change(
+    b: Any, rows: list[dict[str, Any]], offset: int
+) -> None:
+    records = _parsed(rows)
+    start = AS_OF + dt.timedelta(days=offset)
+    for subject, kind in SUBJECTS:
+        exact = next_change(b, records, subject, kind, start)
+        possible = next_possible_change(b, records, subject, kind, start)
+        if exact is not None:
+            assert possible is not None and start < possible <= exact
+        # the state holds on every day before the possible change (the store may rely on it)
+        day, first = start, score_state(b, subject, kind, records, start)
+        while possible is not None and day < min(possible, LAST):
+            assert score_state(b, subject, kind, records, day).same_as(first)
+            day += DAY
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

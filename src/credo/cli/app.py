@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from credo.cli import batch_cmd, demo_cmd, ingest_cmd, rescore_cmd, rulebook_cmd, score_cmd, source_cmd, store_cmd
+from credo.cli import (
+    api_cmd,
+    batch_cmd,
+    demo_cmd,
+    ingest_cmd,
+    rescore_cmd,
+    rulebook_cmd,
+    score_cmd,
+    source_cmd,
+    store_cmd,
+)
 
 __all__ = ["app", "main"]
 
@@ -48,6 +58,10 @@ app.command("score")(score_cmd.score)
 app.command("refresh")(score_cmd.refresh)
 app.command("rescore")(rescore_cmd.rescore)
 app.command("demo")(demo_cmd.demo)
+app.command("serve")(api_cmd.serve)
+app.add_typer(api_cmd.token_app, name="token")
+app.add_typer(api_cmd.relying_app, name="relying")
+app.add_typer(api_cmd.audit_app, name="audit")
 
 
 def main() -> None:

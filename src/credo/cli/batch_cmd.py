@@ -14,7 +14,7 @@ from credo.batch.engine import OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import err, fail, out
 from credo.cli.explain_view import render_explanation
-from credo.cli.store_ctx import open_from, store_errors
+from credo.cli.store_ctx import cli_actor, open_from, store_errors
 from credo.explain_service import SubjectNotFound, explain_from_files
 from credo.rulebook_file import RulebookError, load_rulebook
 from credo.store.clock import today
@@ -111,7 +111,11 @@ def explain(
             fail("--rulebook goes with --records; the store uses the rulebook version in force on the date")
         with open_from(ctx) as store, store_errors():
             explanations = explain_subject(
-                store, subject_id, today(store.environ), None if as_of is None else as_of.date()
+                store,
+                subject_id,
+                today(store.environ),
+                None if as_of is None else as_of.date(),
+                reader=("operator", cli_actor(), "command line lookup"),
             )
     for explanation in explanations:
         if as_json:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from credo.batch.reader import InputError
 from credo.cli.console import err, fail, out
-from credo.cli.store_ctx import open_from, store_errors
+from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.store.ingest import IngestSummary, ingest_path, quarantine_entries, retry_quarantine
 
 __all__ = ["ingest", "quarantine_app"]
@@ -73,6 +73,17 @@ def ingest(
             )
         except InputError as exc:
             fail(f"{exc}; nothing was stored")
+        with store.begin() as connection:
+            detail = {
+                "files": len(summary.files),
+                "read": summary.read,
+                "new": summary.new,
+                "versions": summary.versions,
+                "unchanged": summary.unchanged,
+                "quarantined": summary.quarantined,
+                "subjects_rescored": summary.subjects_rescored,
+            }
+            audit_cli(connection, store, "records.ingest", detail)
     _print_summary(summary)
 
 
@@ -85,6 +96,7 @@ def list_(
     """Quarantined rows: file, row, reason and the row as read, its identifier masked."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         entries = quarantine_entries(connection, store.keys(connection), include_resolved=all_)
+        audit_cli(connection, store, "quarantine.read", {"entries": len(entries)})
     if as_json:
         typer.echo(json.dumps([e.as_json() for e in entries], ensure_ascii=False))
         return
@@ -108,6 +120,9 @@ def retry(ctx: typer.Context) -> None:
     with open_from(ctx) as store, store_errors(), _bar() as bar:
         task = bar.add_task("retrying", total=None)
         result = retry_quarantine(store, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        with store.begin() as connection:
+            detail = {"retried": result.retried, "resolved": result.resolved, "still_open": result.still_open}
+            audit_cli(connection, store, "quarantine.retry", detail)
     out.print(
         f"retried {result.retried:,}: resolved {result.resolved:,} (new records {result.outcome.new:,}, "
         f"new versions {result.outcome.versions:,}, unchanged {result.outcome.unchanged:,}), "

@@ -6,7 +6,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from credo.cli.console import err, fail, out
-from credo.cli.store_ctx import open_from, store_errors
+from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.store.rescore import ENGINES, rescore_store
 
 
@@ -31,6 +31,9 @@ def rescore(
     ):
         task = bar.add_task("starting")
         summary = rescore_store(store, engine=engine, progress=lambda phase: bar.update(task, description=phase))
+        with store.begin() as connection:
+            detail = {"subjects": summary.subjects, "changed": summary.changed, "events": summary.events}
+            audit_cli(connection, store, "rescore", detail)
     out.print(
         f"rescored {summary.subjects} subject(s) from {summary.records} active record(s) as of {summary.as_of} "
         f"under rulebook {summary.rulebook_version} in {summary.seconds:.2f} s: "

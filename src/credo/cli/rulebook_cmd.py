@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from credo.cli.console import err, fail, out
-from credo.cli.store_ctx import open_from, store_errors
+from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.rulebook_file import parse_rulebook
 from credo.store import rulebooks
 
@@ -64,6 +64,8 @@ def publish(ctx: typer.Context, rulebook: Annotated[Path, typer.Argument(help="T
     text = _read(rulebook)
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         done = rulebooks.publish(connection, text, str(rulebook), store.clock())
+        if done.created:
+            audit_cli(connection, store, "rulebook.publish", {"version": done.version, "checksum": done.checksum})
     state = "published" if done.created else "already published with identical content; nothing changed"
     out.print(f"version {done.version} {state} (sha256 {done.checksum})", markup=False, soft_wrap=True)
 
@@ -80,6 +82,9 @@ def activate(
     """Put a published version in force from a date; scores as of that date on use it."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         done = rulebooks.activate(connection, version, store.clock(), from_.date() if from_ else None)
+        audit_cli(
+            connection, store, "rulebook.activate", {"version": done.version, "from": done.active_from.isoformat()}
+        )
     out.print(f"version {done.version} in force from {done.active_from}", markup=False, soft_wrap=True)
 
 

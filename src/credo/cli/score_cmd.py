@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from credo.cli.console import err, out
-from credo.cli.store_ctx import open_from, store_errors
+from credo.cli.store_ctx import audit_cli, cli_actor, open_from, store_errors
 from credo.domain.identifiers import mask_identifier
 from credo.store.clock import today
 from credo.store.reading import SubjectNotInStore, SubjectScore, score_subject
@@ -37,6 +37,10 @@ def _line(s: SubjectScore) -> str:
     )
 
 
+def _reader() -> tuple[str, str, str]:
+    return ("operator", cli_actor(), "command line lookup")
+
+
 def score(
     ctx: typer.Context,
     *,
@@ -52,7 +56,7 @@ def score(
         day = today(store.environ)
         for position, identifier in enumerate(subject_id, 1):
             try:
-                found = score_subject(store, identifier, day, None if as_of is None else as_of.date())
+                found = score_subject(store, identifier, day, None if as_of is None else as_of.date(), reader=_reader())
             except SubjectNotInStore as exc:
                 missing += 1
                 which = f"subject {position} of {len(subject_id)}" if len(subject_id) > 1 else "subject"
@@ -73,6 +77,8 @@ def refresh(ctx: typer.Context) -> None:
         day = today(store.environ)
         with store.begin() as connection:
             outcome = refresh_due(connection, day)
+            detail = {"as_of": day.isoformat(), "subjects": outcome.subjects, "changed": outcome.changed}
+            audit_cli(connection, store, "refresh", detail)
     out.print(
         f"refreshed as of {day}: {outcome.subjects} subject(s) rescored, {outcome.changed} changed, "
         f"{outcome.events} event(s) written",

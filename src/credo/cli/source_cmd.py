@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from credo.cli.console import out
-from credo.cli.store_ctx import open_from, store_errors
+from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.store import sources
 
 app = typer.Typer(help="Register, list and disable sources.", no_args_is_help=True)
@@ -30,6 +30,7 @@ def add(
     """Register a source and the categories it may report; an id already registered is refused."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         added = sources.add_source(connection, source_id, category, store.clock(), title=title, legal_basis=legal_basis)
+        audit_cli(connection, store, "source.add", {"source": added.id, "categories": list(added.categories)})
     out.print(f"source {added.id} registered for {', '.join(added.categories)}", markup=False, soft_wrap=True)
 
 
@@ -63,4 +64,6 @@ def disable(
     """Stop accepting records from a source; the records it sent stay, with their history."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         changed = sources.disable_source(connection, source_id)
+        if changed:
+            audit_cli(connection, store, "source.disable", {"source": source_id})
     out.print(f"source {source_id} {'disabled' if changed else 'was already disabled'}", markup=False)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import getpass
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import typer
+from sqlalchemy import Connection
 
 from credo.cli.console import fail
+from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store, open_store
 from credo.store.errors import StoreError
 
-__all__ = ["db_option", "open_from", "store_errors"]
+__all__ = ["audit_cli", "cli_actor", "db_option", "open_from", "store_errors"]
 
 
 def db_option(ctx: typer.Context) -> str | None:
@@ -38,3 +42,17 @@ def store_errors() -> Iterator[None]:
         yield
     except StoreError as exc:
         fail(str(exc))
+
+
+def cli_actor() -> str:
+    """How the audit trail names a person at the command line: ``cli:`` and the OS user."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"cli:{user}"[:100]
+
+
+def audit_cli(connection: Connection, store: Store, action: str, detail: Mapping[str, Any]) -> None:
+    """Append an operator's command-line action to the audit trail, in the command's transaction, last."""
+    append(connection, [AuditEntry("operator", cli_actor(), action, "operation", None, detail)], store.clock())

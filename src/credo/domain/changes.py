@@ -36,6 +36,7 @@ __all__ = [
     "decay_step",
     "events_between",
     "next_change",
+    "next_possible_change",
     "score_state",
     "subject_records",
 ]
@@ -337,6 +338,31 @@ def next_change(
         day = min(candidates)
         if not _state(book, kind, mine, day).same_as(current):
             return day
+
+
+def next_possible_change(
+    book: Rulebook,
+    records: Iterable[Record],
+    subject_id: str,
+    kind: str,
+    as_of: dt.date,
+    *,
+    suppressed: Collection[RecordKey] = frozenset(),
+) -> dt.date | None:
+    """The first day after ``as_of`` on which the state CAN change: never later than :func:`next_change`.
+
+    The first day :func:`next_change` would look at, without scoring it: a
+    record becoming valid or ending, a clean_for window closing, a decay step.
+    It costs no scoring, so a rescore that must answer quickly (a push over
+    the API) stores it; the stored state is then exact on every day before
+    it, and the daily refresh looks again on that day, finding the exact next
+    change or nothing to do, as it does for the bulk path's dates.
+    """
+    mine = subject_records(records, subject_id, kind, suppressed)
+    structural = min((d for d in _calendar(book, kind, mine) if d > as_of), default=None)
+    decay = _next_decay_day(book, kind, mine, as_of)
+    candidates = [d for d in (structural, decay) if d is not None]
+    return min(candidates) if candidates else None
 
 
 def changes_until(

@@ -138,6 +138,9 @@ class ListDef(_Model):
     description: StrictStr | None = None
     legal_basis: StrictStr | None = None
     enter_when: ListTrigger
+    # How long an entry is public from the day the subject entered (GET /v1/lists, docs/rulebook.md).
+    # A black list without it is never public; a red list without it is public while the subject is on it.
+    publish_for: PositiveDays | None = None
 
 
 class MeasureTrigger(_Model):

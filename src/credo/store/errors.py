@@ -2,14 +2,16 @@
 
     StoreError                  bad input or state: unknown source, duplicate, refused publish
     ├── KeyFileError            keys missing, unreadable, too open, or not this store's
-    └── NotInitialisedError     the database has no schema yet: run ``credo init``
+    ├── NotInitialisedError     the database has no schema yet: run ``credo init``
+    ├── NotFoundError           a named thing does not exist (HTTP 404)
+    └── ForbiddenError          the caller may not do this (HTTP 403)
 
 Messages never carry an identifier of a person or organisation.
 """
 
 from __future__ import annotations
 
-__all__ = ["KeyFileError", "NotInitialisedError", "StoreError"]
+__all__ = ["ForbiddenError", "KeyFileError", "NotFoundError", "NotInitialisedError", "StoreError"]
 
 
 class StoreError(Exception):
@@ -22,3 +24,11 @@ class KeyFileError(StoreError):
 
 class NotInitialisedError(StoreError):
     """The database is empty or behind the code's migrations."""
+
+
+class NotFoundError(StoreError):
+    """Something named in a request does not exist (an API answers 404)."""
+
+
+class ForbiddenError(StoreError):
+    """The caller may not do this (an API answers 403): another source's record, an unregistered measure."""

@@ -20,8 +20,9 @@ from credo.domain.explanation import Explanation
 from credo.domain.identifiers import problem_with_identifier
 from credo.domain.records import KINDS
 from credo.domain.scoring import explain
+from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
-from credo.store.errors import StoreError
+from credo.store.errors import NotFoundError
 from credo.store.rulebooks import rulebook_at
 from credo.store.scoring import current_state, load_subject_records, suppressed_records
 from credo.store.subjects import find_subject
@@ -29,7 +30,10 @@ from credo.store.subjects import find_subject
 __all__ = ["SubjectNotInStore", "SubjectScore", "explain_subject", "find_subjects", "score_subject"]
 
 
-class SubjectNotInStore(StoreError):
+Reader = tuple[str, str, str]  # who reads, for the audit trail: role, actor, purpose
+
+
+class SubjectNotInStore(NotFoundError):
     """No subject with this identifier (the message never repeats it)."""
 
 
@@ -55,10 +59,22 @@ def find_subjects(store: Store, connection: Connection, identifier: str) -> list
     return found
 
 
-def score_subject(store: Store, identifier: str, today: dt.date, as_of: dt.date | None = None) -> list[SubjectScore]:
-    """The subject's state: current at ``today`` (kept in the store), or recomputed at ``as_of``."""
+def _log_read(connection: Connection, store: Store, reader: Reader | None, action: str, ids: list[int]) -> None:
+    if reader is not None:
+        role, actor, purpose = reader
+        append(connection, [AuditEntry(role, actor, action, purpose, sid, {}) for sid in ids], store.clock())
+
+
+def score_subject(
+    store: Store, identifier: str, today: dt.date, as_of: dt.date | None = None, *, reader: Reader | None = None
+) -> list[SubjectScore]:
+    """The subject's state: current at ``today`` (kept in the store), or recomputed at ``as_of``.
+
+    ``reader`` (role, actor, purpose) puts the read in the audit trail.
+    """
     with store.begin() as connection:
         found = find_subjects(store, connection, identifier)
+        _log_read(connection, store, reader, "score.read", [sid for sid, _ in found])
         if as_of is None:
             return [SubjectScore(identifier, kind, current_state(connection, sid, today)) for sid, kind in found]
         _, book = rulebook_at(connection, as_of)
@@ -75,10 +91,13 @@ def score_subject(store: Store, identifier: str, today: dt.date, as_of: dt.date 
         ]
 
 
-def explain_subject(store: Store, identifier: str, today: dt.date, as_of: dt.date | None = None) -> list[Explanation]:
+def explain_subject(
+    store: Store, identifier: str, today: dt.date, as_of: dt.date | None = None, *, reader: Reader | None = None
+) -> list[Explanation]:
     """The batch explanation of the subject from its stored records, at ``as_of`` or (kept current) at ``today``."""
     with store.begin() as connection:
         found = find_subjects(store, connection, identifier)
+        _log_read(connection, store, reader, "explanation.read", [sid for sid, _ in found])
         day = today if as_of is None else as_of
         if as_of is None:  # the stored state is brought up to date, as credo score does
             for sid, _ in found:

@@ -19,6 +19,7 @@ its ``subject_id`` for the domain functions.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,15 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from credo.domain.changes import Event, ScoreState, changes_until, events_between, next_change, score_state
+from credo.domain.changes import (
+    Event,
+    ScoreState,
+    changes_until,
+    events_between,
+    next_change,
+    next_possible_change,
+    score_state,
+)
 from credo.domain.records import Record, RecordKey
 from credo.domain.rulebook import Rulebook
 from credo.rulebook_file import parse_rulebook
@@ -268,18 +277,28 @@ def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
     return prev, events
 
 
-def _upsert(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = connection.dialect.name
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
+    """The upsert of ``current_scores`` rows, built once per dialect (building it costs more than a row)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(current_scores)
     updated = {c.name: statement.excluded[c.name] for c in current_scores.columns if c.name != "subject_id"}
-    connection.execute(statement.on_conflict_do_update(index_elements=["subject_id"], set_=updated), rows)
+    return statement.on_conflict_do_update(index_elements=["subject_id"], set_=updated)
 
 
-def _rescore(connection: Connection, subject_ids: Iterable[int], today: dt.date, *, walk: bool) -> RescoreOutcome:
+def _upsert(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(_upsert_statement(connection.dialect.name), rows)
+
+
+def _rescore(
+    connection: Connection, subject_ids: Iterable[int], today: dt.date, *, walk: bool, exact_next: bool = True
+) -> RescoreOutcome:
     """Rescore subjects at ``today``; with ``walk``, date each event on the day it happened.
+
+    Without ``exact_next``, ``next_change`` is the first day the state can
+    change (:func:`credo.domain.changes.next_possible_change`), found without
+    scoring other days.
 
     ``walk`` is for time alone (the records are those the stored state was
     computed from): the refresh walks from the stored ``as_of`` through each
@@ -342,7 +361,9 @@ def _rescore(connection: Connection, subject_ids: Iterable[int], today: dt.date,
                 "lists": list(after.lists),
                 "measures": list(after.measures),
                 "computed_at": now,
-                "next_change": next_change(book, mine, key, kind, today, suppressed=hidden),
+                "next_change": (next_change if exact_next else next_possible_change)(
+                    book, mine, key, kind, today, suppressed=hidden
+                ),
             }
         )
     _upsert(connection, scores)
@@ -361,7 +382,12 @@ def _rescore_in_bulk(
 
 
 def rescore_subjects(
-    conn: sa.Connection, subject_ids: Iterable[int], today: dt.date, *, fresh: FreshSubjects | None = None
+    conn: sa.Connection,
+    subject_ids: Iterable[int],
+    today: dt.date,
+    *,
+    fresh: FreshSubjects | None = None,
+    exact_next_change: bool = True,
 ) -> RescoreOutcome:
     """Rescore these subjects (surrogate ids) at ``today``, inside the caller's transaction.
 
@@ -380,11 +406,14 @@ def rescore_subjects(
     (never later), which only makes a refresh find nothing to do. ``fresh``
     (from ingestion) are subjects created in this transaction with all their
     records: the bulk path takes them as given instead of reading them back.
+    ``exact_next_change=False`` stores, below that, the first day the state
+    can change instead of the day it does (also never later; the API's pushes
+    use it, to answer in milliseconds).
     """
     ids = sorted(set(subject_ids))
     if len(ids) >= BULK_FROM and not suppressed_records(conn, ids):
         return _rescore_in_bulk(conn, ids, today, fresh)
-    return _rescore(conn, ids, today, walk=False)
+    return _rescore(conn, ids, today, walk=False, exact_next=exact_next_change)
 
 
 def _due(connection: Connection, today: dt.date) -> list[tuple[int, dt.date | None]]:

@@ -14,11 +14,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "audit_log",
     "current_scores",
+    "decisions",
     "metadata",
     "outbox",
     "quarantine",
     "records",
+    "relying_parties",
     "rulebook_activations",
     "rulebook_versions",
     "sources",
@@ -149,4 +152,46 @@ outbox = sa.Table(
     sa.Column("as_of", sa.Date, nullable=False),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("delivered_at", TS, nullable=True, index=True),
+)
+
+relying_parties = sa.Table(
+    "relying_parties",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("measures", sa.JSON, nullable=False),  # the measure ids it may ask about (purpose limitation)
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("decision_id", sa.String(36), nullable=False, unique=True),  # a UUID, what the relying party keeps
+    sa.Column("relying_id", sa.ForeignKey("relying_parties.id"), nullable=False),
+    # The surrogate subject id, not a foreign key: a decision outlives a subject's purge (issue 5).
+    sa.Column("subject_id", sa.Integer, nullable=False, index=True),
+    sa.Column("measure_id", sa.String(100), nullable=False),
+    sa.Column("applies", sa.Boolean, nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("rulebook_version", sa.String(100), nullable=False),
+    # What the answer was made on: the subject's state, the measure's trigger, the reason, the record versions.
+    sa.Column("explanation", sa.JSON, nullable=False),
+    sa.Column("asked_at", TS, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("actor_role", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),  # a principal id, or a pseudonym (credo.store.audit)
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("subject_id", sa.Integer, nullable=True, index=True),  # the surrogate id: pseudonymous
+    sa.Column("purpose", sa.String(200), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),  # never an identifier or record content
+    sa.Column("prev_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("hash", sa.LargeBinary(32), nullable=False),
 )

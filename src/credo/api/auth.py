@@ -1,0 +1,265 @@
+"""Who is calling: bearer tokens (JWT) carrying a role and a principal.
+
+Credo signs its own tokens (``credo token issue``) with HS256 under a key
+derived from the store's current HMAC key (HMAC-SHA256 of a fixed label), so
+``credo init`` creates it with the other keys and the token's ``kid`` names
+the key version: rotating the keys (``credo keys rotate``) then retiring the
+old version revokes every token signed under it. A deployment may instead,
+or as well, trust its own OpenID Connect provider: set
+``CREDO_OIDC_ISSUER`` and ``CREDO_OIDC_JWKS`` (an https URL or a file with
+the provider's JWK set) and optionally ``CREDO_OIDC_AUDIENCE``,
+``CREDO_OIDC_ROLE_CLAIM`` (default ``credo_role``) and
+``CREDO_OIDC_PRINCIPAL_CLAIM`` (default ``credo_principal``, else ``sub``).
+
+Roles and their principals (docs/api.md, "Roles"):
+
+========== =========================================================
+operator   a name for the audit trail (default ``operator``)
+source     the id of a registered source
+relying    the id of a registered relying party
+reviewer   a name for the audit trail
+subject    the subject's own identifier (checked for its check character)
+auditor    a name for the audit trail
+========== =========================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from credo.domain.durations import parse_duration
+from credo.domain.identifiers import problem_with_identifier
+from credo.domain.records import KINDS
+from credo.store.errors import StoreError
+from credo.store.keys import KeyRing
+from credo.store.sources import SOURCE_ID
+
+__all__ = [
+    "DEFAULT_EXPIRY",
+    "NEEDS_PRINCIPAL",
+    "ROLES",
+    "AuthError",
+    "OidcSettings",
+    "Principal",
+    "TokenVerifier",
+    "issue_token",
+    "parse_expiry",
+]
+
+ROLES = ("operator", "source", "relying", "reviewer", "subject", "auditor")
+NEEDS_PRINCIPAL = ("source", "relying", "subject")
+ISSUER = "credo"
+AUDIENCE = "credo-api"
+DEFAULT_EXPIRY = dt.timedelta(days=30)
+_LABEL = b"credo api token signing v1"
+
+
+class AuthError(Exception):
+    """A missing, malformed, expired or untrusted token (401); never names the principal."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    id: str  # a source or relying-party id, a subject's identifier, or a name
+
+    @property
+    def audit_name(self) -> str:
+        """How the audit trail names the caller: a subject by role alone (its surrogate id is on the entry)."""
+        return "subject" if self.role == "subject" else self.id
+
+
+def signing_key(ring: KeyRing, version: int | None = None) -> bytes:
+    key = ring.versions[ring.current if version is None else version].hmac_key
+    return hmac.new(key, _LABEL, hashlib.sha256).digest()
+
+
+def check_principal(role: str, principal: str | None) -> str:
+    """The principal a role's token carries; raise StoreError for a role or principal that cannot be."""
+    if role not in ROLES:
+        raise StoreError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    if role in NEEDS_PRINCIPAL and not principal:
+        what = {"source": "a source id", "relying": "a relying-party id", "subject": "the subject's identifier"}[role]
+        raise StoreError(f"a {role} token needs a principal: {what}")
+    name = principal or role
+    if role == "subject":
+        if all(problem_with_identifier(name, kind) is not None for kind in KINDS):
+            raise StoreError("the principal of a subject token must be a valid identifier (check character included)")
+    elif not SOURCE_ID.fullmatch(name):
+        raise StoreError(
+            f"principal {name!r} is not valid: lowercase letters, digits, '-', '_' and '.', at most 100 characters"
+        )
+    return name
+
+
+def parse_expiry(text: str) -> dt.timedelta:
+    """A duration such as 90d, 12w, 1y (the rulebook's units), or a number of hours such as 8h."""
+    if text.endswith("h") and text[:-1].isdigit() and int(text[:-1]) > 0:
+        return dt.timedelta(hours=int(text[:-1]))
+    try:
+        days = parse_duration(text)
+    except ValueError:
+        raise StoreError(f"--expires {text!r} is not a duration such as 8h, 30d, 12w or 1y") from None
+    if days <= 0:
+        raise StoreError("--expires must be at least one day (or a number of hours such as 8h)")
+    return dt.timedelta(days=days)
+
+
+def issue_token(
+    ring: KeyRing, role: str, principal: str | None, *, now: dt.datetime, expires: dt.timedelta = DEFAULT_EXPIRY
+) -> str:
+    name = check_principal(role, principal)
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": name,
+        "role": role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + expires).timestamp()),
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode(claims, signing_key(ring), algorithm="HS256", headers={"kid": str(ring.current)})
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    issuer: str
+    jwks: str  # an https URL or a file path
+    audience: str | None = None
+    role_claim: str = "credo_role"
+    principal_claim: str = "credo_principal"
+
+    @staticmethod
+    def from_env(environ: Mapping[str, str] | None = None) -> OidcSettings | None:
+        env = os.environ if environ is None else environ
+        issuer, jwks = env.get("CREDO_OIDC_ISSUER"), env.get("CREDO_OIDC_JWKS")
+        if not issuer and not jwks:
+            return None
+        if not issuer or not jwks:
+            raise StoreError("set both CREDO_OIDC_ISSUER and CREDO_OIDC_JWKS to trust an OpenID Connect provider")
+        return OidcSettings(
+            issuer,
+            jwks,
+            env.get("CREDO_OIDC_AUDIENCE") or None,
+            env.get("CREDO_OIDC_ROLE_CLAIM") or "credo_role",
+            env.get("CREDO_OIDC_PRINCIPAL_CLAIM") or "credo_principal",
+        )
+
+
+class _Jwks:
+    """The provider's public keys: fetched from its URL (cached by PyJWT) or read once from a file."""
+
+    def __init__(self, location: str) -> None:
+        self.client: jwt.PyJWKClient | None = None
+        self.keys: jwt.PyJWKSet | None = None
+        if location.startswith(("https://", "http://")):
+            self.client = jwt.PyJWKClient(location, cache_keys=True, lifespan=300)
+        else:
+            try:
+                self.keys = jwt.PyJWKSet.from_dict(json.loads(Path(location).read_text(encoding="utf-8")))
+            except (OSError, ValueError, jwt.PyJWTError) as exc:
+                raise StoreError(f"CREDO_OIDC_JWKS: cannot read a JWK set from {location}: {exc}") from None
+
+    def key_for(self, token: str) -> Any:
+        if self.client is not None:
+            return self.client.get_signing_key_from_jwt(token).key
+        kid = jwt.get_unverified_header(token).get("kid")
+        assert self.keys is not None
+        for key in self.keys.keys:
+            if kid is None or key.key_id == kid:
+                return key.key
+        raise AuthError("the token's key is not in the provider's key set")
+
+
+class TokenVerifier:
+    """Checks a bearer token: Credo's own (HS256, ``iss`` credo) or the configured provider's."""
+
+    CACHE = 10_000  # verified tokens remembered (until they expire), so a busy caller is not re-verified each time
+
+    def __init__(self, ring: KeyRing, oidc: OidcSettings | None = None) -> None:
+        self.keys = {version: signing_key(ring, version) for version in ring.versions}
+        self.oidc = oidc
+        self.jwks = _Jwks(oidc.jwks) if oidc is not None else None
+        self._verified: dict[str, tuple[Principal, float]] = {}
+
+    def verify(self, token: str) -> Principal:
+        """The token's principal; a token verified before is taken from memory until its ``exp``."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        principal, expires = self._verify(token)
+        if len(self._verified) >= self.CACHE:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthError("the bearer token is not a valid JWT") from None
+        if unverified.get("iss") == ISSUER:
+            return self._own(token, header), float(unverified["exp"])
+        if self.oidc is not None and unverified.get("iss") == self.oidc.issuer:
+            return self._provider(token), float(unverified["exp"])
+        raise AuthError("the token's issuer is not trusted")
+
+    def _own(self, token: str, header: Mapping[str, Any]) -> Principal:
+        try:
+            key = self.keys[int(header.get("kid", ""))]
+        except (KeyError, ValueError):
+            raise AuthError("the token was signed with a key this store no longer has") from None
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["HS256"],
+                issuer=ISSUER,
+                audience=AUDIENCE,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("the token has expired") from None
+        except jwt.PyJWTError:
+            raise AuthError("the token's signature or claims do not verify") from None
+        return self._principal(claims.get("role"), claims.get("sub"))
+
+    def _provider(self, token: str) -> Principal:
+        assert self.oidc is not None and self.jwks is not None
+        try:
+            claims = jwt.decode(
+                token,
+                self.jwks.key_for(token),
+                algorithms=["RS256", "ES256", "PS256", "EdDSA"],
+                issuer=self.oidc.issuer,
+                audience=self.oidc.audience,
+                options={"require": ["exp", "iss"], "verify_aud": self.oidc.audience is not None},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("the token has expired") from None
+        except jwt.PyJWTError:
+            raise AuthError("the token's signature or claims do not verify") from None
+        principal = claims.get(self.oidc.principal_claim, claims.get("sub"))
+        return self._principal(claims.get(self.oidc.role_claim), principal)
+
+    @staticmethod
+    def _principal(role: object, principal: object) -> Principal:
+        if not isinstance(role, str) or not isinstance(principal, str):
+            raise AuthError("the token carries no role or principal")
+        try:
+            return Principal(role, check_principal(role, principal))
+        except StoreError:
+            raise AuthError("the token's role or principal is not valid") from None

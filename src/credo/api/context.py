@@ -1,0 +1,149 @@
+"""What every route needs: the store, its keys, the token verifier, metrics, the audit writer, and roles.
+
+Routes declare their roles with :func:`roles` (also written into the OpenAPI
+document as ``x-credo-roles``, which the role x route matrix test reads).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
+
+from credo.api.auth import AuthError, Principal, TokenVerifier
+from credo.api.metrics import Metrics
+from credo.api.problems import Problem
+from credo.api.writer import AuditWriter
+from credo.domain.identifiers import problem_with_identifier
+from credo.domain.records import KINDS
+from credo.domain.rulebook import Rulebook
+from credo.store import clock
+from credo.store.audit import AuditEntry
+from credo.store.bootstrap import Store
+from credo.store.keys import KeyRing
+from credo.store.lookup import SubjectSnapshot, read_snapshot
+from credo.store.relying import RelyingParty, get_relying
+from credo.store.rulebooks import rulebook_at
+from credo.store.subjects import find_subject
+
+__all__ = ["PUBLIC", "ApiContext", "Caller", "context", "roles"]
+
+PUBLIC = "public"
+CACHE_TTL = 1.0  # seconds a rulebook in force or a relying party is reused (a change shows within this)
+_bearer = HTTPBearer(auto_error=False, description="A token from `credo token issue ROLE [PRINCIPAL]`")
+
+
+@dataclass
+class ApiContext:
+    store: Store
+    ring: KeyRing
+    verifier: TokenVerifier
+    metrics: Metrics
+    writer: AuditWriter
+    max_body: int
+    _book: tuple[float, dt.date, str, Rulebook] | None = field(default=None, repr=False)
+    _parties: dict[str, tuple[float, RelyingParty | None]] = field(default_factory=dict, repr=False)
+
+    def today(self) -> dt.date:
+        return clock.today(self.store.environ)
+
+    def now(self) -> dt.datetime:
+        return self.store.clock()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction (the schema was checked at start-up); an unusable database answers 503."""
+        try:
+            with self.store.engine.begin() as connection:
+                yield connection
+        except OperationalError:
+            raise Problem("unavailable", "the store is busy or unreachable; try again") from None
+
+    def book(self, connection: Connection, day: dt.date) -> tuple[str, Rulebook]:
+        """The rulebook in force on ``day``, looked up at most once a second."""
+        cached = self._book
+        if cached is not None and cached[1] == day and time.monotonic() - cached[0] < CACHE_TTL:
+            return cached[2], cached[3]
+        version, book = rulebook_at(connection, day)
+        self._book = (time.monotonic(), day, version, book)
+        return version, book
+
+    def party(self, connection: Connection, relying_id: str) -> RelyingParty | None:
+        """A relying party as registered, looked up at most once a second (a change shows within this)."""
+        cached = self._parties.get(relying_id)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_TTL:
+            return cached[1]
+        found = get_relying(connection, relying_id)
+        if len(self._parties) > 10_000:
+            self._parties.clear()
+        self._parties[relying_id] = (time.monotonic(), found)
+        return found
+
+    def snapshots(self, connection: Connection, identifier: str, kind: str | None = None) -> list[SubjectSnapshot]:
+        """The stored subjects the identifier names, with their stored states; a bad identifier is a 422."""
+        kinds = [kind] if kind is not None else list(KINDS)
+        valid = [k for k in kinds if problem_with_identifier(identifier, k) is None]
+        if not valid:
+            raise Problem(
+                "unprocessable",
+                "the subject is not a valid identifier (resident identity number or USCC, check character included)",
+            )
+        return read_snapshot(connection, [self.ring.subject_key(identifier, k) for k in valid])
+
+    def subject_ids(self, connection: Connection, identifier: str, kind: str | None = None) -> list[tuple[int, str]]:
+        """(surrogate id, kind) of the stored subjects the identifier names; a bad identifier is a 422."""
+        kinds = [kind] if kind is not None else list(KINDS)
+        valid = [k for k in kinds if problem_with_identifier(identifier, k) is None]
+        if not valid:
+            raise Problem(
+                "unprocessable",
+                "the subject is not a valid identifier (resident identity number or USCC, check character included)",
+            )
+        return [(sid, k) for k in valid if (sid := find_subject(connection, self.ring, identifier, k)) is not None]
+
+    async def audit(self, *entries: AuditEntry) -> None:
+        try:
+            await self.writer.write(entries)
+        except OperationalError:
+            raise Problem("unavailable", "the audit trail could not be written; nothing was done") from None
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+Caller = Principal
+
+
+def roles(*allowed: str) -> Callable[..., Any]:
+    """A dependency that admits only callers with one of ``allowed`` roles (401 without a valid token, else 403)."""
+
+    async def admit(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> Principal:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise Problem("unauthenticated", "send a bearer token: Authorization: Bearer TOKEN")
+        ctx = context(request)
+        try:
+            caller = ctx.verifier.verify(credentials.credentials)
+        except AuthError as exc:
+            raise Problem("unauthenticated", str(exc)) from None
+        if caller.role not in allowed:
+            raise Problem("forbidden", f"this route is for the role(s) {', '.join(allowed)}, not {caller.role}")
+        return caller
+
+    admit.roles = allowed  # type: ignore[attr-defined]
+    return admit
+
+
+def role_extra(*allowed: str) -> dict[str, Any]:
+    return {"x-credo-roles": list(allowed)}

@@ -1,0 +1,129 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``), each with a stable ``code``.
+
+Every 4xx the API gives is one of :data:`CODES`; the ``detail`` is a plain
+sentence for a person and never repeats an identifier or record content
+(messages come from the store's errors, which are written that way).
+An unexpected error is a 500 problem that says only that, and is logged
+without the request's content.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from credo.api.auth import AuthError
+from credo.batch.reader import InputError
+from credo.store.errors import ForbiddenError, NotFoundError, StoreError
+
+__all__ = ["CODES", "MEDIA_TYPE", "Problem", "install", "problem_response"]
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("credo.api")
+
+# code: (status, title). The codes are part of the API: clients may branch on them.
+CODES: dict[str, tuple[int, str]] = {
+    "malformed-json": (400, "The body is not valid JSON"),
+    "bad-request": (400, "The request is not valid"),
+    "unauthenticated": (401, "A valid bearer token is needed"),
+    "forbidden": (403, "The caller's role or purpose does not allow this"),
+    "not-found": (404, "Not found"),
+    "method-not-allowed": (405, "Method not allowed"),
+    "not-acceptable": (406, "Not acceptable"),
+    "conflict": (409, "Conflict"),
+    "payload-too-large": (413, "The body is too large"),
+    "unsupported-media-type": (415, "Unsupported media type"),
+    "invalid-request": (422, "The request's parameters or body do not have the expected shape"),
+    "unprocessable": (422, "The request cannot be carried out as it stands"),
+    "server-error": (500, "Internal error"),
+    "unavailable": (503, "The store is not available"),
+}
+
+
+class Problem(Exception):
+    """Raise to answer with a problem; ``code`` is a key of :data:`CODES`."""
+
+    def __init__(self, code: str, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.code, self.detail, self.extra = code, detail, extra or {}
+
+
+def problem_response(code: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
+    status, title = CODES[code]
+    body: dict[str, Any] = {"type": f"urn:credo:problem:{code}", "title": title, "status": status, "detail": detail}
+    body["code"] = code
+    if instance is not None:
+        body["instance"] = instance
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+_BY_STATUS = {status: code for code, (status, _) in reversed(list(CODES.items()))}
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _BY_STATUS.get(exc.status_code, "bad-request" if exc.status_code < 500 else "server-error")
+    detail = exc.detail if isinstance(exc.detail, str) else CODES[code][1]
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "there is no such route: see /v1/openapi.json"
+    return problem_response(code, detail, request.url.path)
+
+
+def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+        for e in exc.errors()[:20]  # no "input": it may hold an identifier
+    ]
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return problem_response("malformed-json", "the body is not valid JSON", request.url.path)
+    return problem_response("invalid-request", "see errors", request.url.path, errors=errors)
+
+
+def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc.code, exc.detail, request.url.path, **exc.extra)
+
+
+def _store(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, NotFoundError):
+        return problem_response("not-found", str(exc), request.url.path)
+    if isinstance(exc, ForbiddenError):
+        return problem_response("forbidden", str(exc), request.url.path)
+    return problem_response("unprocessable", str(exc), request.url.path)
+
+
+def _auth(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response("unauthenticated", str(exc), request.url.path)
+
+
+def _input(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response("bad-request", str(exc), request.url.path)
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The type only: an exception's text may quote the request (and so an identifier).
+    log.error(
+        "internal error on %s %s: %s",
+        request.method,
+        getattr(request.scope.get("route"), "path", "?"),
+        type(exc).__name__,
+    )
+    return problem_response("server-error", "an internal error occurred; it has been logged", request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(StoreError, _store)
+    app.add_exception_handler(AuthError, _auth)
+    app.add_exception_handler(InputError, _input)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,59 @@
+"""Auditors read the audit trail (pseudonymised) and check its hash chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query
+
+from credo.api.context import ApiContext, context, role_extra, roles
+from credo.store.audit import AuditEntry, verify
+from credo.store.tables import audit_log
+
+router = APIRouter(prefix="/v1", tags=["auditors"])  # the prefix here, so routes know their full path (metrics)
+Auditor = Annotated[Any, Depends(roles("auditor"))]
+Ctx = Annotated[ApiContext, Depends(context)]
+
+
+@router.get("/audit/verify", summary="Check the audit trail's hash chain", openapi_extra=role_extra("auditor"))
+async def verify_chain(ctx: Ctx, caller: Auditor) -> dict[str, Any]:
+    with ctx.begin() as connection:
+        report = verify(connection)
+    await ctx.audit(AuditEntry("auditor", caller.id, "audit.verify", "audit", None, {"intact": report.intact}))
+    return {
+        "intact": report.intact,
+        "entries": report.entries,
+        "head": report.head.hex(),
+        "broken_at": report.broken_at,
+        "problem": report.problem,
+    }
+
+
+@router.get("/audit/entries", summary="Audit entries after an id, oldest first", openapi_extra=role_extra("auditor"))
+async def entries(
+    ctx: Ctx,
+    caller: Auditor,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    with ctx.begin() as connection:
+        rows = connection.execute(
+            sa.select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(limit)
+        ).all()
+    return [
+        {
+            "id": r.id,
+            "at": (r.at if r.at.tzinfo is not None else r.at.replace(tzinfo=dt.UTC)).isoformat(),
+            "actor_role": r.actor_role,
+            "actor": r.actor,
+            "action": r.action,
+            "subject": r.subject_id,
+            "purpose": r.purpose,
+            "detail": r.detail,
+            "prev_hash": bytes(r.prev_hash).hex(),
+            "hash": bytes(r.hash).hex(),
+        }
+        for r in rows
+    ]

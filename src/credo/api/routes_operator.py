@@ -1,0 +1,151 @@
+"""Operators: sources, relying parties, quarantine, statistics, rescoring. Every action is in the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from credo.api.context import ApiContext, context, role_extra, roles
+from credo.store.audit import AuditEntry, append
+from credo.store.ingest import quarantine_entries, retry_quarantine
+from credo.store.relying import add_relying, disable_relying, list_relying
+from credo.store.rescore import rescore_store
+from credo.store.sources import add_source, disable_source, list_sources
+from credo.store.stats import store_statistics
+
+router = APIRouter(prefix="/v1", tags=["operators"])  # the prefix here, so routes know their full path (metrics)
+OPERATOR = roles("operator")
+Operator = Annotated[Any, Depends(OPERATOR)]
+Ctx = Annotated[ApiContext, Depends(context)]
+Id = Annotated[str, Path(max_length=100)]
+
+
+class SourceIn(BaseModel):
+    id: str = Field(max_length=100)
+    categories: list[Annotated[str, Field(max_length=200)]] = Field(min_length=1, max_length=200)
+    title: str | None = Field(default=None, max_length=500)
+    legal_basis: str | None = Field(default=None, max_length=2000)
+
+
+class RelyingIn(BaseModel):
+    id: str = Field(max_length=100)
+    measures: list[Annotated[str, Field(max_length=100)]] = Field(min_length=1, max_length=200)
+    title: str | None = Field(default=None, max_length=500)
+
+
+def _entry(caller: Any, action: str, detail: dict[str, Any]) -> AuditEntry:
+    return AuditEntry("operator", caller.id, action, "operation", None, detail)
+
+
+@router.get("/sources", summary="Registered sources", openapi_extra=role_extra("operator"))
+async def sources(ctx: Ctx, caller: Operator) -> list[dict[str, Any]]:
+    with ctx.begin() as connection:
+        found = list_sources(connection)
+    return [
+        {
+            "id": s.id,
+            "title": s.title,
+            "legal_basis": s.legal_basis,
+            "categories": list(s.categories),
+            "enabled": s.enabled,
+        }
+        for s in found
+    ]
+
+
+@router.post("/sources", summary="Register a source", status_code=201, openapi_extra=role_extra("operator"))
+async def register_source(body: SourceIn, ctx: Ctx, caller: Operator) -> dict[str, Any]:
+    with ctx.begin() as connection:
+        made = add_source(
+            connection, body.id, body.categories, ctx.now(), title=body.title, legal_basis=body.legal_basis
+        )
+        append(
+            connection,
+            [_entry(caller, "source.add", {"source": made.id, "categories": list(made.categories)})],
+            ctx.now(),
+        )
+    return {
+        "id": made.id,
+        "title": made.title,
+        "legal_basis": made.legal_basis,
+        "categories": list(made.categories),
+        "enabled": True,
+    }
+
+
+@router.post("/sources/{source_id}/disable", summary="Disable a source", openapi_extra=role_extra("operator"))
+async def disable_a_source(source_id: Id, ctx: Ctx, caller: Operator) -> dict[str, Any]:
+    with ctx.begin() as connection:
+        changed = disable_source(connection, source_id)
+        if changed:
+            append(connection, [_entry(caller, "source.disable", {"source": source_id})], ctx.now())
+    return {"id": source_id, "enabled": False, "changed": changed}
+
+
+@router.get("/relying", summary="Registered relying parties and their measures", openapi_extra=role_extra("operator"))
+async def relying(ctx: Ctx, caller: Operator) -> list[dict[str, Any]]:
+    with ctx.begin() as connection:
+        return [p.to_json() for p in list_relying(connection)]
+
+
+@router.post(
+    "/relying", summary="Register a relying party for measures", status_code=201, openapi_extra=role_extra("operator")
+)
+async def register_relying(body: RelyingIn, ctx: Ctx, caller: Operator) -> dict[str, Any]:
+    with ctx.begin() as connection:
+        _, book = ctx.book(connection, ctx.today())
+        party = add_relying(
+            connection, body.id, body.measures, {m.id for m in book.measures}, ctx.now(), title=body.title
+        )
+        append(connection, [_entry(caller, "relying.add", party.to_json())], ctx.now())
+    return party.to_json()
+
+
+@router.post("/relying/{relying_id}/disable", summary="Disable a relying party", openapi_extra=role_extra("operator"))
+async def disable_a_relying(relying_id: Id, ctx: Ctx, caller: Operator) -> dict[str, Any]:
+    with ctx.begin() as connection:
+        changed = disable_relying(connection, relying_id)
+        if changed:
+            append(connection, [_entry(caller, "relying.disable", {"relying": relying_id})], ctx.now())
+    return {"id": relying_id, "enabled": False, "changed": changed}
+
+
+@router.get("/quarantine", summary="Quarantined records (identifiers masked)", openapi_extra=role_extra("operator"))
+async def quarantine(
+    ctx: Ctx, caller: Operator, include_resolved: Annotated[bool, Query()] = False
+) -> list[dict[str, object]]:
+    with ctx.begin() as connection:
+        entries = quarantine_entries(connection, ctx.ring, include_resolved=include_resolved)
+        append(connection, [_entry(caller, "quarantine.read", {"entries": len(entries)})], ctx.now())
+    return [e.as_json() for e in entries]
+
+
+@router.post(
+    "/quarantine/retry", summary="Process every open quarantined record again", openapi_extra=role_extra("operator")
+)
+async def retry(ctx: Ctx, caller: Operator) -> dict[str, Any]:
+    summary = await asyncio.to_thread(retry_quarantine, ctx.store, today=ctx.today())
+    detail = {"retried": summary.retried, "resolved": summary.resolved, "still_open": summary.still_open}
+    await ctx.audit(_entry(caller, "quarantine.retry", detail))
+    return detail
+
+
+@router.get(
+    "/stats",
+    summary="Grade distribution, list sizes, measures in force",
+    openapi_extra=role_extra("operator", "auditor"),
+)
+async def stats(ctx: Ctx, caller: Annotated[Any, Depends(roles("operator", "auditor"))]) -> dict[str, Any]:
+    with ctx.begin() as connection:
+        return store_statistics(connection, ctx.today())
+
+
+@router.post("/rescore", summary="Rescore every subject from its stored records", openapi_extra=role_extra("operator"))
+async def rescore(ctx: Ctx, caller: Operator) -> dict[str, Any]:
+    summary = await asyncio.to_thread(rescore_store, ctx.store, today=ctx.today())
+    detail = {"subjects": summary.subjects, "changed": summary.changed, "events": summary.events}
+    await ctx.audit(_entry(caller, "rescore", detail))
+    return {**detail, "seconds": round(summary.seconds, 3)}

@@ -1,0 +1,89 @@
+"""Relying parties ask whether a measure applies to a subject: yes or no, why, on what legal basis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import Connection
+
+from credo.api.context import ApiContext, context, role_extra, roles
+from credo.api.problems import Problem
+from credo.api.writer import Done
+from credo.store.audit import AuditEntry
+from credo.store.decisions import Decision, prepare_decision, store_decisions
+from credo.store.errors import NotFoundError
+
+router = APIRouter(prefix="/v1", tags=["relying parties"])  # the prefix here, so routes know their full path (metrics)
+
+
+class DecisionAnswer(BaseModel):
+    applies: bool
+    measure: str
+    kind: str
+    reason: str
+    legal_basis: str | None
+    since: str | None
+    rulebook_version: str
+    decision_id: str
+
+
+@router.get(
+    "/decisions/{measure_id}",
+    summary="Does this measure apply to the subject now?",
+    response_model=DecisionAnswer,
+    openapi_extra=role_extra("relying"),
+)
+async def decide(
+    measure_id: Annotated[str, Path(max_length=100)],
+    subject: Annotated[str, Query(min_length=1, max_length=64, description="The subject's identifier")],
+    ctx: Annotated[ApiContext, Depends(context)],
+    caller: Annotated[Any, Depends(roles("relying"))],
+    kind: Annotated[
+        Literal["person", "organization"] | None,
+        Query(description="Only when an identifier is valid for both kinds"),
+    ] = None,
+) -> Response:
+    decision = _prepare(ctx, caller.id, measure_id, subject, kind)
+    entry = AuditEntry(
+        "relying",
+        caller.id,
+        "decision",
+        f"measure {decision.measure}",
+        decision.subject_id,
+        {"measure": decision.measure, "applies": decision.applies, "decision_id": decision.decision_id},
+    )
+
+    def work(connection: Connection, now: dt.datetime) -> Done:
+        store_decisions(connection, [decision], now)
+        return Done(None, [entry])
+
+    try:
+        await ctx.writer.run(work)
+    except Exception:
+        raise Problem("unavailable", "the decision could not be recorded, so it is not given; try again") from None
+    ctx.metrics.decisions.labels(decision.measure, str(decision.applies).lower()).inc()
+    # Serialised here: the answer is already exactly DecisionAnswer (a test holds them together), and
+    # validating it again would cost the hottest route a tenth of its time.
+    return Response(json.dumps(decision.answer()).encode(), media_type="application/json")
+
+
+def _prepare(ctx: ApiContext, relying_id: str, measure_id: str, subject: str, kind: str | None) -> Decision:
+    today = ctx.today()
+    with ctx.begin() as connection:
+        party = ctx.party(connection, relying_id)
+        if party is None:
+            raise Problem("forbidden", f"relying party {relying_id} is not registered")
+        if measure_id not in party.measures:
+            raise Problem("forbidden", f"relying party {relying_id} is not registered for measure {measure_id}")
+        found = ctx.snapshots(connection, subject, kind)
+        if not found:
+            raise NotFoundError("no subject with this identifier is in the store")
+        if len(found) > 1:
+            raise Problem("conflict", "the identifier is valid for a person and an organisation: add kind=")
+        _, book = ctx.book(connection, today)
+        return prepare_decision(connection, party, book, measure_id=measure_id, subject=found[0], today=today)

@@ -1,0 +1,61 @@
+"""A subject's own report: score, reasons, forecast, lists, measures, and who asked about them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from credo.api.context import ApiContext, context, role_extra, roles
+from credo.domain.scoring import explain
+from credo.store.audit import AuditEntry, entries_about
+from credo.store.decisions import decisions_about
+from credo.store.errors import NotFoundError
+from credo.store.scoring import current_state, load_subject_records, suppressed_records
+
+router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so routes know their full path (metrics)
+
+
+@router.get(
+    "/me/report",
+    summary="Everything about the caller: score, grade, every record's part, forecast, lists, measures, decisions",
+    openapi_extra=role_extra("subject"),
+)
+async def report(
+    ctx: Annotated[ApiContext, Depends(context)], caller: Annotated[Any, Depends(roles("subject"))]
+) -> dict[str, Any]:
+    today = ctx.today()
+    reports = []
+    with ctx.begin() as connection:
+        found = ctx.subject_ids(connection, caller.id)
+        if not found:
+            raise NotFoundError("Credo holds no record about you")
+        _, book = ctx.book(connection, today)
+        ids = [sid for sid, _ in found]
+        for sid in ids:
+            current_state(connection, sid, today)  # brought up to date, as credo score does
+        loaded = load_subject_records(connection, ids)
+        hidden = suppressed_records(connection, ids)
+        for sid, kind in found:
+            e = explain(book, str(sid), kind, loaded[sid][1], today, hidden.get(sid, frozenset()))
+            body = replace(e, subject_id=caller.id).to_json()
+            body["decisions"] = decisions_about(connection, sid)
+            body["accesses"] = [_access(row) for row in entries_about(connection, sid)]
+            reports.append((sid, body))
+    await ctx.audit(
+        *(AuditEntry("subject", "subject", "report.read", "subject's own report", sid, {}) for sid, _ in reports)
+    )
+    return {"as_of": today.isoformat(), "subjects": [body for _, body in reports]}
+
+
+def _access(row: Any) -> dict[str, Any]:
+    at = row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=dt.UTC)
+    return {
+        "at": at.isoformat(),
+        "who": row.actor if row.actor_role != "subject" else "you",
+        "role": row.actor_role,
+        "action": row.action,
+        "purpose": row.purpose,
+    }

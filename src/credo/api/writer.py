@@ -1,0 +1,142 @@
+"""Group commit: the writes of many requests in one transaction, and nobody answered before it commits.
+
+Every decision must be stored, and its read of personal data logged, before
+the relying party gets the answer; every pushed record must be stored,
+rescored and logged before its source gets the outcome. One transaction per
+request would make the chain's lock (:func:`credo.store.audit.append`) and
+SQLite's single writer the bottleneck, and requests in threads would wait on
+each other's locks. So requests hand their writes to this writer as jobs and
+wait; it runs, in a worker thread, everything that queued up while the
+previous transaction committed, in the next one:
+
+1. each job's work (store a decision; store a source's records), in order;
+2. one rescoring of every subject the jobs touched
+   (:func:`credo.store.scoring.rescore_subjects`, storing the first day each
+   state can change rather than scoring days ahead to find the day it does);
+3. the audit entries of every job, appended to the chain;
+
+then commits, and wakes each request. If the shared transaction fails, each
+of its jobs is run again alone, in a transaction of its own, so one bad job
+fails only its own request (an error a job raises, such as a refusal, reaches
+its request as raised).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from credo.store.audit import AuditEntry, append
+from credo.store.scoring import rescore_subjects
+
+__all__ = ["AuditWriter", "Done", "Work"]
+
+MAX_BATCH = 500  # jobs per transaction at most
+
+
+@dataclass
+class Done:
+    """What a job's work did: its answer, its audit entries, and the subjects whose records it changed."""
+
+    value: Any = None
+    entries: Sequence[AuditEntry] = ()
+    touched: Sequence[int] = ()
+
+
+Work = Callable[[Connection, dt.datetime], Done]
+
+
+@dataclass
+class _Job:
+    work: Work
+    done: asyncio.Future[Any] = field(repr=False)
+
+
+class AuditWriter:
+    def __init__(self, engine: Engine, clock: Callable[[], dt.datetime], today: Callable[[], dt.date]) -> None:
+        self.engine, self.clock, self.today = engine, clock, today
+        self.queue: asyncio.Queue[_Job | None] | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start writing in the running event loop (each lifespan of the app starts its own)."""
+        self.queue = asyncio.Queue()
+        self.task = asyncio.create_task(self._run(self.queue))
+
+    async def stop(self) -> None:
+        if self.task is not None and self.queue is not None:
+            await self.queue.put(None)
+            await self.task
+            self.task = self.queue = None
+
+    async def run(self, work: Work) -> Any:
+        """Run ``work`` in the next group transaction; return its value once committed, or raise its error."""
+        loop = asyncio.get_running_loop()
+        job = _Job(work, loop.create_future())
+        if self.task is None or self.queue is None:  # not started (an app used without its lifespan): at once
+            await asyncio.to_thread(self._commit_each, [job], loop)
+        else:
+            self.queue.put_nowait(job)
+        return await job.done
+
+    async def write(self, entries: Sequence[AuditEntry]) -> None:
+        """Append audit entries (a read of personal data) and return once they are committed."""
+        await self.run(lambda _connection, _now: Done(None, entries))
+
+    async def _run(self, queue: asyncio.Queue[_Job | None]) -> None:
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            first = await queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while not queue.empty() and len(batch) < MAX_BATCH:
+                job = queue.get_nowait()
+                if job is None:
+                    stopping = True
+                    break
+                batch.append(job)
+            await asyncio.to_thread(self._commit_batch, batch, loop)
+
+    def _transaction(self, jobs: Sequence[_Job]) -> list[Done]:
+        now, today = self.clock(), self.today()
+        with self.engine.begin() as connection:
+            results = [job.work(connection, now) for job in jobs]
+            touched = sorted({sid for r in results for sid in r.touched})
+            if touched:
+                rescore_subjects(connection, touched, today, exact_next_change=False)
+            append(connection, [e for r in results for e in r.entries], now)
+        return results
+
+    def _commit_batch(self, jobs: Sequence[_Job], loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            results = self._transaction(jobs)
+        except Exception:
+            self._commit_each(jobs, loop)
+            return
+        for job, result in zip(jobs, results, strict=True):
+            loop.call_soon_threadsafe(_settle, job.done, result.value, None)
+
+    def _commit_each(self, jobs: Sequence[_Job], loop: asyncio.AbstractEventLoop) -> None:
+        for job in jobs:
+            try:
+                (result,) = self._transaction([job])
+            except Exception as exc:
+                loop.call_soon_threadsafe(_settle, job.done, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, job.done, result.value, None)
+
+
+def _settle(done: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if done.done():
+        return
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(value)

@@ -1,0 +1,140 @@
+"""``credo serve``, ``credo token``, ``credo relying`` and ``credo audit``: the HTTP API and what it needs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from credo.cli.console import err, fail, out
+from credo.cli.store_ctx import audit_cli, open_from, store_errors
+from credo.store.audit import verify
+from credo.store.clock import today
+from credo.store.relying import add_relying, disable_relying, list_relying
+from credo.store.rulebooks import rulebook_at
+
+__all__ = ["audit_app", "relying_app", "serve", "token_app"]
+
+token_app = typer.Typer(help="Issue API tokens.", no_args_is_help=True)
+relying_app = typer.Typer(help="Register relying parties and the measures each may ask about.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port to listen on.", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API (docs/api.md) over the store: routes under /v1, OpenAPI at /v1/openapi.json."""
+    import uvicorn
+
+    from credo.api.app import create_app
+
+    with open_from(ctx) as store, store_errors():
+        app = create_app(store)
+        err.print(f"Credo API on http://{host}:{port}/v1/docs (OpenAPI: /v1/openapi.json); Ctrl-C stops it")
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,  # uvicorn's access log prints paths, and paths hold identifiers
+            server_header=False,
+            loop="uvloop",
+            http="httptools",
+            log_config=None,
+        )
+
+
+@token_app.command("issue")
+def issue(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Argument(help="operator, source, relying, reviewer, subject or auditor.")],
+    principal: Annotated[
+        str | None,
+        typer.Argument(help="A source or relying-party id, the subject's identifier, or a name for the audit trail."),
+    ] = None,
+    expires: Annotated[str, typer.Option(help="How long it is valid: 8h, 30d, 12w, 1y.")] = "30d",
+) -> None:
+    """Print a signed bearer token for ROLE (and PRINCIPAL), and nothing else."""
+    from credo.api.auth import issue_token, parse_expiry
+
+    with open_from(ctx) as store, store_errors():
+        lifetime = parse_expiry(expires)
+        with store.begin() as connection:
+            ring = store.keys(connection)
+            token = issue_token(ring, role, principal, now=store.clock(), expires=lifetime)
+            audit_cli(
+                connection,
+                store,
+                "token.issue",
+                {"role": role, "principal": principal if role != "subject" else None, "expires": expires},
+            )
+    typer.echo(token)
+
+
+@relying_app.command("add")
+def relying_add(
+    ctx: typer.Context,
+    relying_id: Annotated[str, typer.Argument(help="The party's id (e.g. city-bank).")],
+    measure: Annotated[list[str], typer.Option("--measure", help="A measure id it may ask about (repeat it).")],
+    title: Annotated[str | None, typer.Option(help="A readable name; defaults to the id.")] = None,
+) -> None:
+    """Register a relying party for the measures its purpose needs; asking about any other is refused."""
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        _, book = rulebook_at(connection, today(store.environ))
+        party = add_relying(connection, relying_id, measure, {m.id for m in book.measures}, store.clock(), title=title)
+        audit_cli(connection, store, "relying.add", party.to_json())
+    out.print(f"relying party {party.id} registered for {', '.join(party.measures)}", markup=False, soft_wrap=True)
+
+
+@relying_app.command("list")
+def relying_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
+) -> None:
+    """Every relying party, its measures, and whether it is enabled."""
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        found = list_relying(connection)
+    if as_json:
+        typer.echo(json.dumps([p.to_json() for p in found], ensure_ascii=False))
+        return
+    if not found:
+        out.print("no relying parties registered: credo relying add RELYING_ID --measure MEASURE_ID")
+        return
+    table = Table("relying party", "title", "measures", "enabled")
+    for p in found:
+        table.add_row(escape(p.id), escape(p.title), escape(", ".join(p.measures)), "yes" if p.enabled else "no")
+    out.print(table)
+
+
+@relying_app.command("disable")
+def relying_disable(
+    ctx: typer.Context, relying_id: Annotated[str, typer.Argument(help="The id of a registered relying party.")]
+) -> None:
+    """Stop answering a relying party; its past decisions stay."""
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        changed = disable_relying(connection, relying_id)
+        if changed:
+            audit_cli(connection, store, "relying.disable", {"relying": relying_id})
+    out.print(f"relying party {relying_id} {'disabled' if changed else 'was already disabled'}", markup=False)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Check the hash chain from the first entry; name the first broken entry and exit 1 if there is one."""
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        report = verify(connection)
+    if not report.intact:
+        fail(
+            f"the audit trail is broken at entry {report.broken_at}: {report.problem} "
+            f"({report.entries} entries verified before it)"
+        )
+    out.print(
+        f"the audit trail is intact: {report.entries} entries; head {report.head.hex()}", markup=False, soft_wrap=True
+    )

@@ -1,0 +1,194 @@
+"""The audit trail: every read of personal data and every write, in one hash-chained log.
+
+Each entry carries the hash of the entry before it, and its own hash covers
+its id, its fields and that previous hash, so editing, inserting or deleting
+an entry anywhere before the last breaks the chain at that place
+(:func:`verify`). The newest entry's id and hash are also kept in
+``store_meta`` (``audit_head``), so cutting entries off the end shows as a
+head that no entry matches. Whoever can rewrite the whole table and the head
+together can forge a consistent chain; publish the head that
+``credo audit verify`` prints (or keep it elsewhere) to anchor it.
+
+Entries never hold an identifier: a subject appears as its surrogate id in
+this store (``subject_id``), a subject acting on their own data as
+``actor = "subject"`` with that id, and ``detail`` holds ids of rules,
+measures, sources and counts, never record content.
+
+Appending takes the head row's write lock first (an UPDATE of it), which
+serialises writers on SQLite and PostgreSQL alike; append at the END of a
+transaction, so the lock is held only until its commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from credo.store.tables import audit_log, store_meta
+
+__all__ = [
+    "GENESIS",
+    "ROLES",
+    "AuditEntry",
+    "ChainReport",
+    "append",
+    "entries_about",
+    "entry_hash",
+    "verify",
+]
+
+HEAD = "audit_head"
+GENESIS = bytes(32)  # the "previous hash" of the first entry
+ROLES = ("operator", "source", "relying", "reviewer", "subject", "auditor", "public", "cli")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One access or write. ``actor`` is a principal id (never a person's identifier)."""
+
+    actor_role: str
+    actor: str
+    action: str
+    purpose: str
+    subject_id: int | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _utc_naive(at: dt.datetime) -> dt.datetime:
+    """The instant as naive UTC: SQLite gives stored timestamps back without a zone, PostgreSQL with one."""
+    return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo is not None else at
+
+
+def entry_hash(entry_id: int, at: dt.datetime, entry: AuditEntry, prev_hash: bytes) -> bytes:
+    """SHA-256 over a version tag, the previous hash and the entry as canonical JSON (sorted keys, no spaces)."""
+    body = {
+        "id": entry_id,
+        "at": _utc_naive(at).isoformat(timespec="microseconds"),
+        "actor_role": entry.actor_role,
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject_id": entry.subject_id,
+        "purpose": entry.purpose,
+        "detail": entry.detail,
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(b"credo-audit-v1\x1f" + prev_hash + text.encode()).digest()
+
+
+def _lock_head(connection: Connection) -> tuple[int, bytes]:
+    """Take the chain's write lock and read its head: (last id, last hash), (0, GENESIS) when empty."""
+    locked = connection.execute(
+        sa.update(store_meta).where(store_meta.c.name == HEAD).values(value=store_meta.c.value)
+    ).rowcount
+    if not locked:
+        connection.execute(sa.insert(store_meta).values(name=HEAD, value=f"0:{GENESIS.hex()}"))
+        return 0, GENESIS
+    value = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == HEAD)).scalar_one()
+    last_id, _, last_hash = value.partition(":")
+    return int(last_id), bytes.fromhex(last_hash)
+
+
+def append(connection: Connection, entries: Sequence[AuditEntry], now: dt.datetime) -> list[int]:
+    """Append entries in order, in the caller's transaction; returns their ids. Call it last before commit."""
+    if not entries:
+        return []
+    last_id, prev = _lock_head(connection)
+    stored = _utc_naive(now)
+    rows, ids = [], []
+    for offset, entry in enumerate(entries, start=1):
+        entry_id = last_id + offset
+        digest = entry_hash(entry_id, stored, entry, prev)
+        rows.append(
+            {
+                "id": entry_id,
+                "at": now,
+                "actor_role": entry.actor_role,
+                "actor": entry.actor,
+                "action": entry.action,
+                "subject_id": entry.subject_id,
+                "purpose": entry.purpose,
+                "detail": dict(entry.detail),
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        ids.append(entry_id)
+        prev = digest
+    connection.execute(sa.insert(audit_log), rows)
+    connection.execute(sa.update(store_meta).where(store_meta.c.name == HEAD).values(value=f"{ids[-1]}:{prev.hex()}"))
+    return ids
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    entries: int
+    head: bytes  # the hash of the last entry that verified
+    broken_at: int | None = None  # the id of the first entry that does not verify
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None and self.problem is None
+
+
+def _rows(connection: Connection, batch: int = 10_000) -> Iterator[Any]:
+    after = 0
+    while True:
+        rows = connection.execute(
+            sa.select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].id
+
+
+def verify(connection: Connection) -> ChainReport:
+    """Walk the chain from the first entry; stop at the first entry that breaks it, and check the head."""
+    expected_id, prev, count = 1, GENESIS, 0
+    for row in _rows(connection):
+        entry = AuditEntry(row.actor_role, row.actor, row.action, row.purpose, row.subject_id, row.detail)
+        if row.id != expected_id:
+            return ChainReport(count, prev, expected_id, f"entry {expected_id} is missing (next is {row.id})")
+        if bytes(row.prev_hash) != prev:
+            return ChainReport(count, prev, row.id, "its previous hash is not the hash of the entry before it")
+        if entry_hash(row.id, row.at, entry, prev) != bytes(row.hash):
+            return ChainReport(count, prev, row.id, "its content does not match its hash (edited)")
+        prev, expected_id, count = bytes(row.hash), expected_id + 1, count + 1
+    head = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == HEAD)).scalar()
+    if head == f"{count}:{prev.hex()}":
+        return ChainReport(count, prev)
+    head_id = _head_id(head)
+    if head_id is None:
+        return ChainReport(count, prev, max(count, 1), "the recorded head is missing or unreadable")
+    if head_id > count:
+        return ChainReport(
+            count, prev, count + 1, f"the head names entry {head_id}: entries after {count} were removed"
+        )
+    if head_id < count:
+        return ChainReport(count, prev, head_id + 1, f"entries after {head_id} were not appended through the head")
+    return ChainReport(count, prev, count, "the last entry is not the one the head recorded")
+
+
+def _head_id(head: str | None) -> int | None:
+    number = (head or "").partition(":")[0]
+    return int(number) if number.isdigit() else None
+
+
+def entries_about(connection: Connection, subject_id: int, limit: int = 1000) -> list[Any]:
+    """The newest entries about one subject, newest first (what a subject sees of who looked at them)."""
+    return list(
+        connection.execute(
+            sa.select(audit_log)
+            .where(audit_log.c.subject_id == subject_id)
+            .order_by(audit_log.c.id.desc())
+            .limit(limit)
+        ).all()
+    )

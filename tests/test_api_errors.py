@@ -1,0 +1,203 @@
+"""Bad requests get RFC 9457 problems with stable codes, never a 500; tokens are checked strictly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+
+from credo.api.app import create_app
+from credo.store.bootstrap import init_store, open_store
+from credo.store.push import MAX_RECORDS
+from tests.apisupport import BANK, PERSON, SOURCE, TODAY, Api, api_over, record
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}", environ={"CREDO_TODAY": TODAY})
+    init_store(store)
+    with api_over(store) as running:
+        yield running
+    store.engine.dispose()
+
+
+def problem(response: object, status: int, code: str) -> dict[str, object]:
+    assert response.status_code == status, response.text  # type: ignore[attr-defined]
+    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
+    body: dict[str, object] = response.json()  # type: ignore[attr-defined]
+    assert body["code"] == code
+    assert body["status"] == status
+    assert body["type"] == f"urn:credo:problem:{code}"
+    assert isinstance(body["title"], str) and isinstance(body["detail"], str)
+    return body
+
+
+def test_malformed_and_misshapen_bodies(api: Api) -> None:
+    headers = {**api.headers("source", SOURCE), "Content-Type": "application/json"}
+    problem(api.client.post("/v1/records", content=b"[{", headers=headers), 400, "malformed-json")
+    problem(api.client.post("/v1/records", content=b"\xff\xfe", headers=headers), 400, "malformed-json")
+    problem(api.client.post("/v1/records", content=b'{"a": 1}', headers=headers), 422, "invalid-request")
+    problem(api.client.post("/v1/records", content=b"[]", headers=headers), 422, "invalid-request")
+    lines = {**headers, "Content-Type": "application/x-ndjson"}
+    body = problem(
+        api.client.post("/v1/records", content=b'{"a": 1}\nnot json\n', headers=lines), 400, "malformed-json"
+    )
+    assert body["detail"] == "line 2 is not valid JSON"
+    xml = {**headers, "Content-Type": "application/xml"}
+    problem(api.client.post("/v1/records", content=b"<a/>", headers=xml), 415, "unsupported-media-type")
+    op = api.headers("operator")
+    problem(api.client.post("/v1/sources", json={"id": 5}, headers=op), 422, "invalid-request")
+    problem(
+        api.client.post("/v1/sources", content=b"{", headers={**op, "Content-Type": "application/json"}),
+        400,
+        "malformed-json",
+    )
+
+
+def test_wrong_types_in_a_record_are_rejected_per_record(api: Api) -> None:
+    answer = api.push(
+        record("T-1", amount=True),
+        record("T-2", occurred_on=20260301),
+        record("T-3", category=["a"]),
+        ["not", "an", "object"],  # type: ignore[arg-type]
+        record("x" * 201),
+    )
+    assert [r["reason"] for r in answer["results"]] == [
+        "amount must be a number or decimal text",
+        "occurred_on is not a valid date (YYYY-MM-DD)",
+        "category must be text or a whole number",
+        "record is not a JSON object",
+        "record_id is longer than 200 characters",
+    ]
+
+
+def test_oversized_bodies_and_too_many_records(api: Api, tmp_path: Path) -> None:
+    small = open_store(api.store.url.render_as_string(hide_password=False), environ={"CREDO_TODAY": TODAY})
+    with TestClient(create_app(small, max_body=1000)) as client:
+        big = json.dumps([record(f"B-{i}") for i in range(40)])
+        problem(
+            client.post(
+                "/v1/records",
+                content=big,
+                headers={**api.headers("source", SOURCE), "Content-Type": "application/json"},
+            ),
+            413,
+            "payload-too-large",
+        )
+    small.engine.dispose()
+    many = [record(f"M-{i}") for i in range(MAX_RECORDS + 1)]
+    body = problem(
+        api.client.post("/v1/records", json=many, headers=api.headers("source", SOURCE)), 413, "payload-too-large"
+    )
+    assert str(MAX_RECORDS) in str(body["detail"])
+
+
+def test_unknown_routes_methods_and_parameters(api: Api) -> None:
+    problem(api.client.get("/v1/nothing-here"), 404, "not-found")
+    problem(api.client.delete("/v1/rulebook"), 405, "method-not-allowed")
+    body = problem(
+        api.client.get("/v1/decisions/loan-fast-track", headers=api.headers("relying", BANK)), 422, "invalid-request"
+    )
+    assert body["errors"] == [{"where": "query.subject", "problem": "Field required"}]
+    problem(
+        api.client.get("/v1/audit/entries", params={"limit": "lots"}, headers=api.headers("auditor")),
+        422,
+        "invalid-request",
+    )
+
+
+def test_tokens_missing_forged_expired_or_from_another_store(api: Api, tmp_path: Path) -> None:
+    url = "/v1/decisions/loan-fast-track"
+    params = {"subject": PERSON}
+    problem(api.client.get(url, params=params), 401, "unauthenticated")
+    problem(api.client.get(url, params=params, headers={"Authorization": "Basic abc"}), 401, "unauthenticated")
+    problem(api.client.get(url, params=params, headers={"Authorization": "Bearer not-a-jwt"}), 401, "unauthenticated")
+    good = api.token("relying", BANK)
+    head, claims, sig = good.split(".")
+    tampered = f"{head}.{claims[:-2]}AA.{sig}"
+    problem(api.client.get(url, params=params, headers={"Authorization": f"Bearer {tampered}"}), 401, "unauthenticated")
+    expired = api.token("relying", BANK, expires=dt.timedelta(seconds=-10))
+    body = problem(
+        api.client.get(url, params=params, headers={"Authorization": f"Bearer {expired}"}), 401, "unauthenticated"
+    )
+    assert body["detail"] == "the token has expired"
+    other = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    init_store(other)
+    foreign = Api(other, api.client).token("relying", BANK)
+    other.engine.dispose()
+    problem(api.client.get(url, params=params, headers={"Authorization": f"Bearer {foreign}"}), 401, "unauthenticated")
+    accepted = api.client.get(url, params=params, headers={"Authorization": f"Bearer {good}"})
+    problem(accepted, 404, "not-found")  # past the token check: nobody with this identifier has records yet
+
+
+def test_a_deployments_own_openid_provider_is_trusted_when_configured(tmp_path: Path) -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+    env = {
+        "CREDO_TODAY": TODAY,
+        "CREDO_OIDC_ISSUER": "https://id.example.test",
+        "CREDO_OIDC_JWKS": str(tmp_path / "jwks.json"),
+        "CREDO_OIDC_AUDIENCE": "credo",
+    }
+    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}", environ=env)
+    init_store(store)
+    now = dt.datetime.now(dt.UTC)
+
+    def token(**extra: object) -> str:
+        claims = {"iss": "https://id.example.test", "aud": "credo", "sub": "u-1", "exp": now + dt.timedelta(hours=1),
+                  "credo_role": "auditor", "credo_principal": "audit-office", **extra}  # fmt: skip
+        return jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
+
+    with api_over(store) as running:
+        ok = running.client.get("/v1/audit/verify", headers={"Authorization": f"Bearer {token()}"})
+        assert ok.status_code == 200, ok.text
+        wrong_aud = running.client.get("/v1/audit/verify", headers={"Authorization": f"Bearer {token(aud='other')}"})
+        problem(wrong_aud, 401, "unauthenticated")
+        other_role = running.client.get("/v1/stats", headers={"Authorization": f"Bearer {token(credo_role='subject')}"})
+        problem(other_role, 401, "unauthenticated")  # a subject principal must be a valid identifier
+        entries = running.client.get("/v1/audit/entries", headers={"Authorization": f"Bearer {token()}"}).json()
+    store.engine.dispose()
+    assert entries[-1]["actor"] == "audit-office"
+
+
+def test_server_logs_hold_no_identifier(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    api.push(record("J-1"))
+    api.decide("high-consumption-restriction")
+    api.client.get("/v1/lists/honour-roll", params={"subject": PERSON})
+    api.client.get("/v1/me/report", headers=api.headers("subject", PERSON))
+    server_side = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]  # httpx: the client
+    assert server_side
+    assert not [m for m in server_side if PERSON in m]
+
+
+def test_metrics_count_requests_by_route_records_and_decisions(api: Api) -> None:
+    api.push(record("J-1"), record("J-2", subject_kind="x"))
+    api.decide("high-consumption-restriction")
+    api.decide("high-consumption-restriction")
+    text = api.client.get("/metrics").text
+    assert 'credo_http_requests_total{method="GET",route="/v1/decisions/{measure_id}",status="200"} 2.0' in text
+    assert 'credo_records_pushed_total{outcome="new"} 1.0' in text
+    assert "credo_records_rejected_total 1.0" in text
+    assert 'credo_decisions_total{applies="true",measure="high-consumption-restriction"} 2.0' in text
+    assert 'credo_http_request_seconds_bucket{le="0.02",method="GET",route="/v1/decisions/{measure_id}"}' in text
+    assert PERSON not in text
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_the_reference_page_is_served_locally(api: Api) -> None:
+    page = api.client.get("/v1/docs")
+    assert page.status_code == 200
+    assert "/v1/docs/openapi-page.js" in page.text
+    assert "http" not in page.text.replace("/v1/openapi.json", "").split("<script")[1]  # no script from elsewhere
+    script = api.client.get("/v1/docs/openapi-page.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "x-credo-roles" in script.text

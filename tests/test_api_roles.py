@@ -1,0 +1,93 @@
+"""Every route x every role, read from the OpenAPI document: allowed callers get in, everyone else is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from credo.api.auth import ROLES
+from credo.store.bootstrap import init_store, open_store
+from tests.apisupport import BANK, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
+
+PRINCIPALS = {
+    "source": SOURCE,
+    "relying": BANK,
+    "subject": PERSON,
+    "operator": "alice",
+    "auditor": "audit",
+    "reviewer": "bob",
+}
+# Path parameter values that let an allowed caller through the route's own checks (so 403 means the role).
+PATH_VALUES = {
+    "measure_id": "loan-fast-track",
+    "source": SOURCE,
+    "record_id": "J-1",
+    "source_id": OTHER_SOURCE,
+    "relying_id": "nobody",
+    "list_id": "honour-roll",
+}
+BODIES: dict[tuple[str, str], Any] = {
+    ("post", "/v1/records"): [record("J-2")],
+    ("post", "/v1/sources"): {"id": "new-source", "categories": ["loan.*"]},
+    ("post", "/v1/relying"): {"id": "new-party", "measures": ["loan-fast-track"]},
+}
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    path: Path = tmp_path_factory.mktemp("roles") / "credo.db"
+    store = open_store(f"sqlite:///{path}", environ={"CREDO_TODAY": TODAY})
+    init_store(store)
+    with api_over(store) as running:
+        running.push(record("J-1"))
+        yield running
+    store.engine.dispose()
+
+
+def operations(api: Api) -> list[tuple[str, str, list[str], dict[str, Any]]]:
+    spec = api.client.get("/v1/openapi.json").json()
+    return [
+        (method, path, op["x-credo-roles"], op)
+        for path, methods in spec["paths"].items()
+        for method, op in methods.items()
+    ]
+
+
+def test_every_route_declares_its_roles(api: Api) -> None:
+    ops = operations(api)
+    assert len(ops) >= 18
+    for method, path, allowed, _ in ops:
+        assert allowed, f"{method} {path} declares no roles"
+        assert set(allowed) <= {*ROLES, "public"}, (method, path, allowed)
+        assert path.startswith("/v1/")
+
+
+def _call(api: Api, method: str, path: str, op: dict[str, Any], role: str | None) -> int:
+    url = path
+    for name, value in PATH_VALUES.items():
+        url = url.replace("{" + name + "}", value)
+    assert "{" not in url, f"no test value for a parameter of {path}"
+    params = {p["name"]: PERSON for p in op.get("parameters", []) if p["in"] == "query" and p["name"] == "subject"}
+    headers = api.headers(role, PRINCIPALS[role]) if role is not None else {}
+    body = BODIES.get((method, path))
+    response = api.client.request(method.upper(), url, params=params, headers=headers, json=body)
+    assert response.status_code < 500, (method, path, role, response.text)
+    return response.status_code
+
+
+def test_the_full_role_by_route_matrix(api: Api) -> None:
+    cells = 0
+    for method, path, allowed, op in operations(api):
+        for role in (*ROLES, None):
+            status = _call(api, method, path, op, role)
+            cells += 1
+            if "public" in allowed or role in allowed:
+                assert status not in (401, 403), (method, path, role, status)
+            elif role is None:
+                assert status == 401, (method, path, role, status)
+            else:
+                assert status == 403, (method, path, role, status)
+    assert cells == len(operations(api)) * (len(ROLES) + 1)
