@@ -8,17 +8,17 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 
-from credo.api.context import ApiContext, context, role_extra, roles
+from credo.api.context import role_extra, roles
 from credo.store.audit import AuditEntry, verify
 from credo.store.tables import audit_log
 
 router = APIRouter(prefix="/v1", tags=["auditors"])  # the prefix here, so routes know their full path (metrics)
 Auditor = Annotated[Any, Depends(roles("auditor"))]
-Ctx = Annotated[ApiContext, Depends(context)]
 
 
 @router.get("/audit/verify", summary="Check the audit trail's hash chain", openapi_extra=role_extra("auditor"))
-async def verify_chain(ctx: Ctx, caller: Auditor) -> dict[str, Any]:
+async def verify_chain(caller: Auditor) -> dict[str, Any]:
+    ctx = caller.ctx
     with ctx.begin() as connection:
         report = verify(connection)
     await ctx.audit(AuditEntry("auditor", caller.id, "audit.verify", "audit", None, {"intact": report.intact}))
@@ -33,11 +33,11 @@ async def verify_chain(ctx: Ctx, caller: Auditor) -> dict[str, Any]:
 
 @router.get("/audit/entries", summary="Audit entries after an id, oldest first", openapi_extra=role_extra("auditor"))
 async def entries(
-    ctx: Ctx,
     caller: Auditor,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
+    ctx = caller.ctx
     with ctx.begin() as connection:
         rows = connection.execute(
             sa.select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(limit)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from credo.api.context import ApiContext, context, role_extra, roles
+from credo.api.context import role_extra, roles
 from credo.store.audit import AuditEntry, append
 from credo.store.ingest import quarantine_entries, retry_quarantine
 from credo.store.relying import add_relying, disable_relying, list_relying
@@ -19,7 +19,6 @@ from credo.store.stats import store_statistics
 router = APIRouter(prefix="/v1", tags=["operators"])  # the prefix here, so routes know their full path (metrics)
 OPERATOR = roles("operator")
 Operator = Annotated[Any, Depends(OPERATOR)]
-Ctx = Annotated[ApiContext, Depends(context)]
 Id = Annotated[str, Path(max_length=100)]
 
 
@@ -41,7 +40,8 @@ def _entry(caller: Any, action: str, detail: dict[str, Any]) -> AuditEntry:
 
 
 @router.get("/sources", summary="Registered sources", openapi_extra=role_extra("operator"))
-async def sources(ctx: Ctx, caller: Operator) -> list[dict[str, Any]]:
+async def sources(caller: Operator) -> list[dict[str, Any]]:
+    ctx = caller.ctx
     with ctx.begin() as connection:
         found = list_sources(connection)
     return [
@@ -57,7 +57,8 @@ async def sources(ctx: Ctx, caller: Operator) -> list[dict[str, Any]]:
 
 
 @router.post("/sources", summary="Register a source", status_code=201, openapi_extra=role_extra("operator"))
-async def register_source(body: SourceIn, ctx: Ctx, caller: Operator) -> dict[str, Any]:
+async def register_source(body: SourceIn, caller: Operator) -> dict[str, Any]:
+    ctx = caller.ctx
     with ctx.begin() as connection:
         made = add_source(
             connection, body.id, body.categories, ctx.now(), title=body.title, legal_basis=body.legal_basis
@@ -77,7 +78,8 @@ async def register_source(body: SourceIn, ctx: Ctx, caller: Operator) -> dict[st
 
 
 @router.post("/sources/{source_id}/disable", summary="Disable a source", openapi_extra=role_extra("operator"))
-async def disable_a_source(source_id: Id, ctx: Ctx, caller: Operator) -> dict[str, Any]:
+async def disable_a_source(source_id: Id, caller: Operator) -> dict[str, Any]:
+    ctx = caller.ctx
     with ctx.begin() as connection:
         changed = disable_source(connection, source_id)
         if changed:
@@ -86,7 +88,8 @@ async def disable_a_source(source_id: Id, ctx: Ctx, caller: Operator) -> dict[st
 
 
 @router.get("/relying", summary="Registered relying parties and their measures", openapi_extra=role_extra("operator"))
-async def relying(ctx: Ctx, caller: Operator) -> list[dict[str, Any]]:
+async def relying(caller: Operator) -> list[dict[str, Any]]:
+    ctx = caller.ctx
     with ctx.begin() as connection:
         return [p.to_json() for p in list_relying(connection)]
 
@@ -94,7 +97,8 @@ async def relying(ctx: Ctx, caller: Operator) -> list[dict[str, Any]]:
 @router.post(
     "/relying", summary="Register a relying party for measures", status_code=201, openapi_extra=role_extra("operator")
 )
-async def register_relying(body: RelyingIn, ctx: Ctx, caller: Operator) -> dict[str, Any]:
+async def register_relying(body: RelyingIn, caller: Operator) -> dict[str, Any]:
+    ctx = caller.ctx
     with ctx.begin() as connection:
         _, book = ctx.book(connection, ctx.today())
         party = add_relying(
@@ -105,7 +109,8 @@ async def register_relying(body: RelyingIn, ctx: Ctx, caller: Operator) -> dict[
 
 
 @router.post("/relying/{relying_id}/disable", summary="Disable a relying party", openapi_extra=role_extra("operator"))
-async def disable_a_relying(relying_id: Id, ctx: Ctx, caller: Operator) -> dict[str, Any]:
+async def disable_a_relying(relying_id: Id, caller: Operator) -> dict[str, Any]:
+    ctx = caller.ctx
     with ctx.begin() as connection:
         changed = disable_relying(connection, relying_id)
         if changed:
@@ -114,9 +119,8 @@ async def disable_a_relying(relying_id: Id, ctx: Ctx, caller: Operator) -> dict[
 
 
 @router.get("/quarantine", summary="Quarantined records (identifiers masked)", openapi_extra=role_extra("operator"))
-async def quarantine(
-    ctx: Ctx, caller: Operator, include_resolved: Annotated[bool, Query()] = False
-) -> list[dict[str, object]]:
+async def quarantine(caller: Operator, include_resolved: Annotated[bool, Query()] = False) -> list[dict[str, object]]:
+    ctx = caller.ctx
     with ctx.begin() as connection:
         entries = quarantine_entries(connection, ctx.ring, include_resolved=include_resolved)
         append(connection, [_entry(caller, "quarantine.read", {"entries": len(entries)})], ctx.now())
@@ -126,7 +130,8 @@ async def quarantine(
 @router.post(
     "/quarantine/retry", summary="Process every open quarantined record again", openapi_extra=role_extra("operator")
 )
-async def retry(ctx: Ctx, caller: Operator) -> dict[str, Any]:
+async def retry(caller: Operator) -> dict[str, Any]:
+    ctx = caller.ctx
     summary = await asyncio.to_thread(retry_quarantine, ctx.store, today=ctx.today())
     detail = {"retried": summary.retried, "resolved": summary.resolved, "still_open": summary.still_open}
     await ctx.audit(_entry(caller, "quarantine.retry", detail))
@@ -138,13 +143,15 @@ async def retry(ctx: Ctx, caller: Operator) -> dict[str, Any]:
     summary="Grade distribution, list sizes, measures in force",
     openapi_extra=role_extra("operator", "auditor"),
 )
-async def stats(ctx: Ctx, caller: Annotated[Any, Depends(roles("operator", "auditor"))]) -> dict[str, Any]:
+async def stats(caller: Annotated[Any, Depends(roles("operator", "auditor"))]) -> dict[str, Any]:
+    ctx = caller.ctx
     with ctx.begin() as connection:
         return store_statistics(connection, ctx.today())
 
 
 @router.post("/rescore", summary="Rescore every subject from its stored records", openapi_extra=role_extra("operator"))
-async def rescore(ctx: Ctx, caller: Operator) -> dict[str, Any]:
+async def rescore(caller: Operator) -> dict[str, Any]:
+    ctx = caller.ctx
     summary = await asyncio.to_thread(rescore_store, ctx.store, today=ctx.today())
     detail = {"subjects": summary.subjects, "changed": summary.changed, "events": summary.events}
     await ctx.audit(_entry(caller, "rescore", detail))

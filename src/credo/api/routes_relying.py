@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
-from credo.api.context import ApiContext, context, role_extra, roles
+from credo.api.context import ApiContext, role_extra, roles
 from credo.api.problems import Problem
 from credo.api.writer import Done
 from credo.store.audit import AuditEntry
@@ -41,13 +41,13 @@ class DecisionAnswer(BaseModel):
 async def decide(
     measure_id: Annotated[str, Path(max_length=100)],
     subject: Annotated[str, Query(min_length=1, max_length=64, description="The subject's identifier")],
-    ctx: Annotated[ApiContext, Depends(context)],
     caller: Annotated[Any, Depends(roles("relying"))],
     kind: Annotated[
         Literal["person", "organization"] | None,
         Query(description="Only when an identifier is valid for both kinds"),
     ] = None,
 ) -> Response:
+    ctx = caller.ctx
     decision = _prepare(ctx, caller.id, measure_id, subject, kind)
     entry = AuditEntry(
         "relying",

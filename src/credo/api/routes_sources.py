@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
-from credo.api.context import ApiContext, context, role_extra, roles
+from credo.api.context import ApiContext, role_extra, roles
 from credo.api.problems import Problem
 from credo.api.writer import Done, Work
 from credo.store.audit import AuditEntry
@@ -112,9 +112,9 @@ def _parse(body: bytes, media: str) -> list[Any]:
 )
 async def push(
     request: Request,
-    ctx: Annotated[ApiContext, Depends(context)],
     caller: Annotated[Any, Depends(roles("source"))],
 ) -> PushAnswer:
+    ctx = caller.ctx
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     rows = _parse(await _body(request, ctx.max_body), media)
     if not rows:
@@ -185,9 +185,9 @@ def _push(ctx: ApiContext, source_id: str, rows: list[Any], push_id: str) -> Wor
 async def withdraw(
     source: Annotated[str, Path(max_length=100)],
     record_id: Annotated[str, Path(max_length=200)],
-    ctx: Annotated[ApiContext, Depends(context)],
     caller: Annotated[Any, Depends(roles("source"))],
 ) -> RecordOutcome:
+    ctx = caller.ctx
     if source != caller.id:
         raise Problem("forbidden", "a source may only withdraw its own records")
     result = await ctx.writer.run(_withdraw(source, record_id))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from credo.api.context import ApiContext, context, role_extra, roles
+from credo.api.context import role_extra, roles
 from credo.domain.scoring import explain
 from credo.store.audit import AuditEntry, entries_about
 from credo.store.decisions import decisions_about
@@ -23,9 +23,8 @@ router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so route
     summary="Everything about the caller: score, grade, every record's part, forecast, lists, measures, decisions",
     openapi_extra=role_extra("subject"),
 )
-async def report(
-    ctx: Annotated[ApiContext, Depends(context)], caller: Annotated[Any, Depends(roles("subject"))]
-) -> dict[str, Any]:
+async def report(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
+    ctx = caller.ctx
     today = ctx.today()
     reports = []
     with ctx.begin() as connection:

@@ -87,15 +87,16 @@ def prepare_decision(
     measure = find_measure(book, measure_id)
     if measure is None:
         raise NotFoundError(f"the rulebook in force ({book.version}) defines no measure {measure_id}")
-    state = subject.state
+    state, mark = subject.state, subject.records_mark
     if state is None or not is_exact(state, subject.next_change, book.version, today):
         state = current_state(connection, subject.subject_id, today)
+        mark = records_mark(connection)
     answer = answer_measure(book, measure, state)
     explanation = {
         "state": state.to_json(),
         "trigger": answer.trigger,
         "reason": answer.reason,
-        "records_up_to": records_mark(connection),
+        "records_up_to": mark,
     }
     return Decision(
         decision_id=str(uuid.uuid4()),

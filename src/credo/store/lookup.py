@@ -2,7 +2,7 @@
 
 A relying party's question is the hottest path Credo has (docs/api.md,
 "Speed"). SQLAlchemy Core costs about 0.1 ms per statement in Python, more
-than SQLite spends answering it, so these three lookups go to the driver's
+than SQLite spends answering it, so these two lookups go to the driver's
 cursor with fixed SQL. They read what :func:`credo.store.scoring.stored_state`
 reads, and the outbox's events; when the stored state is not
 exact today (:func:`credo.store.scoring.is_exact`), the caller falls back to
@@ -25,7 +25,7 @@ from credo.domain.changes import ScoreState
 __all__ = ["SubjectSnapshot", "last_change", "read_snapshot", "records_mark"]
 
 _STATE = """SELECT s.id, s.kind, c.score, c.grade, c.dimensions, c.lists, c.measures, c.rulebook_version, c.as_of,
-       c.next_change
+       c.next_change, (SELECT max(id) FROM records) AS mark
 FROM subjects s LEFT JOIN current_scores c ON c.subject_id = s.id WHERE s.subject_key IN ({keys})"""
 _MARK = "SELECT max(id) FROM records"
 _EVENTS = """SELECT event_type, detail, as_of FROM outbox
@@ -38,6 +38,7 @@ class SubjectSnapshot:
     kind: str
     state: ScoreState | None  # None: never scored
     next_change: dt.date | None
+    records_mark: int  # the highest record row id when read (:func:`records_mark`), in the same statement
 
 
 def _json(value: Any) -> Any:
@@ -64,7 +65,7 @@ def read_snapshot(connection: Connection, keys: Sequence[bytes]) -> list[Subject
     finally:
         cursor.close()
     found = []
-    for sid, kind, score, grade, dims, lists, measures, version, as_of, next_change in rows:
+    for sid, kind, score, grade, dims, lists, measures, version, as_of, next_change, mark in rows:
         state = None
         if score is not None:
             state = ScoreState(
@@ -76,7 +77,7 @@ def read_snapshot(connection: Connection, keys: Sequence[bytes]) -> list[Subject
                 rulebook_version=version,
                 as_of=_date(as_of),  # type: ignore[arg-type]
             )
-        found.append(SubjectSnapshot(int(sid), kind, state, _date(next_change)))
+        found.append(SubjectSnapshot(int(sid), kind, state, _date(next_change), int(mark or 0)))
     return found
 
 
