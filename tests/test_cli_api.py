@@ -13,9 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import jwt
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from credo.cli.app import app
+from credo.store.tables import audit_log
 from tests.apisupport import API_YAML, BANK, PERSON, SOURCE, record
 
 runner = CliRunner()
@@ -124,3 +126,36 @@ def test_credo_serve_answers_over_http_and_logs_no_identifier(tmp_path: Path) ->
     assert f"http://127.0.0.1:{port}/v1/docs" in err
     assert PERSON not in out + err
     assert credo(db, "audit", "verify")[1].startswith("the audit trail is intact: ")
+
+
+def test_command_line_reads_and_writes_are_in_the_audit_trail(tmp_path: Path) -> None:
+    db = prepared(tmp_path)
+    rows = tmp_path / "records.jsonl"
+    rows.write_text(json.dumps({**record("J-1"), "source": SOURCE}) + "\n", encoding="utf-8")
+    assert credo(db, "ingest", str(rows))[0] == 0
+    assert credo(db, "score", PERSON)[0] == 0
+    assert credo(db, "explain", PERSON)[0] == 0
+    assert credo(db, "refresh")[0] == 0
+    assert credo(db, "token", "issue", "subject", PERSON)[0] == 0
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.connect() as connection:
+        rows_ = connection.execute(
+            sa.select(
+                audit_log.c.actor_role,
+                audit_log.c.actor,
+                audit_log.c.action,
+                audit_log.c.subject_id,
+                audit_log.c.detail,
+            )
+        ).all()
+    engine.dispose()
+    actions = [r.action for r in rows_]
+    assert actions == [
+        "rulebook.publish", "rulebook.activate", "source.add", "records.ingest", "score.read", "explanation.read",
+        "refresh", "token.issue",
+    ]  # fmt: skip
+    assert all(r.actor_role == "operator" and r.actor.startswith("cli:") for r in rows_)
+    reads = [r for r in rows_ if r.action.endswith(".read")]
+    assert all(r.subject_id is not None for r in reads)
+    assert rows_[3].detail["new"] == 1
+    assert PERSON not in str(rows_)  # a subject token's principal is not written

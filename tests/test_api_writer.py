@@ -1,0 +1,76 @@
+"""The group-commit writer: many jobs in one transaction, and a failing job fails only its own request."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from credo.api.writer import AuditWriter, Done
+from credo.store.audit import AuditEntry, verify
+from credo.store.bootstrap import Store, init_store, open_store
+from credo.store.tables import audit_log, store_meta
+
+NOW = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Store:
+    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}")
+    init_store(store)
+    return store
+
+
+def entry(n: int) -> AuditEntry:
+    return AuditEntry("cli", f"job-{n}", "test", "test")
+
+
+def test_queued_jobs_share_a_transaction_and_a_bad_one_fails_alone(sqlite_store: Store) -> None:
+    writer = AuditWriter(sqlite_store.engine, lambda: NOW, NOW.date)
+    begun = [0]
+    sa.event.listen(sqlite_store.engine, "begin", lambda _conn: begun.__setitem__(0, begun[0] + 1))
+    transactions: list[int] = []  # the number of the transaction each good job ran in, attempt by attempt
+
+    def good(n: int):  # type: ignore[no-untyped-def]
+        def work(connection: Connection, now: dt.datetime) -> Done:
+            transactions.append(begun[0])
+            connection.execute(sa.insert(store_meta).values(name=f"job-{n}", value="done"))
+            return Done(n, [entry(n)])
+
+        return work
+
+    def bad(connection: Connection, now: dt.datetime) -> Done:
+        connection.execute(sa.insert(store_meta).values(name="job-bad", value="half"))
+        raise ValueError("this job cannot be done")
+
+    async def run() -> list[object]:
+        await writer.start()
+        try:
+            jobs = [writer.run(good(n)) for n in range(5)] + [writer.run(bad)] + [writer.run(good(n)) for n in (5, 6)]
+            return await asyncio.gather(*jobs, return_exceptions=True)
+        finally:
+            await writer.stop()
+
+    results = asyncio.run(run())
+    assert results[:5] == [0, 1, 2, 3, 4] and results[6:] == [5, 6]
+    assert isinstance(results[5], ValueError)
+    with sqlite_store.begin() as connection:
+        names = {n for (n,) in connection.execute(sa.select(store_meta.c.name).where(store_meta.c.name.like("job-%")))}
+        actors = sorted(a for (a,) in connection.execute(sa.select(audit_log.c.actor)))
+        assert verify(connection).intact
+    assert names == {f"job-{n}" for n in range(7)}  # the bad job's half-done write is gone
+    assert actors == sorted(f"job-{n}" for n in range(7))
+    # the first attempt ran the queued jobs in one transaction; then each alone, in one of its own
+    assert transactions[:5] == [transactions[0]] * 5
+    assert len(set(transactions[5:])) == len(transactions[5:]) == 7
+
+
+def test_without_its_lifespan_the_writer_writes_at_once(sqlite_store: Store) -> None:
+    writer = AuditWriter(sqlite_store.engine, lambda: NOW, NOW.date)
+    asyncio.run(writer.write([entry(1)]))
+    with sqlite_store.begin() as connection:
+        assert verify(connection).entries == 1
