@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from credo.api.routes_relying import DecisionAnswer
 from credo.store.audit import verify
 from credo.store.bootstrap import init_store, open_store
-from credo.store.tables import audit_log, decisions, quarantine, records
+from credo.store.tables import audit_log, decisions, quarantine, records, sources
 from tests.apisupport import BANK, ORG, OTHER_PERSON, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
 from tests.conftest import Backend
 
@@ -208,3 +208,23 @@ def test_every_access_is_in_an_intact_chain(api: Api) -> None:
     assert PERSON not in str(entries)
     with api.store.begin() as connection:
         assert verify(connection).intact
+
+
+def test_a_quarantined_push_is_retried_as_its_callers_record_only(api: Api) -> None:
+    answer = api.push(
+        record("S-1", source=OTHER_SOURCE, category="tax.late_payment"),  # naming another source
+        record("S-2", category="tax.late_payment"),  # no source given; a category the caller lacks
+        "not a record",  # type: ignore[arg-type]
+    )
+    assert [r["outcome"] for r in answer["results"]] == ["rejected"] * 3
+    with api.store.begin() as connection:  # the operator lets the court report tax records too
+        connection.execute(
+            sa.update(sources).where(sources.c.id == SOURCE).values(categories=["court.*", "civic.*", "tax.*"])
+        )
+    done = api.client.post("/v1/quarantine/retry", headers=api.headers("operator")).json()
+    assert (done["retried"], done["resolved"], done["still_open"]) == (3, 1, 2)
+    left = api.client.get("/v1/quarantine", headers=api.headers("operator")).json()
+    assert [e["reason"] for e in left] == ["source is not the caller's source", "record is not a JSON object"]
+    with api.store.begin() as connection:
+        stored = connection.execute(sa.select(records.c.source_id, records.c.record_id)).all()
+    assert [tuple(r) for r in stored] == [(SOURCE, "S-2")]

@@ -201,3 +201,30 @@ def test_the_reference_page_is_served_locally(api: Api) -> None:
     script = api.client.get("/v1/docs/openapi-page.js")
     assert script.headers["content-type"].startswith("text/javascript")
     assert "x-credo-roles" in script.text
+
+
+def test_deep_nesting_and_large_bodies_on_any_route(api: Api) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    headers = {**api.headers("source", SOURCE), "Content-Type": "application/json"}
+    problem(api.client.post("/v1/records", content=deep, headers=headers), 400, "malformed-json")
+    lines = {**headers, "Content-Type": "application/x-ndjson"}
+    problem(api.client.post("/v1/records", content=deep, headers=lines), 400, "malformed-json")
+    op = {**api.headers("operator"), "Content-Type": "application/json"}
+    problem(api.client.post("/v1/relying", content=deep, headers=op), 400, "malformed-json")
+    huge = json.dumps({"id": "x", "measures": ["loan-fast-track"], "title": "t" * (5 * 1024 * 1024)})
+    problem(api.client.post("/v1/relying", content=huge, headers=op), 413, "payload-too-large")
+
+
+def test_problems_name_the_route_never_the_path_as_sent(api: Api) -> None:
+    unknown = problem(api.client.get(f"/v1/subjects/{PERSON}"), 404, "not-found")
+    assert "instance" not in unknown
+    assert PERSON not in json.dumps(unknown)
+    missing = problem(
+        api.client.post(f"/v1/records/{SOURCE}/CASE-77/withdraw", headers=api.headers("source", SOURCE)),
+        404,
+        "not-found",
+    )
+    assert missing["instance"] == "/v1/records/{source}/{record_id}/withdraw"
+    assert "CASE-77" not in json.dumps(missing)
+    gone = problem(api.client.post("/v1/relying/nobody/disable", headers=api.headers("operator")), 404, "not-found")
+    assert gone["detail"] == "no relying party nobody is registered"

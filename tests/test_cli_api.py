@@ -72,6 +72,7 @@ def test_a_token_is_printed_alone_and_bad_roles_or_principals_are_refused(tmp_pa
     code, _, err = credo(db, "token", "issue", "subject", PERSON[:-1] + "X")
     assert code == 1 and "valid identifier" in err and PERSON[:-1] not in err
     assert "not a duration" in credo(db, "token", "issue", "operator", "--expires", "soon")[2]
+    assert "m is ambiguous" in credo(db, "token", "issue", "operator", "--expires", "1m")[2]
 
 
 def _free_port() -> int:

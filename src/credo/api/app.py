@@ -103,6 +103,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY) -> FastAPI:
     async def docs_script() -> PlainTextResponse:
         return PlainTextResponse(_asset("openapi-page.js"), media_type="text/javascript")
 
+    app.add_middleware(problems.BodyLimitMiddleware, limit=max_body)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.openapi = _with_bearer_scheme(app)  # type: ignore[method-assign]
     return app

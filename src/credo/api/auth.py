@@ -105,9 +105,11 @@ def check_principal(role: str, principal: str | None) -> str:
 
 
 def parse_expiry(text: str) -> dt.timedelta:
-    """A duration such as 90d, 12w, 1y (the rulebook's units), or a number of hours such as 8h."""
+    """A duration such as 90d, 12w, 1y (the rulebook's units, but not m), or a number of hours such as 8h."""
     if text.endswith("h") and text[:-1].isdigit() and int(text[:-1]) > 0:
         return dt.timedelta(hours=int(text[:-1]))
+    if text.endswith("m"):  # the rulebook's 30-day month would be read as minutes here
+        raise StoreError(f"--expires {text!r}: write days (30d) or hours (8h); m is ambiguous")
     try:
         days = parse_duration(text)
     except ValueError:

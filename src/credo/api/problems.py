@@ -16,12 +16,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credo.api.auth import AuthError
 from credo.batch.reader import InputError
 from credo.store.errors import ForbiddenError, NotFoundError, StoreError
 
-__all__ = ["CODES", "MEDIA_TYPE", "Problem", "install", "problem_response"]
+__all__ = ["CODES", "MEDIA_TYPE", "BodyLimitMiddleware", "Problem", "install", "problem_response"]
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("credo.api")
@@ -54,6 +55,7 @@ class Problem(Exception):
 
 
 def problem_response(code: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
+    """A problem document; ``instance`` is the route's template (never the path as sent: it may hold an identifier)."""
     status, title = CODES[code]
     body: dict[str, Any] = {"type": f"urn:credo:problem:{code}", "title": title, "status": status, "detail": detail}
     body["code"] = code
@@ -67,13 +69,19 @@ def problem_response(code: str, detail: str, instance: str | None = None, **extr
 _BY_STATUS = {status: code for code, (status, _) in reversed(list(CODES.items()))}
 
 
+def _where(request: Request) -> str | None:
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
 def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _BY_STATUS.get(exc.status_code, "bad-request" if exc.status_code < 500 else "server-error")
     detail = exc.detail if isinstance(exc.detail, str) else CODES[code][1]
     if exc.status_code == 404 and detail == "Not Found":
         detail = "there is no such route: see /v1/openapi.json"
-    return problem_response(code, detail, request.url.path)
+    return problem_response(code, detail, _where(request))
 
 
 def _validation(request: Request, exc: Exception) -> JSONResponse:
@@ -83,29 +91,29 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
         for e in exc.errors()[:20]  # no "input": it may hold an identifier
     ]
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
-        return problem_response("malformed-json", "the body is not valid JSON", request.url.path)
-    return problem_response("invalid-request", "see errors", request.url.path, errors=errors)
+        return problem_response("malformed-json", "the body is not valid JSON", _where(request))
+    return problem_response("invalid-request", "see errors", _where(request), errors=errors)
 
 
 def _problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc.code, exc.detail, request.url.path, **exc.extra)
+    return problem_response(exc.code, exc.detail, _where(request), **exc.extra)
 
 
 def _store(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, NotFoundError):
-        return problem_response("not-found", str(exc), request.url.path)
+        return problem_response("not-found", str(exc), _where(request))
     if isinstance(exc, ForbiddenError):
-        return problem_response("forbidden", str(exc), request.url.path)
-    return problem_response("unprocessable", str(exc), request.url.path)
+        return problem_response("forbidden", str(exc), _where(request))
+    return problem_response("unprocessable", str(exc), _where(request))
 
 
 def _auth(request: Request, exc: Exception) -> JSONResponse:
-    return problem_response("unauthenticated", str(exc), request.url.path)
+    return problem_response("unauthenticated", str(exc), _where(request))
 
 
 def _input(request: Request, exc: Exception) -> JSONResponse:
-    return problem_response("bad-request", str(exc), request.url.path)
+    return problem_response("bad-request", str(exc), _where(request))
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -116,7 +124,40 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         getattr(request.scope.get("route"), "path", "?"),
         type(exc).__name__,
     )
-    return problem_response("server-error", "an internal error occurred; it has been logged", request.url.path)
+    return problem_response("server-error", "an internal error occurred; it has been logged", _where(request))
+
+
+class BodyLimitMiddleware:
+    """Refuses any request body over ``limit`` bytes with a 413 problem, before a route reads it.
+
+    A declared Content-Length over the limit is refused at once; a body sent
+    in chunks is counted as it is read.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                response = problem_response("payload-too-large", f"the body may hold at most {self.limit} bytes")
+                await response(scope, receive, send)
+                return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise Problem("payload-too-large", f"the body may hold at most {self.limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def install(app: FastAPI) -> None:

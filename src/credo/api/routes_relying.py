@@ -69,7 +69,7 @@ async def decide(
     ctx.metrics.decisions.labels(decision.measure, str(decision.applies).lower()).inc()
     # Serialised here: the answer is already exactly DecisionAnswer (a test holds them together), and
     # validating it again would cost the hottest route a tenth of its time.
-    return Response(json.dumps(decision.answer()).encode(), media_type="application/json")
+    return Response(json.dumps(decision.answer(), separators=(",", ":")).encode(), media_type="application/json")
 
 
 def _prepare(ctx: ApiContext, relying_id: str, measure_id: str, subject: str, kind: str | None) -> Decision:
@@ -84,6 +84,9 @@ def _prepare(ctx: ApiContext, relying_id: str, measure_id: str, subject: str, ki
         if not found:
             raise NotFoundError("no subject with this identifier is in the store")
         if len(found) > 1:
-            raise Problem("conflict", "the identifier is valid for a person and an organisation: add kind=")
+            raise Problem(
+                "conflict",
+                "the identifier names both a person and an organisation: add kind=person or kind=organization",
+            )
         _, book = ctx.book(connection, today)
         return prepare_decision(connection, party, book, measure_id=measure_id, subject=found[0], today=today)

@@ -91,6 +91,8 @@ def _parse(body: bytes, media: str) -> list[Any]:
                     rows.append(json.loads(line))
                 except ValueError:
                     raise Problem("malformed-json", f"line {number} is not valid JSON") from None
+                except RecursionError:
+                    raise Problem("malformed-json", f"line {number} is nested too deeply") from None
         return rows
     if media not in ("application/json", ""):
         raise Problem("unsupported-media-type", "send application/json (an array) or application/x-ndjson")
@@ -98,6 +100,8 @@ def _parse(body: bytes, media: str) -> list[Any]:
         data = json.loads(text)
     except ValueError:
         raise Problem("malformed-json", "the body is not valid JSON") from None
+    except RecursionError:
+        raise Problem("malformed-json", "the body is nested too deeply") from None
     if not isinstance(data, list):
         raise Problem("invalid-request", "the body must be a JSON array of records (or JSON Lines)")
     return data

@@ -38,6 +38,8 @@ def serve(
         app = create_app(store)
         err.print(f"Credo API on http://{host}:{port}/v1/docs (OpenAPI: /v1/openapi.json); Ctrl-C stops it")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("uvicorn.error").addFilter(_no_traceback)
         uvicorn.run(
             app,
             host=host,
@@ -49,6 +51,15 @@ def serve(
             http="httptools",
             log_config=None,
         )
+
+
+def _no_traceback(record: logging.LogRecord) -> bool:
+    """uvicorn logs an application error with its traceback; the type is enough (values may hold identifiers)."""
+    if record.exc_info and record.exc_info[0] is not None:
+        record.msg = f"{record.getMessage()}: {record.exc_info[0].__name__}"
+        record.args = ()
+        record.exc_info = record.exc_text = None
+    return True
 
 
 @token_app.command("issue")

@@ -56,6 +56,7 @@ from credo.store.bootstrap import Store
 from credo.store.bulk import insert_dicts, insert_select, placeholder, select_in
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
+from credo.store.quarantine import SOURCE_NOT_CALLER, api_caller
 from credo.store.rescore import FreshSubjects
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
 from credo.store.scoring import rescore_subjects
@@ -645,7 +646,7 @@ def retry_quarantine(
     summary = RetrySummary(retried=len(entries))
     if not entries:
         return summary
-    raws = [json.loads(ring.decrypt(e.raw_enc)) for e in entries]
+    raws = [_as_caller(json.loads(ring.decrypt(e.raw_enc)), api_caller(e.file)) for e in entries]
     columns: dict[str, pa.Array] = {
         "file": pa.array([e.file for e in entries], pa.string()),
         "file_no": pa.array([0] * len(entries), pa.int32()),
@@ -694,6 +695,17 @@ def retry_quarantine(
     summary.resolved = outcome.new + outcome.versions + outcome.unchanged
     summary.still_open = outcome.quarantined
     return summary
+
+
+def _as_caller(raw: dict[str, Any], caller: str | None) -> dict[str, Any]:
+    """A quarantined row pushed over the API, checked again as its caller's: its source filled in or held to it."""
+    if caller is None or raw.get("malformed") is not None:
+        return raw
+    if raw.get("source") in (None, ""):
+        return {**raw, "source": caller}
+    if raw["source"] != caller:
+        return {**raw, "malformed": SOURCE_NOT_CALLER}
+    return raw
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from credo.store.bulk import placeholder, select_in
 from credo.store.errors import ForbiddenError, NotFoundError
 from credo.store.ingest import ensure_subjects
 from credo.store.keys import KeyRing
+from credo.store.quarantine import SOURCE_NOT_CALLER, api_label
 from credo.store.scoring import rescore_subjects
 from credo.store.sources import Source, source_allows
 from credo.store.tables import quarantine, records
@@ -54,7 +55,6 @@ __all__ = [
 
 MAX_RECORDS = 1000
 NOT_AN_OBJECT = "record is not a JSON object"
-SOURCE_NOT_CALLER = "source is not the caller's source"
 _LIMITS = (("source", 100), ("record_id", 200), ("category", 200))
 _ABSENT = "\x1e"
 
@@ -116,10 +116,14 @@ def _check(row: object, caller: Source) -> Record | str:
     return source_allows(caller, parsed.category) or parsed
 
 
-def _raw(row: object) -> dict[str, object]:
+def _raw(row: object, caller: Source) -> dict[str, object]:
+    """The row as kept in the quarantine: its fields, its source filled in; a non-object as text, with why."""
     if not isinstance(row, Mapping):
-        return {"malformed": json.dumps(row, ensure_ascii=False, default=str)[:10_000]}
-    return {name: row.get(name) for name in FIELD_ORDER}
+        return {"malformed": NOT_AN_OBJECT, "text": json.dumps(row, ensure_ascii=False, default=str)[:10_000]}
+    kept = {name: row.get(name) for name in FIELD_ORDER}
+    if kept["source"] in (None, ""):
+        kept["source"] = caller.id
+    return kept
 
 
 @dataclass
@@ -198,10 +202,10 @@ def store_pushed(
             results.append(PushResult(index, "rejected", reason=checked, record_id=_short_text(record_id)))
             rejected.append(
                 {
-                    "file": f"api:{caller.id}:{push_id}",
+                    "file": api_label(caller.id, push_id),
                     "row_number": index + 1,
                     "reason": checked,
-                    "raw_enc": ring.encrypt(json.dumps(_raw(row), ensure_ascii=False, default=str).encode()),
+                    "raw_enc": ring.encrypt(json.dumps(_raw(row, caller), ensure_ascii=False, default=str).encode()),
                     "received_at": now,
                     "state": "open",
                 }

@@ -17,7 +17,25 @@ from sqlalchemy import Connection
 from credo.store.keys import KeyRing
 from credo.store.tables import quarantine
 
-__all__ = ["quarantine_row", "raw_row"]
+__all__ = ["API_PREFIX", "SOURCE_NOT_CALLER", "api_caller", "api_label", "quarantine_row", "raw_row"]
+
+API_PREFIX = "api:"  # the ``file`` of a record pushed over the API: api:SOURCE:PUSH_ID
+SOURCE_NOT_CALLER = "source is not the caller's source"
+
+
+def api_label(source: str, push_id: str) -> str:
+    return f"{API_PREFIX}{source}:{push_id}"
+
+
+def api_caller(file: str) -> str | None:
+    """The source that pushed a quarantined row over the API, or None for a row from a file.
+
+    A retry checks such a row as that source's again: it may only ever be
+    stored as the caller's own record (a row naming another source stays).
+    """
+    if not file.startswith(API_PREFIX):
+        return None
+    return file[len(API_PREFIX) :].partition(":")[0] or None
 
 
 def quarantine_row(

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from credo.store.errors import StoreError
+from credo.store.errors import NotFoundError, StoreError
 from credo.store.sources import SOURCE_ID
 from credo.store.tables import relying_parties
 
@@ -106,7 +106,7 @@ def grant_measures(
     """Replace the measures a registered party may ask about."""
     party = get_relying(connection, relying_id)
     if party is None:
-        raise StoreError(f"no relying party {relying_id} is registered")
+        raise NotFoundError(f"no relying party {relying_id} is registered")
     unique = _check_measures(measures, known_measures)
     connection.execute(sa.update(relying_parties).where(relying_parties.c.id == relying_id).values(measures=unique))
     return RelyingParty(party.id, party.title, tuple(unique), party.enabled)
@@ -116,7 +116,7 @@ def disable_relying(connection: Connection, relying_id: str) -> bool:
     """Disable a party; False when it was already disabled. Its past decisions stay."""
     party = get_relying(connection, relying_id)
     if party is None:
-        raise StoreError(f"no relying party {relying_id} is registered")
+        raise NotFoundError(f"no relying party {relying_id} is registered")
     if not party.enabled:
         return False
     connection.execute(sa.update(relying_parties).where(relying_parties.c.id == relying_id).values(enabled=False))

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from credo.domain.records import CATEGORY_PATTERN
-from credo.store.errors import StoreError
+from credo.store.errors import NotFoundError, StoreError
 from credo.store.tables import sources
 
 __all__ = ["Source", "add_source", "disable_source", "get_source", "list_sources", "pattern_problem", "source_allows"]
@@ -123,7 +123,7 @@ def disable_source(connection: Connection, source_id: str) -> bool:
     """Disable a source; False when it was already disabled. Its records stay; new ones are refused."""
     source = get_source(connection, source_id)
     if source is None:
-        raise StoreError(f"no source {source_id} is registered")
+        raise NotFoundError(f"no source {source_id} is registered")
     if not source.enabled:
         return False
     connection.execute(sa.update(sources).where(sources.c.id == source_id).values(enabled=False))
