@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from credo.api.routes_relying import DecisionAnswer
 from credo.store.audit import verify
 from credo.store.bootstrap import init_store, open_store
-from credo.store.tables import audit_log, decisions, quarantine, records, sources
+from credo.store.tables import audit_log, decisions, quarantine, records
 from tests.apisupport import BANK, ORG, OTHER_PERSON, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
 from tests.conftest import Backend
 
@@ -217,10 +217,10 @@ def test_a_quarantined_push_is_retried_as_its_callers_record_only(api: Api) -> N
         "not a record",  # type: ignore[arg-type]
     )
     assert [r["outcome"] for r in answer["results"]] == ["rejected"] * 3
-    with api.store.begin() as connection:  # the operator lets the court report tax records too
-        connection.execute(
-            sa.update(sources).where(sources.c.id == SOURCE).values(categories=["court.*", "civic.*", "tax.*"])
-        )
+    allowed = api.client.post(  # the operator lets the court report tax records too
+        f"/v1/sources/{SOURCE}/categories", json={"categories": ["tax.*"]}, headers=api.headers("operator")
+    )
+    assert allowed.json() == {"id": SOURCE, "categories": ["court.*", "civic.*", "tax.*"], "enabled": True}
     done = api.client.post("/v1/quarantine/retry", headers=api.headers("operator")).json()
     assert (done["retried"], done["resolved"], done["still_open"]) == (3, 1, 2)
     left = api.client.get("/v1/quarantine", headers=api.headers("operator")).json()

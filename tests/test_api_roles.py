@@ -33,6 +33,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/v1/records"): [record("J-2")],
     ("post", "/v1/sources"): {"id": "new-source", "categories": ["loan.*"]},
     ("post", "/v1/relying"): {"id": "new-party", "measures": ["loan-fast-track"]},
+    ("post", "/v1/sources/{source_id}/categories"): {"categories": ["misc.*"]},
 }
 
 

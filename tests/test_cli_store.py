@@ -29,11 +29,17 @@ def test_the_store_commands_end_to_end(backend: Backend, tmp_path: Path) -> None
     assert credo(backend, "source", "add", "tax-authority", "--category", "tax.*", "--legal-basis", "Tax Law")[0] == 0
     code, _, err = credo(backend, "source", "add", "tax-authority", "--category", "tax.*")
     assert (code, err) == (1, "error: source tax-authority is already registered\n")
+    assert credo(backend, "source", "allow", "tax-authority", "--category", "court.fine", "--category", "tax.*")[1] == (
+        "source tax-authority may report tax.*, court.fine\n"
+    )
+    code, _, err = credo(backend, "source", "allow", "nobody", "--category", "tax.*")
+    assert (code, err) == (1, "error: no source nobody is registered\n")
+    assert "not valid" in credo(backend, "source", "allow", "tax-authority", "--category", "Tax!")[2]
     assert credo(backend, "source", "disable", "tax-authority")[1] == "source tax-authority disabled\n"
     listed = json.loads(credo(backend, "source", "list", "--json")[1])
     assert listed == [
-        {"id": "tax-authority", "title": "tax-authority", "legal_basis": "Tax Law", "categories": ["tax.*"],
-         "enabled": False}
+        {"id": "tax-authority", "title": "tax-authority", "legal_basis": "Tax Law",
+         "categories": ["tax.*", "court.fine"], "enabled": False}
     ]  # fmt: skip
     assert "tax-authority" in credo(backend, "source", "list")[1]
 

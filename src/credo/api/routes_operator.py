@@ -13,7 +13,7 @@ from credo.store.audit import AuditEntry, append
 from credo.store.ingest import quarantine_entries, retry_quarantine
 from credo.store.relying import add_relying, disable_relying, list_relying
 from credo.store.rescore import rescore_store
-from credo.store.sources import add_source, disable_source, list_sources
+from credo.store.sources import add_source, allow_categories, disable_source, list_sources
 from credo.store.stats import store_statistics
 
 router = APIRouter(prefix="/v1", tags=["operators"])  # the prefix here, so routes know their full path (metrics)
@@ -85,6 +85,24 @@ async def disable_a_source(source_id: Id, caller: Operator) -> dict[str, Any]:
         if changed:
             append(connection, [_entry(caller, "source.disable", {"source": source_id})], ctx.now())
     return {"id": source_id, "enabled": False, "changed": changed}
+
+
+class CategoriesIn(BaseModel):
+    categories: list[Annotated[str, Field(max_length=200)]] = Field(min_length=1, max_length=200)
+
+
+@router.post(
+    "/sources/{source_id}/categories",
+    summary="Let a source report more categories",
+    openapi_extra=role_extra("operator"),
+)
+async def allow_source_categories(source_id: Id, body: CategoriesIn, caller: Operator) -> dict[str, Any]:
+    ctx = caller.ctx
+    with ctx.begin() as connection:
+        changed = allow_categories(connection, source_id, body.categories)
+        detail = {"source": source_id, "categories": list(changed.categories)}
+        append(connection, [_entry(caller, "source.allow", detail)], ctx.now())
+    return {"id": changed.id, "categories": list(changed.categories), "enabled": changed.enabled}
 
 
 @router.get("/relying", summary="Registered relying parties and their measures", openapi_extra=role_extra("operator"))

@@ -57,6 +57,22 @@ def list_(
     out.print(table if found else "no sources registered: credo source add SOURCE_ID --category PATTERN")
 
 
+@app.command("allow")
+def allow(
+    ctx: typer.Context,
+    source_id: Annotated[str, typer.Argument(help="The id of a registered source.")],
+    category: Annotated[
+        list[str],
+        typer.Option("--category", help="Another category it may report (tax.late_payment), or a namespace (tax.*)."),
+    ],
+) -> None:
+    """Let a registered source report more categories; then credo quarantine retry stores its rows held for that."""
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        changed = sources.allow_categories(connection, source_id, category)
+        audit_cli(connection, store, "source.allow", {"source": source_id, "categories": list(changed.categories)})
+    out.print(f"source {changed.id} may report {', '.join(changed.categories)}", markup=False, soft_wrap=True)
+
+
 @app.command("disable")
 def disable(
     ctx: typer.Context, source_id: Annotated[str, typer.Argument(help="The id of a registered source.")]

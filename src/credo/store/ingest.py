@@ -724,7 +724,9 @@ class QuarantineEntry:
 
     def as_json(self) -> dict[str, object]:
         def when(value: dt.datetime | None) -> str | None:
-            return None if value is None else value.isoformat()
+            if value is None:
+                return None
+            return (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).isoformat()  # stored as UTC
 
         return {
             "id": self.id,

@@ -23,7 +23,16 @@ from credo.domain.records import CATEGORY_PATTERN
 from credo.store.errors import NotFoundError, StoreError
 from credo.store.tables import sources
 
-__all__ = ["Source", "add_source", "disable_source", "get_source", "list_sources", "pattern_problem", "source_allows"]
+__all__ = [
+    "Source",
+    "add_source",
+    "allow_categories",
+    "disable_source",
+    "get_source",
+    "list_sources",
+    "pattern_problem",
+    "source_allows",
+]
 
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 
@@ -117,6 +126,21 @@ def add_source(
     except IntegrityError:  # registered concurrently since the check above
         raise StoreError(f"source {source_id} is already registered") from None
     return source
+
+
+def allow_categories(connection: Connection, source_id: str, categories: list[str]) -> Source:
+    """Let a registered source report more categories (patterns as for :func:`add_source`); the others stay."""
+    source = get_source(connection, source_id)
+    if source is None:
+        raise NotFoundError(f"no source {source_id} is registered")
+    if not categories:
+        raise StoreError("give at least one --category")
+    for pattern in categories:
+        if problem := pattern_problem(pattern):
+            raise StoreError(problem)
+    merged = list(dict.fromkeys([*source.categories, *categories]))
+    connection.execute(sa.update(sources).where(sources.c.id == source_id).values(categories=merged))
+    return Source(source.id, source.title, source.legal_basis, tuple(merged), source.enabled)
 
 
 def disable_source(connection: Connection, source_id: str) -> bool:
