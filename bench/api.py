@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="Connections of the closed loop.")
     parser.add_argument("--push-rate", type=float, default=200.0, help="Record pushes per second (open loop).")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only", choices=["decisions", "pushes"], default=None, help="Run one of the two loads.")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="credo-bench-api-") as tmp:
@@ -138,43 +139,42 @@ def main() -> None:
                 server(["-m", "credo", "--db", url, "serve", "--port", str(credo_port)], env, credo_port),
                 server(["-m", "bench.bare_app", "--port", str(bare_port)], {"PYTHONPATH": "."}, bare_port),
             ):
-                closed_loop(credo_port, asks[:500], connections=args.connections, seconds=1.0)  # warm-up
-                closed_loop(bare_port, bares, connections=args.connections, seconds=1.0)
-                runs: dict[str, list[Result]] = {"bare": [], "credo": []}
-                for _ in range(2):
-                    runs["bare"].append(
-                        closed_loop(bare_port, bares, connections=args.connections, seconds=args.seconds)
-                    )
-                    runs["credo"].append(
-                        closed_loop(credo_port, asks, connections=args.connections, seconds=args.seconds)
-                    )
-                for name, results in runs.items():
-                    for n, r in enumerate(results, 1):
-                        print(
-                            "  "
-                            + r.line(
-                                f"{name} FastAPI endpoint, run {n}" if name == "bare" else f"credo decisions, run {n}"
-                            )
-                        )
-                best_bare = max(runs["bare"], key=lambda r: r.rate)
-                best = max(runs["credo"], key=lambda r: r.rate)
-                worst_p99 = max(r.percentile(99) for r in runs["credo"]) * 1000
-                print(
-                    f"decisions: {best.rate:,.0f}/s with p99 {best.percentile(99) * 1000:.2f} ms (best run; "
-                    f"worst p99 of the runs {worst_p99:.2f} ms); bare FastAPI {best_bare.rate:,.0f}/s; "
-                    f"ratio {best.rate / best_bare.rate:.2f} ({args.connections} connections)"
-                )
-                pushes = []
-                for n in range(int(args.push_rate * args.seconds)):
-                    body = [{"record_id": f"bench-{n}", "subject_id": rng.choice(people), "subject_kind": "person",
-                             "category": "court.judgment_default", "occurred_on": (DEMO_AS_OF - dt.timedelta(days=rng.randint(0, 300))).isoformat()}]  # fmt: skip
-                    headers = {"Authorization": f"Bearer {court}", "Content-Type": "application/json"}
-                    pushes.append(request_bytes("POST", "/v1/records", headers, json.dumps(body).encode()))
-                result = open_loop(credo_port, pushes, rate=args.push_rate, seconds=args.seconds)
-                print("  " + result.line(f"record pushes at {args.push_rate:.0f}/s"))
-                print(
-                    f"pushes: p99 {result.percentile(99) * 1000:.2f} ms at {result.rate:,.0f}/s (target < 30 ms at 200/s)"
-                )
+                if args.only != "pushes":
+                    decisions(args, credo_port, bare_port, asks, bares)
+                if args.only != "decisions":
+                    pushes(args, credo_port, people, court, rng)
+
+
+def decisions(args: argparse.Namespace, credo_port: int, bare_port: int, asks: list[bytes], bares: list[bytes]) -> None:
+    closed_loop(credo_port, asks[:500], connections=args.connections, seconds=1.0)  # warm-up
+    closed_loop(bare_port, bares, connections=args.connections, seconds=1.0)
+    runs: dict[str, list[Result]] = {"bare": [], "credo": []}
+    for _ in range(2):
+        runs["bare"].append(closed_loop(bare_port, bares, connections=args.connections, seconds=args.seconds))
+        runs["credo"].append(closed_loop(credo_port, asks, connections=args.connections, seconds=args.seconds))
+    for name, results in runs.items():
+        for n, r in enumerate(results, 1):
+            print("  " + r.line(f"{name} FastAPI endpoint, run {n}" if name == "bare" else f"credo decisions, run {n}"))
+    best_bare = max(runs["bare"], key=lambda r: r.rate)
+    best = max(runs["credo"], key=lambda r: r.rate)
+    worst_p99 = max(r.percentile(99) for r in runs["credo"]) * 1000
+    print(
+        f"decisions: {best.rate:,.0f}/s with p99 {best.percentile(99) * 1000:.2f} ms (best run; "
+        f"worst p99 of the runs {worst_p99:.2f} ms); bare FastAPI {best_bare.rate:,.0f}/s; "
+        f"ratio {best.rate / best_bare.rate:.2f} ({args.connections} connections)"
+    )
+
+
+def pushes(args: argparse.Namespace, credo_port: int, people: list[str], court: str, rng: random.Random) -> None:
+    requests = []
+    for n in range(int(args.push_rate * args.seconds)):
+        body = [{"record_id": f"bench-{n}", "subject_id": rng.choice(people), "subject_kind": "person",
+                 "category": "court.judgment_default", "occurred_on": (DEMO_AS_OF - dt.timedelta(days=rng.randint(0, 300))).isoformat()}]  # fmt: skip
+        headers = {"Authorization": f"Bearer {court}", "Content-Type": "application/json"}
+        requests.append(request_bytes("POST", "/v1/records", headers, json.dumps(body).encode()))
+    result = open_loop(credo_port, requests, rate=args.push_rate, seconds=args.seconds)
+    print("  " + result.line(f"record pushes at {args.push_rate:.0f}/s"))
+    print(f"pushes: p99 {result.percentile(99) * 1000:.2f} ms at {result.rate:,.0f}/s (target < 30 ms at 200/s)")
 
 
 if __name__ == "__main__":
