@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from credo.api.app import create_app
 from credo.api.routes_relying import DecisionAnswer
 from credo.store.audit import verify
 from credo.store.bootstrap import init_store, open_store
-from credo.store.tables import audit_log, decisions, quarantine, records
+from credo.store.tables import audit_log, current_scores, decisions, quarantine, records
 from tests.apisupport import BANK, ORG, OTHER_PERSON, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
 from tests.conftest import Backend
 
@@ -228,3 +231,20 @@ def test_a_quarantined_push_is_retried_as_its_callers_record_only(api: Api) -> N
     with api.store.begin() as connection:
         stored = connection.execute(sa.select(records.c.source_id, records.c.record_id)).all()
     assert [tuple(r) for r in stored] == [(SOURCE, "S-2")]
+
+
+def test_a_decision_on_a_stale_state_rescores_it_first(api: Api, backend: Backend) -> None:
+    api.push(record("J-1", resolved_on="2026-06-01"))  # resolved: counts until 2026-06-01 + 0d, so not at all now
+    api.push(record("J-2", occurred_on="2026-06-20"))
+    assert api.decide("high-consumption-restriction").json()["applies"] is True
+    later = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": "2031-06-20"})  # J-2 has counted 5 years
+    with TestClient(create_app(later)) as client:
+        headers = Api(later, client).headers("relying", BANK)
+        answer = client.get("/v1/decisions/high-consumption-restriction", params={"subject": PERSON}, headers=headers)
+    with later.begin() as connection:
+        stored = connection.execute(sa.select(current_scores.c.as_of, current_scores.c.lists)).all()
+    later.engine.dispose()
+    assert (answer.json()["applies"], answer.json()["reason"]) == (False, "not on list dishonest-judgment-debtors")
+    ended = dt.date(2026, 6, 20) + dt.timedelta(days=5 * 365)  # counts_for 5y: the day the walk dates the change
+    assert answer.json()["since"] == ended.isoformat() == "2031-06-19"
+    assert [(r.as_of.isoformat(), list(r.lists)) for r in stored] == [("2031-06-20", [])]

@@ -65,6 +65,20 @@ class ApiContext:
         except OperationalError:
             raise Problem("unavailable", "the store is busy or unreachable; try again") from None
 
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads only: on PostgreSQL in autocommit (no BEGIN and COMMIT round trips).
+
+        Whatever must write (a stale state rescored) uses :meth:`begin` instead.
+        """
+        try:
+            with self.store.engine.connect() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execution_options(isolation_level="AUTOCOMMIT")  # this connection, until returned
+                yield connection
+        except OperationalError:
+            raise Problem("unavailable", "the store is busy or unreachable; try again") from None
+
     def book(self, connection: Connection, day: dt.date) -> tuple[str, Rulebook]:
         """The rulebook in force on ``day``, looked up at most once a second."""
         cached = self._book
