@@ -51,13 +51,19 @@ class Api:
     store: Store
     client: TestClient
 
-    def token(self, role: str, principal: str | None = None, expires: dt.timedelta = dt.timedelta(days=1)) -> str:
+    def token(
+        self,
+        role: str,
+        principal: str | None = None,
+        expires: dt.timedelta = dt.timedelta(days=1),
+        kind: str | None = None,
+    ) -> str:
         with self.store.begin() as connection:
             ring = self.store.keys(connection)
-        return issue_token(ring, role, principal, now=dt.datetime.now(dt.UTC), expires=expires)
+        return issue_token(ring, role, principal, now=dt.datetime.now(dt.UTC), expires=expires, kind=kind)
 
-    def headers(self, role: str, principal: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(role, principal)}"}
+    def headers(self, role: str, principal: str | None = None, kind: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, principal, kind=kind)}"}
 
     def push(self, *records: dict[str, Any], source: str = SOURCE) -> Any:
         response = self.client.post("/v1/records", json=list(records), headers=self.headers("source", source))

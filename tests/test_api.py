@@ -12,9 +12,12 @@ from fastapi.testclient import TestClient
 
 from credo.api.app import create_app
 from credo.api.routes_relying import DecisionAnswer
+from credo.domain.identifiers import make_resident_id, problem_with_identifier
 from credo.store.audit import verify
 from credo.store.bootstrap import init_store, open_store
-from credo.store.tables import audit_log, current_scores, decisions, quarantine, records
+from credo.store.errors import StoreError
+from credo.store.rotate import rotate_keys
+from credo.store.tables import audit_log, current_scores, decisions, quarantine, records, subjects
 from tests.apisupport import BANK, ORG, OTHER_PERSON, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
 from tests.conftest import Backend
 
@@ -43,6 +46,9 @@ def test_a_push_answers_each_record_and_a_resend_changes_nothing(api: Api) -> No
     assert [(f.split(":")[:2], n, r) for f, n, r in kept] == [
         (["api", SOURCE], 3, "subject_kind must be person or organization")
     ]
+    api.push(record("J-3", subject_kind="martian"))  # the same bad record again: kept once
+    with api.store.begin() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(quarantine)).scalar() == 1
 
 
 def test_json_lines_and_an_omitted_source_are_accepted(api: Api) -> None:
@@ -248,3 +254,28 @@ def test_a_decision_on_a_stale_state_rescores_it_first(api: Api, backend: Backen
     ended = dt.date(2026, 6, 20) + dt.timedelta(days=5 * 365)  # counts_for 5y: the day the walk dates the change
     assert answer.json()["since"] == ended.isoformat() == "2031-06-19"
     assert [(r.as_of.isoformat(), list(r.lists)) for r in stored] == [("2031-06-20", [])]
+
+
+def test_keys_rotated_while_serving_take_effect(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("credo.api.context.CACHE_TTL", 0.0)
+    old_token = api.headers("source", SOURCE)
+    api.push(record("J-1"))
+    rotate_keys(api.store)
+    refused = api.client.post("/v1/records", json=[record("J-2")], headers=old_token)
+    assert refused.status_code == 401  # signed under the retired key version
+    api.push(record("J-2"))  # a new token, under the new keys
+    with api.store.begin() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(subjects)).scalar() == 1
+    assert api.decide("high-consumption-restriction").json()["applies"] is True
+
+
+def test_a_subject_token_opens_only_the_kind_it_was_issued_for(api: Api) -> None:
+    both = make_resident_id("110101", dt.date(1990, 1, 1), 93)  # a resident id that is also a valid USCC
+    assert problem_with_identifier(both, "person") is None and problem_with_identifier(both, "organization") is None
+    api.push(record("P-1", both), record("O-1", both, subject_kind="organization", category="civic.volunteer_service"))
+    with pytest.raises(StoreError, match="say which with --kind"):
+        api.token("subject", both)
+    mine = api.client.get("/v1/me/report", headers=api.headers("subject", both, kind="person")).json()
+    assert [(s["subject_kind"], [c["record_id"] for c in s["contributions"]]) for s in mine["subjects"]] == [
+        ("person", ["P-1"])
+    ]

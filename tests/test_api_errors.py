@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from credo.api.app import create_app
 from credo.store.bootstrap import init_store, open_store
 from credo.store.push import MAX_RECORDS
-from tests.apisupport import BANK, PERSON, SOURCE, TODAY, Api, api_over, record
+from tests.apisupport import BANK, OTHER_PERSON, PERSON, SOURCE, TODAY, Api, api_over, record
 
 
 @pytest.fixture
@@ -228,3 +228,28 @@ def test_problems_name_the_route_never_the_path_as_sent(api: Api) -> None:
     assert "CASE-77" not in json.dumps(missing)
     gone = problem(api.client.post("/v1/relying/nobody/disable", headers=api.headers("operator")), 404, "not-found")
     assert gone["detail"] == "no relying party nobody is registered"
+
+
+def test_values_the_store_cannot_hold_are_rejected_not_failed(api: Api) -> None:
+    fields = json.dumps(record("A-1"))[:-1]  # the record without its closing brace
+    huge = f'[{fields}, "amount": 1{"0" * 400}}}]'  # a JSON number of 401 digits
+    headers = {**api.headers("source", SOURCE), "Content-Type": "application/json"}
+    answer = api.client.post("/v1/records", content=huge, headers=headers).json()
+    assert answer["results"][0]["reason"] == "amount is out of range"
+    answer = api.push(record("A-2", occurred_on="9999-12-31"), record("A-3\x00"), record("A-4", reference="a\u2028b"))
+    assert [r.get("reason") for r in answer["results"]] == [
+        "dates must be before 9000-01-01",
+        "record_id contains a NUL character",
+        None,
+    ]
+    line = json.dumps(record("A-5", reference="line\u2028separator"), ensure_ascii=False)
+    lines = {**headers, "Content-Type": "application/x-ndjson"}
+    assert api.client.post("/v1/records", content=line.encode(), headers=lines).json()["new"] == 1
+
+
+def test_a_disabled_party_learns_nothing_about_subjects(api: Api) -> None:
+    api.push(record("J-1"))
+    assert api.client.post(f"/v1/relying/{BANK}/disable", headers=api.headers("operator")).status_code == 200
+    known, unknown = api.decide("loan-fast-track"), api.decide("loan-fast-track", subject=OTHER_PERSON)
+    assert (known.status_code, unknown.status_code) == (403, 403)
+    assert known.json()["detail"] == unknown.json()["detail"] == f"relying party {BANK} is disabled"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 
 from credo.api.writer import AuditWriter, Done
 from credo.store.audit import AuditEntry, verify
@@ -74,3 +75,27 @@ def test_without_its_lifespan_the_writer_writes_at_once(sqlite_store: Store) -> 
     asyncio.run(writer.write([entry(1)]))
     with sqlite_store.begin() as connection:
         assert verify(connection).entries == 1
+
+
+def test_a_database_error_fails_the_batch_at_once_without_retrying_each_job(sqlite_store: Store) -> None:
+    writer = AuditWriter(sqlite_store.engine, lambda: NOW, NOW.date)
+    calls: list[str] = []
+
+    def fine(connection: Connection, now: dt.datetime) -> Done:
+        calls.append("fine")
+        return Done("ok", [entry(1)])
+
+    def busy(connection: Connection, now: dt.datetime) -> Done:
+        calls.append("busy")
+        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+    async def run() -> list[object]:
+        await writer.start()
+        try:
+            return await asyncio.gather(writer.run(fine), writer.run(busy), writer.run(fine), return_exceptions=True)
+        finally:
+            await writer.stop()
+
+    results = asyncio.run(run())
+    assert all(isinstance(r, OperationalError) for r in results), results
+    assert calls == ["fine", "busy"]  # not run again one by one (each would wait for the lock again)

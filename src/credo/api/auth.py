@@ -74,6 +74,7 @@ class AuthError(Exception):
 class Principal:
     role: str
     id: str  # a source or relying-party id, a subject's identifier, or a name
+    kind: str | None = None  # a subject's kind (person or organization); None for the other roles
 
     @property
     def audit_name(self) -> str:
@@ -84,6 +85,26 @@ class Principal:
 def signing_key(ring: KeyRing, version: int | None = None) -> bytes:
     key = ring.versions[ring.current if version is None else version].hmac_key
     return hmac.new(key, _LABEL, hashlib.sha256).digest()
+
+
+def subject_kind(identifier: str, kind: str | None) -> str:
+    """The kind a subject token is for: ``kind`` if the identifier is valid for it, else the one it is valid for.
+
+    About one resident identity number in 250 is also a valid USCC: such a
+    token must say which, or it could open an organisation's report.
+    """
+    if kind is not None:
+        if kind not in KINDS:
+            raise StoreError(f"unknown kind {kind!r}: person or organization")
+        if problem_with_identifier(identifier, kind) is not None:
+            raise StoreError(f"the principal is not a valid identifier of a {kind} (check character included)")
+        return kind
+    valid = [k for k in KINDS if problem_with_identifier(identifier, k) is None]
+    if not valid:
+        raise StoreError("the principal of a subject token must be a valid identifier (check character included)")
+    if len(valid) > 1:
+        raise StoreError("the identifier is valid for a person and an organisation: say which with --kind")
+    return valid[0]
 
 
 def check_principal(role: str, principal: str | None) -> str:
@@ -120,10 +141,19 @@ def parse_expiry(text: str) -> dt.timedelta:
 
 
 def issue_token(
-    ring: KeyRing, role: str, principal: str | None, *, now: dt.datetime, expires: dt.timedelta = DEFAULT_EXPIRY
+    ring: KeyRing,
+    role: str,
+    principal: str | None,
+    *,
+    now: dt.datetime,
+    expires: dt.timedelta = DEFAULT_EXPIRY,
+    kind: str | None = None,
 ) -> str:
+    """A signed token; a subject's carries its ``kind`` too (inferred from the identifier when only one fits)."""
     name = check_principal(role, principal)
-    claims = {
+    if kind is not None and role != "subject":
+        raise StoreError("--kind is for subject tokens only")
+    claims: dict[str, object] = {
         "iss": ISSUER,
         "aud": AUDIENCE,
         "sub": name,
@@ -132,6 +162,8 @@ def issue_token(
         "exp": int((now + expires).timestamp()),
         "jti": str(uuid.uuid4()),
     }
+    if role == "subject":
+        claims["kind"] = subject_kind(name, kind)
     return jwt.encode(claims, signing_key(ring), algorithm="HS256", headers={"kid": str(ring.current)})
 
 
@@ -142,6 +174,7 @@ class OidcSettings:
     audience: str | None = None
     role_claim: str = "credo_role"
     principal_claim: str = "credo_principal"
+    kind_claim: str = "credo_kind"
 
     @staticmethod
     def from_env(environ: Mapping[str, str] | None = None) -> OidcSettings | None:
@@ -157,6 +190,7 @@ class OidcSettings:
             env.get("CREDO_OIDC_AUDIENCE") or None,
             env.get("CREDO_OIDC_ROLE_CLAIM") or "credo_role",
             env.get("CREDO_OIDC_PRINCIPAL_CLAIM") or "credo_principal",
+            env.get("CREDO_OIDC_KIND_CLAIM") or "credo_kind",
         )
 
 
@@ -237,7 +271,7 @@ class TokenVerifier:
             raise AuthError("the token has expired") from None
         except jwt.PyJWTError:
             raise AuthError("the token's signature or claims do not verify") from None
-        return self._principal(claims.get("role"), claims.get("sub"))
+        return self._principal(claims.get("role"), claims.get("sub"), claims.get("kind"))
 
     def _provider(self, token: str) -> Principal:
         assert self.oidc is not None and self.jwks is not None
@@ -255,13 +289,16 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise AuthError("the token's signature or claims do not verify") from None
         principal = claims.get(self.oidc.principal_claim, claims.get("sub"))
-        return self._principal(claims.get(self.oidc.role_claim), principal)
+        return self._principal(claims.get(self.oidc.role_claim), principal, claims.get(self.oidc.kind_claim))
 
     @staticmethod
-    def _principal(role: object, principal: object) -> Principal:
+    def _principal(role: object, principal: object, kind: object = None) -> Principal:
         if not isinstance(role, str) or not isinstance(principal, str):
             raise AuthError("the token carries no role or principal")
+        if kind is not None and not isinstance(kind, str):
+            raise AuthError("the token's kind is not valid")
         try:
-            return Principal(role, check_principal(role, principal))
+            name = check_principal(role, principal)
+            return Principal(role, name, subject_kind(name, kind) if role == "subject" else None)
         except StoreError:
-            raise AuthError("the token's role or principal is not valid") from None
+            raise AuthError("the token's role, principal or kind is not valid") from None

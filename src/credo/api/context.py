@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import Request
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
@@ -26,12 +27,13 @@ from credo.domain.records import KINDS
 from credo.domain.rulebook import Rulebook
 from credo.store import clock
 from credo.store.audit import AuditEntry
-from credo.store.bootstrap import Store
+from credo.store.bootstrap import KEY_CHECK, Store
 from credo.store.keys import KeyRing
 from credo.store.lookup import SubjectSnapshot, read_snapshot
 from credo.store.relying import RelyingParty, get_relying
 from credo.store.rulebooks import rulebook_at
 from credo.store.subjects import find_subject
+from credo.store.tables import store_meta
 
 __all__ = ["PUBLIC", "ApiContext", "Caller", "context", "roles"]
 
@@ -49,6 +51,7 @@ class ApiContext:
     max_body: int
     _book: tuple[float, dt.date, str, Rulebook] | None = field(default=None, repr=False)
     _parties: dict[str, tuple[float, RelyingParty | None]] = field(default_factory=dict, repr=False)
+    _keys_seen: tuple[float, str | None] = field(default=(0.0, None), repr=False)
 
     def today(self) -> dt.date:
         return clock.today(self.store.environ)
@@ -64,6 +67,26 @@ class ApiContext:
                 yield connection
         except OperationalError:
             raise Problem("unavailable", "the store is busy or unreachable; try again") from None
+
+    def fresh_keys(self, connection: Connection | None = None) -> KeyRing:
+        """The store's keys, checked at most once a second: a ``credo keys rotate`` while serving takes effect.
+
+        Without this a running server would go on hashing new subjects under a
+        retired key version (splitting them from their records) and accept
+        tokens signed under it.
+        """
+        seen_at, check = self._keys_seen
+        if time.monotonic() - seen_at < CACHE_TTL:
+            return self.ring
+        if connection is None:
+            with self.read() as own:
+                return self.fresh_keys(own)
+        current = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == KEY_CHECK)).scalar()
+        if check is not None and current != check:
+            self.ring = self.store.keys(connection)
+            self.verifier = TokenVerifier(self.ring, self.verifier.oidc)
+        self._keys_seen = (time.monotonic(), current)
+        return self.ring
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -108,7 +131,8 @@ class ApiContext:
                 "unprocessable",
                 "the subject is not a valid identifier (resident identity number or USCC, check character included)",
             )
-        return read_snapshot(connection, [self.ring.subject_key(identifier, k) for k in valid])
+        ring = self.fresh_keys(connection)
+        return read_snapshot(connection, [ring.subject_key(identifier, k) for k in valid])
 
     def subject_ids(self, connection: Connection, identifier: str, kind: str | None = None) -> list[tuple[int, str]]:
         """(surrogate id, kind) of the stored subjects the identifier names; a bad identifier is a 422."""
@@ -119,7 +143,8 @@ class ApiContext:
                 "unprocessable",
                 "the subject is not a valid identifier (resident identity number or USCC, check character included)",
             )
-        return [(sid, k) for k in valid if (sid := find_subject(connection, self.ring, identifier, k)) is not None]
+        ring = self.fresh_keys(connection)
+        return [(sid, k) for k in valid if (sid := find_subject(connection, ring, identifier, k)) is not None]
 
     async def audit(self, *entries: AuditEntry) -> None:
         try:
@@ -141,10 +166,11 @@ class Caller:
     role: str
     id: str
     ctx: ApiContext
+    kind: str | None = None  # a subject's kind
 
     @property
     def principal(self) -> Principal:
-        return Principal(self.role, self.id)
+        return Principal(self.role, self.id, self.kind)
 
 
 def roles(*allowed: str) -> Callable[..., Any]:
@@ -160,13 +186,14 @@ def roles(*allowed: str) -> Callable[..., Any]:
         if scheme.lower() != "bearer" or not token.strip():
             raise Problem("unauthenticated", "send a bearer token: Authorization: Bearer TOKEN")
         ctx: ApiContext = request.app.state.ctx
+        ctx.fresh_keys()
         try:
             caller = ctx.verifier.verify(token.strip())
         except AuthError as exc:
             raise Problem("unauthenticated", str(exc)) from None
         if caller.role not in allowed:
             raise Problem("forbidden", f"this route is for the role(s) {', '.join(allowed)}, not {caller.role}")
-        return Caller(caller.role, caller.id, ctx)
+        return Caller(caller.role, caller.id, ctx, caller.kind)
 
     admit.roles = allowed  # type: ignore[attr-defined]
     return admit

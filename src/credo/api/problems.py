@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -116,6 +117,12 @@ def _input(request: Request, exc: Exception) -> JSONResponse:
     return problem_response("bad-request", str(exc), _where(request))
 
 
+def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        "unavailable", "the store is busy or unreachable; nothing was done, try again", _where(request)
+    )
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The type only: an exception's text may quote the request (and so an identifier).
     log.error(
@@ -167,4 +174,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StoreError, _store)
     app.add_exception_handler(AuthError, _auth)
     app.add_exception_handler(InputError, _input)
+    app.add_exception_handler(OperationalError, _unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -140,7 +140,7 @@ async def disable_a_relying(relying_id: Id, caller: Operator) -> dict[str, Any]:
 async def quarantine(caller: Operator, include_resolved: Annotated[bool, Query()] = False) -> list[dict[str, object]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
-        entries = quarantine_entries(connection, ctx.ring, include_resolved=include_resolved)
+        entries = quarantine_entries(connection, ctx.fresh_keys(connection), include_resolved=include_resolved)
         append(connection, [_entry(caller, "quarantine.read", {"entries": len(entries)})], ctx.now())
     return [e.as_json() for e in entries]
 

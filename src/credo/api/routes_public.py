@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Annotated
 
@@ -110,6 +111,16 @@ async def on_list(
     subject: Annotated[str, Query(min_length=1, max_length=64, description="The subject's identifier")],
     ctx: Annotated[ApiContext, Depends(context)],
 ) -> ListAnswer:
+    answer, subject_id = await asyncio.to_thread(_look_up, ctx, list_id, subject)  # may rescore: off the event loop
+    # Every lookup that found a published entry is a read of personal data; one that found none reveals nothing.
+    if subject_id is not None:
+        await ctx.audit(
+            AuditEntry("public", "public", "list.lookup", f"public list {list_id}", subject_id, {"list": list_id})
+        )
+    return answer
+
+
+def _look_up(ctx: ApiContext, list_id: str, subject: str) -> tuple[ListAnswer, int | None]:
     today = ctx.today()
     with ctx.begin() as connection:
         _, book = ctx.book(connection, today)
@@ -130,9 +141,4 @@ async def on_list(
                 answer.listed = True
                 answer.since = None if since is None else since.isoformat()
                 answer.published_until = None if until is None else until.isoformat()
-    # Every lookup that found a published entry is a read of personal data; one that found none reveals nothing.
-    if subject_id is not None:
-        await ctx.audit(
-            AuditEntry("public", "public", "list.lookup", f"public list {list_id}", subject_id, {"list": list_id})
-        )
-    return answer
+    return answer, subject_id

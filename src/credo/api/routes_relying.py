@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Annotated, Any, Literal
@@ -53,6 +54,8 @@ async def decide(
 ) -> Response:
     ctx = caller.ctx
     decision = _prepare(ctx, caller.id, measure_id, subject, kind)
+    if decision is None:  # the stored state is stale: rescored (and stored) off the event loop
+        decision = await asyncio.to_thread(_prepare_after_rescoring, ctx, caller.id, measure_id, subject, kind)
     entry = AuditEntry(
         "relying",
         caller.id,
@@ -76,13 +79,20 @@ async def decide(
     return Response(json.dumps(decision.answer(), separators=(",", ":")).encode(), media_type="application/json")
 
 
-def _prepare(ctx: ApiContext, relying_id: str, measure_id: str, subject: str, kind: str | None) -> Decision:
-    """The decision, read without a transaction when the stored state is exact today (nearly always)."""
+def _prepare(ctx: ApiContext, relying_id: str, measure_id: str, subject: str, kind: str | None) -> Decision | None:
+    """The decision, read without a transaction when the stored state is exact today (nearly always); else None."""
     today = ctx.today()
     with ctx.read() as connection:
         party, found, book = _look_up(ctx, connection, relying_id, measure_id, subject, kind, today)
         if found.state is not None and is_exact(found.state, found.next_change, book.version, today):
             return prepare_decision(connection, party, book, measure_id=measure_id, subject=found, today=today)
+    return None
+
+
+def _prepare_after_rescoring(
+    ctx: ApiContext, relying_id: str, measure_id: str, subject: str, kind: str | None
+) -> Decision:
+    today = ctx.today()
     with ctx.begin() as connection:  # the state is rescored first, and stored
         party, found, book = _look_up(ctx, connection, relying_id, measure_id, subject, kind, today)
         return prepare_decision(connection, party, book, measure_id=measure_id, subject=found, today=today)
@@ -100,6 +110,8 @@ def _look_up(  # noqa: PLR0917 (the question's parts)
     party = ctx.party(connection, relying_id)
     if party is None:
         raise Problem("forbidden", f"relying party {relying_id} is not registered")
+    if not party.enabled:  # before the subject is looked up: a disabled party learns nothing
+        raise Problem("forbidden", f"relying party {relying_id} is disabled")
     if measure_id not in party.measures:
         raise Problem("forbidden", f"relying party {relying_id} is not registered for measure {measure_id}")
     found = ctx.snapshots(connection, subject, kind)

@@ -85,7 +85,7 @@ def _parse(body: bytes, media: str) -> list[Any]:
         raise Problem("malformed-json", "the body is not UTF-8 text") from None
     if media in ("application/x-ndjson", "application/jsonl", "application/jsonlines"):
         rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text.split("\n"), start=1):  # only LF ends a line: JSON text may hold U+2028
             if line.strip():
                 try:
                     rows.append(json.loads(line))
@@ -149,7 +149,7 @@ def _push(ctx: ApiContext, source_id: str, rows: list[Any], push_id: str) -> Wor
         source = get_source(connection, source_id)
         if source is None:
             raise Problem("forbidden", f"source {source_id} is not registered")
-        results, touched = store_pushed(connection, ctx.ring, source, rows, now=now, push_id=push_id)
+        results, touched = store_pushed(connection, ctx.fresh_keys(connection), source, rows, now=now, push_id=push_id)
         entries = [
             AuditEntry(
                 "source",

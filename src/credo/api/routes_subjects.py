@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from credo.api.context import role_extra, roles
+from credo.api.context import ApiContext, role_extra, roles
 from credo.domain.scoring import explain
 from credo.store.audit import AuditEntry, entries_about
 from credo.store.decisions import decisions_about
@@ -26,9 +27,19 @@ router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so route
 async def report(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
     ctx = caller.ctx
     today = ctx.today()
+    reports = await asyncio.to_thread(
+        _reports, ctx, caller.id, caller.kind, today
+    )  # scoring and explaining: off the event loop
+    await ctx.audit(
+        *(AuditEntry("subject", "subject", "report.read", "subject's own report", sid, {}) for sid, _ in reports)
+    )
+    return {"as_of": today.isoformat(), "subjects": [body for _, body in reports]}
+
+
+def _reports(ctx: ApiContext, identifier: str, kind: str | None, today: dt.date) -> list[tuple[int, dict[str, Any]]]:
     reports = []
     with ctx.begin() as connection:
-        found = ctx.subject_ids(connection, caller.id)
+        found = ctx.subject_ids(connection, identifier, kind)  # only the kind the token is for
         if not found:
             raise NotFoundError("Credo holds no record about you")
         _, book = ctx.book(connection, today)
@@ -37,16 +48,13 @@ async def report(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str,
             current_state(connection, sid, today)  # brought up to date, as credo score does
         loaded = load_subject_records(connection, ids)
         hidden = suppressed_records(connection, ids)
-        for sid, kind in found:
-            e = explain(book, str(sid), kind, loaded[sid][1], today, hidden.get(sid, frozenset()))
-            body = replace(e, subject_id=caller.id).to_json()
+        for sid, found_kind in found:
+            e = explain(book, str(sid), found_kind, loaded[sid][1], today, hidden.get(sid, frozenset()))
+            body = replace(e, subject_id=identifier).to_json()
             body["decisions"] = decisions_about(connection, sid)
             body["accesses"] = [_access(row) for row in entries_about(connection, sid)]
             reports.append((sid, body))
-    await ctx.audit(
-        *(AuditEntry("subject", "subject", "report.read", "subject's own report", sid, {}) for sid, _ in reports)
-    )
-    return {"as_of": today.isoformat(), "subjects": [body for _, body in reports]}
+    return reports
 
 
 def _access(row: Any) -> dict[str, Any]:

@@ -15,10 +15,11 @@ previous transaction committed, in the next one:
    state can change rather than scoring days ahead to find the day it does);
 3. the audit entries of every job, appended to the chain;
 
-then commits, and wakes each request. If the shared transaction fails, each
-of its jobs is run again alone, in a transaction of its own, so one bad job
-fails only its own request (an error a job raises, such as a refusal, reaches
-its request as raised).
+then commits, and wakes each request. If the shared transaction fails
+because of one of its jobs, each job is run again alone, in a transaction of
+its own, so one bad job fails only its own request (an error a job raises,
+such as a refusal, reaches its request as raised); if the database itself
+failed (busy, unreachable), every job fails at once and the API answers 503.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from credo.store.audit import AuditEntry, append
 from credo.store.scoring import rescore_subjects
@@ -117,7 +119,11 @@ class AuditWriter:
     def _commit_batch(self, jobs: Sequence[_Job], loop: asyncio.AbstractEventLoop) -> None:
         try:
             results = self._transaction(jobs)
-        except Exception:
+        except OperationalError as exc:  # the database, not a job: every job fails at once (the API answers 503)
+            for job in jobs:
+                loop.call_soon_threadsafe(_settle, job.done, None, exc)
+            return
+        except Exception:  # one of the jobs: each is run again alone below, and gets its own error
             self._commit_each(jobs, loop)
             return
         for job, result in zip(jobs, results, strict=True):

@@ -71,6 +71,12 @@ def issue(
         typer.Argument(help="A source or relying-party id, the subject's identifier, or a name for the audit trail."),
     ] = None,
     expires: Annotated[str, typer.Option(help="How long it is valid: 8h, 30d, 12w, 1y.")] = "30d",
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help="A subject token's kind, person or organization; needed only for an identifier valid as both."
+        ),
+    ] = None,
 ) -> None:
     """Print a signed bearer token for ROLE (and PRINCIPAL), and nothing else."""
     from credo.api.auth import issue_token, parse_expiry
@@ -79,7 +85,7 @@ def issue(
         lifetime = parse_expiry(expires)
         with store.begin() as connection:
             ring = store.keys(connection)
-            token = issue_token(ring, role, principal, now=store.clock(), expires=lifetime)
+            token = issue_token(ring, role, principal, now=store.clock(), expires=lifetime, kind=kind)
             audit_cli(
                 connection,
                 store,

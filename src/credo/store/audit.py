@@ -138,12 +138,14 @@ class ChainReport:
         return self.broken_at is None and self.problem is None
 
 
-def _rows(connection: Connection, batch: int = 10_000) -> Iterator[Any]:
+def _rows(connection: Connection, up_to: int | None, batch: int = 10_000) -> Iterator[Any]:
+    """Every entry in id order (up to ``up_to`` when given), read in batches."""
     after = 0
     while True:
-        rows = connection.execute(
-            sa.select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(batch)
-        ).all()
+        query = sa.select(audit_log).where(audit_log.c.id > after)
+        if up_to is not None:
+            query = query.where(audit_log.c.id <= up_to)
+        rows = connection.execute(query.order_by(audit_log.c.id).limit(batch)).all()
         if not rows:
             return
         yield from rows
@@ -151,9 +153,15 @@ def _rows(connection: Connection, batch: int = 10_000) -> Iterator[Any]:
 
 
 def verify(connection: Connection) -> ChainReport:
-    """Walk the chain from the first entry; stop at the first entry that breaks it, and check the head."""
+    """Walk the chain from the first entry up to the head; stop at the first entry that breaks it.
+
+    The head is read first, so entries appended while the walk runs (they
+    come after it) do not read as tampering.
+    """
+    head = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == HEAD)).scalar()
+    head_id = _head_id(head)
     expected_id, prev, count = 1, GENESIS, 0
-    for row in _rows(connection):
+    for row in _rows(connection, None if head_id is None else max(head_id, 0)):
         entry = AuditEntry(row.actor_role, row.actor, row.action, row.purpose, row.subject_id, row.detail)
         if row.id != expected_id:
             return ChainReport(count, prev, expected_id, f"entry {expected_id} is missing (next is {row.id})")
@@ -162,10 +170,8 @@ def verify(connection: Connection) -> ChainReport:
         if entry_hash(row.id, row.at, entry, prev) != bytes(row.hash):
             return ChainReport(count, prev, row.id, "its content does not match its hash (edited)")
         prev, expected_id, count = bytes(row.hash), expected_id + 1, count + 1
-    head = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == HEAD)).scalar()
     if head == f"{count}:{prev.hex()}":
         return ChainReport(count, prev)
-    head_id = _head_id(head)
     if head_id is None:
         return ChainReport(count, prev, max(count, 1), "the recorded head is missing or unreadable")
     if head_id > count:

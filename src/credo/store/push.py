@@ -7,7 +7,9 @@ answered in milliseconds, so it does not start the DuckDB pipeline of
 * every record is checked by :func:`credo.domain.records.parse_row`, which
   the tests hold equal to the batch SQL checks, then the source rules in the
   same order (the record's source must be the caller's, registered, enabled
-  and registered for the category);
+  and registered for the category); a push also refuses what the store's
+  columns or date arithmetic cannot hold (over-long ids, NUL characters,
+  amounts of hundreds of digits, dates from the year 9000);
 * the same content hash (:data:`credo.store.ingest.CONTENT_HASH_SQL`, here
   in Python; a test holds them equal) decides ``new`` / ``version`` /
   ``unchanged``, with the same rule for a record sent in several versions at
@@ -56,6 +58,8 @@ __all__ = [
 MAX_RECORDS = 1000
 NOT_AN_OBJECT = "record is not a JSON object"
 _LIMITS = (("source", 100), ("record_id", 200), ("category", 200))
+_TEXT = ("source", "record_id", "subject_id", "subject_kind", "category", "status", "reference")
+LAST_DAY = dt.date(9000, 1, 1)  # dates from here on are refused: counting periods would pass the calendar's end
 _ABSENT = "\x1e"
 
 
@@ -105,12 +109,21 @@ def _check(row: object, caller: Source) -> Record | str:
     given = dict(row)
     if given.get("source") in (None, ""):
         given["source"] = caller.id  # a source may leave out its own id
-    parsed = parse_row(given)
+    try:
+        parsed = parse_row(given)
+    except OverflowError:  # an amount of hundreds of digits
+        return "amount is out of range"
     if isinstance(parsed, str):
         return parsed
     for name, limit in _LIMITS:
         if len(getattr(parsed, name)) > limit:
             return f"{name} is longer than {limit} characters"
+    for name in _TEXT:
+        value = getattr(parsed, name)
+        if isinstance(value, str) and "\x00" in value:
+            return f"{name} contains a NUL character"
+    if parsed.occurred_on >= LAST_DAY or (parsed.resolved_on is not None and parsed.resolved_on >= LAST_DAY):
+        return f"dates must be before {LAST_DAY.isoformat()}"
     if parsed.source != caller.id:
         return SOURCE_NOT_CALLER
     return source_allows(caller, parsed.category) or parsed
@@ -194,29 +207,44 @@ def store_pushed(
     """
     results: list[PushResult] = []
     good: list[tuple[int, Record]] = []
-    rejected: list[dict[str, Any]] = []
+    rejected: dict[tuple[str, str], dict[str, Any]] = {}  # by (reason, content): each kept once
     for index, row in enumerate(rows):
         checked = _check(row, caller)
         if isinstance(checked, str):
             record_id = row.get("record_id") if isinstance(row, Mapping) else None
             results.append(PushResult(index, "rejected", reason=checked, record_id=_short_text(record_id)))
-            rejected.append(
+            text = json.dumps(_raw(row, caller), ensure_ascii=False, default=str)
+            rejected.setdefault(
+                (checked, text),
                 {
                     "file": api_label(caller.id, push_id),
                     "row_number": index + 1,
                     "reason": checked,
-                    "raw_enc": ring.encrypt(json.dumps(_raw(row, caller), ensure_ascii=False, default=str).encode()),
+                    "raw_enc": ring.encrypt(text.encode()),
                     "received_at": now,
                     "state": "open",
-                }
+                },
             )
         else:
             results.append(PushResult(index, "", caller.id, checked.record_id))
             good.append((index, checked))
     if rejected:
-        connection.execute(sa.insert(quarantine), rejected)
+        for key in _already_quarantined(connection, ring, caller.id):
+            rejected.pop(key, None)
+        if rejected:
+            connection.execute(sa.insert(quarantine), list(rejected.values()))
     touched = _store(connection, ring, caller.id, good, results, now=now) if good else set()
     return results, touched
+
+
+def _already_quarantined(connection: Connection, ring: KeyRing, source: str) -> set[tuple[str, str]]:
+    """(reason, content) of the caller's pushed records still open in the quarantine: a re-send is not kept twice."""
+    rows = connection.execute(
+        sa.select(quarantine.c.reason, quarantine.c.raw_enc).where(
+            quarantine.c.state == "open", quarantine.c.file.startswith(api_label(source, ""), autoescape=True)
+        )
+    )
+    return {(reason, ring.decrypt(sealed).decode()) for reason, sealed in rows}
 
 
 def _short_text(value: object) -> str | None:
