@@ -142,6 +142,9 @@ CASES = [
     Case("occurred-slashes", {"occurred_on": "2026/03/01"}, Reason.BAD_OCCURRED_ON),
     Case("occurred-short", {"occurred_on": "2026-3-1"}, Reason.BAD_OCCURRED_ON),
     Case("occurred-year-0", {"occurred_on": "0000-03-01"}, Reason.BAD_OCCURRED_ON),
+    Case("occurred-year-9000", {"occurred_on": "9000-01-01"}, Reason.BAD_OCCURRED_ON),
+    Case("occurred-year-8999", {"occurred_on": "8999-12-31"}, None),
+    Case("resolved-year-9999", {"resolved_on": "9999-12-31"}, Reason.BAD_RESOLVED_ON),
     Case("occurred-trailing-junk", {"occurred_on": "2026-03-01x"}, Reason.BAD_OCCURRED_ON),
     Case("occurred-with-time", {"occurred_on": "2026-03-02T10:30:00"}, None),
     Case("occurred-with-space-time", {"occurred_on": "2026-03-03 23:59"}, None),
@@ -432,6 +435,8 @@ def test_parquet_with_typed_date_and_number_columns(tmp_path: Path) -> None:
         ("no-date", None, None, None, None),  # 6
         ("minus-zero", day, -0.0, day, "withdrawn"),  # 7
         ("bad-status", day, 1.0, None, "gone"),  # 8
+        ("year-9000", dt.date(9000, 1, 1), None, None, None),  # 9
+        ("resolved-9999", day, None, dt.date(9999, 12, 31), None),  # 10
     ]
     table = pa.table(
         {
@@ -456,6 +461,8 @@ def test_parquet_with_typed_date_and_number_columns(tmp_path: Path) -> None:
         5: Reason.RESOLVED_BEFORE,
         6: "missing occurred_on",
         8: Reason.BAD_STATUS,
+        9: Reason.BAD_OCCURRED_ON,
+        10: Reason.BAD_RESOLVED_ON,
     }
     # The accepted rows score as the same rows written as text.
     text_rows = [

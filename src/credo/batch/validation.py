@@ -33,6 +33,7 @@ from credo.domain.records import (
     CATEGORY_PATTERN,
     DATE_PATTERN,
     KINDS,
+    LAST_YEAR,
     REQUIRED_FIELDS,
     STATUSES,
     Reason,
@@ -93,14 +94,14 @@ def _text(column: str, column_type: str) -> str:
 
 def _date(column: str, column_type: str) -> tuple[str, str]:
     """(expression giving the DATE or NULL, condition that a present value is not a date)."""
-    if column_type == "DATE":
-        return column, "FALSE"
-    if column_type.startswith("TIMESTAMP"):
-        return f"CAST({column} AS DATE)", "FALSE"
+    if column_type == "DATE" or column_type.startswith("TIMESTAMP"):
+        day = column if column_type == "DATE" else f"CAST({column} AS DATE)"
+        value = f"CASE WHEN year({day}) < {LAST_YEAR} THEN {day} END"
+        return value, f"({column} IS NOT NULL AND ({value}) IS NULL)"
     text = _text(column, column_type)
     value = (
         f"CASE WHEN regexp_matches({text}, {lit(DATE_PATTERN)}) AND substr({text}, 1, 4) <> '0000' "
-        f"THEN try_cast(substr({text}, 1, 10) AS DATE) END"
+        f"AND substr({text}, 1, 4) < '{LAST_YEAR}' THEN try_cast(substr({text}, 1, 10) AS DATE) END"
     )
     return value, f"({text} IS NOT NULL AND ({value}) IS NULL)"
 

@@ -21,6 +21,7 @@ __all__ = [
     "DATE_PATTERN",
     "FIELD_ORDER",
     "KINDS",
+    "LAST_YEAR",
     "REQUIRED_FIELDS",
     "STATUSES",
     "Reason",
@@ -39,6 +40,8 @@ CATEGORY_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
 # An ISO date, optionally followed by a time part that is ignored.
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].*)?$"
 AMOUNT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+# Dates from this year on are not valid: a counting period added to them would pass the calendar's end.
+LAST_YEAR = 9000
 
 RecordKey = tuple[str, str]
 
@@ -87,9 +90,10 @@ def _date(text: str) -> dt.date | None:
     if not re.fullmatch(DATE_PATTERN, text):
         return None
     try:
-        return dt.date.fromisoformat(text[:10])
+        day = dt.date.fromisoformat(text[:10])
     except ValueError:
         return None
+    return day if day.year < LAST_YEAR else None
 
 
 def _text(value: object) -> str | None:
