@@ -77,10 +77,10 @@ class Api:
 
 
 @contextmanager
-def api_over(store: Store) -> Iterator[Api]:
+def api_over(store: Store, *, book: str = API_YAML) -> Iterator[Api]:
     """The test rulebook in force, two sources, a bank registered for two measures, and a client over them."""
     with store.begin() as connection:
-        publish(connection, API_YAML, "book.yaml", NOW)
+        publish(connection, book, "book.yaml", NOW)
         activate(connection, "2026.1", NOW)
         add_source(connection, SOURCE, ["court.*", "civic.*"], NOW)
         add_source(connection, OTHER_SOURCE, ["tax.*"], NOW)

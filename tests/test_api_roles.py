@@ -28,12 +28,15 @@ PATH_VALUES = {
     "source_id": OTHER_SOURCE,
     "relying_id": "nobody",
     "list_id": "honour-roll",
+    "dispute_id": "00000000-0000-0000-0000-000000000000",
 }
 BODIES: dict[tuple[str, str], Any] = {
     ("post", "/v1/records"): [record("J-2")],
     ("post", "/v1/sources"): {"id": "new-source", "categories": ["loan.*"]},
     ("post", "/v1/relying"): {"id": "new-party", "measures": ["loan-fast-track"]},
     ("post", "/v1/sources/{source_id}/categories"): {"categories": ["misc.*"]},
+    ("post", "/v1/me/disputes"): {"source": SOURCE, "record_id": "J-1", "statement": "not mine"},
+    ("post", "/v1/disputes/{dispute_id}/decision"): {"outcome": "upheld", "reasons": "checked"},
 }
 
 

@@ -24,6 +24,7 @@ from credo import __version__
 from credo.api import (
     problems,
     routes_audit,
+    routes_disputes,
     routes_operator,
     routes_public,
     routes_relying,
@@ -82,7 +83,15 @@ def create_app(store: Store, *, max_body: int = MAX_BODY) -> FastAPI:
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (routes_sources, routes_relying, routes_subjects, routes_public, routes_operator, routes_audit):
+    for module in (
+        routes_sources,
+        routes_relying,
+        routes_subjects,
+        routes_disputes,
+        routes_public,
+        routes_operator,
+        routes_audit,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credo.api.auth import AuthError
 from credo.batch.reader import InputError
-from credo.store.errors import ForbiddenError, NotFoundError, StoreError
+from credo.store.errors import ConflictError, ForbiddenError, NotFoundError, StoreError
 
 __all__ = ["CODES", "MEDIA_TYPE", "BodyLimitMiddleware", "Problem", "install", "problem_response"]
 
@@ -106,6 +106,8 @@ def _store(request: Request, exc: Exception) -> JSONResponse:
         return problem_response("not-found", str(exc), _where(request))
     if isinstance(exc, ForbiddenError):
         return problem_response("forbidden", str(exc), _where(request))
+    if isinstance(exc, ConflictError):
+        return problem_response("conflict", str(exc), _where(request))
     return problem_response("unprocessable", str(exc), _where(request))
 
 

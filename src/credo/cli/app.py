@@ -10,6 +10,7 @@ from credo.cli import (
     api_cmd,
     batch_cmd,
     demo_cmd,
+    dispute_cmd,
     ingest_cmd,
     rescore_cmd,
     rulebook_cmd,
@@ -62,6 +63,7 @@ app.command("serve")(api_cmd.serve)
 app.add_typer(api_cmd.token_app, name="token")
 app.add_typer(api_cmd.relying_app, name="relying")
 app.add_typer(api_cmd.audit_app, name="audit")
+app.add_typer(dispute_cmd.app, name="dispute")
 
 
 def main() -> None:

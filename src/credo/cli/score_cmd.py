@@ -12,8 +12,9 @@ from credo.cli.console import err, out
 from credo.cli.store_ctx import audit_cli, cli_actor, open_from, store_errors
 from credo.domain.identifiers import mask_identifier
 from credo.store.clock import today
+from credo.store.disputes import lapse_overdue
 from credo.store.reading import SubjectNotInStore, SubjectScore, score_subject
-from credo.store.scoring import refresh_due
+from credo.store.scoring import refresh_due, rescore_subjects
 
 __all__ = ["refresh", "score"]
 
@@ -76,9 +77,16 @@ def refresh(ctx: typer.Context) -> None:
     with open_from(ctx) as store, store_errors():
         day = today(store.environ)
         with store.begin() as connection:
+            lapsed = lapse_overdue(connection, day)  # disputes past their deadline are decided for the subject
+            if lapsed:
+                rescore_subjects(connection, sorted({d.subject_id for d in lapsed}), day)
+            for dispute in lapsed:
+                audit_cli(connection, store, "dispute.lapse", {"dispute_id": dispute.dispute_id})
             outcome = refresh_due(connection, day)
             detail = {"as_of": day.isoformat(), "subjects": outcome.subjects, "changed": outcome.changed}
             audit_cli(connection, store, "refresh", detail)
+    if lapsed:
+        out.print(f"{len(lapsed)} dispute(s) past their deadline decided for the subject: record removed", markup=False)
     out.print(
         f"refreshed as of {day}: {outcome.subjects} subject(s) rescored, {outcome.changed} changed, "
         f"{outcome.events} event(s) written",

@@ -11,7 +11,7 @@ Messages never carry an identifier of a person or organisation.
 
 from __future__ import annotations
 
-__all__ = ["ForbiddenError", "KeyFileError", "NotFoundError", "NotInitialisedError", "StoreError"]
+__all__ = ["ConflictError", "ForbiddenError", "KeyFileError", "NotFoundError", "NotInitialisedError", "StoreError"]
 
 
 class StoreError(Exception):
@@ -32,3 +32,7 @@ class NotFoundError(StoreError):
 
 class ForbiddenError(StoreError):
     """The caller may not do this (an API answers 403): another source's record, an unregistered measure."""
+
+
+class ConflictError(StoreError):
+    """The request conflicts with the current state (an API answers 409): a dispute already open or decided."""

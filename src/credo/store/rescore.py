@@ -152,14 +152,23 @@ def _day(column: str, dialect: str) -> str:
     return f"({column} - DATE '{EPOCH.isoformat()}')"
 
 
+# The condition, on a disputes row ``d``, under which its record takes no part in scoring (as in
+# credo.store.scoring.suppressed_records): under an open dispute that suspends it, or removed by one.
+SUPPRESSED_SQL = "((d.state = 'open' AND d.suspends) OR d.outcome = 'removed')"
+
+
 def _queries(dialect: str) -> dict[str, str]:
     text = "TEXT"
     return {
         "subjects": "SELECT id, CASE WHEN kind = 'person' THEN 0 ELSE 1 END FROM subjects",
         # Withdrawn records count for nothing and move nothing: only the latest active versions travel.
+        # ... and none that due process takes out (credo.store.scoring.suppressed_records says which).
         "records": f"""SELECT subject_id, source_id, record_id, category, {_day("occurred_on", dialect)},
                               {_day("resolved_on", dialect)}, amount
-                       FROM records WHERE is_latest AND status = 'active'""",
+                       FROM records WHERE is_latest AND status = 'active'
+                       AND NOT EXISTS (SELECT 1 FROM disputes d
+                                       WHERE d.source_id = records.source_id AND d.record_id = records.record_id
+                                       AND {SUPPRESSED_SQL})""",
         "stored": f"""SELECT subject_id, rulebook_version, score, grade, CAST(dimensions AS {text}),
                              CAST(lists AS {text}), CAST(measures AS {text}), CAST(as_of AS {text}),
                              CAST(next_change AS {text})

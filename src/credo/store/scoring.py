@@ -44,7 +44,15 @@ from credo.store.bootstrap import utc_now
 from credo.store.errors import StoreError
 from credo.store.rescore import FreshSubjects, rescore_many, walk_many
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
-from credo.store.tables import current_scores, outbox, records, rulebook_activations, rulebook_versions, subjects
+from credo.store.tables import (
+    current_scores,
+    disputes,
+    outbox,
+    records,
+    rulebook_activations,
+    rulebook_versions,
+    subjects,
+)
 
 __all__ = [
     "BULK_FROM",
@@ -173,17 +181,34 @@ def load_subject_records(connection: Connection, subject_ids: Sequence[int]) -> 
 
 
 def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> dict[int, frozenset[RecordKey]]:
-    """The records due process takes out of each subject's score (open or upheld disputes).
+    """The records due process takes out of each subject's score (:mod:`credo.store.disputes`).
 
-    HOOK: there is no disputes table yet, so nothing is suppressed. When disputes
-    land, return here the (source, record_id) keys of each subject's records
-    under an open dispute (rulebook ``disputes.while_open: suspend``) or an
-    upheld one, with one query per chunk; every scoring path below already
-    passes them to the domain functions. Opening or deciding a dispute must
-    then call :func:`rescore_subjects` for the subject.
+    A record under an open dispute that suspends it (the rulebook's
+    ``disputes.while_open: suspend`` when it was opened), or removed by a
+    decided dispute, takes no part, whichever subject holds it now. One query
+    per :data:`CHUNK` subjects; every scoring path passes the keys to the
+    domain functions (the bulk paths read records without them,
+    :func:`credo.store.rescore.load_tables`).
     """
-    del connection, subject_ids
-    return {}
+    found: dict[int, set[RecordKey]] = {}
+    for chunk in _chunks(list(subject_ids)):
+        rows = connection.execute(
+            sa.select(records.c.subject_id, records.c.source_id, records.c.record_id)
+            .select_from(
+                records.join(
+                    disputes,
+                    (disputes.c.source_id == records.c.source_id) & (disputes.c.record_id == records.c.record_id),
+                )
+            )
+            .where(
+                records.c.is_latest,
+                records.c.subject_id.in_(chunk),
+                ((disputes.c.state == "open") & disputes.c.suspends) | (disputes.c.outcome == "removed"),
+            )
+        )
+        for sid, source, record_id in rows:
+            found.setdefault(int(sid), set()).add((source, record_id))
+    return {sid: frozenset(keys) for sid, keys in found.items()}
 
 
 def _state_of_row(row: Any) -> ScoreState:

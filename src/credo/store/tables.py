@@ -17,6 +17,7 @@ __all__ = [
     "audit_log",
     "current_scores",
     "decisions",
+    "disputes",
     "metadata",
     "outbox",
     "quarantine",
@@ -194,4 +195,26 @@ audit_log = sa.Table(
     sa.Column("detail", sa.JSON, nullable=False),  # never an identifier or record content
     sa.Column("prev_hash", sa.LargeBinary(32), nullable=False),
     sa.Column("hash", sa.LargeBinary(32), nullable=False),
+)
+
+disputes = sa.Table(
+    "disputes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dispute_id", sa.String(36), nullable=False, unique=True),  # a UUID, what the subject and reviewer use
+    sa.Column("subject_id", sa.ForeignKey("subjects.id"), nullable=False, index=True),
+    sa.Column("source_id", sa.String(100), nullable=False),
+    sa.Column("record_id", sa.String(200), nullable=False),
+    sa.Column("statement_enc", sa.LargeBinary, nullable=False),  # the subject's own words, AES-GCM
+    # Whether the record stops counting while the dispute is open: the rulebook's while_open when it was opened.
+    sa.Column("suspends", sa.Boolean, nullable=False),
+    sa.Column("opened_on", sa.Date, nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False),  # decided for the subject (removed) if still open on this day
+    sa.Column("state", sa.String(20), nullable=False),  # open | decided
+    sa.Column("outcome", sa.String(20), nullable=True),  # upheld | corrected | removed
+    sa.Column("reasons", sa.Text, nullable=True),
+    sa.Column("decided_by", sa.String(100), nullable=True),  # a reviewer's name, or "deadline"
+    sa.Column("decided_on", sa.Date, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index("ix_disputes_record", "source_id", "record_id"),
 )

@@ -1,0 +1,142 @@
+"""Disputes: a subject contests a record, a reviewer decides it (docs/due-process.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
+
+from credo.api.context import ApiContext, role_extra, roles
+from credo.api.writer import Done
+from credo.store.audit import AuditEntry
+from credo.store.disputes import decide_dispute, disputes_of, open_dispute, queue, statement_of
+from credo.store.errors import NotFoundError
+from credo.store.tables import disputes as disputes_table
+
+router = APIRouter(prefix="/v1", tags=["disputes"])  # the prefix here, so routes know their full path (metrics)
+Subject = Annotated[Any, Depends(roles("subject"))]
+Reviewer = Annotated[Any, Depends(roles("reviewer"))]
+DisputeId = Annotated[str, Path(max_length=36)]
+
+
+class DisputeIn(BaseModel):
+    source: str = Field(max_length=100)
+    record_id: str = Field(max_length=200)
+    statement: str = Field(min_length=1, max_length=4000, description="What is wrong with the record, in your words")
+
+
+class Correction(BaseModel):
+    amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    occurred_on: dt.date | None = None
+    resolved_on: dt.date | None = None
+
+
+class DecisionIn(BaseModel):
+    outcome: Literal["upheld", "corrected", "removed"]
+    reasons: str = Field(min_length=1, max_length=4000)
+    correction: Correction | None = None
+
+
+def _subject_id(ctx: ApiContext, connection: Connection, caller: Any) -> int:
+    found = ctx.subject_ids(connection, caller.id, caller.kind)
+    if not found:
+        raise NotFoundError("Credo holds no record about you")
+    return found[0][0]
+
+
+@router.post(
+    "/me/disputes",
+    summary="Dispute one of your records: while it is open the record stops counting (if the rulebook says so)",
+    status_code=201,
+    openapi_extra=role_extra("subject"),
+)
+async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
+    ctx = caller.ctx
+
+    def work(connection: Connection, now: dt.datetime) -> Done:
+        today = ctx.today()
+        subject_id = _subject_id(ctx, connection, caller)
+        _, book = ctx.book(connection, today)
+        dispute = open_dispute(
+            connection, ctx.fresh_keys(connection), book, subject_id, body.source, body.record_id, body.statement,
+            today=today, now=now,
+        )  # fmt: skip
+        entry = AuditEntry(
+            "subject", "subject", "dispute.open", "the subject's dispute", subject_id,
+            {"dispute_id": dispute.dispute_id, "source": body.source, "record_id": body.record_id},
+        )  # fmt: skip
+        return Done(dispute.to_json(statement=body.statement), [entry], [subject_id])
+
+    result: dict[str, Any] = await ctx.writer.run(work)
+    return result
+
+
+@router.get("/me/disputes", summary="Your disputes, newest first", openapi_extra=role_extra("subject"))
+async def mine(caller: Subject) -> list[dict[str, Any]]:
+    ctx = caller.ctx
+    with ctx.begin() as connection:
+        subject_id = _subject_id(ctx, connection, caller)
+        ring = ctx.fresh_keys(connection)
+        return [
+            d.to_json(statement=statement_of(connection, ring, d.dispute_id))
+            for d in disputes_of(connection, subject_id)
+        ]
+
+
+@router.get("/disputes", summary="Open disputes, the nearest deadline first", openapi_extra=role_extra("reviewer"))
+async def reviewer_queue(caller: Reviewer) -> list[dict[str, Any]]:
+    ctx = caller.ctx
+    with ctx.begin() as connection:
+        return [d.to_json() for d in queue(connection)]
+
+
+@router.get(
+    "/disputes/{dispute_id}", summary="One dispute with the subject's statement", openapi_extra=role_extra("reviewer")
+)
+async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
+    ctx = caller.ctx
+    with ctx.begin() as connection:
+        row = connection.execute(
+            sa.select(disputes_table.c.subject_id).where(disputes_table.c.dispute_id == dispute_id)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no dispute {dispute_id}")
+        found = next(d for d in disputes_of(connection, int(row.subject_id)) if d.dispute_id == dispute_id)
+        body = found.to_json(statement=statement_of(connection, ctx.fresh_keys(connection), dispute_id))
+    await ctx.audit(
+        AuditEntry(
+            "reviewer", caller.id, "dispute.read", "review of a dispute", found.subject_id, {"dispute_id": dispute_id}
+        )
+    )
+    return body
+
+
+@router.post(
+    "/disputes/{dispute_id}/decision",
+    summary="Decide a dispute: upheld, corrected (with the correction) or removed; the score changes at once",
+    openapi_extra=role_extra("reviewer"),
+)
+async def decide(dispute_id: DisputeId, body: DecisionIn, caller: Reviewer) -> dict[str, Any]:
+    ctx = caller.ctx
+    correction = None if body.correction is None else body.correction.model_dump(exclude_unset=True)
+
+    def work(connection: Connection, now: dt.datetime) -> Done:
+        decided, touched = decide_dispute(
+            connection, dispute_id, body.outcome, body.reasons, caller.id,
+            today=ctx.today(), now=now, correction=correction,
+        )  # fmt: skip
+        entry = AuditEntry(
+            "reviewer", caller.id, "dispute.decide", "decision on a dispute", decided.subject_id,
+            {"dispute_id": dispute_id, "outcome": body.outcome},
+        )  # fmt: skip
+        return Done(decided.to_json(), [entry], touched)
+
+    result: dict[str, Any] = await ctx.writer.run(work)
+    return result
+
+
+__all__ = ["router"]

@@ -1,0 +1,286 @@
+"""Disputes: a subject contests one of its records, a reviewer decides within the deadline, or the subject wins.
+
+* **Open** (:func:`open_dispute`): on a record that is the subject's own,
+  with a statement (kept encrypted). If the rulebook in force says
+  ``disputes.while_open: suspend`` (the default), the record stops counting
+  at once and until the dispute is decided. The deadline is the opening day
+  plus ``disputes.decide_within`` (30 days by default, as the FCRA's
+  reinvestigation period).
+* **Decide** (:func:`decide_dispute`): ``upheld`` (the record counts again),
+  ``corrected`` (a new version of the record with the corrected amount or
+  dates counts), ``removed`` (the record never counts again).
+* **Lapse** (:func:`lapse_overdue`, run by the daily ``credo refresh``): a
+  dispute still open on its deadline is decided for the subject: removed.
+
+The caller rescores the subject in the same transaction (the functions
+return the subjects to rescore); :func:`credo.store.scoring.suppressed_records`
+is what every scoring path leaves out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from credo.domain.records import LAST_YEAR, Record
+from credo.domain.rulebook import Rulebook
+from credo.store.errors import ConflictError, NotFoundError, StoreError
+from credo.store.keys import KeyRing
+from credo.store.push import content_hash
+from credo.store.tables import disputes, records
+
+__all__ = [
+    "OUTCOMES",
+    "Dispute",
+    "decide_dispute",
+    "disputes_of",
+    "lapse_overdue",
+    "open_dispute",
+    "queue",
+]
+
+OUTCOMES = ("upheld", "corrected", "removed")
+
+
+@dataclass(frozen=True)
+class Dispute:
+    dispute_id: str
+    subject_id: int
+    source: str
+    record_id: str
+    state: str
+    suspends: bool
+    opened_on: dt.date
+    deadline: dt.date
+    outcome: str | None
+    reasons: str | None
+    decided_by: str | None
+    decided_on: dt.date | None
+
+    def to_json(self, *, statement: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "dispute_id": self.dispute_id,
+            "source": self.source,
+            "record_id": self.record_id,
+            "state": self.state,
+            "record_suspended": self.state == "open" and self.suspends,
+            "opened_on": self.opened_on.isoformat(),
+            "deadline": self.deadline.isoformat(),
+            "outcome": self.outcome,
+            "reasons": self.reasons,
+            "decided_by": self.decided_by,
+            "decided_on": None if self.decided_on is None else self.decided_on.isoformat(),
+        }
+        if statement is not None:
+            data["statement"] = statement
+        return data
+
+
+def _of(row: Any) -> Dispute:
+    return Dispute(
+        row.dispute_id,
+        int(row.subject_id),
+        row.source_id,
+        row.record_id,
+        row.state,
+        bool(row.suspends),
+        row.opened_on,
+        row.deadline,
+        row.outcome,
+        row.reasons,
+        row.decided_by,
+        row.decided_on,
+    )
+
+
+def statement_of(connection: Connection, ring: KeyRing, dispute_id: str) -> str:
+    sealed = connection.execute(sa.select(disputes.c.statement_enc).where(disputes.c.dispute_id == dispute_id)).scalar()
+    return "" if sealed is None else ring.decrypt(sealed).decode()
+
+
+def _latest(connection: Connection, source: str, record_id: str) -> Any:
+    return connection.execute(
+        sa.select(records).where(records.c.source_id == source, records.c.record_id == record_id, records.c.is_latest)
+    ).first()
+
+
+def open_dispute(  # noqa: PLR0917 (a dispute's parts)
+    connection: Connection,
+    ring: KeyRing,
+    book: Rulebook,
+    subject_id: int,
+    source: str,
+    record_id: str,
+    statement: str,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+) -> Dispute:
+    """Open a dispute on the subject's own record; the caller rescores the subject."""
+    row = _latest(connection, source, record_id)
+    if row is None or int(row.subject_id) != subject_id:
+        raise NotFoundError("you have no record with this source and record_id")
+    if not statement.strip():
+        raise StoreError("say what is wrong with the record (statement)")
+    already = connection.execute(
+        sa.select(disputes.c.dispute_id).where(
+            disputes.c.source_id == source, disputes.c.record_id == record_id, disputes.c.state == "open"
+        )
+    ).first()
+    if already is not None:
+        raise ConflictError(f"this record is already under dispute {already[0]}")
+    dispute = Dispute(
+        dispute_id=str(uuid.uuid4()),
+        subject_id=subject_id,
+        source=source,
+        record_id=record_id,
+        state="open",
+        suspends=book.disputes.while_open == "suspend",
+        opened_on=today,
+        deadline=today + dt.timedelta(days=book.disputes.decide_within),
+        outcome=None,
+        reasons=None,
+        decided_by=None,
+        decided_on=None,
+    )
+    connection.execute(
+        sa.insert(disputes).values(
+            dispute_id=dispute.dispute_id,
+            subject_id=subject_id,
+            source_id=source,
+            record_id=record_id,
+            statement_enc=ring.encrypt(statement.encode()),
+            suspends=dispute.suspends,
+            opened_on=today,
+            deadline=dispute.deadline,
+            state="open",
+            created_at=now,
+        )
+    )
+    return dispute
+
+
+def _get(connection: Connection, dispute_id: str) -> Dispute:
+    row = connection.execute(sa.select(disputes).where(disputes.c.dispute_id == dispute_id)).first()
+    if row is None:
+        raise NotFoundError(f"no dispute {dispute_id}")
+    return _of(row)
+
+
+def _correct(
+    connection: Connection, source: str, record_id: str, correction: Mapping[str, Any], now: dt.datetime
+) -> int:
+    """A new version of the record with the corrected amount or dates; returns its subject."""
+    row = _latest(connection, source, record_id)
+    if row is None:
+        raise NotFoundError("the disputed record is no longer stored")
+    unknown = set(correction) - {"amount", "occurred_on", "resolved_on"}
+    if unknown or not correction:
+        raise StoreError("a correction changes amount, occurred_on or resolved_on, and nothing else")
+    fixed = Record(
+        row.source_id, row.record_id, "", "", row.category, row.occurred_on, row.amount, row.resolved_on,
+        row.status, row.reference,
+    )  # fmt: skip
+    fixed = replace(fixed, **dict(correction))
+    if fixed.amount is not None and (fixed.amount < 0 or fixed.amount != fixed.amount):
+        raise StoreError("a corrected amount must be a number of at least 0")
+    dates = [d for d in (fixed.occurred_on, fixed.resolved_on) if d is not None]
+    if any(d.year >= LAST_YEAR for d in dates):
+        raise StoreError(f"corrected dates must be before the year {LAST_YEAR}")
+    if fixed.resolved_on is not None and fixed.resolved_on < fixed.occurred_on:
+        raise StoreError("resolved_on is before occurred_on")
+    subject = int(row.subject_id)
+    connection.execute(sa.update(records).where(records.c.id == row.id).values(is_latest=False))
+    connection.execute(
+        sa.insert(records).values(
+            source_id=row.source_id,
+            record_id=row.record_id,
+            version=int(row.version) + 1,
+            subject_id=subject,
+            category=row.category,
+            occurred_on=fixed.occurred_on,
+            amount=fixed.amount,
+            resolved_on=fixed.resolved_on,
+            status=row.status,
+            reference=row.reference,
+            content_hash=content_hash(fixed, subject),
+            received_at=now,
+            is_latest=True,
+        )
+    )
+    return subject
+
+
+def decide_dispute(
+    connection: Connection,
+    dispute_id: str,
+    outcome: str,
+    reasons: str,
+    reviewer: str,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    correction: Mapping[str, Any] | None = None,
+) -> tuple[Dispute, list[int]]:
+    """Decide an open dispute; returns it and the subjects to rescore."""
+    if outcome not in OUTCOMES:
+        raise StoreError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    if not reasons.strip():
+        raise StoreError("a decision needs its reasons")
+    if (outcome == "corrected") != (correction is not None):
+        raise StoreError("a correction goes with the outcome corrected, and only with it")
+    dispute = _get(connection, dispute_id)
+    if dispute.state != "open":
+        raise ConflictError(f"dispute {dispute_id} was already decided ({dispute.outcome})")
+    touched = {dispute.subject_id}
+    if correction is not None:
+        touched.add(_correct(connection, dispute.source, dispute.record_id, correction, now))
+    connection.execute(
+        sa.update(disputes)
+        .where(disputes.c.dispute_id == dispute_id)
+        .values(state="decided", outcome=outcome, reasons=reasons, decided_by=reviewer, decided_on=today)
+    )
+    decided = replace(dispute, state="decided", outcome=outcome, reasons=reasons, decided_by=reviewer, decided_on=today)
+    return decided, sorted(touched)
+
+
+def lapse_overdue(connection: Connection, today: dt.date) -> list[Dispute]:
+    """Decide for the subject every dispute still open on or after its deadline: the record is removed."""
+    rows = connection.execute(
+        sa.select(disputes).where(disputes.c.state == "open", disputes.c.deadline <= today).order_by(disputes.c.id)
+    ).all()
+    lapsed = []
+    for row in rows:
+        reasons = f"not decided by the deadline {row.deadline.isoformat()}: decided for the subject"
+        connection.execute(
+            sa.update(disputes)
+            .where(disputes.c.id == row.id)
+            .values(state="decided", outcome="removed", reasons=reasons, decided_by="deadline", decided_on=today)
+        )
+        lapsed.append(
+            replace(
+                _of(row), state="decided", outcome="removed", reasons=reasons, decided_by="deadline", decided_on=today
+            )
+        )
+    return lapsed
+
+
+def queue(connection: Connection) -> list[Dispute]:
+    """Open disputes, the nearest deadline first (a reviewer's work list)."""
+    rows = connection.execute(
+        sa.select(disputes).where(disputes.c.state == "open").order_by(disputes.c.deadline, disputes.c.id)
+    )
+    return [_of(r) for r in rows]
+
+
+def disputes_of(connection: Connection, subject_id: int) -> list[Dispute]:
+    rows = connection.execute(
+        sa.select(disputes).where(disputes.c.subject_id == subject_id).order_by(disputes.c.id.desc())
+    )
+    return [_of(r) for r in rows]

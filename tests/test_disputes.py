@@ -1,0 +1,156 @@
+"""Disputes end to end over the API, on both backends: open, suspend, decide each outcome, lapse at the deadline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from credo.api.app import create_app
+from credo.cli.app import app as cli
+from credo.store.bootstrap import init_store, open_store
+from credo.store.tables import records
+from tests.apisupport import API_YAML, OTHER_PERSON, PERSON, SOURCE, TODAY, Api, api_over, record
+from tests.conftest import Backend
+
+PENALTY = "high-consumption-restriction"
+
+
+@pytest.fixture
+def api(backend: Backend) -> Iterator[Api]:
+    store = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
+    init_store(store)
+    with api_over(store) as running:
+        yield running
+    store.engine.dispose()
+
+
+def open_dispute(api: Api, record_id: str, subject: str = PERSON) -> Any:
+    return api.client.post(
+        "/v1/me/disputes",
+        json={"source": SOURCE, "record_id": record_id, "statement": "I paid that debt in full."},
+        headers=api.headers("subject", subject),
+    )
+
+
+def decide(api: Api, dispute_id: str, outcome: str, **extra: Any) -> Any:
+    body = {"outcome": outcome, "reasons": "checked with the court", **extra}
+    return api.client.post(f"/v1/disputes/{dispute_id}/decision", json=body, headers=api.headers("reviewer", "rita"))
+
+
+def applies(api: Api) -> bool:
+    answer: bool = api.decide(PENALTY).json()["applies"]
+    return answer
+
+
+def test_an_open_dispute_suspends_the_record_until_it_is_upheld(api: Api) -> None:
+    api.push(record("J-1"))
+    assert applies(api)
+    opened = open_dispute(api, "J-1")
+    assert opened.status_code == 201, opened.text
+    dispute = opened.json()
+    assert (dispute["state"], dispute["record_suspended"], dispute["deadline"]) == ("open", True, "2026-07-30")
+    assert not applies(api)  # rescored at once: the record does not count while the dispute is open
+    report = api.client.get("/v1/me/report", headers=api.headers("subject", PERSON)).json()["subjects"][0]
+    assert [(i["record_id"], i["why"]) for i in report["ignored"]] == [("J-1", "suspended by due process")]
+    queue = api.client.get("/v1/disputes", headers=api.headers("reviewer", "rita")).json()
+    assert [d["dispute_id"] for d in queue] == [dispute["dispute_id"]]
+    seen = api.client.get(f"/v1/disputes/{dispute['dispute_id']}", headers=api.headers("reviewer", "rita")).json()
+    assert seen["statement"] == "I paid that debt in full."
+    decided = decide(api, dispute["dispute_id"], "upheld")
+    assert decided.status_code == 200, decided.text
+    assert (decided.json()["outcome"], decided.json()["decided_by"]) == ("upheld", "rita")
+    assert applies(api)  # the record counts again
+    again = decide(api, dispute["dispute_id"], "removed")
+    assert (again.status_code, again.json()["code"]) == (409, "conflict")
+    mine = api.client.get("/v1/me/disputes", headers=api.headers("subject", PERSON)).json()
+    assert [(d["outcome"], d["reasons"]) for d in mine] == [("upheld", "checked with the court")]
+
+
+def test_removed_records_never_count_again_even_when_resent(api: Api) -> None:
+    api.push(record("J-1"))
+    dispute = open_dispute(api, "J-1").json()
+    assert decide(api, dispute["dispute_id"], "removed").json()["outcome"] == "removed"
+    assert not applies(api)
+    api.push(record("J-1", reference="sent again"))
+    assert not applies(api)
+    rescored = api.client.post("/v1/rescore", headers=api.headers("operator")).json()
+    assert rescored["changed"] == 0  # the whole-store rescore leaves the removed record out too
+
+
+def test_a_correction_is_a_new_version_that_counts(api: Api) -> None:
+    allow = {"categories": ["traffic.*"]}
+    api.client.post(f"/v1/sources/{SOURCE}/categories", json=allow, headers=api.headers("operator"))
+    api.push(record("T-1", category="traffic.violation", amount=800))  # 800 reaches the -10 tier
+    score = lambda: api.client.get("/v1/me/report", headers=api.headers("subject", PERSON)).json()["subjects"][0]  # noqa: E731
+    assert score()["dimensions"]["legal"]["points"] == -10
+    dispute = open_dispute(api, "T-1").json()
+    assert score()["dimensions"]["legal"]["points"] == 0
+    missing = decide(api, dispute["dispute_id"], "corrected")
+    assert (missing.status_code, missing.json()["code"]) == (422, "unprocessable")
+    done = decide(api, dispute["dispute_id"], "corrected", correction={"amount": 80})
+    assert done.status_code == 200, done.text
+    assert score()["dimensions"]["legal"]["points"] == -2  # the corrected amount reaches no tier
+    with api.store.begin() as connection:
+        versions = connection.execute(sa.select(records.c.version, records.c.amount).order_by(records.c.version)).all()
+    assert [tuple(v) for v in versions] == [(1, 800.0), (2, 80.0)]
+
+
+def test_only_your_own_records_and_one_dispute_at_a_time(api: Api) -> None:
+    api.push(record("J-1"), record("J-2", OTHER_PERSON))
+    assert open_dispute(api, "J-2").status_code == 404  # another person's record
+    assert open_dispute(api, "NOPE").status_code == 404
+    assert open_dispute(api, "J-1").status_code == 201
+    twice = open_dispute(api, "J-1")
+    assert (twice.status_code, twice.json()["code"]) == (409, "conflict")
+    unknown = decide(api, "00000000-0000-0000-0000-000000000000", "upheld")
+    assert unknown.status_code == 404
+
+
+def test_a_dispute_not_decided_by_its_deadline_is_decided_for_the_subject(backend: Backend) -> None:
+    counting = API_YAML.replace("rules:\n", "disputes: {while_open: count, decide_within: 10d}\nrules:\n", 1)
+    store = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
+    init_store(store)
+    with api_over(store, book=counting) as api:
+        api.push(record("J-1"))
+        dispute = open_dispute(api, "J-1").json()
+        assert (dispute["record_suspended"], dispute["deadline"]) == (False, "2026-07-10")
+        assert applies(api)  # this rulebook lets a disputed record count until it is decided
+    runner = CliRunner()
+    for day, still_open in (("2026-07-09", True), ("2026-07-10", False)):
+        result = runner.invoke(cli, ["--db", backend.url, "refresh"], env={**backend.environ, "CREDO_TODAY": day})
+        assert result.exit_code == 0, result.output
+        assert ("decided for the subject" in result.stdout) is not still_open
+    later = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": "2026-07-10"})
+    with TestClient(create_app(later)) as client:
+        running = Api(later, client)
+        assert not applies(running)
+        mine = client.get("/v1/me/disputes", headers=running.headers("subject", PERSON)).json()
+    later.engine.dispose()
+    store.engine.dispose()
+    assert [(d["outcome"], d["decided_by"]) for d in mine] == [("removed", "deadline")]
+
+
+def test_reviewers_decide_from_the_command_line_too(api: Api, backend: Backend) -> None:
+    api.push(record("J-1"))
+    dispute = open_dispute(api, "J-1").json()
+    runner = CliRunner()
+    env = {**backend.environ, "CREDO_TODAY": TODAY}
+    listed = runner.invoke(cli, ["--db", backend.url, "dispute", "list", "--json"], env=env)
+    assert [d["dispute_id"] for d in json.loads(listed.stdout)] == [dispute["dispute_id"]]
+    assert "2026-07-30" in runner.invoke(cli, ["--db", backend.url, "dispute", "list"], env=env).stdout
+    done = runner.invoke(
+        cli,
+        ["--db", backend.url, "dispute", "decide", dispute["dispute_id"], "--outcome", "removed", "--reasons", "paid"],
+        env=env,
+    )
+    assert done.exit_code == 0, done.output
+    assert not applies(api)
+    bad = runner.invoke(cli, ["--db", backend.url, "dispute", "decide", dispute["dispute_id"], "--outcome", "removed",
+                              "--reasons", "again"], env=env)  # fmt: skip
+    assert bad.exit_code == 1 and "already decided" in bad.stderr
