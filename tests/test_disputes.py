@@ -15,7 +15,7 @@ from credo.api.app import create_app
 from credo.cli.app import app as cli
 from credo.store.bootstrap import init_store, open_store
 from credo.store.tables import records
-from tests.apisupport import API_YAML, OTHER_PERSON, PERSON, SOURCE, TODAY, Api, api_over, record
+from tests.apisupport import API_YAML, OTHER_PERSON, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
 from tests.conftest import Backend
 
 PENALTY = "high-consumption-restriction"
@@ -154,3 +154,51 @@ def test_reviewers_decide_from_the_command_line_too(api: Api, backend: Backend) 
     bad = runner.invoke(cli, ["--db", backend.url, "dispute", "decide", dispute["dispute_id"], "--outcome", "removed",
                               "--reasons", "again"], env=env)  # fmt: skip
     assert bad.exit_code == 1 and "already decided" in bad.stderr
+
+
+REPAIRABLE = API_YAML.replace(
+    "    ends_after_resolution: 90d\n", "    ends_after_resolution: 90d\n    repair_after: 30d\n", 1
+)  # late tax payments: early repair 30 days after they were paid
+
+
+def test_credit_repair_after_the_rules_period_on_a_reviewers_grant(backend: Backend) -> None:
+    assert REPAIRABLE != API_YAML
+    store = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
+    init_store(store)
+    with api_over(store, book=REPAIRABLE) as api:
+        tax = {"category": "tax.late_payment", "amount": 20000}
+        first = record("T-1", occurred_on="2026-01-10", resolved_on="2026-05-20", **tax)
+        second = record("T-2", occurred_on="2026-02-10", resolved_on="2026-06-10", **tax)
+        api.push(first, second, source=OTHER_SOURCE)
+        me = api.headers("subject", PERSON)
+        fiscal = lambda: api.client.get("/v1/me/report", headers=me).json()["subjects"][0]["dimensions"]["fiscal"]  # noqa: E731
+        before = fiscal()["hundredths"]
+        assert before < 0
+
+        def apply(record_id: str) -> Any:
+            body = {"source": OTHER_SOURCE, "record_id": record_id, "statement": "Paid in full; please repair."}
+            return api.client.post("/v1/me/repairs", json=body, headers=me)
+
+        early = apply("T-2")  # paid on 2026-06-10: repair from 2026-07-10
+        assert (early.status_code, early.json()["detail"]) == (
+            422,
+            "early repair of this record can be asked for from 2026-07-10",
+        )
+        applied = apply("T-1")
+        assert applied.status_code == 201, applied.text
+        repair = applied.json()
+        assert (repair["kind"], repair["record_suspended"]) == ("repair", False)
+        assert fiscal()["hundredths"] == before  # it counts while the application is open
+        wrong = decide(api, repair["dispute_id"], "removed")
+        assert (wrong.status_code, wrong.json()["detail"]) == (
+            422,
+            "the outcome of a repair is one of granted, refused",
+        )
+        granted = decide(api, repair["dispute_id"], "granted")
+        assert granted.status_code == 200, granted.text
+        assert fiscal()["hundredths"] > before  # T-1 no longer counts
+        court = api.client.post(  # a rule without repair_after
+            "/v1/me/repairs", json={"source": SOURCE, "record_id": "J-9", "statement": "x"}, headers=me
+        )
+        assert court.status_code == 404
+    store.engine.dispose()

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from credo.api.context import ApiContext, role_extra, roles
 from credo.api.writer import Done
 from credo.store.audit import AuditEntry
-from credo.store.disputes import decide_dispute, disputes_of, open_dispute, queue, statement_of
+from credo.store.disputes import decide_dispute, disputes_of, open_dispute, open_repair, queue, statement_of
 from credo.store.errors import NotFoundError
 from credo.store.tables import disputes as disputes_table
 
@@ -36,7 +36,9 @@ class Correction(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    outcome: Literal["upheld", "corrected", "removed"]
+    outcome: Literal["upheld", "corrected", "removed", "granted", "refused"] = Field(
+        description="A dispute: upheld, corrected or removed. A repair application: granted or refused."
+    )
     reasons: str = Field(min_length=1, max_length=4000)
     correction: Correction | None = None
 
@@ -75,7 +77,36 @@ async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
     return result
 
 
-@router.get("/me/disputes", summary="Your disputes, newest first", openapi_extra=role_extra("subject"))
+@router.post(
+    "/me/repairs",
+    summary="Apply for the early repair of a resolved record, once its rule allows it (the record counts meanwhile)",
+    status_code=201,
+    openapi_extra=role_extra("subject"),
+)
+async def apply_for_repair(body: DisputeIn, caller: Subject) -> dict[str, Any]:
+    ctx = caller.ctx
+
+    def work(connection: Connection, now: dt.datetime) -> Done:
+        today = ctx.today()
+        subject_id = _subject_id(ctx, connection, caller)
+        _, book = ctx.book(connection, today)
+        repair = open_repair(
+            connection, ctx.fresh_keys(connection), book, subject_id, body.source, body.record_id, body.statement,
+            today=today, now=now,
+        )  # fmt: skip
+        entry = AuditEntry(
+            "subject", "subject", "repair.apply", "the subject's application for credit repair", subject_id,
+            {"dispute_id": repair.dispute_id, "source": body.source, "record_id": body.record_id},
+        )  # fmt: skip
+        return Done(repair.to_json(statement=body.statement), [entry])
+
+    result: dict[str, Any] = await ctx.writer.run(work)
+    return result
+
+
+@router.get(
+    "/me/disputes", summary="Your disputes and repair applications, newest first", openapi_extra=role_extra("subject")
+)
 async def mine(caller: Subject) -> list[dict[str, Any]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
@@ -87,7 +118,11 @@ async def mine(caller: Subject) -> list[dict[str, Any]]:
         ]
 
 
-@router.get("/disputes", summary="Open disputes, the nearest deadline first", openapi_extra=role_extra("reviewer"))
+@router.get(
+    "/disputes",
+    summary="Open disputes and repair applications, the nearest deadline first",
+    openapi_extra=role_extra("reviewer"),
+)
 async def reviewer_queue(caller: Reviewer) -> list[dict[str, Any]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
@@ -117,7 +152,7 @@ async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
 
 @router.post(
     "/disputes/{dispute_id}/decision",
-    summary="Decide a dispute: upheld, corrected (with the correction) or removed; the score changes at once",
+    summary="Decide a dispute (upheld, corrected with the correction, removed) or a repair (granted, refused)",
     openapi_extra=role_extra("reviewer"),
 )
 async def decide(dispute_id: DisputeId, body: DecisionIn, caller: Reviewer) -> dict[str, Any]:

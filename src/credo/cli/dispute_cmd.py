@@ -13,7 +13,7 @@ from credo.cli.console import out
 from credo.cli.store_ctx import cli_actor, open_from, store_errors
 from credo.store.audit import AuditEntry, append
 from credo.store.clock import today
-from credo.store.disputes import OUTCOMES, decide_dispute, queue
+from credo.store.disputes import OUTCOMES, REPAIR_OUTCOMES, decide_dispute, queue
 from credo.store.scoring import rescore_subjects
 
 __all__ = ["app"]
@@ -26,7 +26,7 @@ def list_(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
 ) -> None:
-    """Open disputes, the nearest deadline first."""
+    """Open disputes and repair applications, the nearest deadline first."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         found = queue(connection)
     if as_json:
@@ -37,7 +37,10 @@ def list_(
         return
     for d in found:  # a line each: the id must stay whole to be copied
         suspended = "record suspended" if d.suspends else "record counts meanwhile"
-        line = f"{d.dispute_id}  {d.source}/{d.record_id}  opened {d.opened_on}  deadline {d.deadline}  {suspended}"
+        line = (
+            f"{d.dispute_id}  {d.kind}  {d.source}/{d.record_id}  opened {d.opened_on}  deadline {d.deadline}  "
+            f"{suspended}"
+        )
         out.print(escape(line), soft_wrap=True)
 
 
@@ -45,7 +48,10 @@ def list_(
 def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is the command's)
     ctx: typer.Context,
     dispute_id: Annotated[str, typer.Argument(help="The dispute's id (from credo dispute list).")],
-    outcome: Annotated[str, typer.Option(help=f"One of {', '.join(OUTCOMES)}.")],
+    outcome: Annotated[
+        str,
+        typer.Option(help=f"A dispute: {', '.join(OUTCOMES)}. A repair application: {', '.join(REPAIR_OUTCOMES)}."),
+    ],
     reasons: Annotated[str, typer.Option(help="Why: the subject reads it.")],
     amount: Annotated[float | None, typer.Option(help="With corrected: the corrected amount.", min=0)] = None,
     occurred_on: Annotated[
@@ -55,7 +61,7 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
         dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="With corrected: the corrected resolved_on.")
     ] = None,
 ) -> None:
-    """Decide an open dispute; the subject's score is recomputed at once."""
+    """Decide an open dispute or repair application; the subject's score is recomputed at once."""
     correction: dict[str, object] = {}
     if amount is not None:
         correction["amount"] = amount

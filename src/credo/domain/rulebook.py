@@ -104,6 +104,9 @@ class Rule(_Model):
     decay: Literal["none", "linear"] = "none"
     repeat: Repeat | None = None
     ends_after_resolution: Days | None = None
+    # Credit repair: a resolved record of this rule may be taken out early, on the subject's application and a
+    # reviewer's decision, once this long has passed since resolved_on (docs/due-process.md).
+    repair_after: PositiveDays | None = None
 
     @property
     def label(self) -> str:

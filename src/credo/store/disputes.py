@@ -33,23 +33,28 @@ from credo.domain.rulebook import Rulebook
 from credo.store.errors import ConflictError, NotFoundError, StoreError
 from credo.store.keys import KeyRing
 from credo.store.push import content_hash
-from credo.store.tables import disputes, records
+from credo.store.tables import disputes, records, subjects
 
 __all__ = [
     "OUTCOMES",
+    "REPAIR_OUTCOMES",
     "Dispute",
     "decide_dispute",
     "disputes_of",
     "lapse_overdue",
     "open_dispute",
+    "open_repair",
     "queue",
 ]
 
 OUTCOMES = ("upheld", "corrected", "removed")
+REPAIR_OUTCOMES = ("granted", "refused")
 
 
 @dataclass(frozen=True)
 class Dispute:
+    """A dispute of a record, or an application for its early repair (``kind``)."""
+
     dispute_id: str
     subject_id: int
     source: str
@@ -62,10 +67,12 @@ class Dispute:
     reasons: str | None
     decided_by: str | None
     decided_on: dt.date | None
+    kind: str = "dispute"
 
     def to_json(self, *, statement: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
             "dispute_id": self.dispute_id,
+            "kind": self.kind,
             "source": self.source,
             "record_id": self.record_id,
             "state": self.state,
@@ -96,6 +103,7 @@ def _of(row: Any) -> Dispute:
         row.reasons,
         row.decided_by,
         row.decided_on,
+        row.kind,
     )
 
 
@@ -128,13 +136,7 @@ def open_dispute(  # noqa: PLR0917 (a dispute's parts)
         raise NotFoundError("you have no record with this source and record_id")
     if not statement.strip():
         raise StoreError("say what is wrong with the record (statement)")
-    already = connection.execute(
-        sa.select(disputes.c.dispute_id).where(
-            disputes.c.source_id == source, disputes.c.record_id == record_id, disputes.c.state == "open"
-        )
-    ).first()
-    if already is not None:
-        raise ConflictError(f"this record is already under dispute {already[0]}")
+    _none_open(connection, source, record_id)
     dispute = Dispute(
         dispute_id=str(uuid.uuid4()),
         subject_id=subject_id,
@@ -149,21 +151,79 @@ def open_dispute(  # noqa: PLR0917 (a dispute's parts)
         decided_by=None,
         decided_on=None,
     )
+    _insert(connection, ring, dispute, statement, now)
+    return dispute
+
+
+def open_repair(  # noqa: PLR0917 (an application's parts)
+    connection: Connection,
+    ring: KeyRing,
+    book: Rulebook,
+    subject_id: int,
+    source: str,
+    record_id: str,
+    statement: str,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+) -> Dispute:
+    """Apply for the early repair of one of the subject's resolved records, once its rule's period has passed.
+
+    After China's NDRC Order No. 36: a resolved record may stop counting
+    before its time on the subject's application, if the rule allows it
+    (``repair_after``) and a reviewer grants it. The record counts meanwhile.
+    """
+    row = _latest(connection, source, record_id)
+    if row is None or int(row.subject_id) != subject_id:
+        raise NotFoundError("you have no record with this source and record_id")
+    kind = connection.execute(sa.select(subjects.c.kind).where(subjects.c.id == subject_id)).scalar_one()
+    rule = book.rule_for(row.category, kind)
+    if rule is None or rule.repair_after is None:
+        raise StoreError(f"the rulebook in force allows no early repair of {row.category} records")
+    if row.status != "active" or row.resolved_on is None:
+        raise StoreError("only a resolved record can be repaired early: it has no resolved_on")
+    earliest = row.resolved_on + dt.timedelta(days=rule.repair_after)
+    if today < earliest:
+        raise StoreError(f"early repair of this record can be asked for from {earliest.isoformat()}")
+    if not statement.strip():
+        raise StoreError("say why the record should be repaired (statement)")
+    _none_open(connection, source, record_id)
+    repair = Dispute(
+        dispute_id=str(uuid.uuid4()), subject_id=subject_id, source=source, record_id=record_id, state="open",
+        suspends=False, opened_on=today, deadline=today + dt.timedelta(days=book.disputes.decide_within),
+        outcome=None, reasons=None, decided_by=None, decided_on=None, kind="repair",
+    )  # fmt: skip
+    _insert(connection, ring, repair, statement, now)
+    return repair
+
+
+def _none_open(connection: Connection, source: str, record_id: str) -> None:
+    already = connection.execute(
+        sa.select(disputes.c.dispute_id, disputes.c.kind).where(
+            disputes.c.source_id == source, disputes.c.record_id == record_id, disputes.c.state == "open"
+        )
+    ).first()
+    if already is not None:
+        what = "dispute" if already.kind == "dispute" else "repair application"
+        raise ConflictError(f"this record already has an open {what}: {already.dispute_id}")
+
+
+def _insert(connection: Connection, ring: KeyRing, item: Dispute, statement: str, now: dt.datetime) -> None:
     connection.execute(
         sa.insert(disputes).values(
-            dispute_id=dispute.dispute_id,
-            subject_id=subject_id,
-            source_id=source,
-            record_id=record_id,
+            dispute_id=item.dispute_id,
+            kind=item.kind,
+            subject_id=item.subject_id,
+            source_id=item.source,
+            record_id=item.record_id,
             statement_enc=ring.encrypt(statement.encode()),
-            suspends=dispute.suspends,
-            opened_on=today,
-            deadline=dispute.deadline,
+            suspends=item.suspends,
+            opened_on=item.opened_on,
+            deadline=item.deadline,
             state="open",
             created_at=now,
         )
     )
-    return dispute
 
 
 def _get(connection: Connection, dispute_id: str) -> Dispute:
@@ -228,14 +288,15 @@ def decide_dispute(
     now: dt.datetime,
     correction: Mapping[str, Any] | None = None,
 ) -> tuple[Dispute, list[int]]:
-    """Decide an open dispute; returns it and the subjects to rescore."""
-    if outcome not in OUTCOMES:
-        raise StoreError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    """Decide an open dispute or repair application; returns it and the subjects to rescore."""
+    dispute = _get(connection, dispute_id)
+    allowed = OUTCOMES if dispute.kind == "dispute" else REPAIR_OUTCOMES
+    if outcome not in allowed:
+        raise StoreError(f"the outcome of a {dispute.kind} is one of {', '.join(allowed)}")
     if not reasons.strip():
         raise StoreError("a decision needs its reasons")
     if (outcome == "corrected") != (correction is not None):
         raise StoreError("a correction goes with the outcome corrected, and only with it")
-    dispute = _get(connection, dispute_id)
     if dispute.state != "open":
         raise ConflictError(f"dispute {dispute_id} was already decided ({dispute.outcome})")
     touched = {dispute.subject_id}
@@ -253,7 +314,9 @@ def decide_dispute(
 def lapse_overdue(connection: Connection, today: dt.date) -> list[Dispute]:
     """Decide for the subject every dispute still open on or after its deadline: the record is removed."""
     rows = connection.execute(
-        sa.select(disputes).where(disputes.c.state == "open", disputes.c.deadline <= today).order_by(disputes.c.id)
+        sa.select(disputes)
+        .where(disputes.c.kind == "dispute", disputes.c.state == "open", disputes.c.deadline <= today)
+        .order_by(disputes.c.id)
     ).all()
     lapsed = []
     for row in rows:

@@ -154,7 +154,7 @@ def _day(column: str, dialect: str) -> str:
 
 # The condition, on a disputes row ``d``, under which its record takes no part in scoring (as in
 # credo.store.scoring.suppressed_records): under an open dispute that suspends it, or removed by one.
-SUPPRESSED_SQL = "((d.state = 'open' AND d.suspends) OR d.outcome = 'removed')"
+SUPPRESSED_SQL = "((d.state = 'open' AND d.suspends) OR d.outcome IN ('removed', 'granted'))"
 
 
 def _queries(dialect: str) -> dict[str, str]:

@@ -203,7 +203,7 @@ def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> di
             .where(
                 records.c.is_latest,
                 records.c.subject_id.in_(chunk),
-                ((disputes.c.state == "open") & disputes.c.suspends) | (disputes.c.outcome == "removed"),
+                ((disputes.c.state == "open") & disputes.c.suspends) | disputes.c.outcome.in_(("removed", "granted")),
             )
         )
         for sid, source, record_id in rows:

@@ -202,6 +202,8 @@ disputes = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("dispute_id", sa.String(36), nullable=False, unique=True),  # a UUID, what the subject and reviewer use
+    # dispute: the record is contested; repair: early removal of a resolved record is asked for (credit repair).
+    sa.Column("kind", sa.String(20), nullable=False, server_default="dispute"),
     sa.Column("subject_id", sa.ForeignKey("subjects.id"), nullable=False, index=True),
     sa.Column("source_id", sa.String(100), nullable=False),
     sa.Column("record_id", sa.String(200), nullable=False),
@@ -211,7 +213,7 @@ disputes = sa.Table(
     sa.Column("opened_on", sa.Date, nullable=False),
     sa.Column("deadline", sa.Date, nullable=False),  # decided for the subject (removed) if still open on this day
     sa.Column("state", sa.String(20), nullable=False),  # open | decided
-    sa.Column("outcome", sa.String(20), nullable=True),  # upheld | corrected | removed
+    sa.Column("outcome", sa.String(20), nullable=True),  # upheld | corrected | removed; repairs: granted | refused
     sa.Column("reasons", sa.Text, nullable=True),
     sa.Column("decided_by", sa.String(100), nullable=True),  # a reviewer's name, or "deadline"
     sa.Column("decided_on", sa.Date, nullable=True),
