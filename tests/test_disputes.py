@@ -202,3 +202,30 @@ def test_credit_repair_after_the_rules_period_on_a_reviewers_grant(backend: Back
         )
         assert court.status_code == 404
     store.engine.dispose()
+
+
+def test_notices_say_what_happened_why_and_what_to_do(api: Api) -> None:
+    api.push(record("J-1", reference="(2026) 01 Zhi 7"), record("V-1", category="civic.volunteer_service"))
+    api.push(record("X-1", OTHER_PERSON))
+    me = api.headers("subject", PERSON)
+    notices = api.client.get("/v1/me/notices", headers=me).json()["notices"]
+    kinds = sorted(n["kind"] for n in notices)
+    assert kinds == ["first_scored", "list_entered", "measure_applied", "record_added"]  # V-1 earns points: no notice
+    record_notice = next(n for n in notices if n["kind"] == "record_added")
+    assert record_notice["why"] == {
+        "source": SOURCE, "record_id": "J-1", "category": "court.judgment_default",
+        "rule": "Court judgment default", "gravity": "grave", "points": -100,
+    }  # fmt: skip
+    assert "POST /v1/me/disputes" in record_notice["what_you_can_do"]
+    measure = next(n for n in notices if n["kind"] == "measure_applied")
+    assert measure["why"]["legal_basis"] == "Provisions on restricting high consumption by judgment debtors"
+    assert measure["what"] == "The penalty High consumption restriction now applies to you."
+    dispute = open_dispute(api, "J-1").json()
+    decide(api, dispute["dispute_id"], "removed")
+    after = api.client.get("/v1/me/notices", headers=me).json()["notices"]
+    steps = [n["kind"] for n in after if n["kind"].startswith("dispute")]
+    assert sorted(steps) == ["dispute_decided", "dispute_opened"]
+    decided = next(n for n in after if n["kind"] == "dispute_decided")
+    assert decided["what"] == f"Your dispute of {SOURCE}/J-1 was decided: removed. checked with the court"
+    assert {n["kind"] for n in after} >= {"list_left", "measure_lifted"}  # the removal took them away
+    assert OTHER_PERSON not in str(after) and "X-1" not in str(after)  # only the caller's own

@@ -14,6 +14,7 @@ from credo.domain.scoring import explain
 from credo.store.audit import AuditEntry, entries_about
 from credo.store.decisions import decisions_about
 from credo.store.errors import NotFoundError
+from credo.store.notices import notices_of
 from credo.store.scoring import current_state, load_subject_records, suppressed_records
 
 router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so routes know their full path (metrics)
@@ -66,3 +67,27 @@ def _access(row: Any) -> dict[str, Any]:
         "action": row.action,
         "purpose": row.purpose,
     }
+
+
+@router.get(
+    "/me/notices",
+    summary="What happened to you, why, and what you can do: records, changes of standing, disputes",
+    openapi_extra=role_extra("subject"),
+)
+async def notices(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
+    ctx = caller.ctx
+    today = ctx.today()
+
+    def gather() -> list[tuple[int, list[dict[str, Any]]]]:
+        with ctx.begin() as connection:
+            found = ctx.subject_ids(connection, caller.id, caller.kind)
+            if not found:
+                raise NotFoundError("Credo holds no record about you")
+            _, book = ctx.book(connection, today)
+            return [(sid, [n.to_json() for n in notices_of(connection, book, sid)]) for sid, _ in found]
+
+    gathered = await asyncio.to_thread(gather)
+    await ctx.audit(
+        *(AuditEntry("subject", "subject", "notices.read", "subject's own notices", sid, {}) for sid, _ in gathered)
+    )
+    return {"as_of": today.isoformat(), "notices": [n for _, items in gathered for n in items]}

@@ -1,0 +1,135 @@
+"""Notices: what happened to a subject, why, and how to dispute it, in plain words (pure).
+
+Every change the store records about a subject becomes a notice: a negative
+record that arrived, a first score, a grade moving, a list entered or left,
+a measure applied or lifted, a dispute or repair application opened or
+decided. Each says what happened, why (the rule, the record, the legal
+basis) and what the subject can do. The notice ids are stable (they name the
+event, record row or dispute they come from), so deliveries can be tracked
+against them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from credo.domain.records import Record
+from credo.domain.rulebook import Rule
+
+__all__ = ["DISPUTE_HOW", "Notice", "from_dispute", "from_event", "from_record"]
+
+DISPUTE_HOW = (
+    "If a record is wrong, dispute it: POST /v1/me/disputes with its source and record_id and what is wrong; "
+    "while the dispute is open the record does not count, unless the rulebook says otherwise."
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    notice_id: str
+    on: dt.date
+    kind: str
+    what: str
+    why: Mapping[str, Any] = field(default_factory=dict)
+    what_you_can_do: str = DISPUTE_HOW
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "notice_id": self.notice_id,
+            "on": self.on.isoformat(),
+            "kind": self.kind,
+            "what": self.what,
+            "why": dict(self.why),
+            "what_you_can_do": self.what_you_can_do,
+        }
+
+
+def _basis(detail: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("list", "measure", "kind", "title", "legal_basis", "context", "rulebook_version")
+    return {k: detail[k] for k in keys if detail.get(k) is not None}
+
+
+def from_event(event_id: int, event_type: str, detail: Mapping[str, Any], as_of: dt.date) -> Notice:
+    """A notice for one outbox event (:func:`credo.domain.changes.events_between`)."""
+    nid, d = f"event-{event_id}", detail
+    title = d.get("title") or d.get("list") or d.get("measure")
+    if event_type == "first_scored":
+        what = f"Credo scored you for the first time: score {d.get('score')}, grade {d.get('grade')}."
+    elif event_type in ("grade_up", "grade_down"):
+        way = "up" if event_type == "grade_up" else "down"
+        what = (
+            f"Your grade went {way} from {d.get('from')} to {d.get('to')} "
+            f"(score {d.get('score_before')} to {d.get('score_after')})."
+        )
+    elif event_type == "list_entered":
+        what = f"You were put on the {d.get('kind')} list {title}."
+    elif event_type == "list_left":
+        what = f"You are no longer on the {d.get('kind')} list {title}."
+    elif event_type == "measure_applied":
+        what = f"The {d.get('kind')} {title} now applies to you."
+    elif event_type == "measure_lifted":
+        what = f"The {d.get('kind')} {title} no longer applies to you."
+    else:
+        what = f"Your standing changed ({event_type})."
+    return Notice(nid, as_of, event_type, what, {**_basis(d), "rulebook_version": d.get("rulebook_version")})
+
+
+def from_record(row_id: int, record: Record, rule: Rule, received_on: dt.date) -> Notice | None:
+    """A notice for a record that counts against the subject (negative base points); None for any other."""
+    points = rule.base_points(record.amount)
+    if points >= 0 or record.status != "active":
+        return None
+    what = (
+        f"{record.source} reported {rule.label.lower()} on {record.occurred_on.isoformat()} "
+        f"(record {record.record_id}): up to {points} points in {rule.dimension}, counting for {rule.counts_for} days."
+    )
+    why = {
+        "source": record.source,
+        "record_id": record.record_id,
+        "category": record.category,
+        "rule": rule.label,
+        "gravity": rule.gravity,
+        "points": points,
+    }
+    return Notice(f"record-{row_id}", received_on, "record_added", what, why)
+
+
+def from_dispute(
+    dispute_id: str,
+    kind: str,
+    *,
+    source: str,
+    record_id: str,
+    opened_on: dt.date,
+    deadline: dt.date,
+    decided: tuple[str, str | None, dt.date] | None,
+) -> list[Notice]:
+    """The notices of a dispute or repair application: opened, and decided (outcome, reasons, day)."""
+    what_it_is = "dispute of" if kind == "dispute" else "application for the early repair of"
+    why = {"dispute_id": dispute_id, "source": source, "record_id": record_id}
+    found = [
+        Notice(
+            f"dispute-{dispute_id}-opened",
+            opened_on,
+            f"{kind}_opened",
+            f"Your {what_it_is} {source}/{record_id} is open; it will be decided by {deadline.isoformat()}.",
+            why,
+            "Follow it with GET /v1/me/disputes.",
+        )
+    ]
+    if decided is not None:
+        outcome, reasons, day = decided
+        found.append(
+            Notice(
+                f"dispute-{dispute_id}-decided",
+                day,
+                f"{kind}_decided",
+                f"Your {what_it_is} {source}/{record_id} was decided: {outcome}. {reasons or ''}".strip(),
+                {**why, "outcome": outcome},
+                "Your score, lists and measures were recomputed at once: GET /v1/me/report.",
+            )
+        )
+    return found
