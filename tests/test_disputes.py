@@ -217,6 +217,10 @@ def test_notices_say_what_happened_why_and_what_to_do(api: Api) -> None:
         "rule": "Court judgment default", "gravity": "grave", "points": -100,
     }  # fmt: skip
     assert "POST /v1/me/disputes" in record_notice["what_you_can_do"]
+    assert record_notice["what"] == (
+        f"A new record from {SOURCE}: Court judgment default, on 2026-03-01 (record J-1); "
+        "up to -100 points in legal, counting for 1825 days."
+    )
     measure = next(n for n in notices if n["kind"] == "measure_applied")
     assert measure["why"]["legal_basis"] == "Provisions on restricting high consumption by judgment debtors"
     assert measure["what"] == "The penalty High consumption restriction now applies to you."

@@ -83,8 +83,8 @@ def from_record(row_id: int, record: Record, rule: Rule, received_on: dt.date) -
     if points >= 0 or record.status != "active":
         return None
     what = (
-        f"{record.source} reported {rule.label.lower()} on {record.occurred_on.isoformat()} "
-        f"(record {record.record_id}): up to {points} points in {rule.dimension}, counting for {rule.counts_for} days."
+        f"A new record from {record.source}: {rule.label}, on {record.occurred_on.isoformat()} "
+        f"(record {record.record_id}); up to {points} points in {rule.dimension}, counting for {rule.counts_for} days."
     )
     why = {
         "source": record.source,
