@@ -233,3 +233,15 @@ def test_notices_say_what_happened_why_and_what_to_do(api: Api) -> None:
     assert decided["what"] == f"Your dispute of {SOURCE}/J-1 was decided: removed. checked with the court"
     assert {n["kind"] for n in after} >= {"list_left", "measure_lifted"}  # the removal took them away
     assert OTHER_PERSON not in str(after) and "X-1" not in str(after)  # only the caller's own
+
+
+def test_the_source_sees_the_disputes_of_its_records_and_no_others(api: Api) -> None:
+    api.push(record("J-1"))
+    dispute = open_dispute(api, "J-1").json()
+    mine = api.client.get("/v1/source/disputes", headers=api.headers("source", SOURCE)).json()
+    assert [(d["dispute_id"], d["statement"], d["state"]) for d in mine] == [
+        (dispute["dispute_id"], "I paid that debt in full.", "open")
+    ]
+    assert api.client.get("/v1/source/disputes", headers=api.headers("source", OTHER_SOURCE)).json() == []
+    accesses = api.client.get("/v1/me/report", headers=api.headers("subject", PERSON)).json()["subjects"][0]["accesses"]
+    assert (SOURCE, "dispute.read") in {(a["who"], a["action"]) for a in accesses}

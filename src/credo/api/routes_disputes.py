@@ -13,7 +13,15 @@ from sqlalchemy import Connection
 from credo.api.context import ApiContext, role_extra, roles
 from credo.api.writer import Done
 from credo.store.audit import AuditEntry
-from credo.store.disputes import decide_dispute, disputes_of, open_dispute, open_repair, queue, statement_of
+from credo.store.disputes import (
+    decide_dispute,
+    disputes_of,
+    disputes_on_source,
+    open_dispute,
+    open_repair,
+    queue,
+    statement_of,
+)
 from credo.store.errors import NotFoundError
 from credo.store.tables import disputes as disputes_table
 
@@ -116,6 +124,28 @@ async def mine(caller: Subject) -> list[dict[str, Any]]:
             d.to_json(statement=statement_of(connection, ring, d.dispute_id))
             for d in disputes_of(connection, subject_id)
         ]
+
+
+@router.get(
+    "/source/disputes",
+    summary="Disputes and repair applications on the caller's records, newest first, with the subjects' statements",
+    openapi_extra=role_extra("source"),
+)
+async def for_source(caller: Annotated[Any, Depends(roles("source"))]) -> list[dict[str, Any]]:
+    """What a source must reinvestigate: each dispute of one of its records (as the FCRA tells the furnisher)."""
+    ctx = caller.ctx
+    with ctx.begin() as connection:
+        found = disputes_on_source(connection, caller.id)
+        ring = ctx.fresh_keys(connection)
+        body = [d.to_json(statement=statement_of(connection, ring, d.dispute_id)) for d in found]
+    entries = [
+        AuditEntry("source", caller.id, "dispute.read", "reinvestigation of its record", d.subject_id,
+                   {"dispute_id": d.dispute_id})
+        for d in found
+    ]  # fmt: skip
+    if entries:
+        await ctx.audit(*entries)
+    return body
 
 
 @router.get(

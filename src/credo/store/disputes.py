@@ -41,6 +41,7 @@ __all__ = [
     "Dispute",
     "decide_dispute",
     "disputes_of",
+    "disputes_on_source",
     "lapse_overdue",
     "open_dispute",
     "open_repair",
@@ -345,5 +346,13 @@ def queue(connection: Connection) -> list[Dispute]:
 def disputes_of(connection: Connection, subject_id: int) -> list[Dispute]:
     rows = connection.execute(
         sa.select(disputes).where(disputes.c.subject_id == subject_id).order_by(disputes.c.id.desc())
+    )
+    return [_of(r) for r in rows]
+
+
+def disputes_on_source(connection: Connection, source: str, limit: int = 1000) -> list[Dispute]:
+    """Disputes and repair applications on one source's records, newest first (what it must reinvestigate)."""
+    rows = connection.execute(
+        sa.select(disputes).where(disputes.c.source_id == source).order_by(disputes.c.id.desc()).limit(limit)
     )
     return [_of(r) for r in rows]
