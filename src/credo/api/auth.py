@@ -76,11 +76,6 @@ class Principal:
     id: str  # a source or relying-party id, a subject's identifier, or a name
     kind: str | None = None  # a subject's kind (person or organization); None for the other roles
 
-    @property
-    def audit_name(self) -> str:
-        """How the audit trail names the caller: a subject by role alone (its surrogate id is on the entry)."""
-        return "subject" if self.role == "subject" else self.id
-
 
 def signing_key(ring: KeyRing, version: int | None = None) -> bytes:
     key = ring.versions[ring.current if version is None else version].hmac_key

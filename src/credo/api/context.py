@@ -18,7 +18,7 @@ from fastapi import Request
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from credo.api.auth import AuthError, Principal, TokenVerifier
+from credo.api.auth import AuthError, TokenVerifier
 from credo.api.metrics import Metrics
 from credo.api.problems import Problem
 from credo.api.writer import AuditWriter
@@ -32,7 +32,6 @@ from credo.store.keys import KeyRing
 from credo.store.lookup import SubjectSnapshot, read_snapshot
 from credo.store.relying import RelyingParty, get_relying
 from credo.store.rulebooks import rulebook_at
-from credo.store.subjects import find_subject
 from credo.store.tables import store_meta
 
 __all__ = ["PUBLIC", "ApiContext", "Caller", "context", "roles"]
@@ -136,15 +135,7 @@ class ApiContext:
 
     def subject_ids(self, connection: Connection, identifier: str, kind: str | None = None) -> list[tuple[int, str]]:
         """(surrogate id, kind) of the stored subjects the identifier names; a bad identifier is a 422."""
-        kinds = [kind] if kind is not None else list(KINDS)
-        valid = [k for k in kinds if problem_with_identifier(identifier, k) is None]
-        if not valid:
-            raise Problem(
-                "unprocessable",
-                "the subject is not a valid identifier (resident identity number or USCC, check character included)",
-            )
-        ring = self.fresh_keys(connection)
-        return [(sid, k) for k in valid if (sid := find_subject(connection, ring, identifier, k)) is not None]
+        return [(s.subject_id, s.kind) for s in self.snapshots(connection, identifier, kind)]
 
     async def audit(self, *entries: AuditEntry) -> None:
         try:
@@ -167,10 +158,6 @@ class Caller:
     id: str
     ctx: ApiContext
     kind: str | None = None  # a subject's kind
-
-    @property
-    def principal(self) -> Principal:
-        return Principal(self.role, self.id, self.kind)
 
 
 def roles(*allowed: str) -> Callable[..., Any]:

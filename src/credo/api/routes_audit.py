@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from credo.api.context import ApiContext, role_extra, roles
 from credo.store.audit import AuditEntry, ChainReport, verify
+from credo.store.clock import utc_iso
 from credo.store.tables import audit_log
 
 router = APIRouter(prefix="/v1", tags=["auditors"])  # the prefix here, so routes know their full path (metrics)
@@ -51,7 +51,7 @@ async def entries(
     return [
         {
             "id": r.id,
-            "at": (r.at if r.at.tzinfo is not None else r.at.replace(tzinfo=dt.UTC)).isoformat(),
+            "at": utc_iso(r.at),
             "actor_role": r.actor_role,
             "actor": r.actor,
             "action": r.action,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from credo.api.context import ApiContext, role_extra, roles
 from credo.api.writer import Done
 from credo.store.audit import AuditEntry
 from credo.store.disputes import (
+    Dispute,
     decide_dispute,
     disputes_of,
     disputes_on_source,
@@ -65,24 +67,8 @@ def _subject_id(ctx: ApiContext, connection: Connection, caller: Any) -> int:
     openapi_extra=role_extra("subject"),
 )
 async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
-    ctx = caller.ctx
-
-    def work(connection: Connection, now: dt.datetime) -> Done:
-        today = ctx.today()
-        subject_id = _subject_id(ctx, connection, caller)
-        _, book = ctx.book(connection, today)
-        dispute = open_dispute(
-            connection, ctx.fresh_keys(connection), book, subject_id, body.source, body.record_id, body.statement,
-            today=today, now=now,
-        )  # fmt: skip
-        entry = AuditEntry(
-            "subject", "subject", "dispute.open", "the subject's dispute", subject_id,
-            {"dispute_id": dispute.dispute_id, "source": body.source, "record_id": body.record_id},
-        )  # fmt: skip
-        return Done(dispute.to_json(statement=body.statement), [entry], [subject_id])
-
-    result: dict[str, Any] = await ctx.writer.run(work)
-    return result
+    # Rescored at once: a suspended record stops counting before the answer.
+    return await _file(caller, body, open_dispute, "dispute.open", "the subject's dispute", rescore=True)
 
 
 @router.post(
@@ -92,21 +78,27 @@ async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
     openapi_extra=role_extra("subject"),
 )
 async def apply_for_repair(body: DisputeIn, caller: Subject) -> dict[str, Any]:
+    purpose = "the subject's application for credit repair"
+    return await _file(caller, body, open_repair, "repair.apply", purpose, rescore=False)
+
+
+async def _file(
+    caller: Any, body: DisputeIn, opener: Callable[..., Dispute], action: str, purpose: str, *, rescore: bool
+) -> dict[str, Any]:
+    """Open a dispute or repair application for the caller in the next group commit, audited."""
     ctx = caller.ctx
 
     def work(connection: Connection, now: dt.datetime) -> Done:
         today = ctx.today()
         subject_id = _subject_id(ctx, connection, caller)
         _, book = ctx.book(connection, today)
-        repair = open_repair(
+        item = opener(
             connection, ctx.fresh_keys(connection), book, subject_id, body.source, body.record_id, body.statement,
             today=today, now=now,
         )  # fmt: skip
-        entry = AuditEntry(
-            "subject", "subject", "repair.apply", "the subject's application for credit repair", subject_id,
-            {"dispute_id": repair.dispute_id, "source": body.source, "record_id": body.record_id},
-        )  # fmt: skip
-        return Done(repair.to_json(statement=body.statement), [entry])
+        detail = {"dispute_id": item.dispute_id, "source": body.source, "record_id": body.record_id}
+        entry = AuditEntry("subject", "subject", action, purpose, subject_id, detail)
+        return Done(item.to_json(statement=body.statement), [entry], [subject_id] if rescore else [])
 
     result: dict[str, Any] = await ctx.writer.run(work)
     return result

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from credo.api.context import PUBLIC, ApiContext, context, role_extra
 from credo.api.problems import Problem
 from credo.domain.lists import publication
 from credo.store.audit import AuditEntry
+from credo.store.clock import utc_iso
 from credo.store.lookup import last_change
 from credo.store.rulebooks import list_versions, rulebook_at
 from credo.store.scoring import current_state
@@ -89,15 +89,11 @@ async def versions(ctx: Annotated[ApiContext, Depends(context)]) -> list[Version
             name=v.name,
             checksum=v.checksum,
             effective_from=v.effective_from.isoformat(),
-            published_at=_iso(v.published_at),
+            published_at=utc_iso(v.published_at),
             active_from=[d.isoformat() for d in v.active_from],
         )
         for v in found
     ]
-
-
-def _iso(at: dt.datetime) -> str:
-    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).isoformat()
 
 
 @router.get(

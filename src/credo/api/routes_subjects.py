@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends
 from credo.api.context import ApiContext, role_extra, roles
 from credo.domain.scoring import explain
 from credo.store.audit import AuditEntry, entries_about
+from credo.store.clock import utc_iso
 from credo.store.decisions import decisions_about
 from credo.store.errors import NotFoundError
 from credo.store.notices import notices_of
@@ -59,9 +60,8 @@ def _reports(ctx: ApiContext, identifier: str, kind: str | None, today: dt.date)
 
 
 def _access(row: Any) -> dict[str, Any]:
-    at = row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=dt.UTC)
     return {
-        "at": at.isoformat(),
+        "at": utc_iso(row.at),
         "who": row.actor if row.actor_role != "subject" else "you",
         "role": row.actor_role,
         "action": row.action,

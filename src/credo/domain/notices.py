@@ -74,7 +74,7 @@ def from_event(event_id: int, event_type: str, detail: Mapping[str, Any], as_of:
         what = f"The {d.get('kind')} {title} no longer applies to you."
     else:
         what = f"Your standing changed ({event_type})."
-    return Notice(nid, as_of, event_type, what, {**_basis(d), "rulebook_version": d.get("rulebook_version")})
+    return Notice(nid, as_of, event_type, what, _basis(d))
 
 
 def from_record(row_id: int, record: Record, rule: Rule, received_on: dt.date) -> Notice | None:

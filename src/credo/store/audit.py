@@ -35,7 +35,6 @@ from credo.store.tables import audit_log, store_meta
 
 __all__ = [
     "GENESIS",
-    "ROLES",
     "AuditEntry",
     "ChainReport",
     "append",
@@ -46,7 +45,6 @@ __all__ = [
 
 HEAD = "audit_head"
 GENESIS = bytes(32)  # the "previous hash" of the first entry
-ROLES = ("operator", "source", "relying", "reviewer", "subject", "auditor", "public", "cli")
 
 
 @dataclass(frozen=True)

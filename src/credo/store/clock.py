@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from credo.store.errors import StoreError
 
-__all__ = ["ENV_TODAY", "today"]
+__all__ = ["ENV_TODAY", "today", "utc_iso"]
 
 ENV_TODAY = "CREDO_TODAY"
 
@@ -30,3 +30,8 @@ def today(environ: Mapping[str, str] | None = None) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise StoreError(f"{ENV_TODAY} must be a date YYYY-MM-DD, not {text!r}") from None
+
+
+def utc_iso(at: dt.datetime) -> str:
+    """A stored timestamp as ISO text with its zone: the store keeps UTC, and SQLite gives it back without a zone."""
+    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).isoformat()

@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 
 from credo.domain.decisions import answer_measure, find_measure
 from credo.domain.rulebook import Rulebook
+from credo.store.clock import utc_iso
 from credo.store.errors import ForbiddenError, NotFoundError
 from credo.store.lookup import SubjectSnapshot, last_change, records_mark
 from credo.store.relying import RelyingParty
@@ -159,12 +160,8 @@ def decisions_about(connection: Connection, subject_id: int, limit: int = 1000) 
             "measure": r.measure_id,
             "applies": bool(r.applies),
             "reason": r.explanation.get("reason"),
-            "asked_at": _iso(r.asked_at),
+            "asked_at": utc_iso(r.asked_at),
             "rulebook_version": r.rulebook_version,
         }
         for r in rows
     ]
-
-
-def _iso(at: dt.datetime) -> str:
-    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).isoformat()

@@ -132,28 +132,11 @@ def open_dispute(  # noqa: PLR0917 (a dispute's parts)
     now: dt.datetime,
 ) -> Dispute:
     """Open a dispute on the subject's own record; the caller rescores the subject."""
-    row = _latest(connection, source, record_id)
-    if row is None or int(row.subject_id) != subject_id:
-        raise NotFoundError("you have no record with this source and record_id")
+    _own_record(connection, subject_id, source, record_id)
     if not statement.strip():
         raise StoreError("say what is wrong with the record (statement)")
-    _none_open(connection, source, record_id)
-    dispute = Dispute(
-        dispute_id=str(uuid.uuid4()),
-        subject_id=subject_id,
-        source=source,
-        record_id=record_id,
-        state="open",
-        suspends=book.disputes.while_open == "suspend",
-        opened_on=today,
-        deadline=today + dt.timedelta(days=book.disputes.decide_within),
-        outcome=None,
-        reasons=None,
-        decided_by=None,
-        decided_on=None,
-    )
-    _insert(connection, ring, dispute, statement, now)
-    return dispute
+    suspends = book.disputes.while_open == "suspend"
+    return _file(connection, ring, book, "dispute", suspends, subject_id, source, record_id, statement, today, now)
 
 
 def open_repair(  # noqa: PLR0917 (an application's parts)
@@ -174,9 +157,7 @@ def open_repair(  # noqa: PLR0917 (an application's parts)
     before its time on the subject's application, if the rule allows it
     (``repair_after``) and a reviewer grants it. The record counts meanwhile.
     """
-    row = _latest(connection, source, record_id)
-    if row is None or int(row.subject_id) != subject_id:
-        raise NotFoundError("you have no record with this source and record_id")
+    row = _own_record(connection, subject_id, source, record_id)
     kind = connection.execute(sa.select(subjects.c.kind).where(subjects.c.id == subject_id)).scalar_one()
     rule = book.rule_for(row.category, kind)
     if rule is None or rule.repair_after is None:
@@ -188,14 +169,49 @@ def open_repair(  # noqa: PLR0917 (an application's parts)
         raise StoreError(f"early repair of this record can be asked for from {earliest.isoformat()}")
     if not statement.strip():
         raise StoreError("say why the record should be repaired (statement)")
+    return _file(connection, ring, book, "repair", False, subject_id, source, record_id, statement, today, now)
+
+
+def _own_record(connection: Connection, subject_id: int, source: str, record_id: str) -> Any:
+    """The latest version of the record, if it is the subject's (another's is not found, as an unknown one)."""
+    row = _latest(connection, source, record_id)
+    if row is None or int(row.subject_id) != subject_id:
+        raise NotFoundError("you have no record with this source and record_id")
+    return row
+
+
+def _file(  # noqa: PLR0917 (a dispute's or application's parts)
+    connection: Connection,
+    ring: KeyRing,
+    book: Rulebook,
+    kind: str,
+    suspends: bool,
+    subject_id: int,
+    source: str,
+    record_id: str,
+    statement: str,
+    today: dt.date,
+    now: dt.datetime,
+) -> Dispute:
+    """Store a new open dispute or repair application (none may be open on the record already)."""
     _none_open(connection, source, record_id)
-    repair = Dispute(
-        dispute_id=str(uuid.uuid4()), subject_id=subject_id, source=source, record_id=record_id, state="open",
-        suspends=False, opened_on=today, deadline=today + dt.timedelta(days=book.disputes.decide_within),
-        outcome=None, reasons=None, decided_by=None, decided_on=None, kind="repair",
-    )  # fmt: skip
-    _insert(connection, ring, repair, statement, now)
-    return repair
+    item = Dispute(
+        dispute_id=str(uuid.uuid4()),
+        subject_id=subject_id,
+        source=source,
+        record_id=record_id,
+        state="open",
+        suspends=suspends,
+        opened_on=today,
+        deadline=today + dt.timedelta(days=book.disputes.decide_within),
+        outcome=None,
+        reasons=None,
+        decided_by=None,
+        decided_on=None,
+        kind=kind,
+    )
+    _insert(connection, ring, item, statement, now)
+    return item
 
 
 def _none_open(connection: Connection, source: str, record_id: str) -> None:

@@ -724,9 +724,7 @@ class QuarantineEntry:
 
     def as_json(self) -> dict[str, object]:
         def when(value: dt.datetime | None) -> str | None:
-            if value is None:
-                return None
-            return (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).isoformat()  # stored as UTC
+            return None if value is None else clock.utc_iso(value)
 
         return {
             "id": self.id,

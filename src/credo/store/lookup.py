@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from credo.domain.changes import ScoreState
+from credo.store.bulk import driver_cursor, placeholder
 
 __all__ = ["SubjectSnapshot", "last_change", "read_snapshot", "records_mark"]
 
@@ -51,19 +52,12 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _placeholder(connection: Connection) -> str:
-    return "%s" if connection.dialect.name == "postgresql" else "?"
-
-
 def read_snapshot(connection: Connection, keys: Sequence[bytes]) -> list[SubjectSnapshot]:
     """The subjects whose keyed hashes are ``keys``, with their stored states."""
-    p = _placeholder(connection)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
+    p = placeholder(connection)
+    with driver_cursor(connection) as cursor:
         cursor.execute(_STATE.format(keys=", ".join([p] * len(keys))), tuple(keys))
         rows = cursor.fetchall()
-    finally:
-        cursor.close()
     found = []
     for sid, kind, score, grade, dims, lists, measures, version, as_of, next_change, mark in rows:
         state = None
@@ -89,12 +83,9 @@ def records_mark(connection: Connection) -> int:
     mark), at the cost of one index lookup instead of reading the subject's
     records.
     """
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with driver_cursor(connection) as cursor:
         cursor.execute(_MARK)
         row = cursor.fetchone()
-    finally:
-        cursor.close()
     return int(row[0] or 0)
 
 
@@ -109,12 +100,9 @@ def last_change(connection: Connection, subject_id: int, what: str, item_id: str
     stored state and the events disagree, and nothing is claimed.
     """
     start, stop = PAIRS[what]
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(_EVENTS.format(p=_placeholder(connection)), (subject_id, start, stop))
+    with driver_cursor(connection) as cursor:
+        cursor.execute(_EVENTS.format(p=placeholder(connection)), (subject_id, start, stop))
         rows = cursor.fetchall()
-    finally:
-        cursor.close()
     for event_type, detail, as_of in rows:
         if _json(detail).get(what) == item_id:
             return _date(as_of) if event_type == (start if now_on else stop) else None

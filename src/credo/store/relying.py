@@ -26,7 +26,6 @@ __all__ = [
     "add_relying",
     "disable_relying",
     "get_relying",
-    "grant_measures",
     "list_relying",
 ]
 
@@ -98,18 +97,6 @@ def add_relying(
     except IntegrityError:
         raise StoreError(f"relying party {relying_id} is already registered") from None
     return party
-
-
-def grant_measures(
-    connection: Connection, relying_id: str, measures: list[str], known_measures: set[str]
-) -> RelyingParty:
-    """Replace the measures a registered party may ask about."""
-    party = get_relying(connection, relying_id)
-    if party is None:
-        raise NotFoundError(f"no relying party {relying_id} is registered")
-    unique = _check_measures(measures, known_measures)
-    connection.execute(sa.update(relying_parties).where(relying_parties.c.id == relying_id).values(measures=unique))
-    return RelyingParty(party.id, party.title, tuple(unique), party.enabled)
 
 
 def disable_relying(connection: Connection, relying_id: str) -> bool:
