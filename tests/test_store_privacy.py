@@ -21,7 +21,7 @@ from credo.store.errors import KeyFileError
 from credo.store.quarantine import quarantine_row, raw_row
 from credo.store.rotate import rotate_keys
 from credo.store.subjects import ensure_subject, find_subject, identifier_of
-from credo.store.tables import metadata, subjects
+from credo.store.tables import disputes, metadata, subject_contacts, subjects
 
 NOW = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
 PEOPLE = [make_resident_id("110101", dt.date(1980 + i, 1 + i, 10 + i), 100 + i) for i in range(5)]
@@ -39,6 +39,17 @@ def fill(store: Store) -> None:
             quarantine_row(
                 connection, ring, file="feed.csv", row_number=number, reason="unregistered source", raw=raw, now=NOW
             )
+        first = connection.execute(sa.select(sa.func.min(subjects.c.id))).scalar_one()
+        connection.execute(
+            sa.insert(disputes).values(
+                dispute_id="d-1", kind="dispute", subject_id=first, source_id="court", record_id="J-1",
+                statement_enc=ring.encrypt(b"I paid on 2026-04-02"), suspends=True, opened_on=NOW.date(),
+                deadline=NOW.date(), state="open", created_at=NOW,
+            )
+        )  # fmt: skip
+        connection.execute(
+            sa.insert(subject_contacts).values(subject_id=first, email_enc=ring.encrypt(b"me@example.org"), since=NOW)
+        )
 
 
 def every_stored_byte(store: Store) -> bytes:
@@ -112,6 +123,12 @@ def test_rotation_rehashes_and_reencrypts_everything_and_drops_the_old_keys(stor
             assert subject is not None
             assert identifier_of(connection, ring, subject) == (identifier, kind)
         assert raw_row(connection, ring, 1)["subject_id"] == EVERYONE[0][0]
+        # Every other ciphertext too: a statement or an address left under the dropped key would be lost.
+        statement = connection.execute(sa.select(disputes.c.statement_enc)).scalar_one()
+        assert ring.decrypt(statement) == b"I paid on 2026-04-02"
+        assert (
+            ring.decrypt(connection.execute(sa.select(subject_contacts.c.email_enc)).scalar_one()) == b"me@example.org"
+        )
     after = every_stored_byte(store)
     old_ring = keymod.from_json(old_file.decode(), "old")
     for identifier, kind in EVERYONE:

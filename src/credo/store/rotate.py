@@ -6,8 +6,9 @@ Order, so that a crash at any point loses nothing:
    database still records the old version as its own, so lookups go on using
    the old hashes.
 2. One transaction re-hashes every subject, re-encrypts every identifier and
-   quarantined row, and records the new version as the database's. It commits
-   whole or not at all.
+   every other ciphertext (quarantined rows, dispute statements, addresses,
+   webhook secrets, deliveries), and records the new version as the
+   database's. It commits whole or not at all.
 3. The key file is rewritten with the new version alone.
 
 A crash before 2 commits leaves the store on the old keys (run rotate again);
@@ -28,7 +29,7 @@ from credo.store import keys as keymod
 from credo.store.bootstrap import Store, record_key_check
 from credo.store.errors import KeyFileError
 from credo.store.keys import KeyRing
-from credo.store.tables import quarantine, subjects
+from credo.store.tables import deliveries, disputes, quarantine, subject_contacts, subjects, webhooks
 
 __all__ = ["RotationReport", "rotate_keys"]
 
@@ -41,10 +42,32 @@ class RotationReport:
     quarantined: int
 
 
+# Every other ciphertext in the store: (table, its key columns, the encrypted column). A new encrypted column
+# goes here, or rotation would leave it under a key the file no longer holds.
+_SEALED = (
+    (quarantine, ("id",), "raw_enc"),
+    (disputes, ("id",), "statement_enc"),
+    (subject_contacts, ("subject_id",), "email_enc"),
+    (webhooks, ("party_kind", "party_id"), "secret_enc"),
+    (deliveries, ("id",), "payload_enc"),
+)
+
+
+def _reseal(connection: Connection, ring: KeyRing, table: sa.Table, keys: tuple[str, ...], column: str) -> int:
+    count = 0
+    for row in connection.execute(sa.select(*(table.c[k] for k in keys), table.c[column])).all():
+        where = [table.c[k] == row._mapping[k] for k in keys]
+        sealed = ring.encrypt(ring.decrypt(row._mapping[column]))
+        connection.execute(sa.update(table).where(*where).values({column: sealed}))
+        count += 1
+    return count
+
+
 def _rewrite(connection: Connection, ring: KeyRing) -> tuple[int, int]:
     if connection.dialect.name == "postgresql":
-        connection.execute(sa.text("LOCK TABLE subjects, quarantine IN EXCLUSIVE MODE"))
-    count_subjects = count_quarantined = 0
+        names = ", ".join(["subjects", *(table.name for table, _, _ in _SEALED)])
+        connection.execute(sa.text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
+    count_subjects = 0
     for row in connection.execute(sa.select(subjects.c.id, subjects.c.kind, subjects.c.identifier_enc)).all():
         identifier = ring.decrypt(row.identifier_enc)
         connection.execute(
@@ -57,15 +80,9 @@ def _rewrite(connection: Connection, ring: KeyRing) -> tuple[int, int]:
             )
         )
         count_subjects += 1
-    for qrow in connection.execute(sa.select(quarantine.c.id, quarantine.c.raw_enc)).all():
-        connection.execute(
-            sa.update(quarantine)
-            .where(quarantine.c.id == qrow.id)
-            .values(raw_enc=ring.encrypt(ring.decrypt(qrow.raw_enc)))
-        )
-        count_quarantined += 1
+    counts = [_reseal(connection, ring, *sealed) for sealed in _SEALED]
     record_key_check(connection, ring)
-    return count_subjects, count_quarantined
+    return count_subjects, counts[0]
 
 
 def rotate_keys(store: Store) -> RotationReport:

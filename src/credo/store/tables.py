@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 __all__ = [
     "audit_log",
+    "consents",
     "current_scores",
     "decisions",
+    "deliveries",
     "disputes",
     "metadata",
     "outbox",
@@ -27,7 +29,10 @@ __all__ = [
     "rulebook_versions",
     "sources",
     "store_meta",
+    "subject_contacts",
     "subjects",
+    "tombstones",
+    "webhooks",
 ]
 
 metadata = sa.MetaData(
@@ -219,4 +224,73 @@ disputes = sa.Table(
     sa.Column("decided_on", sa.Date, nullable=True),
     sa.Column("created_at", TS, nullable=False),
     sa.Index("ix_disputes_record", "source_id", "record_id"),
+)
+
+subject_contacts = sa.Table(
+    "subject_contacts",
+    metadata,
+    # Where a subject wants its notices by email: given by the subject itself, removable at any time.
+    sa.Column("subject_id", sa.ForeignKey("subjects.id"), primary_key=True),
+    sa.Column("email_enc", sa.LargeBinary, nullable=False),  # AES-GCM, like identifiers
+    sa.Column("since", TS, nullable=False),  # notices from this moment on are delivered
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    # The history of a person's consent to be scored (score.requires_consent); the latest row on or before a
+    # day is what holds on that day.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject_id", sa.ForeignKey("subjects.id"), nullable=False, index=True),
+    sa.Column("given", sa.Boolean, nullable=False),  # true: given; false: withdrawn
+    sa.Column("on", sa.Date, nullable=False),
+    sa.Column("at", TS, nullable=False),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    # Where a relying party or a source wants its events, signed with HMAC-SHA256 under its own secret.
+    sa.Column("party_kind", sa.String(20), primary_key=True),  # relying | source
+    sa.Column("party_id", sa.String(100), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret_enc", sa.LargeBinary, nullable=False),  # AES-GCM; shown once to the operator who set it
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    # One row per message owed to one party: kept until delivered or given up, so nothing is lost on restart.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(20), nullable=False),  # email | webhook
+    sa.Column("party_kind", sa.String(20), nullable=False),  # subject | relying | source
+    sa.Column("party_id", sa.String(100), nullable=False),  # a subject's surrogate id, or the party's id
+    sa.Column("event_key", sa.String(120), nullable=False),  # a notice id, or a webhook event's own id
+    sa.Column("event_type", sa.String(50), nullable=False),
+    sa.Column("payload_enc", sa.LargeBinary, nullable=False),  # the message as it will be sent, AES-GCM
+    sa.Column("state", sa.String(20), nullable=False),  # pending | delivered | failed (given up)
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", TS, nullable=True, index=True),
+    sa.Column("last_error", sa.Text, nullable=True),  # never holds the payload or an address
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("delivered_at", TS, nullable=True),
+    sa.UniqueConstraint("channel", "party_kind", "party_id", "event_key"),
+)
+
+tombstones = sa.Table(
+    "tombstones",
+    metadata,
+    # What is left of a purged record (retention): no subject and no content, only that it was and went.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_id", sa.String(100), nullable=False),
+    sa.Column("record_id", sa.String(200), nullable=False),
+    sa.Column("versions", sa.Integer, nullable=False),
+    sa.Column("category", sa.String(200), nullable=False),
+    sa.Column("content_hash", sa.LargeBinary(32), nullable=False),  # of the latest version
+    sa.Column("counted_until", sa.Date, nullable=True),  # the last day it could count; NULL: it never counted
+    sa.Column("purged_on", sa.Date, nullable=False),
+    sa.Column("purged_at", TS, nullable=False),
+    sa.UniqueConstraint("source_id", "record_id"),
 )
