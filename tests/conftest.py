@@ -1,4 +1,4 @@
-"""Fixtures shared by the store tests: a fresh, initialised store on each backend."""
+"""Fixtures shared by the store tests: a fresh, initialised store on each backend, and the API over one."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from credo.store.bootstrap import Store, init_store, open_store
+from tests.apisupport import TODAY, Api, api_over
 from tests.storebackends import postgres_schema
 
 
@@ -40,4 +41,14 @@ def store(backend: Backend) -> Iterator[Store]:
     opened = backend.open()
     init_store(opened)
     yield opened
+    opened.engine.dispose()
+
+
+@pytest.fixture
+def api(backend: Backend) -> Iterator[Api]:
+    """The API over an initialised store on each backend, on the tests' day, with the test rulebook in force."""
+    opened = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
+    init_store(opened)
+    with api_over(opened) as running:
+        yield running
     opened.engine.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -14,23 +13,14 @@ from credo.api.app import create_app
 from credo.api.routes_relying import DecisionAnswer
 from credo.domain.identifiers import make_resident_id, problem_with_identifier
 from credo.store.audit import verify
-from credo.store.bootstrap import init_store, open_store
+from credo.store.bootstrap import open_store
 from credo.store.errors import StoreError
 from credo.store.rotate import rotate_keys
 from credo.store.tables import audit_log, current_scores, decisions, quarantine, records, subjects
-from tests.apisupport import BANK, ORG, OTHER_PERSON, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
+from tests.apisupport import BANK, ORG, OTHER_PERSON, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, record
 from tests.conftest import Backend
 
 ANSWER_KEYS = {"applies", "measure", "kind", "reason", "legal_basis", "since", "rulebook_version", "decision_id"}
-
-
-@pytest.fixture
-def api(backend: Backend) -> Iterator[Api]:
-    store = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
-    init_store(store)
-    with api_over(store) as running:
-        yield running
-    store.engine.dispose()
 
 
 def test_a_push_answers_each_record_and_a_resend_changes_nothing(api: Api) -> None:

@@ -29,6 +29,9 @@ PATH_VALUES = {
     "relying_id": "nobody",
     "list_id": "honour-roll",
     "dispute_id": "00000000-0000-0000-0000-000000000000",
+    "party_kind": "relying",
+    "party_id": "nobody",
+    "delivery_id": "1",
 }
 BODIES: dict[tuple[str, str], Any] = {
     ("post", "/v1/records"): [record("J-2")],
@@ -38,6 +41,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/v1/me/disputes"): {"source": SOURCE, "record_id": "J-1", "statement": "not mine"},
     ("post", "/v1/me/repairs"): {"source": SOURCE, "record_id": "J-1", "statement": "paid"},
     ("post", "/v1/disputes/{dispute_id}/decision"): {"outcome": "upheld", "reasons": "checked"},
+    ("put", "/v1/me/contact"): {"email": "someone@example.org"},
+    ("put", "/v1/webhooks/{party_kind}/{party_id}"): {"url": "https://hooks.example/credo"},
 }
 
 

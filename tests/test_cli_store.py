@@ -6,9 +6,14 @@ import json
 import os
 from pathlib import Path
 
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from credo.cli.app import app
+from credo.cli.store_ctx import cli_actor
+from credo.store.audit import verify
+from credo.store.bootstrap import open_store
+from credo.store.tables import audit_log
 from tests.conftest import Backend
 from tests.support import BASE_YAML
 
@@ -57,6 +62,25 @@ def test_the_store_commands_end_to_end(backend: Backend, tmp_path: Path) -> None
 
     code, out, _ = credo(backend, "keys", "rotate")
     assert code == 0 and "from version 1 to 2" in out
+
+    # Every official act is in the audit chain, with its actor, and the chain verifies.
+    store = open_store(backend.url, environ=backend.environ)
+    try:
+        with store.begin() as connection:
+            acts = [(r.action, r.actor) for r in connection.execute(sa.select(audit_log).order_by(audit_log.c.id))]
+            assert verify(connection).intact
+    finally:
+        store.engine.dispose()
+    actor = cli_actor()
+    for action in (
+        "source.add",
+        "source.allow",
+        "source.disable",
+        "rulebook.publish",
+        "rulebook.activate",
+        "keys.rotate",
+    ):
+        assert (action, actor) in acts, action
 
 
 def test_store_errors_are_one_line_without_a_traceback(backend: Backend, tmp_path: Path) -> None:

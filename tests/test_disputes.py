@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -19,15 +17,6 @@ from tests.apisupport import API_YAML, OTHER_PERSON, OTHER_SOURCE, PERSON, SOURC
 from tests.conftest import Backend
 
 PENALTY = "high-consumption-restriction"
-
-
-@pytest.fixture
-def api(backend: Backend) -> Iterator[Api]:
-    store = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
-    init_store(store)
-    with api_over(store) as running:
-        yield running
-    store.engine.dispose()
 
 
 def open_dispute(api: Api, record_id: str, subject: str = PERSON) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -24,6 +25,7 @@ from credo import __version__
 from credo.api import (
     problems,
     routes_audit,
+    routes_delivery,
     routes_disputes,
     routes_operator,
     routes_public,
@@ -35,6 +37,7 @@ from credo.api.auth import OidcSettings, TokenVerifier
 from credo.api.context import PUBLIC, ApiContext
 from credo.api.metrics import Metrics, MetricsMiddleware
 from credo.api.writer import AuditWriter
+from credo.notify import SmtpSettings, run_pass
 from credo.store import clock
 from credo.store.bootstrap import Store
 from credo.store.database import sqlite_path
@@ -42,14 +45,20 @@ from credo.store.migrate import require_head
 
 __all__ = ["MAX_BODY", "create_app"]
 
+logger = logging.getLogger("credo.api")
 MAX_BODY = 4 * 1024 * 1024  # bytes in a request body at most (docs/api.md, "Limits")
 
 
-def create_app(store: Store, *, max_body: int = MAX_BODY) -> FastAPI:
-    """An app over ``store`` (checked to be at the current schema, its keys loaded once)."""
+def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float | None = None) -> FastAPI:
+    """An app over ``store`` (checked to be at the current schema, its keys loaded once).
+
+    With ``deliver_every`` (seconds), a background task sends owed notices and webhooks that often
+    (:func:`credo.notify.run_pass`, SMTP from ``CREDO_SMTP_*``, read now so a bad setting stops the start).
+    """
     with store.begin() as connection:
         require_head(connection)
         ring = store.keys(connection)
+    smtp = SmtpSettings.from_env(store.environ) if deliver_every else None
     metrics = Metrics()
     writer = AuditWriter(store.engine, store.clock, lambda: clock.today(store.environ))
     ctx = ApiContext(store, ring, TokenVerifier(ring, OidcSettings.from_env(store.environ)), metrics, writer, max_body)
@@ -61,14 +70,18 @@ def create_app(store: Store, *, max_body: int = MAX_BODY) -> FastAPI:
         # moved out of the collector's sight, a full collection no longer walks it (tens of ms at the tail).
         gc.collect()
         gc.freeze()
-        checkpoints = asyncio.create_task(_checkpoint_wal(store)) if sqlite_path(store.url) is not None else None
+        tasks = []
+        if sqlite_path(store.url) is not None:
+            tasks.append(asyncio.create_task(_checkpoint_wal(store)))
+        if deliver_every:
+            tasks.append(asyncio.create_task(_deliver(store, smtp, deliver_every)))
         try:
             yield
         finally:
-            if checkpoints is not None:
-                checkpoints.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await checkpoints
+                    await task
             await writer.stop()
             gc.unfreeze()
 
@@ -88,6 +101,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY) -> FastAPI:
         routes_relying,
         routes_subjects,
         routes_disputes,
+        routes_delivery,
         routes_public,
         routes_operator,
         routes_audit,
@@ -173,6 +187,16 @@ async def _checkpoint_wal(store: Store) -> None:
 def _checkpoint(store: Store) -> None:
     with store.engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+async def _deliver(store: Store, smtp: SmtpSettings | None, every: float) -> None:
+    """Send what is owed, every ``every`` seconds, off the event loop; a failed pass is logged and retried."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(run_pass, store, smtp)
+        except Exception as exc:  # the loop must outlive a bad pass; the next one tries again
+            logger.warning("delivery pass failed: %s", type(exc).__name__)
 
 
 def _asset(name: str) -> str:

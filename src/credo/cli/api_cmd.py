@@ -28,6 +28,14 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The port to listen on.", min=1, max=65535)] = 8000,
+    deliver_every: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between passes that send owed notices and webhooks (SMTP from CREDO_SMTP_*); 0: none.",
+            min=0,
+            envvar="CREDO_DELIVERY_INTERVAL",
+        ),
+    ] = 15.0,
 ) -> None:
     """Serve the HTTP API (docs/api.md) over the store: routes under /v1, OpenAPI at /v1/openapi.json."""
     import uvicorn
@@ -35,7 +43,7 @@ def serve(
     from credo.api.app import create_app
 
     with open_from(ctx) as store, store_errors():
-        app = create_app(store)
+        app = create_app(store, deliver_every=deliver_every or None)
         err.print(f"Credo API on http://{host}:{port}/v1/docs (OpenAPI: /v1/openapi.json); Ctrl-C stops it")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)

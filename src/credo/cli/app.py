@@ -9,6 +9,7 @@ import typer
 from credo.cli import (
     api_cmd,
     batch_cmd,
+    delivery_cmd,
     demo_cmd,
     dispute_cmd,
     ingest_cmd,
@@ -64,6 +65,9 @@ app.add_typer(api_cmd.token_app, name="token")
 app.add_typer(api_cmd.relying_app, name="relying")
 app.add_typer(api_cmd.audit_app, name="audit")
 app.add_typer(dispute_cmd.app, name="dispute")
+app.command("deliver")(delivery_cmd.deliver)
+app.add_typer(delivery_cmd.webhook_app, name="webhook")
+app.add_typer(delivery_cmd.delivery_app, name="delivery")
 
 
 def main() -> None:

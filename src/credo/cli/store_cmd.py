@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from credo.cli.console import out
-from credo.cli.store_ctx import open_from, store_errors
+from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.store.bootstrap import init_store
 from credo.store.rotate import rotate_keys
 
@@ -28,6 +28,9 @@ def rotate(ctx: typer.Context) -> None:
     """Make a new key version and re-hash and re-encrypt every identifier in one transaction; then drop the old keys."""
     with open_from(ctx) as store, store_errors():
         report = rotate_keys(store)
+        with store.begin() as connection:  # after the rotation has committed: what it did, with its actor
+            detail = {"from_version": report.old_version, "to_version": report.new_version, "subjects": report.subjects}
+            audit_cli(connection, store, "keys.rotate", detail)
     out.print(
         f"keys rotated from version {report.old_version} to {report.new_version}: "
         f"{report.subjects} subject(s) and {report.quarantined} quarantined row(s) re-encrypted; old keys removed",

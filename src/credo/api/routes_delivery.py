@@ -1,0 +1,182 @@
+"""Delivery of notices: a subject's email address, parties' webhooks, and the delivery log (docs/due-process.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
+
+from credo.api.context import role_extra, roles
+from credo.api.writer import Done
+from credo.store.audit import AuditEntry
+from credo.store.clock import utc_iso
+from credo.store.delivery import (
+    contact_of,
+    delivery_rows,
+    remove_contact,
+    remove_webhook,
+    retry_delivery,
+    set_contact,
+    set_webhook,
+    webhook_rows,
+)
+from credo.store.errors import NotFoundError
+
+router = APIRouter(prefix="/v1", tags=["delivery"])  # the prefix here, so routes know their full path (metrics)
+Subject = Annotated[Any, Depends(roles("subject"))]
+Operator = Annotated[Any, Depends(roles("operator"))]
+PartyKind = Annotated[Literal["relying", "source"], Path(description="relying (a relying party) or source")]
+PartyId = Annotated[str, Path(max_length=100)]
+
+
+class ContactIn(BaseModel):
+    email: str = Field(min_length=3, max_length=254, description="Where your notices go; only you can see it")
+
+
+class WebhookIn(BaseModel):
+    url: str = Field(min_length=8, max_length=2000, description="An http:// or https:// address that accepts POST")
+
+
+def _ids(caller: Any, connection: Connection) -> list[int]:
+    found = caller.ctx.subject_ids(connection, caller.id, caller.kind)
+    if not found:
+        raise NotFoundError("Credo holds no record about you")
+    return [sid for sid, _ in found]
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return None if at is None else utc_iso(at)
+
+
+@router.put(
+    "/me/contact",
+    summary="Have your notices sent by email to this address, from now on",
+    openapi_extra=role_extra("subject"),
+)
+async def put_contact(body: ContactIn, caller: Subject) -> dict[str, Any]:
+    ctx = caller.ctx
+
+    def work(connection: Connection, _now: dt.datetime) -> Done:
+        ids = _ids(caller, connection)
+        today = ctx.today()
+        set_contact(connection, ctx.fresh_keys(connection), ids, body.email, today)
+        entries = [AuditEntry("subject", "subject", "contact.set", "the subject's address for notices", s) for s in ids]
+        return Done({"email": body.email.strip(), "since": today.isoformat()}, entries, [])
+
+    result: dict[str, Any] = await ctx.writer.run(work)
+    return result
+
+
+@router.get("/me/contact", summary="The address your notices go to", openapi_extra=role_extra("subject"))
+async def get_contact(caller: Subject) -> dict[str, Any]:
+    ctx = caller.ctx
+    with ctx.begin() as connection:
+        ids = _ids(caller, connection)
+        found = contact_of(connection, ctx.fresh_keys(connection), ids[0])
+    if found is None:
+        raise NotFoundError("you gave no address for notices: PUT /v1/me/contact")
+    return {"email": found[0], "since": found[1].date().isoformat()}
+
+
+@router.delete(
+    "/me/contact",
+    summary="Forget your address: no more emails (notices stay in GET /v1/me/notices)",
+    status_code=204,
+    openapi_extra=role_extra("subject"),
+)
+async def delete_contact(caller: Subject) -> Response:
+    ctx = caller.ctx
+
+    def work(connection: Connection, _now: dt.datetime) -> Done:
+        ids = _ids(caller, connection)
+        if not remove_contact(connection, ids):
+            raise NotFoundError("you gave no address for notices")
+        entries = [
+            AuditEntry("subject", "subject", "contact.remove", "the subject's address for notices", s) for s in ids
+        ]
+        return Done(None, entries, [])
+
+    await ctx.writer.run(work)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/webhooks/{party_kind}/{party_id}",
+    summary="Send a relying party's or source's events to a URL, signed; answers the signing secret, once",
+    openapi_extra=role_extra("operator"),
+)
+async def put_webhook(party_kind: PartyKind, party_id: PartyId, body: WebhookIn, caller: Operator) -> dict[str, Any]:
+    ctx = caller.ctx
+
+    def work(connection: Connection, now: dt.datetime) -> Done:
+        secret = set_webhook(connection, ctx.fresh_keys(connection), (party_kind, party_id), body.url, now)
+        entry = AuditEntry(
+            "operator", caller.id, "webhook.set", "operation", None, {"party_kind": party_kind, "party_id": party_id}
+        )
+        answer = {"party_kind": party_kind, "party_id": party_id, "url": body.url, "secret": secret}
+        return Done(answer, [entry], [])
+
+    result: dict[str, Any] = await ctx.writer.run(work)
+    return result
+
+
+@router.delete(
+    "/webhooks/{party_kind}/{party_id}",
+    summary="Stop a party's webhook; what was still owed to it is dropped",
+    status_code=204,
+    openapi_extra=role_extra("operator"),
+)
+async def delete_webhook(party_kind: PartyKind, party_id: PartyId, caller: Operator) -> Response:
+    ctx = caller.ctx
+
+    def work(connection: Connection, _now: dt.datetime) -> Done:
+        remove_webhook(connection, party_kind, party_id)
+        detail = {"party_kind": party_kind, "party_id": party_id}
+        return Done(None, [AuditEntry("operator", caller.id, "webhook.remove", "operation", None, detail)], [])
+
+    await ctx.writer.run(work)
+    return Response(status_code=204)
+
+
+@router.get("/webhooks", summary="Every webhook (never its secret)", openapi_extra=role_extra("operator"))
+async def list_webhooks(caller: Operator) -> list[dict[str, Any]]:
+    with caller.ctx.begin() as connection:
+        rows = webhook_rows(connection)
+    return [{**row, "created_at": utc_iso(row["created_at"])} for row in rows]
+
+
+@router.get(
+    "/deliveries",
+    summary="What is owed by email and webhook, and what became of it: counts and the latest messages",
+    openapi_extra=role_extra("operator", "auditor"),
+)
+async def list_deliveries(
+    caller: Annotated[Any, Depends(roles("operator", "auditor"))],
+    state: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
+) -> dict[str, Any]:
+    with caller.ctx.begin() as connection:
+        found = delivery_rows(connection, state)
+    for row in found["deliveries"]:
+        for key in ("next_attempt_at", "created_at", "delivered_at"):
+            row[key] = _iso(row[key])
+    return found
+
+
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    summary="Try a message Credo gave up on once more, now",
+    openapi_extra=role_extra("operator"),
+)
+async def retry(delivery_id: Annotated[int, Path(ge=1, le=2**62)], caller: Operator) -> dict[str, Any]:
+    ctx = caller.ctx
+
+    def work(connection: Connection, now: dt.datetime) -> Done:
+        retry_delivery(connection, delivery_id, now)
+        entry = AuditEntry("operator", caller.id, "delivery.retry", "operation", None, {"delivery_id": delivery_id})
+        return Done({"delivery_id": delivery_id, "state": "pending"}, [entry], [])
+
+    result: dict[str, Any] = await ctx.writer.run(work)
+    return result

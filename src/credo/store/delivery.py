@@ -1,0 +1,533 @@
+"""What Credo owes each party by email or webhook, kept in the store until delivered (docs/due-process.md).
+
+Three kinds of message, each a row of ``deliveries`` made once (the unique
+key is channel, party and event, so a pass can run any number of times):
+
+* **email to a subject** who gave an address (``PUT /v1/me/contact``): each
+  of its notices (:mod:`credo.store.notices`) from the day it gave it;
+* **webhook to a relying party**, ``decision.changed``: a measure that party
+  asked about for a subject within :data:`ASKED_WITHIN` now applies or no
+  longer does (as the FCRA has recipients of a report told of a correction);
+  it carries the decision ids the party holds, never the identifier;
+* **webhook to a source**, ``dispute.opened`` / ``dispute.decided``: one of
+  its records is disputed (with the subject's statement, to reinvestigate)
+  or the dispute was decided.
+
+:func:`enqueue` finds what is new since its last pass (a cursor over the
+outbox and records ids, and the disputes' days, kept in ``store_meta``);
+:func:`claim_due` leases due rows to one sender for :data:`LEASE`;
+:func:`mark_delivered` / :func:`mark_failed` record the outcome, and a
+failure waits as :func:`credo.domain.delivery.retry_after` says. Payloads
+are encrypted at rest; ``last_error`` never holds a payload or an address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from credo.domain.delivery import retry_after
+from credo.domain.rulebook import Rulebook
+from credo.store.audit import AuditEntry
+from credo.store.errors import NotFoundError, StoreError
+from credo.store.keys import KeyRing
+from credo.store.notices import notices_of
+from credo.store.tables import (
+    decisions,
+    deliveries,
+    disputes,
+    outbox,
+    records,
+    relying_parties,
+    sources,
+    store_meta,
+    subject_contacts,
+    webhooks,
+)
+
+__all__ = [
+    "ASKED_WITHIN",
+    "LEASE",
+    "Due",
+    "Enqueued",
+    "claim_due",
+    "contact_of",
+    "delivery_rows",
+    "enqueue",
+    "mark_delivered",
+    "mark_failed",
+    "pending_count",
+    "remove_contact",
+    "remove_webhook",
+    "retry_delivery",
+    "set_contact",
+    "set_webhook",
+    "webhook_rows",
+]
+
+ASKED_WITHIN = dt.timedelta(days=180)  # a relying party is told of changes to answers it got this recently
+LEASE = dt.timedelta(minutes=5)  # a claimed row is not claimed again meanwhile, unless its sender died
+CURSOR = "delivery_cursor"
+PARTY_KINDS = ("relying", "source")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_MEASURE_EVENTS = ("measure_applied", "measure_lifted")
+
+
+# -- addresses and endpoints -------------------------------------------------------------------
+
+
+def set_contact(connection: Connection, ring: KeyRing, subject_ids: Iterable[int], email: str, today: dt.date) -> None:
+    """Keep ``email`` (encrypted) as where the subject's notices go: those dated ``today`` or later.
+
+    From the day, not the moment: notices are dated by day (an event by the day it took effect, a record by the
+    day it arrived), and a subject who gives an address later on the day a record arrived still hears of it.
+    """
+    since = dt.datetime.combine(today, dt.time(0), dt.UTC)
+    email = email.strip()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise StoreError("email must be an address such as name@example.org")
+    for sid in subject_ids:
+        connection.execute(sa.delete(subject_contacts).where(subject_contacts.c.subject_id == sid))
+        connection.execute(
+            sa.insert(subject_contacts).values(subject_id=sid, email_enc=ring.encrypt(email.encode()), since=since)
+        )
+        _drop_pending_email(connection, sid)  # what was owed to the old address is not sent to the new one
+
+
+def remove_contact(connection: Connection, subject_ids: Iterable[int]) -> bool:
+    """Forget the address; emails not yet sent are dropped. False if there was none."""
+    removed = False
+    for sid in subject_ids:
+        removed |= (
+            connection.execute(sa.delete(subject_contacts).where(subject_contacts.c.subject_id == sid)).rowcount > 0
+        )
+        _drop_pending_email(connection, sid)
+    return removed
+
+
+def _drop_pending_email(connection: Connection, subject_id: int) -> None:
+    connection.execute(
+        sa.delete(deliveries).where(
+            deliveries.c.channel == "email",
+            deliveries.c.party_kind == "subject",
+            deliveries.c.party_id == str(subject_id),
+            deliveries.c.state != "delivered",
+        )
+    )
+
+
+def contact_of(connection: Connection, ring: KeyRing, subject_id: int) -> tuple[str, dt.datetime] | None:
+    row = connection.execute(
+        sa.select(subject_contacts.c.email_enc, subject_contacts.c.since).where(
+            subject_contacts.c.subject_id == subject_id
+        )
+    ).first()
+    return None if row is None else (ring.decrypt(row.email_enc).decode(), row.since)
+
+
+def set_webhook(connection: Connection, ring: KeyRing, party: tuple[str, str], url: str, now: dt.datetime) -> str:
+    """Point a relying party's or source's webhook (``party``: kind and id) at ``url``; returns its new secret."""
+    party_kind, party_id = party
+    if party_kind not in PARTY_KINDS:
+        raise StoreError(f"party kind must be one of {', '.join(PARTY_KINDS)}, not {party_kind!r}")
+    table = relying_parties if party_kind == "relying" else sources
+    if connection.execute(sa.select(table.c.id).where(table.c.id == party_id)).first() is None:
+        raise NotFoundError(f"no {'relying party' if party_kind == 'relying' else 'source'} {party_id!r} is registered")
+    if not re.match(r"^https?://[^\s/]+", url) or len(url) > 2000:
+        raise StoreError("url must be an http:// or https:// address")
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    connection.execute(sa.delete(webhooks).where(webhooks.c.party_kind == party_kind, webhooks.c.party_id == party_id))
+    connection.execute(
+        sa.insert(webhooks).values(
+            party_kind=party_kind, party_id=party_id, url=url, secret_enc=ring.encrypt(secret.encode()),
+            enabled=True, created_at=now,
+        )
+    )  # fmt: skip
+    return secret
+
+
+def remove_webhook(connection: Connection, party_kind: str, party_id: str) -> None:
+    """Stop a party's webhook; what was still owed to it is dropped."""
+    gone = connection.execute(
+        sa.delete(webhooks).where(webhooks.c.party_kind == party_kind, webhooks.c.party_id == party_id)
+    ).rowcount
+    if not gone:
+        raise NotFoundError(f"no webhook is set for {party_kind} {party_id!r}")
+    connection.execute(
+        sa.delete(deliveries).where(
+            deliveries.c.channel == "webhook",
+            deliveries.c.party_kind == party_kind,
+            deliveries.c.party_id == party_id,
+            deliveries.c.state != "delivered",
+        )
+    )
+
+
+def webhook_rows(connection: Connection) -> list[dict[str, Any]]:
+    """Every webhook, without its secret."""
+    rows = connection.execute(sa.select(webhooks).order_by(webhooks.c.party_kind, webhooks.c.party_id))
+    return [
+        {"party_kind": r.party_kind, "party_id": r.party_id, "url": r.url, "enabled": bool(r.enabled),
+         "created_at": r.created_at}
+        for r in rows
+    ]  # fmt: skip
+
+
+# -- finding what is owed ----------------------------------------------------------------------
+
+
+def _cursor(connection: Connection) -> dict[str, Any]:
+    text = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == CURSOR)).scalar()
+    return {"outbox": 0, "records": 0, "disputes_on": None} if text is None else dict(json.loads(text))
+
+
+def _save_cursor(connection: Connection, cursor: Mapping[str, Any]) -> None:
+    text = json.dumps(cursor, sort_keys=True)
+    if connection.execute(sa.update(store_meta).where(store_meta.c.name == CURSOR).values(value=text)).rowcount == 0:
+        connection.execute(sa.insert(store_meta).values(name=CURSOR, value=text))
+
+
+@dataclass(frozen=True)
+class _Ledger:
+    """Where one pass writes what it owes."""
+
+    connection: Connection
+    ring: KeyRing
+    now: dt.datetime
+
+    def owe(
+        self, channel: str, party: tuple[str, str], key: str, message: Mapping[str, Any], *, subject_id: int
+    ) -> int:
+        """Add one message about a subject unless it is already owed or sent; 1 if added.
+
+        The subject's surrogate id is kept beside the message (encrypted with it), not sent: the audit entry of
+        the delivery names it, so the subject sees who was told what.
+        """
+        where = (
+            deliveries.c.channel == channel,
+            deliveries.c.party_kind == party[0],
+            deliveries.c.party_id == party[1],
+            deliveries.c.event_key == key,
+        )
+        if self.connection.execute(sa.select(deliveries.c.id).where(*where)).first() is not None:
+            return 0
+        event_type = message["notice"]["kind"] if channel == "email" else message["type"]
+        sealed = self.ring.encrypt(json.dumps({"subject_id": subject_id, "message": message}).encode())
+        self.connection.execute(
+            sa.insert(deliveries).values(
+                channel=channel, party_kind=party[0], party_id=party[1], event_key=key, event_type=event_type,
+                payload_enc=sealed, state="pending", attempts=0, next_attempt_at=self.now, created_at=self.now,
+            )
+        )  # fmt: skip
+        return 1
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    emails: int = 0
+    to_relying: int = 0
+    to_sources: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.emails + self.to_relying + self.to_sources
+
+
+def enqueue(connection: Connection, ring: KeyRing, book: Rulebook, today: dt.date, now: dt.datetime) -> Enqueued:
+    """Owe every message that what happened since the last pass calls for; moves the cursor on."""
+    cursor = _cursor(connection)
+    top_event = connection.execute(sa.select(sa.func.coalesce(sa.func.max(outbox.c.id), 0))).scalar_one()
+    top_record = connection.execute(sa.select(sa.func.coalesce(sa.func.max(records.c.id), 0))).scalar_one()
+    # Disputes by day (their dates are the store's days): those opened or decided on the last pass's day or
+    # later; on the very first pass, today's only (a new webhook is not sent the whole history).
+    since_day = dt.date.fromisoformat(cursor["disputes_on"]) if cursor["disputes_on"] else today
+    changed_disputes = connection.execute(
+        sa.select(disputes).where(sa.or_(disputes.c.opened_on >= since_day, disputes.c.decided_on >= since_day))
+    ).all()
+    new_events = (cursor["outbox"], top_event)
+    ledger = _Ledger(connection, ring, now)
+    counts = Enqueued(
+        emails=_owe_emails(ledger, book, new_events, (cursor["records"], top_record), changed_disputes),
+        to_relying=_owe_relying(ledger, new_events),
+        to_sources=_owe_sources(ledger, changed_disputes),
+    )
+    _save_cursor(connection, {"outbox": top_event, "records": top_record, "disputes_on": today.isoformat()})
+    return counts
+
+
+def _owe_emails(
+    ledger: _Ledger,
+    book: Rulebook,
+    events: tuple[int, int],
+    new_records: tuple[int, int],
+    changed_disputes: Sequence[Any],
+) -> int:
+    connection, ring = ledger.connection, ledger.ring
+    contacts = {
+        int(row.subject_id): (ring.decrypt(row.email_enc).decode(), row.since)
+        for row in connection.execute(sa.select(subject_contacts))
+    }
+    if not contacts:
+        return 0
+    touched = set(
+        connection.execute(
+            sa.select(outbox.c.subject_id).where(outbox.c.id > events[0], outbox.c.id <= events[1]).distinct()
+        ).scalars()
+    )
+    touched |= set(
+        connection.execute(
+            sa.select(records.c.subject_id)
+            .where(records.c.id > new_records[0], records.c.id <= new_records[1])
+            .distinct()
+        ).scalars()
+    )
+    touched |= {int(d.subject_id) for d in changed_disputes}
+    if events[0] == 0 and new_records[0] == 0:  # the first pass: everyone with an address
+        touched |= contacts.keys()
+    added = 0
+    for sid in sorted(touched & contacts.keys()):
+        email, since = contacts[sid]
+        since_day = since.date()
+        for notice in notices_of(connection, book, sid):
+            if notice.on >= since_day:
+                message = {"to": email, "notice": notice.to_json()}
+                added += ledger.owe("email", ("subject", str(sid)), notice.notice_id, message, subject_id=sid)
+    return added
+
+
+def _hooks(connection: Connection, party_kind: str) -> dict[str, dt.datetime]:
+    rows = connection.execute(
+        sa.select(webhooks.c.party_id, webhooks.c.created_at).where(
+            webhooks.c.party_kind == party_kind, webhooks.c.enabled
+        )
+    )
+    return {r.party_id: r.created_at for r in rows}
+
+
+def _owe_relying(ledger: _Ledger, events: tuple[int, int]) -> int:
+    connection, now = ledger.connection, ledger.now
+    hooks = _hooks(connection, "relying")
+    if not hooks:
+        return 0
+    enabled = {
+        r.id: set(r.measures)
+        for r in connection.execute(
+            sa.select(relying_parties.c.id, relying_parties.c.measures).where(relying_parties.c.enabled)
+        )
+    }
+    added = 0
+    for event in connection.execute(
+        sa.select(outbox)
+        .where(outbox.c.id > events[0], outbox.c.id <= events[1], outbox.c.event_type.in_(_MEASURE_EVENTS))
+        .order_by(outbox.c.id)
+    ):
+        measure = event.detail.get("measure")
+        asked = connection.execute(
+            sa.select(decisions.c.relying_id, decisions.c.decision_id)
+            .where(
+                decisions.c.subject_id == event.subject_id,
+                decisions.c.measure_id == measure,
+                decisions.c.asked_at >= now - ASKED_WITHIN,
+            )
+            .order_by(decisions.c.id)
+        ).all()
+        by_party: dict[str, list[str]] = {}
+        for relying_id, decision_id in asked:
+            by_party.setdefault(relying_id, []).append(decision_id)
+        for relying_id, decision_ids in by_party.items():
+            if relying_id not in hooks or measure not in enabled.get(relying_id, set()):
+                continue
+            if _as_utc(event.created_at) < _as_utc(hooks[relying_id]):
+                continue  # the webhook was set after the event
+            payload = {
+                "type": "decision.changed",
+                "event_id": f"event-{event.id}",
+                "measure": measure,
+                "applies": event.event_type == "measure_applied",
+                "since": event.as_of.isoformat(),
+                "kind": event.detail.get("kind"),
+                "legal_basis": event.detail.get("legal_basis"),
+                "rulebook_version": event.detail.get("rulebook_version"),
+                "decision_ids": decision_ids,
+                "what_to_do": f"Ask again: GET /v1/decisions/{measure}?subject=<the subject you asked about>",
+            }
+            party, key = ("relying", relying_id), f"event-{event.id}"
+            added += ledger.owe("webhook", party, key, payload, subject_id=int(event.subject_id))
+    return added
+
+
+def _owe_sources(ledger: _Ledger, changed: Sequence[Any]) -> int:
+    hooks = _hooks(ledger.connection, "source")
+    added = 0
+    for d in changed:
+        created = hooks.get(d.source_id)
+        if created is None:
+            continue
+        party, sid = ("source", d.source_id), int(d.subject_id)
+        base = {"dispute_id": d.dispute_id, "kind": d.kind, "source": d.source_id, "record_id": d.record_id}
+        if _as_utc(d.created_at) >= _as_utc(created):
+            opened = {
+                "type": "dispute.opened", **base, "opened_on": d.opened_on.isoformat(),
+                "deadline": d.deadline.isoformat(), "record_suspended": bool(d.suspends),
+                "statement": ledger.ring.decrypt(d.statement_enc).decode(),
+            }  # fmt: skip
+            key = f"dispute-{d.dispute_id}-opened"
+            added += ledger.owe("webhook", party, key, opened, subject_id=sid)
+        if d.state != "open" and d.decided_on is not None:  # decided since the last pass (the caller's choice)
+            decided = {
+                "type": "dispute.decided", **base, "outcome": d.outcome, "reasons": d.reasons,
+                "decided_on": d.decided_on.isoformat(),
+            }  # fmt: skip
+            key = f"dispute-{d.dispute_id}-decided"
+            added += ledger.owe("webhook", party, key, decided, subject_id=sid)
+    return added
+
+
+def _as_utc(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+
+
+# -- sending -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """A message leased to one sender: where it goes and what it says (decrypted)."""
+
+    id: int
+    channel: str
+    party_kind: str
+    party_id: str
+    event_key: str
+    event_type: str
+    message: Mapping[str, Any]  # what is sent: an email's address and notice, or a webhook's body
+    subject_id: int
+    attempts: int
+    url: str | None = None
+    secret: str | None = None
+
+
+def claim_due(
+    connection: Connection,
+    ring: KeyRing,
+    now: dt.datetime,
+    limit: int = 100,
+    channels: Sequence[str] = ("email", "webhook"),
+) -> list[Due]:
+    """Lease up to ``limit`` messages due by ``now`` (oldest first) to the caller for :data:`LEASE`."""
+    rows = connection.execute(
+        sa.select(deliveries)
+        .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now, deliveries.c.channel.in_(channels))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+    ).all()
+    hooks = {
+        (r.party_kind, r.party_id): (r.url, ring.decrypt(r.secret_enc).decode())
+        for r in connection.execute(sa.select(webhooks).where(webhooks.c.enabled))
+    }
+    claimed = []
+    for row in rows:
+        leased = connection.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.id == row.id, deliveries.c.next_attempt_at == row.next_attempt_at)
+            .values(next_attempt_at=now + LEASE)
+        ).rowcount
+        if not leased:
+            continue  # another sender took it
+        url, secret = hooks.get((row.party_kind, row.party_id), (None, None))
+        payload = json.loads(ring.decrypt(row.payload_enc))
+        claimed.append(
+            Due(
+                int(row.id), row.channel, row.party_kind, row.party_id, row.event_key, row.event_type,
+                payload["message"], int(payload["subject_id"]), int(row.attempts), url, secret,
+            )
+        )  # fmt: skip
+    return claimed
+
+
+def mark_delivered(connection: Connection, due: Due, now: dt.datetime) -> AuditEntry:
+    """Record a delivery; returns the audit entry saying who was told what about whom."""
+    connection.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.id == due.id)
+        .values(state="delivered", attempts=due.attempts + 1, delivered_at=now, next_attempt_at=None, last_error=None)
+    )
+    return _audit_entry(due)
+
+
+def _audit_entry(due: Due) -> AuditEntry:
+    if due.channel == "email":
+        detail: dict[str, Any] = {"notice": due.event_key}
+        return AuditEntry("system", "delivery", "notice.email", "notice to the subject", due.subject_id, detail)
+    if due.party_kind == "relying":
+        detail = {"relying": due.party_id, "event": due.event_key, "measure": due.message.get("measure")}
+        return AuditEntry("system", "delivery", "decision.notify", "change of an answer given", due.subject_id, detail)
+    detail = {"source": due.party_id, "event": due.event_key}
+    return AuditEntry("system", "delivery", "dispute.notify", "the source told of a dispute", due.subject_id, detail)
+
+
+def mark_failed(connection: Connection, due: Due, error: str, now: dt.datetime) -> str:
+    """Record a failed attempt: ``pending`` again after the backoff, or ``failed`` once Credo gives up."""
+    attempts = due.attempts + 1
+    wait = retry_after(attempts)
+    state = "pending" if wait is not None else "failed"
+    connection.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.id == due.id)
+        .values(
+            state=state, attempts=attempts, last_error=error[:500],
+            next_attempt_at=None if wait is None else now + wait,
+        )
+    )  # fmt: skip
+    return state
+
+
+def pending_count(connection: Connection, channel: str) -> int:
+    return int(
+        connection.execute(
+            sa.select(sa.func.count()).where(deliveries.c.channel == channel, deliveries.c.state == "pending")
+        ).scalar_one()
+    )
+
+
+def retry_delivery(connection: Connection, delivery_id: int, now: dt.datetime) -> None:
+    """Try a message Credo gave up on once more, now (attempts start again)."""
+    changed = connection.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.id == delivery_id, deliveries.c.state == "failed")
+        .values(state="pending", attempts=0, next_attempt_at=now)
+    ).rowcount
+    if not changed:
+        raise NotFoundError(f"no failed delivery {delivery_id}")
+
+
+def delivery_rows(connection: Connection, state: str | None = None, limit: int = 200) -> dict[str, Any]:
+    """Counts by channel and state, and the latest rows (no payloads, subjects by surrogate id only)."""
+    counts: dict[str, dict[str, int]] = {}
+    for channel, st, n in connection.execute(
+        sa.select(deliveries.c.channel, deliveries.c.state, sa.func.count()).group_by(
+            deliveries.c.channel, deliveries.c.state
+        )
+    ):
+        counts.setdefault(channel, {})[st] = int(n)
+    query = sa.select(deliveries).order_by(deliveries.c.id.desc()).limit(limit)
+    if state is not None:
+        query = query.where(deliveries.c.state == state)
+    rows = [
+        {
+            "id": int(r.id), "channel": r.channel, "party_kind": r.party_kind, "party_id": r.party_id,
+            "event": r.event_key, "event_type": r.event_type, "state": r.state, "attempts": int(r.attempts),
+            "next_attempt_at": r.next_attempt_at, "last_error": r.last_error, "created_at": r.created_at,
+            "delivered_at": r.delivered_at,
+        }
+        for r in connection.execute(query)
+    ]  # fmt: skip
+    return {"counts": counts, "deliveries": rows}

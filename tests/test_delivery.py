@@ -1,0 +1,385 @@
+"""Delivery of notices by email (a real SMTP server, started here) and signed webhooks (a real HTTP server).
+
+Time moves by the ``now`` given to each pass, so retries are tested without waiting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from typer.testing import CliRunner
+
+from credo.cli.app import app as cli
+from credo.domain.delivery import LONGEST_WAIT, MAX_ATTEMPTS, retry_after, sign, verify
+from credo.notify import SmtpSettings, run_pass
+from credo.store.audit import verify as verify_chain
+from credo.store.bootstrap import open_store
+from credo.store.errors import StoreError
+from credo.store.tables import audit_log, deliveries
+from tests.apisupport import BANK, OTHER_PERSON, PERSON, SOURCE, TODAY, Api, record
+from tests.conftest import Backend
+
+PENALTY = "high-consumption-restriction"
+ADDRESS = "subject@example.org"
+
+
+# -- the schedule and the signature (pure) ------------------------------------------------------
+
+
+def test_retries_double_from_thirty_seconds_up_to_six_hours_then_stop() -> None:
+    waits = [retry_after(n) for n in range(1, MAX_ATTEMPTS + 1)]
+    assert waits[:4] == [dt.timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert all(w is not None and w <= LONGEST_WAIT for w in waits[:-1])
+    assert waits[-2] == LONGEST_WAIT and waits[-1] is None
+    with pytest.raises(ValueError, match="from 1"):
+        retry_after(0)
+
+
+def test_a_signature_verifies_only_for_its_body_secret_and_time() -> None:
+    body = b'{"type": "decision.changed"}'
+    header = sign("whsec_one", 1_800_000_000, body)
+    assert verify("whsec_one", header, body, now=1_800_000_060)
+    assert not verify("whsec_two", header, body, now=1_800_000_060)  # another party's secret
+    assert not verify("whsec_one", header, body + b" ", now=1_800_000_060)  # the body changed on the way
+    assert not verify("whsec_one", header, body, now=1_800_000_000 + 301)  # replayed later than 5 minutes
+    assert not verify("whsec_one", "v1=abc", body, now=1_800_000_000)  # no timestamp
+    assert not verify("whsec_one", "garbage", body, now=1_800_000_000)
+
+
+# -- local servers ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpSettings, Mailbox]]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield SmtpSettings(host="127.0.0.1", sender="notices@credo.example", port=controller.port), mailbox
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: answers with the next status in ``statuses`` (then 200), keeps every request."""
+
+    statuses: list[int] = field(default_factory=list)
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    url: str = ""
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    got = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.requests.append((dict(self.headers.items()), body))
+            self.send_response(got.statuses.pop(0) if got.statuses else 200)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    got.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/credo"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield got
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def later(minutes: float = 0) -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
+
+
+def states(api: Api) -> list[tuple[str, str, str, int]]:
+    with api.store.begin() as connection:
+        rows = connection.execute(
+            sa.select(
+                deliveries.c.channel, deliveries.c.event_type, deliveries.c.state, deliveries.c.attempts
+            ).order_by(deliveries.c.id)
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def set_webhook(api: Api, party_kind: str, party_id: str, url: str) -> str:
+    answer = api.client.put(
+        f"/v1/webhooks/{party_kind}/{party_id}", json={"url": url}, headers=api.headers("operator", "olga")
+    )
+    assert answer.status_code == 200, answer.text
+    secret: str = answer.json()["secret"]
+    return secret
+
+
+def open_dispute(api: Api, record_id: str) -> dict[str, Any]:
+    answer = api.client.post(
+        "/v1/me/disputes",
+        json={"source": SOURCE, "record_id": record_id, "statement": "I paid that debt in full."},
+        headers=api.headers("subject", PERSON),
+    )
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+# -- email -------------------------------------------------------------------------------------
+
+
+def test_a_subject_with_an_address_gets_each_notice_once_by_email(api: Api, smtp: tuple[SmtpSettings, Mailbox]) -> None:
+    settings, mailbox = smtp
+    me = api.headers("subject", PERSON)
+    assert api.client.get("/v1/me/contact", headers=me).status_code == 404  # no record about me yet
+    api.push(record("J-0", subject=OTHER_PERSON))  # someone else: never mailed to me
+    api.push(record("J-1"))
+    bad = api.client.put("/v1/me/contact", json={"email": "not an address"}, headers=me)
+    assert (bad.status_code, bad.json()["code"]) == (422, "unprocessable")
+    given = api.client.put("/v1/me/contact", json={"email": ADDRESS}, headers=me)
+    assert given.status_code == 200, given.text
+    assert api.client.get("/v1/me/contact", headers=me).json() == {"email": ADDRESS, "since": TODAY}
+
+    report = run_pass(api.store, settings)
+    notices = api.client.get("/v1/me/notices", headers=me).json()["notices"]
+    assert report.delivered == report.enqueued.emails == len(notices) > 0
+    assert {m["To"] for m in mailbox.messages} == {ADDRESS}
+    record_mail = next(m for m in mailbox.messages if "record-" in m.get_payload())
+    text = record_mail.get_payload()
+    assert "A new record from court" in text and "J-1" in text and "POST /v1/me/disputes" in text
+    assert "DELETE /v1/me/contact" in text  # how to stop them
+
+    again = run_pass(api.store, settings)  # nothing new: nothing sent twice
+    assert (again.enqueued.total, again.delivered) == (0, 0)
+    assert len(mailbox.messages) == len(notices)
+
+    open_dispute(api, "J-1")  # a new step: one more email, the dispute's
+    third = run_pass(api.store, settings)
+    assert third.delivered >= 1
+    assert any("Your dispute of court/J-1 is open" in m.get_payload() for m in mailbox.messages)
+
+    with api.store.begin() as connection:  # each email is in the audit trail, naming the subject by surrogate id
+        actions = connection.execute(sa.select(audit_log.c.action).where(audit_log.c.action == "notice.email")).all()
+        assert len(actions) == len(mailbox.messages)
+        assert verify_chain(connection).intact
+    seen = api.client.get("/v1/me/report", headers=me).json()["subjects"][0]["accesses"]
+    assert any(a["action"] == "notice.email" for a in seen)
+
+    assert api.client.delete("/v1/me/contact", headers=me).status_code == 204
+    assert api.client.get("/v1/me/contact", headers=me).status_code == 404
+    api.push(record("J-2"))
+    assert run_pass(api.store, settings).enqueued.emails == 0  # no address, no email
+
+
+def test_an_email_that_fails_is_retried_later_and_survives_a_restart(
+    api: Api, backend: Backend, smtp: tuple[SmtpSettings, Mailbox]
+) -> None:
+    settings, mailbox = smtp
+    api.push(record("J-1"))
+    assert api.client.put("/v1/me/contact", json={"email": ADDRESS}, headers=api.headers("subject", PERSON)).is_success
+    down = SmtpSettings(host="127.0.0.1", sender=settings.sender, port=free_port())  # nobody listens there
+    failed = run_pass(api.store, down, now=later())
+    assert failed.delivered == 0 and failed.retrying == failed.enqueued.emails > 0
+    with api.store.begin() as connection:
+        errors = set(connection.execute(sa.select(deliveries.c.last_error)).scalars())
+    assert errors == {"ConnectionRefusedError"}  # the kind of failure, never the address
+
+    soon = run_pass(api.store, settings, now=later(0.2))  # before the 30 s backoff: not tried again
+    assert (soon.delivered, mailbox.messages) == (0, [])
+
+    # A restart: a new process opens the same store; what is owed is still owed.
+    reopened = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
+    try:
+        done = run_pass(reopened, settings, now=later(1))
+    finally:
+        reopened.engine.dispose()
+    assert done.delivered == failed.enqueued.emails == len(mailbox.messages)
+    assert {(c, s, n) for c, _, s, n in states(api)} == {("email", "delivered", 2)}
+
+
+def test_without_an_smtp_server_emails_wait_and_webhooks_still_go(api: Api, receiver: Receiver) -> None:
+    api.push(record("J-1"))
+    api.client.put("/v1/me/contact", json={"email": ADDRESS}, headers=api.headers("subject", PERSON))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    open_dispute(api, "J-1")
+    report = run_pass(api.store, None)
+    assert report.emails_waiting and report.delivered == 1  # the source's webhook
+    assert {(c, s) for c, _, s, _ in states(api)} == {("email", "pending"), ("webhook", "delivered")}
+
+
+# -- webhooks ----------------------------------------------------------------------------------
+
+
+def test_a_relying_party_is_told_when_an_answer_it_got_changes_after_a_retry(api: Api, receiver: Receiver) -> None:
+    api.push(record("J-1"))
+    first = api.decide(PENALTY).json()
+    assert first["applies"]
+    secret = set_webhook(api, "relying", BANK, receiver.url)
+    assert secret.startswith("whsec_")
+    listed = api.client.get("/v1/webhooks", headers=api.headers("operator", "olga")).json()
+    assert [(w["party_id"], w["url"]) for w in listed] == [(BANK, receiver.url)] and "secret" not in listed[0]
+
+    open_dispute(api, "J-1")  # the record is suspended: the restriction is lifted
+    receiver.statuses = [500]  # the bank's endpoint fails once
+    now = later()
+    failed = run_pass(api.store, None, now=now)
+    assert (failed.enqueued.to_relying, failed.delivered, failed.retrying) == (1, 0, 1)
+    answer = api.client.get("/v1/deliveries", headers=api.headers("operator", "olga")).json()
+    assert answer["counts"] == {"webhook": {"pending": 1}}
+    assert answer["deliveries"][0]["last_error"] == "HTTP 500"
+    assert run_pass(api.store, None, now=now + dt.timedelta(seconds=29)).delivered == 0  # backoff not over
+    delivered = run_pass(api.store, None, now=now + dt.timedelta(seconds=31))
+    assert delivered.delivered == 1
+
+    assert len(receiver.requests) == 2
+    (headers1, body1), (headers2, body2) = receiver.requests
+    assert headers1["X-Credo-Delivery"] == headers2["X-Credo-Delivery"] and body1 == body2  # the same message
+    sent_at = int((now + dt.timedelta(seconds=31)).timestamp())
+    assert verify(secret, headers2["X-Credo-Signature"], body2, now=sent_at)
+    assert not verify("whsec_other", headers2["X-Credo-Signature"], body2, now=sent_at)
+    event = json.loads(body2)
+    assert event["type"] == "decision.changed" and headers2["X-Credo-Event"] == "decision.changed"
+    assert (event["measure"], event["applies"], event["decision_ids"]) == (PENALTY, False, [first["decision_id"]])
+    assert PERSON not in body2.decode()  # the bank maps its decision id to its customer; no identifier is sent
+    with api.store.begin() as connection:
+        told = connection.execute(sa.select(audit_log).where(audit_log.c.action == "decision.notify")).one()
+    assert told.subject_id is not None and told.detail["relying"] == BANK  # the subject sees who was told
+
+
+def test_a_party_that_never_asked_about_the_subject_is_told_nothing(api: Api, receiver: Receiver) -> None:
+    api.push(record("J-1"))
+    set_webhook(api, "relying", BANK, receiver.url)  # registered for the measure, but never asked
+    open_dispute(api, "J-1")
+    report = run_pass(api.store, None)
+    assert (report.enqueued.total, receiver.requests) == (0, [])
+
+
+def test_the_source_is_told_of_a_dispute_and_of_its_decision(api: Api, receiver: Receiver) -> None:
+    api.push(record("J-1"))
+    secret = set_webhook(api, "source", SOURCE, receiver.url)
+    dispute = open_dispute(api, "J-1")
+    assert run_pass(api.store, None).delivered == 1
+    decided = api.client.post(
+        f"/v1/disputes/{dispute['dispute_id']}/decision",
+        json={"outcome": "removed", "reasons": "The court confirms payment."},
+        headers=api.headers("reviewer", "rita"),
+    )
+    assert decided.status_code == 200, decided.text
+    assert run_pass(api.store, None).delivered == 1
+    bodies = [json.loads(body) for _, body in receiver.requests]
+    assert [b["type"] for b in bodies] == ["dispute.opened", "dispute.decided"]
+    assert bodies[0]["statement"] == "I paid that debt in full." and bodies[0]["record_id"] == "J-1"
+    assert (bodies[1]["outcome"], bodies[1]["reasons"]) == ("removed", "The court confirms payment.")
+    for headers, body in receiver.requests:
+        assert verify(secret, headers["X-Credo-Signature"], body, now=int(dt.datetime.now(dt.UTC).timestamp()))
+
+
+def test_credo_gives_up_after_the_last_attempt_and_an_operator_can_retry(api: Api, receiver: Receiver) -> None:
+    api.push(record("J-1"))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    open_dispute(api, "J-1")
+    receiver.statuses = [503] * MAX_ATTEMPTS
+    now = later()
+    for _ in range(MAX_ATTEMPTS):
+        report = run_pass(api.store, None, now=now)
+        now += LONGEST_WAIT
+    assert report.given_up == 1
+    assert states(api) == [("webhook", "dispute.opened", "failed", MAX_ATTEMPTS)]
+    failed = api.client.get("/v1/deliveries", params={"state": "failed"}, headers=api.headers("auditor", "ann"))
+    delivery_id = failed.json()["deliveries"][0]["id"]
+    retried = api.client.post(f"/v1/deliveries/{delivery_id}/retry", headers=api.headers("operator", "olga"))
+    assert retried.status_code == 200, retried.text
+    assert run_pass(api.store, None, now=now).delivered == 1
+    missing = api.client.post(f"/v1/deliveries/{delivery_id}/retry", headers=api.headers("operator", "olga"))
+    assert missing.status_code == 404  # delivered now, not failed
+
+
+def test_webhooks_need_a_registered_party_and_an_http_url(api: Api) -> None:
+    operator = api.headers("operator", "olga")
+    unknown = api.client.put("/v1/webhooks/relying/no-such-bank", json={"url": "https://x.example/h"}, headers=operator)
+    assert unknown.status_code == 404
+    bad = api.client.put(f"/v1/webhooks/relying/{BANK}", json={"url": "ftp://x.example/hooks"}, headers=operator)
+    assert (bad.status_code, bad.json()["code"]) == (422, "unprocessable")
+    kind = api.client.put(f"/v1/webhooks/bank/{BANK}", json={"url": "https://x.example/h"}, headers=operator)
+    assert kind.status_code == 422
+    assert api.client.delete(f"/v1/webhooks/relying/{BANK}", headers=operator).status_code == 404
+
+
+def test_smtp_settings_come_from_the_environment_with_clear_errors() -> None:
+    assert SmtpSettings.from_env({}) is None
+    got = SmtpSettings.from_env({"CREDO_SMTP_HOST": "mail", "CREDO_SMTP_FROM": "n@c.example", "CREDO_SMTP_PORT": "587"})
+    assert got == SmtpSettings("mail", "n@c.example", 587)
+    with pytest.raises(StoreError, match="CREDO_SMTP_FROM"):
+        SmtpSettings.from_env({"CREDO_SMTP_HOST": "mail"})
+    with pytest.raises(StoreError, match="CREDO_SMTP_PORT"):
+        SmtpSettings.from_env({"CREDO_SMTP_HOST": "mail", "CREDO_SMTP_FROM": "n@c.example", "CREDO_SMTP_PORT": "x"})
+
+
+def test_the_command_line_sets_webhooks_delivers_and_lists(api: Api, backend: Backend, receiver: Receiver) -> None:
+    env = {**backend.environ, "CREDO_TODAY": TODAY}
+    runner = CliRunner()
+    db = ["--db", backend.url]
+    api.push(record("J-1"))
+    made = runner.invoke(cli, [*db, "webhook", "set", "source", SOURCE, receiver.url], env=env)
+    assert made.exit_code == 0, made.output
+    secret = made.stdout.strip().splitlines()[-1]
+    assert secret.startswith("whsec_")
+    assert receiver.url in runner.invoke(cli, [*db, "webhook", "list"], env=env).stdout
+    open_dispute(api, "J-1")
+    sent = runner.invoke(cli, [*db, "deliver", "--json"], env=env)
+    assert sent.exit_code == 0, sent.output
+    assert json.loads(sent.stdout)["delivered"] == 1
+    listed = runner.invoke(cli, [*db, "delivery", "list", "--json"], env=env)
+    assert json.loads(listed.stdout)["counts"] == {"webhook": {"delivered": 1}}
+    wrong = runner.invoke(cli, [*db, "webhook", "set", "bank", BANK, receiver.url], env=env)
+    assert wrong.exit_code == 1 and "party kind must be one of relying, source" in wrong.output
+    with api.store.begin() as connection:
+        actions = set(connection.execute(sa.select(audit_log.c.action)).scalars())
+    assert {"webhook.set", "dispute.notify"} <= actions
+
+
+def test_the_server_sends_what_is_owed_in_the_background(api: Api, receiver: Receiver) -> None:
+    from fastapi.testclient import TestClient
+
+    from credo.api.app import create_app
+
+    api.push(record("J-1"))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    open_dispute(api, "J-1")
+    with TestClient(create_app(api.store, deliver_every=0.05)):
+        deadline = time.monotonic() + 30  # a bound on waiting, not a speed requirement
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert [json.loads(body)["type"] for _, body in receiver.requests] == ["dispute.opened"]
