@@ -157,7 +157,12 @@ def run_pass(
     limit: int = 500,
 ) -> PassReport:
     """Owe what is new, then send what is due by ``now`` (the store's clock by default)."""
-    now = store.clock() if now is None else now
+    fixed = now
+    now = store.clock() if fixed is None else fixed
+
+    def moment() -> dt.datetime:  # when an outcome is recorded: the real clock, unless the caller fixed the time
+        return store.clock() if fixed is None else fixed
+
     today = clock.today(store.environ)
     channels = ("email", "webhook") if smtp is not None else ("webhook",)
     with store.begin() as connection:
@@ -176,11 +181,12 @@ def run_pass(
                 _post_webhook(message, now, timeout)
         except (OSError, smtplib.SMTPException, DeliveryError) as exc:
             with store.begin() as connection:
-                state = mark_failed(connection, message, _reason(exc), now)
+                state = mark_failed(connection, message, _reason(exc), moment())
             retrying += state == "pending"
             given_up += state == "failed"
             continue
         with store.begin() as connection:
-            append(connection, [mark_delivered(connection, message, now)], now)
+            at = moment()
+            append(connection, [mark_delivered(connection, message, at)], at)
         delivered += 1
     return PassReport(enqueued, delivered, retrying, given_up, waiting)

@@ -296,7 +296,7 @@ def _owe_emails(
     for sid in sorted(touched & contacts.keys()):
         email, since = contacts[sid]
         since_day = since.date()
-        for notice in notices_of(connection, book, sid):
+        for notice in reversed(notices_of(connection, book, sid)):  # the oldest first, so they are sent in order
             if notice.on >= since_day:
                 message = {"to": email, "notice": notice.to_json()}
                 added += ledger.owe("email", ("subject", str(sid)), notice.notice_id, message, subject_id=sid)
