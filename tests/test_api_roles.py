@@ -40,6 +40,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/v1/sources/{source_id}/categories"): {"categories": ["misc.*"]},
     ("post", "/v1/me/disputes"): {"source": SOURCE, "record_id": "J-1", "statement": "not mine"},
     ("post", "/v1/me/repairs"): {"source": SOURCE, "record_id": "J-1", "statement": "paid"},
+    ("post", "/v1/me/consent"): {"given": True},
     ("post", "/v1/disputes/{dispute_id}/decision"): {"outcome": "upheld", "reasons": "checked"},
     ("put", "/v1/me/contact"): {"email": "someone@example.org"},
     ("put", "/v1/webhooks/{party_kind}/{party_id}"): {"url": "https://hooks.example/credo"},

@@ -20,10 +20,16 @@ def _points(hundredths: int) -> str:
     return f"{hundredths / 100:+.2f}"
 
 
+def _standing(e: Explanation) -> str:
+    if e.score is None or e.grade is None:
+        return "[bold]not scored[/]: the rulebook scores persons only with their consent, and it is not given"
+    return f"score [bold]{e.score}[/], grade [bold]{escape(e.grade)}[/]"
+
+
 def render_explanation(e: Explanation) -> None:
     out.print(
         f"[bold]{escape(mask_identifier(e.subject_id))}[/] ({escape(e.subject_kind)}) as of {e.as_of}: "
-        f"score [bold]{e.score}[/], grade [bold]{escape(e.grade)}[/]  "
+        f"{_standing(e)}  "
         f"(rulebook {escape(e.rulebook)} {escape(e.rulebook_version)}, base {e.base})"
     )
     dims = Table(title="Dimensions", title_justify="left")

@@ -31,8 +31,9 @@ StoreAsOfOpt = typer.Option(
 def _line(s: SubjectScore) -> str:
     st = s.state
     dims = ", ".join(f"{name} {total / 100:+.2f}" for name, total in st.dimensions.items())
+    standing = "not scored (no consent)" if st.score is None else f"score {st.score}, grade {st.grade}"
     return (
-        f"{mask_identifier(s.identifier)} ({s.kind}) as of {st.as_of}: score {st.score}, grade {st.grade}  "
+        f"{mask_identifier(s.identifier)} ({s.kind}) as of {st.as_of}: {standing}  "
         f"[{dims}]  lists: {', '.join(st.lists) or 'none'}  measures: {', '.join(st.measures) or 'none'}  "
         f"(rulebook {st.rulebook_version})"
     )

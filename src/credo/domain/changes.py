@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from credo.domain.consent import ConsentHistory, consent_days, is_scored, without_consent
 from credo.domain.explanation import Explanation
 from credo.domain.records import Record, RecordKey
 from credo.domain.rulebook import Rulebook
@@ -35,6 +36,7 @@ __all__ = [
     "changes_until",
     "decay_step",
     "events_between",
+    "explanation_without_consent",
     "next_change",
     "next_possible_change",
     "score_state",
@@ -43,6 +45,7 @@ __all__ = [
 
 EVENT_TYPES = (
     "first_scored",
+    "unscored",
     "grade_up",
     "grade_down",
     "list_left",
@@ -59,11 +62,13 @@ class ScoreState:
     ``dimensions`` are the clamped totals in hundredths of a point, in the
     rulebook's order; ``lists`` and ``measures`` are sorted ids. ``as_of`` is
     the date the state was computed for; :meth:`same_as` compares everything
-    else. Frozen; ``dimensions`` takes no part in the hash.
+    else. Frozen; ``dimensions`` takes no part in the hash. A person the
+    rulebook scores only with consent, and who has not given it, has no
+    score, no grade and no dimensions (:func:`credo.domain.consent.without_consent`).
     """
 
-    score: int
-    grade: str
+    score: int | None
+    grade: str | None
     dimensions: Mapping[str, int] = field(hash=False)
     lists: tuple[str, ...]
     measures: tuple[str, ...]
@@ -134,9 +139,10 @@ def subject_records(
     ]
 
 
-def _state(book: Rulebook, kind: str, mine: list[Record], as_of: dt.date) -> ScoreState:
+def _state(book: Rulebook, kind: str, mine: list[Record], as_of: dt.date, consent: ConsentHistory = ()) -> ScoreState:
     score, grade, dimensions, lists, measures = score_only(book, kind, mine, as_of)
-    return ScoreState(score, grade, dimensions, lists, measures, book.version, as_of)
+    state = ScoreState(score, grade, dimensions, lists, measures, book.version, as_of)
+    return state if is_scored(book, kind, consent, as_of) else without_consent(book, state)
 
 
 def score_state(
@@ -147,9 +153,36 @@ def score_state(
     as_of: dt.date,
     *,
     suppressed: Collection[RecordKey] = frozenset(),
+    consent: ConsentHistory = (),
 ) -> ScoreState:
-    """The state :func:`credo.domain.scoring.explain` gives, without computing the explanation."""
-    return _state(book, subject_kind, subject_records(records, subject_id, subject_kind, suppressed), as_of)
+    """The state :func:`credo.domain.scoring.explain` gives, without computing the explanation.
+
+    ``consent`` is the subject's consent history (:mod:`credo.domain.consent`);
+    it matters only for a person under a rulebook that requires consent, and
+    then an empty history means not given.
+    """
+    mine = subject_records(records, subject_id, subject_kind, suppressed)
+    return _state(book, subject_kind, mine, as_of, consent)
+
+
+def explanation_without_consent(book: Rulebook, e: Explanation) -> Explanation:
+    """An explanation as an unconsented person's report shows it: :func:`without_consent` decides what remains.
+
+    The records and what each would do stay (they are the person's own data);
+    score, grade, dimensions, reasons and forecast go, and so do the lists and
+    measures :func:`without_consent` takes away.
+    """
+    kept = without_consent(book, ScoreState.from_explanation(e))
+    return replace(
+        e,
+        score=None,
+        grade=None,
+        dimensions=(),
+        lists=tuple(v for v in e.lists if v.id in kept.lists),
+        measures=tuple(v for v in e.measures if v.id in kept.measures),
+        reasons=(),
+        forecast=(),
+    )
 
 
 # -- events -------------------------------------------------------------------------------------
@@ -163,6 +196,9 @@ def _grade_rank(book: Rulebook, grade: str) -> int | None:
 def _grade_event(book: Rulebook, before: ScoreState, after: ScoreState, common: dict[str, Any]) -> Event | None:
     if before.grade == after.grade:
         return None
+    # Both sides have a score here (events_between gives no grade event otherwise).
+    assert before.grade is not None and after.grade is not None
+    assert before.score is not None and after.score is not None
     old, new = _grade_rank(book, before.grade), _grade_rank(book, after.grade)
     # A grade the rulebook no longer defines (a new version renamed grades): the score says which way.
     up = old < new if old is not None and new is not None and old != new else after.score > before.score
@@ -209,19 +245,27 @@ def events_between(
     lists left, lists entered, measures lifted, measures applied, each group
     by id. A first score (``before`` is None) gives ``first_scored`` and then
     every list and measure the subject starts on, as entered or applied.
+
+    A state without a score (a person not scored without consent) has no
+    grade to go up or down from or to: a score appearing gives
+    ``first_scored``, a score going away gives ``unscored``, and neither side
+    without a score gives a grade event.
     """
     common = {"rulebook_version": after.rulebook_version, "as_of": after.as_of.isoformat()}
     books = [book] if previous_book is None else [book, previous_book]
     events: list[Event] = []
-    if before is None:
-        events.append(Event("first_scored", {"grade": after.grade, "score": after.score, **common}))
-        old_lists: tuple[str, ...] = ()
-        old_measures: tuple[str, ...] = ()
+    if before is None or before.score is None:
+        # Scored from nothing: never scored before, or not scored without consent until now.
+        if after.score is not None:
+            events.append(Event("first_scored", {"grade": after.grade, "score": after.score, **common}))
+    elif after.score is None:  # consent withdrawn (or a rulebook that now requires it): no grade to go up or down
+        events.append(Event("unscored", {"grade_before": before.grade, "score_before": before.score, **common}))
     else:
         grade_event = _grade_event(book, before, after, common)
         if grade_event is not None:
             events.append(grade_event)
-        old_lists, old_measures = before.lists, before.measures
+    old_lists: tuple[str, ...] = () if before is None else before.lists
+    old_measures: tuple[str, ...] = () if before is None else before.measures
     for list_id in sorted(set(old_lists) - set(after.lists)):
         events.append(Event("list_left", {**_list_detail(books, list_id), **common}))
     for list_id in sorted(set(after.lists) - set(old_lists)):
@@ -317,26 +361,29 @@ def next_change(
     as_of: dt.date,
     *,
     suppressed: Collection[RecordKey] = frozenset(),
+    consent: ConsentHistory = (),
 ) -> dt.date | None:
     """The first day after ``as_of`` on which the subject's state differs from its state at ``as_of``.
 
     Exact: on every day from ``as_of`` up to (excluding) the answer the state
     (score, grade, dimension totals, lists, measures) is the same, and on the
     answer it differs. None when time alone never changes it again. Only time
-    moves: the records, ``suppressed`` and the rulebook are taken as they are.
+    moves: the records, ``suppressed``, ``consent`` (entries dated ahead take
+    effect on their day) and the rulebook are taken as they are.
     """
     mine = subject_records(records, subject_id, kind, suppressed)
-    current = _state(book, kind, mine, as_of)
-    calendar = sorted(d for d in _calendar(book, kind, mine) if d > as_of)
+    current = _state(book, kind, mine, as_of, consent)
+    calendar = sorted(d for d in _calendar(book, kind, mine) | consent_days(consent, as_of) if d > as_of)
     day = as_of
     while True:
         structural = next((d for d in calendar if d > day), None)
-        decay = _next_decay_day(book, kind, mine, day)
+        # Unscored (no consent): decay moves nothing until a consent day, which is in the calendar.
+        decay = None if current.score is None else _next_decay_day(book, kind, mine, day)
         candidates = [d for d in (structural, decay) if d is not None]
         if not candidates:
             return None
         day = min(candidates)
-        if not _state(book, kind, mine, day).same_as(current):
+        if not _state(book, kind, mine, day, consent).same_as(current):
             return day
 
 
@@ -348,6 +395,7 @@ def next_possible_change(
     as_of: dt.date,
     *,
     suppressed: Collection[RecordKey] = frozenset(),
+    consent: ConsentHistory = (),
 ) -> dt.date | None:
     """The first day after ``as_of`` on which the state CAN change: never later than :func:`next_change`.
 
@@ -359,8 +407,9 @@ def next_possible_change(
     change or nothing to do, as it does for the bulk path's dates.
     """
     mine = subject_records(records, subject_id, kind, suppressed)
-    structural = min((d for d in _calendar(book, kind, mine) if d > as_of), default=None)
-    decay = _next_decay_day(book, kind, mine, as_of)
+    structural = min((d for d in _calendar(book, kind, mine) | consent_days(consent, as_of) if d > as_of), default=None)
+    scored = is_scored(book, kind, consent, as_of)  # unscored: decay moves nothing before a consent day
+    decay = _next_decay_day(book, kind, mine, as_of) if scored else None
     candidates = [d for d in (structural, decay) if d is not None]
     return min(candidates) if candidates else None
 
@@ -374,6 +423,7 @@ def changes_until(
     *,
     until: dt.date,
     suppressed: Collection[RecordKey] = frozenset(),
+    consent: ConsentHistory = (),
 ) -> list[ScoreState]:
     """The subject's state on each day in (``since``, ``until``] on which it changes, in order.
 
@@ -384,9 +434,11 @@ def changes_until(
     records = list(records)
     states: list[ScoreState] = []
     day = since
-    while (found := next_change(book, records, subject_id, kind, day, suppressed=suppressed)) is not None:
+    while (
+        found := next_change(book, records, subject_id, kind, day, suppressed=suppressed, consent=consent)
+    ) is not None:
         if found > until:
             break
         day = found
-        states.append(score_state(book, subject_id, kind, records, day, suppressed=suppressed))
+        states.append(score_state(book, subject_id, kind, records, day, suppressed=suppressed, consent=consent))
     return states

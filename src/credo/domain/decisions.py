@@ -14,7 +14,7 @@ from typing import Any
 from credo.domain.changes import ScoreState
 from credo.domain.rulebook import Measure, Rulebook
 
-__all__ = ["MeasureAnswer", "answer_measure", "find_measure"]
+__all__ = ["NOT_SCORED", "MeasureAnswer", "answer_measure", "find_measure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +32,13 @@ def find_measure(book: Rulebook, measure_id: str) -> Measure | None:
     return next((m for m in book.measures if m.id == measure_id), None)
 
 
+NOT_SCORED = "the subject is not scored without consent (the rulebook in force requires it)"
+
+
 def _reason(measure: Measure, state: ScoreState, applies: bool) -> str:
     when = measure.when
+    if state.score is None and not applies and (measure.kind == "reward" or when.on_list is None):
+        return NOT_SCORED  # no reward, and nothing on a grade or a dimension, without consent
     if when.on_list is not None:
         return f"on list {when.on_list}" if applies else f"not on list {when.on_list}"
     if when.grade_at_least is not None:

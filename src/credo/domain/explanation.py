@@ -91,8 +91,8 @@ class Explanation:
     rulebook: str
     rulebook_version: str
     base: int
-    score: int
-    grade: str
+    score: int | None  # None: a person not scored without consent (credo.domain.consent)
+    grade: str | None
     dimensions: tuple[DimensionResult, ...]
     lists: tuple[Verdict, ...]
     measures: tuple[Verdict, ...]

@@ -19,11 +19,17 @@ from typing import Any
 from credo.domain.records import Record
 from credo.domain.rulebook import Rule
 
-__all__ = ["DISPUTE_HOW", "Notice", "from_dispute", "from_event", "from_record"]
+__all__ = ["CONSENT_HOW", "DISPUTE_HOW", "Notice", "from_consent", "from_dispute", "from_event", "from_record"]
 
 DISPUTE_HOW = (
     "If a record is wrong, dispute it: POST /v1/me/disputes with its source and record_id and what is wrong; "
     "while the dispute is open the record does not count, unless the rulebook says otherwise."
+)
+
+
+CONSENT_HOW = (
+    'Give consent with POST /v1/me/consent and {"given": true}; withdraw it with {"given": false}. '
+    "Either takes effect today; GET /v1/me/consent shows where you stand."
 )
 
 
@@ -57,7 +63,13 @@ def from_event(event_id: int, event_type: str, detail: Mapping[str, Any], as_of:
     nid, d = f"event-{event_id}", detail
     title = d.get("title") or d.get("list") or d.get("measure")
     if event_type == "first_scored":
-        what = f"Credo scored you for the first time: score {d.get('score')}, grade {d.get('grade')}."
+        what = f"Credo scored you: score {d.get('score')}, grade {d.get('grade')}."
+    elif event_type == "unscored":
+        what = (
+            f"Credo no longer scores you: you have not consented to be scored (it was {d.get('score_before')}, "
+            f"grade {d.get('grade_before')}). Lists and penalties grounded in legal decisions still apply."
+        )
+        return Notice(nid, as_of, event_type, what, _basis(d), CONSENT_HOW)
     elif event_type in ("grade_up", "grade_down"):
         way = "up" if event_type == "grade_up" else "down"
         what = (
@@ -133,3 +145,20 @@ def from_dispute(
             )
         )
     return found
+
+
+def from_consent(row_id: int, given: bool, on: dt.date) -> Notice:
+    """A notice for a consent given or withdrawn (a ``consents`` row): what it means for the subject."""
+    if given:
+        what = (
+            f"You consented to be scored, from {on.isoformat()}: Credo now computes your score, grade and rewards "
+            "under the rulebook in force."
+        )
+    else:
+        what = (
+            f"You withdrew your consent to be scored, from {on.isoformat()}: you have no score, no grade and no "
+            "rewards; lists and penalties grounded in legal decisions still apply."
+        )
+    return Notice(
+        f"consent-{row_id}", on, "consent_given" if given else "consent_withdrawn", what, {"given": given}, CONSENT_HOW
+    )

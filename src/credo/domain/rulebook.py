@@ -64,6 +64,8 @@ class ScoreRange(_Model):
     base: StrictInt
     min: StrictInt
     max: StrictInt
+    # Persons are scored only with their consent (credo.domain.consent, docs/due-process.md "Consent").
+    requires_consent: StrictBool = False
 
 
 class Grade(_Model):

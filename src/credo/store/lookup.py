@@ -61,9 +61,9 @@ def read_snapshot(connection: Connection, keys: Sequence[bytes]) -> list[Subject
     found = []
     for sid, kind, score, grade, dims, lists, measures, version, as_of, next_change, mark in rows:
         state = None
-        if score is not None:
+        if version is not None:  # a stored state (its score is NULL for a person not scored without consent)
             state = ScoreState(
-                score=int(score),
+                score=None if score is None else int(score),
                 grade=grade,
                 dimensions=dict(_json(dims)),
                 lists=tuple(_json(lists)),

@@ -2,7 +2,7 @@
 
 Changes of standing come from the outbox, negative records from ``records``
 (the latest version of each, with the rule in force), dispute steps from
-``disputes``. Nothing is copied: the notice ids name their origin, so a
+``disputes``, consent given or withdrawn from ``consents``. Nothing is copied: the notice ids name their origin, so a
 delivery can be recorded against a notice later.
 """
 
@@ -13,10 +13,10 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.domain.notices import Notice, from_dispute, from_event, from_record
+from credo.domain.notices import Notice, from_consent, from_dispute, from_event, from_record
 from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
-from credo.store.tables import disputes, outbox, records, subjects
+from credo.store.tables import consents, disputes, outbox, records, subjects
 
 __all__ = ["notices_of"]
 
@@ -54,5 +54,9 @@ def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: i
                 deadline=d.deadline, decided=decided,
             )
         )  # fmt: skip
+    for row_id, given, on in connection.execute(
+        sa.select(consents.c.id, consents.c.given, consents.c.on).where(consents.c.subject_id == subject_id)
+    ):
+        found.append(from_consent(int(row_id), bool(given), on))
     found.sort(key=lambda n: (n.on, n.notice_id), reverse=True)
     return found[:limit]

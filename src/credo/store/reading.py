@@ -15,13 +15,15 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 
-from credo.domain.changes import ScoreState, score_state
+from credo.domain.changes import ScoreState, explanation_without_consent, score_state
+from credo.domain.consent import is_scored
 from credo.domain.explanation import Explanation
 from credo.domain.identifiers import problem_with_identifier
 from credo.domain.records import KINDS
 from credo.domain.scoring import explain
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
+from credo.store.consent import consent_histories
 from credo.store.errors import NotFoundError
 from credo.store.rulebooks import rulebook_at
 from credo.store.scoring import current_state, load_subject_records, suppressed_records
@@ -81,11 +83,20 @@ def score_subject(
         ids = [sid for sid, _ in found]
         loaded = load_subject_records(connection, ids)
         hidden = suppressed_records(connection, ids)
+        agreed = consent_histories(connection, ids)
         return [
             SubjectScore(
                 identifier,
                 kind,
-                score_state(book, str(sid), kind, loaded[sid][1], as_of, suppressed=hidden.get(sid, frozenset())),
+                score_state(
+                    book,
+                    str(sid),
+                    kind,
+                    loaded[sid][1],
+                    as_of,
+                    suppressed=hidden.get(sid, frozenset()),
+                    consent=agreed.get(sid, ()),
+                ),
             )
             for sid, kind in found
         ]
@@ -106,8 +117,11 @@ def explain_subject(
         ids = [sid for sid, _ in found]
         loaded = load_subject_records(connection, ids)
         hidden = suppressed_records(connection, ids)
+        agreed = consent_histories(connection, ids)
         explanations = []
         for sid, kind in found:
             e = explain(book, str(sid), kind, loaded[sid][1], day, hidden.get(sid, frozenset()))
+            if not is_scored(book, kind, agreed.get(sid, ()), day):
+                e = explanation_without_consent(book, e)
             explanations.append(replace(e, subject_id=identifier))
         return explanations

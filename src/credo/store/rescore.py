@@ -36,7 +36,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,16 +51,18 @@ from credo.batch.engine import connect
 from credo.batch.plan import compile_plan
 from credo.batch.sqltext import EPOCH, day_number, lit
 from credo.domain.changes import ScoreState, events_between
+from credo.domain.consent import ConsentHistory, consent_days, consent_on, without_consent
 from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import score_only
 from credo.rulebook_file import parse_rulebook
 from credo.store import clock
 from credo.store.bootstrap import Store
 from credo.store.bulk import driver_cursor, insert_dicts, insert_select
+from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
 from credo.store.rulebooks import rulebook_at
 from credo.store.sqlite_read import fetch_arrow, read_in_parallel
-from credo.store.tables import current_scores, outbox, rulebook_versions
+from credo.store.tables import consents, current_scores, outbox, rulebook_versions
 
 __all__ = [
     "ENGINES",
@@ -261,13 +263,20 @@ def _new_states_sql(book: Rulebook, as_of: dt.date) -> str:
     FROM store_subjects s LEFT JOIN scored x ON x.ka = s.ka JOIN empty e ON e.kb = s.kb"""
 
 
-def score_tables(con: duckdb.DuckDBPyConnection, book: Rulebook, as_of: dt.date) -> int:
+def score_tables(
+    con: duckdb.DuckDBPyConnection,
+    book: Rulebook,
+    as_of: dt.date,
+    consent: Mapping[int, ConsentHistory] | None = None,
+) -> int:
     """Score the registered ``store_subjects`` (ka, kb) and ``store_records`` into ``new_states``; its size.
 
     ``store_records``: the latest active version of each record (ka, source,
     record_id, category, occ, res as day numbers, amount). ``new_states`` has
     one row per subject: subject_id, kb, score, grade, dimensions, lists and
     measures (JSON text as json.dumps writes it) and next_change (DATE or NULL).
+    ``consent``: the consent histories of the subjects that have one
+    (:func:`apply_consent`; None: nobody has one).
     """
     plan = compile_plan(book, as_of, store=True)
     con.execute(
@@ -279,7 +288,70 @@ def score_tables(con: duckdb.DuckDBPyConnection, book: Rulebook, as_of: dt.date)
     con.execute(f"CREATE OR REPLACE TEMP TABLE batch_rows AS {plan.rows_sql}").fetchall()
     con.execute(f"CREATE OR REPLACE TEMP TABLE subject_scores AS {plan.subjects_sql}").fetchall()
     con.execute(f"CREATE OR REPLACE TEMP TABLE new_states AS {_new_states_sql(book, as_of)}").fetchall()
+    apply_consent(con, book, as_of, consent or {})
     return int(con.execute("SELECT count(*) FROM new_states").fetchone()[0])  # type: ignore[index]
+
+
+def apply_consent(
+    con: duckdb.DuckDBPyConnection, book: Rulebook, day: dt.date, consent: Mapping[int, ConsentHistory]
+) -> None:
+    """``new_states`` of persons without consent on ``day`` as :func:`without_consent` leaves them.
+
+    Only under a rulebook that requires consent. The domain function is asked
+    once for each distinct (lists, measures) pair among the unconsented, and
+    its answer joined back: every engine applies the same function. A
+    subject's ``next_change`` moves to the first consent entry dated ahead,
+    if that is sooner.
+    """
+    if not book.score.requires_consent:
+        return
+    consented = [sid for sid, history in consent.items() if consent_on(history, day)]
+    ahead = [(sid, min(days)) for sid, history in consent.items() if (days := consent_days(history, day))]
+    con.register("consented", pa.table({"ka": pa.array(consented, pa.int64())}))
+    unconsented = "n.kb = 0 AND n.subject_id NOT IN (SELECT ka FROM consented)"
+    forms = con.execute(f"SELECT DISTINCT n.lists, n.measures FROM new_states n WHERE {unconsented}").fetchall()
+    kept: dict[str, list[str]] = {"lists": [], "measures": [], "new_lists": [], "new_measures": []}
+    for lists, measures in forms:
+        state = ScoreState(0, "", {}, tuple(json.loads(lists)), tuple(json.loads(measures)), book.version, day)
+        left = without_consent(book, state)
+        kept["lists"].append(lists)
+        kept["measures"].append(measures)
+        kept["new_lists"].append(json.dumps(list(left.lists)))
+        kept["new_measures"].append(json.dumps(list(left.measures)))
+    con.register("consent_forms", pa.table({k: pa.array(v, pa.string()) for k, v in kept.items()}))
+    con.execute(
+        f"""UPDATE new_states n SET score = NULL, grade = NULL, dimensions = '{{}}', lists = m.new_lists,
+                                    measures = m.new_measures
+            FROM consent_forms m WHERE {unconsented} AND n.lists = m.lists AND n.measures = m.measures"""
+    )
+    con.register(
+        "consent_ahead",
+        pa.table(
+            {"ka": pa.array([a for a, _ in ahead], pa.int64()), "day": pa.array([d for _, d in ahead], pa.date32())}
+        ),
+    )
+    con.execute(
+        """UPDATE new_states n SET next_change = least(coalesce(n.next_change, c.day), c.day)
+           FROM consent_ahead c WHERE c.ka = n.subject_id"""
+    )
+    for name in ("consented", "consent_forms", "consent_ahead"):
+        con.unregister(name)
+
+
+def consent_of(connection: Connection, subject_ids: Sequence[int] | None) -> dict[int, ConsentHistory]:
+    """The consent histories of these subjects, or of every subject (a whole-store rescore: one query)."""
+    if subject_ids is not None:
+        return dict(consent_histories(connection, subject_ids))
+    found: dict[int, list[tuple[dt.date, bool]]] = {}
+    query = sa.select(consents.c.subject_id, consents.c.on, consents.c.given).order_by(consents.c.id)
+    for sid, on, given in connection.execute(query):
+        found.setdefault(int(sid), []).append((on, bool(given)))
+    return {sid: tuple(rows) for sid, rows in found.items()}
+
+
+# Score and grade compared NULL-safely (a person without consent has neither); a NULL grade read back by
+# PostgreSQL's COPY arrives as '' (grades are never empty).
+_DIFFERENT_STANDING = "o.score IS DISTINCT FROM n.score OR NULLIF(o.grade, '') IS DISTINCT FROM n.grade"
 
 
 def _changed_sql(version: str) -> str:
@@ -288,7 +360,7 @@ def _changed_sql(version: str) -> str:
     SELECT n.subject_id, n.score, n.grade, n.dimensions, n.lists, n.measures,
            o.subject_id IS NOT NULL AS had, o.rulebook_version, o.score, o.grade, o.dimensions, o.lists, o.measures
     FROM new_states n LEFT JOIN stored o ON o.subject_id = n.subject_id
-    WHERE o.subject_id IS NULL OR o.rulebook_version <> {lit(version)} OR o.score <> n.score OR o.grade <> n.grade
+    WHERE o.subject_id IS NULL OR o.rulebook_version <> {lit(version)} OR {_DIFFERENT_STANDING}
        OR json(o.dimensions) <> json(n.dimensions) OR json(o.lists) <> json(n.lists)
        OR json(o.measures) <> json(n.measures)
     ORDER BY n.subject_id"""
@@ -297,7 +369,13 @@ def _changed_sql(version: str) -> str:
 def _state(row: Sequence[Any], version: str, as_of: dt.date) -> ScoreState:
     score, grade, dims, lists, measures = row
     return ScoreState(
-        int(score), grade, json.loads(dims), tuple(json.loads(lists)), tuple(json.loads(measures)), version, as_of
+        None if score is None else int(score),
+        grade or None,
+        json.loads(dims),
+        tuple(json.loads(lists)),
+        tuple(json.loads(measures)),
+        version,
+        as_of,
     )
 
 
@@ -435,7 +513,7 @@ def _differs_sql(version: str, as_of: dt.date) -> str:
     return f"""
     SELECT n.subject_id, n.score, n.grade, n.dimensions, n.lists, n.measures, n.next_change
     FROM new_states n LEFT JOIN stored o ON o.subject_id = n.subject_id
-    WHERE o.subject_id IS NULL OR o.rulebook_version <> {lit(version)} OR o.score <> n.score OR o.grade <> n.grade
+    WHERE o.subject_id IS NULL OR o.rulebook_version <> {lit(version)} OR {_DIFFERENT_STANDING}
        OR json(o.dimensions) <> json(n.dimensions) OR json(o.lists) <> json(n.lists)
        OR json(o.measures) <> json(n.measures) OR CAST(o.as_of AS DATE) > DATE '{as_of.isoformat()}'
        OR CAST(NULLIF(o.next_change, '') AS DATE) IS DISTINCT FROM n.next_change"""
@@ -498,7 +576,7 @@ def rescore_many(
         if found != len(subject_ids):
             missing = len(subject_ids) - found
             raise StoreError(f"cannot score {missing} subject(s) that are not in the store (surrogate ids)")
-        score_tables(con, book, today)
+        score_tables(con, book, today, consent_of(connection, subject_ids))
         changed, events = changes(connection, con, book, version=version, as_of=today, now=now)
         if events:
             insert_dicts(connection, outbox, events)
@@ -522,13 +600,14 @@ def walk_many(
     con = connect()
     try:
         load_tables(connection, con, subject_ids)
+        consent = consent_of(connection, subject_ids)
         original = con.sql("SELECT * FROM stored").to_arrow_table()
         events: list[dict[str, Any]] = []
         version = ""
         for offset in range(1, (today - since).days + 1):
             day = since + dt.timedelta(days=offset)
             version, book = rulebook_at(connection, day)
-            score_tables(con, book, day)
+            score_tables(con, book, day, consent)
             events += changes(connection, con, book, version=version, as_of=day, now=now)[1]
             day_states = con.sql(
                 f"""SELECT subject_id, {lit(version)} AS rulebook_version, score, grade, dimensions, lists,
@@ -582,7 +661,7 @@ def rescore_store(
             n_records = load_tables(connection, con, None)
             lap("read")
             say("scoring")
-            subjects = score_tables(con, book, as_of)
+            subjects = score_tables(con, book, as_of, consent_of(connection, None))
             lap("score")
             say("finding changes")
             now = store.clock()

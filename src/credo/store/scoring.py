@@ -37,10 +37,12 @@ from credo.domain.changes import (
     next_possible_change,
     score_state,
 )
+from credo.domain.consent import ConsentHistory
 from credo.domain.records import Record, RecordKey
 from credo.domain.rulebook import Rulebook
 from credo.rulebook_file import parse_rulebook
 from credo.store.bootstrap import utc_now
+from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
 from credo.store.rescore import FreshSubjects, rescore_many, walk_many
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
@@ -282,6 +284,7 @@ def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
     mine: list[Record],
     suppressed: frozenset[RecordKey],
     today: dt.date,
+    consent: ConsentHistory,
 ) -> tuple[ScoreState, list[Event]]:
     """The events from ``stored`` up to ``today``, each dated the day its change happened (docs/changes.md)."""
     events: list[Event] = []
@@ -290,13 +293,16 @@ def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
     for switch in [*switches, None]:
         end = today if switch is None else switch.day - dt.timedelta(days=1)
         if end > cursor:
-            for state in changes_until(prev_book, mine, sid, kind, cursor, until=end, suppressed=suppressed):
+            walked = changes_until(
+                prev_book, mine, sid, kind, cursor, until=end, suppressed=suppressed, consent=consent
+            )
+            for state in walked:
                 events += events_between(prev_book, prev, state)
                 prev = state
         if switch is None:
             break
         book = books.get(switch.version)
-        state = score_state(book, sid, kind, mine, switch.day, suppressed=suppressed)
+        state = score_state(book, sid, kind, mine, switch.day, suppressed=suppressed, consent=consent)
         events += events_between(book, prev, state, previous_book=prev_book)
         prev, prev_book, cursor = state, book, switch.day
     return prev, events
@@ -340,6 +346,7 @@ def _rescore(
     if missing:
         raise StoreError(f"cannot score {len(missing)} subject(s) that are not in the store (surrogate ids)")
     suppressed = suppressed_records(connection, ids)
+    consent = consent_histories(connection, ids)
     stored_rows = _stored_rows(connection, ids)
     now = utc_now()
     switch_cache: dict[tuple[str, dt.date], list[_Switch]] = {}
@@ -349,16 +356,16 @@ def _rescore(
     changed = 0
     for sid in ids:
         kind, mine = loaded[sid]
-        key, hidden = str(sid), suppressed.get(sid, frozenset())
+        key, hidden, agreed = str(sid), suppressed.get(sid, frozenset()), consent.get(sid, ())
         row = stored_rows.get(sid)
         before = None if row is None else _state_of_row(row)
-        after = score_state(book, key, kind, mine, today, suppressed=hidden)
+        after = score_state(book, key, kind, mine, today, suppressed=hidden, consent=agreed)
         found: list[Event] = []
         if before is not None and walk and before.as_of < today:
             cache_key = (before.rulebook_version, before.as_of)
             if cache_key not in switch_cache:
                 switch_cache[cache_key] = _switches(connection, before.rulebook_version, before.as_of, today)
-            before, found = _walk(books, switch_cache[cache_key], before, key, kind, mine, hidden, today)
+            before, found = _walk(books, switch_cache[cache_key], before, key, kind, mine, hidden, today, agreed)
         previous_book = None
         if before is not None and before.rulebook_version != version:
             previous_book = books.get(before.rulebook_version)
@@ -387,7 +394,7 @@ def _rescore(
                 "measures": list(after.measures),
                 "computed_at": now,
                 "next_change": (next_change if exact_next else next_possible_change)(
-                    book, mine, key, kind, today, suppressed=hidden
+                    book, mine, key, kind, today, suppressed=hidden, consent=agreed
                 ),
             }
         )

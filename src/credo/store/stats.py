@@ -17,7 +17,13 @@ __all__ = ["store_statistics"]
 def store_statistics(connection: Connection, today: dt.date) -> dict[str, Any]:
     """Grade distribution, list sizes and measures in force over the stored states, and store sizes."""
     query = sa.select(current_scores.c.grade, sa.func.count()).group_by(current_scores.c.grade)
-    grades: dict[str, int] = {str(g): int(n) for g, n in connection.execute(query)}
+    grades: dict[str, int] = {}
+    unconsented = 0  # persons not scored without consent: no grade, not counted as scored
+    for g, n in connection.execute(query):
+        if g is None:
+            unconsented = int(n)
+        else:
+            grades[str(g)] = int(n)
     lists: Counter[str] = Counter()
     measures: Counter[str] = Counter()
     versions: Counter[str] = Counter()
@@ -42,6 +48,7 @@ def store_statistics(connection: Connection, today: dt.date) -> dict[str, Any]:
         "as_of": today.isoformat(),
         "subjects": count(subjects),
         "scored": sum(grades.values()),
+        "not_scored_without_consent": unconsented,
         "records": count(records, records.c.is_latest),
         "record_versions": count(records),
         "quarantine_open": count(quarantine, quarantine.c.state == "open"),

@@ -137,8 +137,9 @@ current_scores = sa.Table(
     sa.Column("subject_id", sa.ForeignKey("subjects.id"), primary_key=True),
     sa.Column("as_of", sa.Date, nullable=False),
     sa.Column("rulebook_version", sa.ForeignKey("rulebook_versions.version"), nullable=False),
-    sa.Column("score", sa.Integer, nullable=False),
-    sa.Column("grade", sa.String(20), nullable=False),
+    # NULL: a person not scored without consent (score.requires_consent; credo.domain.consent).
+    sa.Column("score", sa.Integer, nullable=True),
+    sa.Column("grade", sa.String(20), nullable=True),
     sa.Column("dimensions", sa.JSON, nullable=False),  # {dimension: hundredths}
     sa.Column("lists", sa.JSON, nullable=False),
     sa.Column("measures", sa.JSON, nullable=False),
