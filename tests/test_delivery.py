@@ -304,6 +304,10 @@ def test_the_source_is_told_of_a_dispute_and_of_its_decision(api: Api, receiver:
     assert (bodies[1]["outcome"], bodies[1]["reasons"]) == ("removed", "The court confirms payment.")
     for headers, body in receiver.requests:
         assert verify(secret, headers["X-Credo-Signature"], body, now=int(dt.datetime.now(dt.UTC).timestamp()))
+    with api.store.begin() as connection:  # delivered: the statement is no longer kept in the ledger
+        ring = api.store.keys(connection)
+        kept = [json.loads(ring.decrypt(p)) for p in connection.execute(sa.select(deliveries.c.payload_enc)).scalars()]
+    assert [k["message"] for k in kept] == [None, None] and all(isinstance(k["subject_id"], int) for k in kept)
 
 
 def test_credo_gives_up_after_the_last_attempt_and_an_operator_can_retry(api: Api, receiver: Receiver) -> None:

@@ -187,6 +187,6 @@ def run_pass(
             continue
         with store.begin() as connection:
             at = moment()
-            append(connection, [mark_delivered(connection, message, at)], at)
+            append(connection, [mark_delivered(connection, ring, message, at)], at)
         delivered += 1
     return PassReport(enqueued, delivered, retrying, given_up, waiting)

@@ -453,13 +453,21 @@ def claim_due(
     return claimed
 
 
-def mark_delivered(connection: Connection, due: Due, now: dt.datetime) -> AuditEntry:
-    """Record a delivery; returns the audit entry saying who was told what about whom."""
+def mark_delivered(connection: Connection, ring: KeyRing, due: Due, now: dt.datetime) -> AuditEntry:
+    """Record a delivery; returns the audit entry saying who was told what about whom.
+
+    The message itself is erased (only whom it was about stays): once delivered, Credo has no need of a copy of
+    an address, a notice or a statement, and the audit entry says what was sent.
+    """
+    erased = ring.encrypt(json.dumps({"subject_id": due.subject_id, "message": None}).encode())
     connection.execute(
         sa.update(deliveries)
         .where(deliveries.c.id == due.id)
-        .values(state="delivered", attempts=due.attempts + 1, delivered_at=now, next_attempt_at=None, last_error=None)
-    )
+        .values(
+            state="delivered", attempts=due.attempts + 1, delivered_at=now, next_attempt_at=None, last_error=None,
+            payload_enc=erased,
+        )
+    )  # fmt: skip
     return _audit_entry(due)
 
 
