@@ -31,7 +31,6 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from credo.domain.records import Record
 from credo.domain.rulebook import Rule, Rulebook
 from credo.domain.scoring import counting_end
 
@@ -67,27 +66,37 @@ class Due:
     kept_until: dt.date
 
 
-def _as_record(held: Held) -> Record:
-    return Record(
-        held.source, held.record_id, "", held.subject_kind, held.category, held.occurred_on,
-        held.amount, held.resolved_on,
-    )  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One rulebook's rule for a category and kind, with what retention derives from it once."""
+
+    rule: Rule
+    repeat_days: int  # how long after it occurred it can still raise a later record's points
+    clean_days: int  # how long after it occurred it keeps a subject off a clean_for list, if its points are negative
 
 
-def _rules(books: Sequence[Rulebook], held: Held) -> list[tuple[Rulebook, Rule]]:
-    found = [(book, book.rule_for(held.category, held.subject_kind)) for book in books]
-    return [(book, rule) for book, rule in found if rule is not None]
+def _plans(books: Sequence[Rulebook], category: str, kind: str) -> list[_Plan]:
+    plans = []
+    for book in books:
+        rule = book.rule_for(category, kind)
+        if rule is None:
+            continue
+        # A later record within the repeat window counts at most counts_for days.
+        repeat_days = rule.repeat.window + rule.counts_for - 2 if rule.repeat is not None else 0
+        windows = [listed.enter_when.clean_for - 1 for listed in book.lists if listed.enter_when.clean_for is not None]
+        plans.append(_Plan(rule, repeat_days, max(windows, default=0)))
+    return plans
 
 
-def _period_end(books: Sequence[Rulebook], held: Held) -> dt.date | None:
+def _period_end(plans: Sequence[_Plan], held: Held) -> dt.date | None:
     """The last day of its counting period under any of the rulebooks, if one has a rule for it."""
-    ends = [counting_end(rule, _as_record(held)) - DAY for _, rule in _rules(books, held)]
-    return max(ends, default=None)
+    if not plans:
+        return None
+    return max(counting_end(plan.rule, held) for plan in plans) - DAY
 
 
-def counted_until(books: Sequence[Rulebook], held: Held) -> dt.date | None:
-    """The last day the record could count; None if it never could."""
-    last = _period_end(books, held)
+def _counted_until(plans: Sequence[_Plan], held: Held) -> dt.date | None:
+    last = _period_end(plans, held)
     if last is None:
         return None
     for stop in (held.withdrawn_on, held.removed_on):
@@ -96,34 +105,40 @@ def counted_until(books: Sequence[Rulebook], held: Held) -> dt.date | None:
     return last if last >= held.occurred_on else None
 
 
-def _influence(book: Rulebook, rule: Rule, held: Held) -> dt.date:
-    """The last day the record can change another record's points or a clean_for list, under one rulebook."""
-    last = held.occurred_on
-    if rule.repeat is not None:  # a later record within the window counts at most counts_for days
-        last = max(last, held.occurred_on + dt.timedelta(days=rule.repeat.window + rule.counts_for - 2))
-    if rule.base_points(held.amount) < 0:
-        for listed in book.lists:
-            if listed.enter_when.clean_for is not None:
-                last = max(last, held.occurred_on + dt.timedelta(days=listed.enter_when.clean_for - 1))
-    return last
+def _matters_until(plans: Sequence[_Plan], held: Held) -> dt.date:
+    if held.withdrawn_on is not None:
+        return _counted_until(plans, held) or held.occurred_on
+    last = _period_end(plans, held)
+    if last is None or last < held.occurred_on:
+        last = held.occurred_on
+    days = 0
+    for plan in plans:
+        days = max(days, plan.repeat_days)
+        if plan.clean_days > days and plan.rule.base_points(held.amount) < 0:
+            days = plan.clean_days
+    return max(last, held.occurred_on + dt.timedelta(days=days))
+
+
+def counted_until(books: Sequence[Rulebook], held: Held) -> dt.date | None:
+    """The last day the record could count; None if it never could."""
+    return _counted_until(_plans(books, held.category, held.subject_kind), held)
 
 
 def matters_until(books: Sequence[Rulebook], held: Held) -> dt.date:
     """The last day the record can matter to any score: ``keep_for`` runs from the day after."""
-    if held.withdrawn_on is not None:
-        return counted_until(books, held) or held.occurred_on
-    last = max(held.occurred_on, _period_end(books, held) or held.occurred_on)
-    for book, rule in _rules(books, held):
-        last = max(last, _influence(book, rule, held))
-    return last
+    return _matters_until(_plans(books, held.category, held.subject_kind), held)
 
 
 def due(books: Sequence[Rulebook], keep_for: int, held: Iterable[Held], today: dt.date) -> Iterator[Due]:
     """The records kept ``keep_for`` days past the last day they can matter, before ``today``."""
     keep = dt.timedelta(days=keep_for)
+    plans_of: dict[tuple[str, str], list[_Plan]] = {}
     for item in held:
         if item.open_due_process:
             continue
-        kept_until = matters_until(books, item) + keep
+        plans = plans_of.get((item.category, item.subject_kind))
+        if plans is None:
+            plans = plans_of[(item.category, item.subject_kind)] = _plans(books, item.category, item.subject_kind)
+        kept_until = _matters_until(plans, item) + keep
         if kept_until < today:
-            yield Due(item.source, item.record_id, item.category, counted_until(books, item), kept_until)
+            yield Due(item.source, item.record_id, item.category, _counted_until(plans, item), kept_until)
