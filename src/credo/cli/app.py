@@ -13,6 +13,7 @@ from credo.cli import (
     demo_cmd,
     dispute_cmd,
     ingest_cmd,
+    purge_cmd,
     rescore_cmd,
     rulebook_cmd,
     score_cmd,
@@ -59,6 +60,7 @@ app.command("explain")(batch_cmd.explain)
 app.command("score")(score_cmd.score)
 app.command("refresh")(score_cmd.refresh)
 app.command("rescore")(rescore_cmd.rescore)
+app.command("purge")(purge_cmd.purge_cmd)
 app.command("demo")(demo_cmd.demo)
 app.command("serve")(api_cmd.serve)
 app.add_typer(api_cmd.token_app, name="token")

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from credo.batch.engine import OutputError, run_batch
 from credo.batch.reader import InputError
-from credo.cli.console import err, fail, out
+from credo.cli.console import fail, out, phases
 from credo.cli.explain_view import render_explanation
 from credo.cli.store_ctx import cli_actor, open_from, store_errors
 from credo.explain_service import SubjectNotFound, explain_from_files
@@ -49,16 +48,7 @@ def batch(
     """Score every subject in a file of records: one row per subject, rejects kept with their reason."""
     try:
         book = load_rulebook(rulebook)
-        # The spinner is for a person at a terminal; in a pipe or a log it would only leave an empty line.
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar:
-            task = bar.add_task("starting", total=None)
+        with phases() as say:
             summary = run_batch(
                 records,
                 book,
@@ -66,7 +56,7 @@ def batch(
                 out_path,
                 rejects=rejects,
                 reasons=reasons,
-                progress=lambda phase: bar.update(task, description=phase),
+                progress=say,
             )
     except (RulebookError, InputError, OutputError) as exc:
         fail(escape(str(exc)))

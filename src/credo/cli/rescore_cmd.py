@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from credo.cli.console import err, fail, out
+from credo.cli.console import fail, out, phases
 from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.store.rescore import ENGINES, rescore_store
 
@@ -17,20 +16,8 @@ def rescore(
     """Rescore every subject at today's date with the rulebook in force, and store the states and their events."""
     if engine not in ENGINES:
         fail(f"unknown engine {engine!r}: use {', '.join(ENGINES)}")
-    with (
-        open_from(ctx) as store,
-        store_errors(),
-        Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar,
-    ):
-        task = bar.add_task("starting")
-        summary = rescore_store(store, engine=engine, progress=lambda phase: bar.update(task, description=phase))
+    with open_from(ctx) as store, store_errors(), phases() as say:
+        summary = rescore_store(store, engine=engine, progress=say)
         with store.begin() as connection:
             detail = {"subjects": summary.subjects, "changed": summary.changed, "events": summary.events}
             audit_cli(connection, store, "rescore", detail)

@@ -30,6 +30,7 @@ __all__ = [
     "MeasureTrigger",
     "PositiveDays",
     "Repeat",
+    "Retention",
     "Rule",
     "Rulebook",
     "ScoreRange",
@@ -81,6 +82,12 @@ class DimensionBounds(_Model):
 class Disputes(_Model):
     while_open: Literal["suspend", "count"] = "suspend"
     decide_within: PositiveDays = 30
+
+
+class Retention(_Model):
+    """How long a record is kept after the last day it could count (docs/rulebook.md, ``retention``)."""
+
+    keep_for: PositiveDays
 
 
 class Tier(_Model):
@@ -201,6 +208,7 @@ class Rulebook(_Model):
     grades: tuple[Grade, ...] = Field(min_length=1)
     dimensions: dict[StrictStr, DimensionBounds] = Field(min_length=1)
     disputes: Disputes = Disputes()
+    retention: Retention | None = None  # without it, nothing is ever purged
     rules: tuple[Rule, ...] = ()
     lists: tuple[ListDef, ...] = ()
     measures: tuple[Measure, ...] = ()

@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from credo.domain.arithmetic import clamp, div_round_half_away
 from credo.domain.explanation import (
@@ -73,7 +74,17 @@ def _effective_points(rule: Rule, base: int, n: int) -> int:
     return base * rule.repeat.factor
 
 
-def counting_end(rule: Rule, record: Record) -> dt.date:
+class Dated(Protocol):
+    """What a counting period needs of a record (a :class:`Record`, or what retention holds of one)."""
+
+    @property
+    def occurred_on(self) -> dt.date: ...
+
+    @property
+    def resolved_on(self) -> dt.date | None: ...
+
+
+def counting_end(rule: Rule, record: Dated) -> dt.date:
     """Step 6: the exclusive end of the counting period."""
     end = record.occurred_on + dt.timedelta(days=rule.counts_for)
     if rule.ends_after_resolution is not None and record.resolved_on is not None:

@@ -1,0 +1,52 @@
+"""``credo purge``: records kept past the rulebook's retention period are erased, tombstones kept (docs/store.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from credo.cli.console import out, phases
+from credo.cli.store_ctx import cli_actor, open_from, store_errors
+from credo.store.purge import PurgeReport, purge
+
+__all__ = ["purge_cmd"]
+
+
+def purge_cmd(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go, and change nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of text.")] = False,
+) -> None:
+    """Purge the records past the retention period of the rulebook in force: content erased, tombstones kept."""
+    with open_from(ctx) as store, store_errors(), phases() as say:
+        report = purge(store, actor=cli_actor(), dry_run=dry_run, progress=say)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    _show(report)
+
+
+def _show(report: PurgeReport) -> None:
+    if report.keep_for is None:
+        out.print(
+            f"the rulebook in force ({report.rulebook_version}) sets no retention period: nothing is purged",
+            markup=False,
+        )
+        return
+    verb = "would be" if report.dry_run else "were"
+    out.print(
+        f"{'dry run: ' if report.dry_run else ''}as of {report.as_of} under rulebook {report.rulebook_version}, "
+        f"records are kept {report.keep_for} day(s) past the last day they can count: "
+        f"{report.total_records:,} record(s) ({report.total_versions:,} version(s)) {verb} purged, "
+        f"{report.subjects:,} subject(s) left with no record {verb} removed ({report.seconds:.2f} s)",
+        markup=False,
+        soft_wrap=True,
+    )
+    if report.records:
+        table = Table("category", "records", "versions")
+        for category in sorted(report.records):
+            table.add_row(category, f"{report.records[category]:,}", f"{report.versions[category]:,}")
+        out.print(table)
