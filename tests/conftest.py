@@ -47,7 +47,9 @@ def store(backend: Backend) -> Iterator[Store]:
 @pytest.fixture
 def api(backend: Backend) -> Iterator[Api]:
     """The API over an initialised store on each backend, on the tests' day, with the test rulebook in force."""
-    opened = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
+    # Webhook receivers in the tests listen on this machine, over plain http.
+    environ = {**backend.environ, "CREDO_TODAY": TODAY, "CREDO_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
+    opened = open_store(backend.url, environ=environ)
     init_store(opened)
     with api_over(opened) as running:
         yield running

@@ -23,10 +23,11 @@ from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from credo.cli.app import app as cli
-from credo.domain.delivery import LONGEST_WAIT, MAX_ATTEMPTS, retry_after, sign, verify
-from credo.notify import SmtpSettings, run_pass
+from credo.domain.delivery import LONGEST_WAIT, MAX_ATTEMPTS, retry_after, sign, url_problem, verify
+from credo.notify import DeliveryError, SmtpSettings, _check_address, run_pass
 from credo.store.audit import verify as verify_chain
-from credo.store.bootstrap import open_store
+from credo.store.bootstrap import init_store, open_store
+from credo.store.delivery import LEASE, claim_due, committed_marks, enqueue, mark_delivered, mark_failed
 from credo.store.errors import StoreError
 from credo.store.tables import audit_log, deliveries
 from tests.apisupport import BANK, OTHER_PERSON, PERSON, SOURCE, TODAY, Api, record
@@ -85,7 +86,9 @@ def smtp() -> Iterator[tuple[SmtpSettings, Mailbox]]:
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        yield SmtpSettings(host="127.0.0.1", sender="notices@credo.example", port=controller.port), mailbox
+        # A relay on this machine: no STARTTLS (aiosmtpd offers none without a certificate).
+        local = SmtpSettings(host="127.0.0.1", sender="notices@credo.example", port=controller.port, starttls=False)
+        yield local, mailbox
     finally:
         controller.stop()
 
@@ -209,7 +212,7 @@ def test_an_email_that_fails_is_retried_later_and_survives_a_restart(
     settings, mailbox = smtp
     api.push(record("J-1"))
     assert api.client.put("/v1/me/contact", json={"email": ADDRESS}, headers=api.headers("subject", PERSON)).is_success
-    down = SmtpSettings(host="127.0.0.1", sender=settings.sender, port=free_port())  # nobody listens there
+    down = SmtpSettings(host="127.0.0.1", sender=settings.sender, port=free_port(), starttls=False)  # nobody there
     failed = run_pass(api.store, down, now=later())
     assert failed.delivered == 0 and failed.retrying == failed.enqueued.emails > 0
     with api.store.begin() as connection:
@@ -327,7 +330,8 @@ def test_credo_gives_up_after_the_last_attempt_and_an_operator_can_retry(api: Ap
     assert retried.status_code == 200, retried.text
     assert run_pass(api.store, None, now=now).delivered == 1
     missing = api.client.post(f"/v1/deliveries/{delivery_id}/retry", headers=api.headers("operator", "olga"))
-    assert missing.status_code == 404  # delivered now, not failed
+    assert missing.status_code == 409  # delivered now: only a failed one is retried
+    assert api.client.post("/v1/deliveries/999/retry", headers=api.headers("operator", "olga")).status_code == 404
 
 
 def test_webhooks_need_a_registered_party_and_an_http_url(api: Api) -> None:
@@ -347,12 +351,21 @@ def test_smtp_settings_come_from_the_environment_with_clear_errors() -> None:
     assert got == SmtpSettings("mail", "n@c.example", 587)
     with pytest.raises(StoreError, match="CREDO_SMTP_FROM"):
         SmtpSettings.from_env({"CREDO_SMTP_HOST": "mail"})
+    with pytest.raises(StoreError, match="never sent in clear text"):
+        SmtpSettings.from_env(
+            {
+                "CREDO_SMTP_HOST": "mail",
+                "CREDO_SMTP_FROM": "n@c.example",
+                "CREDO_SMTP_USER": "u",
+                "CREDO_SMTP_STARTTLS": "false",
+            }
+        )
     with pytest.raises(StoreError, match="CREDO_SMTP_PORT"):
         SmtpSettings.from_env({"CREDO_SMTP_HOST": "mail", "CREDO_SMTP_FROM": "n@c.example", "CREDO_SMTP_PORT": "x"})
 
 
 def test_the_command_line_sets_webhooks_delivers_and_lists(api: Api, backend: Backend, receiver: Receiver) -> None:
-    env = {**backend.environ, "CREDO_TODAY": TODAY}
+    env = {**backend.environ, "CREDO_TODAY": TODAY, "CREDO_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
     runner = CliRunner()
     db = ["--db", backend.url]
     api.push(record("J-1"))
@@ -387,3 +400,122 @@ def test_the_server_sends_what_is_owed_in_the_background(api: Api, receiver: Rec
         while not receiver.requests and time.monotonic() < deadline:
             time.sleep(0.05)
     assert [json.loads(body)["type"] for _, body in receiver.requests] == ["dispute.opened"]
+
+
+def test_an_address_given_after_a_pass_still_gets_the_days_notices(
+    api: Api, smtp: tuple[SmtpSettings, Mailbox]
+) -> None:
+    settings, mailbox = smtp
+    api.push(record("J-1"))
+    assert run_pass(api.store, settings).enqueued.emails == 0  # nobody gave an address yet
+    api.client.put("/v1/me/contact", json={"email": ADDRESS}, headers=api.headers("subject", PERSON))
+    report = run_pass(api.store, settings)  # nothing new happened to the subject, but its address is new
+    assert report.delivered == report.enqueued.emails > 0
+    assert any("J-1" in m.get_payload() for m in mailbox.messages)
+
+
+def test_a_redirect_is_a_failed_attempt_not_a_delivery(api: Api, receiver: Receiver) -> None:
+    api.push(record("J-1"))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    open_dispute(api, "J-1")
+    receiver.statuses = [301]
+    report = run_pass(api.store, None)
+    assert (report.delivered, report.retrying) == (0, 1)
+    with api.store.begin() as connection:
+        assert (
+            connection.execute(sa.select(deliveries.c.last_error)).scalar_one()
+            == "HTTP 301 (redirects are not followed)"
+        )
+
+
+def test_a_sender_whose_lease_ran_out_cannot_undo_a_delivery(api: Api, receiver: Receiver) -> None:
+    api.push(record("J-1"))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    open_dispute(api, "J-1")
+    now = later()
+    with api.store.begin() as connection:
+        ring = api.store.keys(connection)
+        committed = committed_marks(connection)
+    with api.store.begin() as connection:
+        enqueue(connection, ring, lambda: None, dt.date.fromisoformat(TODAY), now, committed)
+        (slow,) = claim_due(connection, ring, now, now)  # sender A takes it, then stalls past its lease
+    later_on = now + LEASE + dt.timedelta(seconds=1)
+    with api.store.begin() as connection:
+        (fast,) = claim_due(connection, ring, later_on, later_on)  # sender B takes it over and delivers it
+        mark_delivered(connection, ring, fast, later_on)
+    with api.store.begin() as connection:
+        assert mark_failed(connection, slow, "HTTP 500", later_on) == "lost"  # A's late failure changes nothing
+    assert states(api) == [("webhook", "dispute.opened", "delivered", 1)]
+
+
+def test_two_passes_at_once_owe_and_send_each_message_once(api: Api, receiver: Receiver) -> None:
+    api.push(record("J-1"), record("J-2"))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    for record_id in ("J-1", "J-2"):
+        open_dispute(api, record_id)
+    errors: list[BaseException] = []
+
+    def one_pass() -> None:
+        try:
+            run_pass(api.store, None)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_pass) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    sent = [headers["X-Credo-Delivery"] for headers, _ in receiver.requests]
+    assert sorted(sent) == sorted(set(sent)) and len(sent) == 2
+
+
+def test_a_relying_party_that_asked_after_the_change_is_not_told_of_it(api: Api, receiver: Receiver) -> None:
+    set_webhook(api, "relying", BANK, receiver.url)
+    api.push(record("J-1"))  # the restriction applies from here on
+    assert api.decide(PENALTY).json()["applies"]  # asked after the change: the answer already says it
+    assert run_pass(api.store, None).enqueued.to_relying == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:abc/hook", "invalid port"),
+        ("https://example.org/a b", "spaces or control characters"),
+        ("ftp://example.org/hook", "https:// address"),
+        ("http://example.org/hook", "must be https://"),
+        ("https://localhost/hook", "this machine"),
+        ("https://10.1.2.3/hook", "private address"),
+        ("https://169.254.169.254/latest", "link-local address"),
+        ("https://[::1]/hook", "loopback address"),
+    ],
+)
+def test_webhook_urls_must_be_public_https(url: str, problem: str) -> None:
+    assert problem in (url_problem(url) or "")
+    assert url_problem("https://bank.example/hooks/credo") is None
+    assert url_problem("http://10.1.2.3:8080/hook", allowed_hosts={"10.1.2.3"}) is None  # a deployment's own
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_when_sending() -> None:
+    with pytest.raises(DeliveryError, match="non-public address"):
+        _check_address("https://localhost/hook", frozenset())
+    _check_address("https://localhost/hook", frozenset({"localhost"}))  # allowed by the deployment
+
+
+def test_committed_marks_give_up_while_an_insert_is_under_way_on_postgresql(backend: Backend) -> None:
+    if backend.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: what a reader sees is final")
+    store = backend.open()
+    init_store(store)
+    try:
+        with store.engine.connect() as holder:
+            holder.begin()
+            holder.exec_driver_sql("LOCK TABLE records IN ROW EXCLUSIVE MODE")  # as an ingest inserting
+            with store.begin() as connection:
+                assert committed_marks(connection) is None
+            holder.rollback()
+        with store.begin() as connection:
+            assert committed_marks(connection) == (0, 0)
+    finally:
+        store.engine.dispose()

@@ -12,8 +12,12 @@ at least once, and a receiver drops repeats by ``X-Credo-Delivery``.
 
 SMTP comes from the environment: ``CREDO_SMTP_HOST`` (no email is sent
 without it; emails wait), ``CREDO_SMTP_PORT`` (25), ``CREDO_SMTP_FROM``
-(required with a host), ``CREDO_SMTP_STARTTLS`` (``true`` to upgrade the
-connection), ``CREDO_SMTP_USER`` and ``CREDO_SMTP_PASSWORD``.
+(required with a host), ``CREDO_SMTP_STARTTLS`` (``true`` by default:
+notices are personal data; ``false`` only for a relay on the same host),
+``CREDO_SMTP_USER`` and ``CREDO_SMTP_PASSWORD`` (only with STARTTLS).
+Webhooks go to https:// hosts with public addresses only, and follow no
+redirect; ``CREDO_WEBHOOK_ALLOW_HOSTS`` (comma-separated) names hosts
+allowed anyway (a deployment's own receivers on a private network).
 """
 
 from __future__ import annotations
@@ -22,24 +26,41 @@ import datetime as dt
 import json
 import os
 import smtplib
+import socket
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from credo.domain.delivery import SIGNATURE_HEADER, email_for, sign
+from sqlalchemy import Connection
+
+from credo.domain.delivery import SIGNATURE_HEADER, address_refused, email_for, sign
 from credo.domain.notices import Notice
+from credo.domain.rulebook import Rulebook
 from credo.store import clock
 from credo.store.audit import append
 from credo.store.bootstrap import Store
-from credo.store.delivery import Due, Enqueued, claim_due, enqueue, mark_delivered, mark_failed, pending_count
+from credo.store.delivery import (
+    Due,
+    Enqueued,
+    claim_due,
+    committed_marks,
+    enqueue,
+    mark_delivered,
+    mark_failed,
+    pending_count,
+)
 from credo.store.errors import StoreError
 from credo.store.rulebooks import rulebook_at
 
-__all__ = ["PassReport", "SmtpSettings", "run_pass"]
+__all__ = ["ENV_ALLOW_HOSTS", "PassReport", "SmtpSettings", "allowed_hosts", "run_pass"]
 
 USER_AGENT = "Credo-Webhooks/1"
+ENV_ALLOW_HOSTS = "CREDO_WEBHOOK_ALLOW_HOSTS"
+BATCH = 10  # messages leased at a time: sent well within the lease (10 x a 10 s timeout < 5 minutes)
 
 
 @dataclass(frozen=True)
@@ -47,7 +68,7 @@ class SmtpSettings:
     host: str
     sender: str
     port: int = 25
-    starttls: bool = False
+    starttls: bool = True
     user: str | None = None
     password: str | None = field(default=None, repr=False)
 
@@ -64,10 +85,12 @@ class SmtpSettings:
         port_text = env.get("CREDO_SMTP_PORT", "25").strip()
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise StoreError(f"CREDO_SMTP_PORT must be a port number, not {port_text!r}")
-        starttls = env.get("CREDO_SMTP_STARTTLS", "false").strip().lower()
+        starttls = env.get("CREDO_SMTP_STARTTLS", "true").strip().lower()
         if starttls not in ("true", "false"):
             raise StoreError("CREDO_SMTP_STARTTLS must be true or false")
         user = env.get("CREDO_SMTP_USER") or None
+        if user and starttls == "false":
+            raise StoreError("CREDO_SMTP_USER needs CREDO_SMTP_STARTTLS=true: a password is never sent in clear text")
         return SmtpSettings(host, sender, int(port_text), starttls == "true", user, env.get("CREDO_SMTP_PASSWORD"))
 
 
@@ -112,9 +135,30 @@ def _send_email(settings: SmtpSettings, due: Due, timeout: float) -> None:
         server.send_message(message)
 
 
-def _post_webhook(due: Due, now: dt.datetime, timeout: float) -> None:
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would resend a POST as a GET without its body (and could point anywhere): it is a failure."""
+
+    def redirect_request(self, *_: Any, **__: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _check_address(url: str, allowed: frozenset[str]) -> None:
+    """Refuse a host whose addresses are not public, unless it is allowed (set time checks only literal ones)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host in allowed:
+        return
+    for *_, sockaddr in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP):
+        if address_refused(str(sockaddr[0])):
+            raise DeliveryError("refused: the host resolves to a non-public address (CREDO_WEBHOOK_ALLOW_HOSTS)")
+
+
+def _post_webhook(due: Due, now: dt.datetime, timeout: float, allowed: frozenset[str]) -> None:
     if due.url is None or due.secret is None:
         raise DeliveryError("the party has no webhook any more")
+    _check_address(due.url, allowed)
     body = json.dumps({"delivery_id": due.id, **due.message}, ensure_ascii=False, sort_keys=True).encode()
     request = urllib.request.Request(
         due.url,
@@ -129,10 +173,11 @@ def _post_webhook(due: Due, now: dt.datetime, timeout: float) -> None:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _opener.open(request, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"HTTP {exc.code}") from None
+        moved = " (redirects are not followed)" if 300 <= exc.code < 400 else ""
+        raise DeliveryError(f"HTTP {exc.code}{moved}") from None
     if not 200 <= status < 300:
         raise DeliveryError(f"HTTP {status}")
 
@@ -156,37 +201,57 @@ def run_pass(
     timeout: float = 10.0,
     limit: int = 500,
 ) -> PassReport:
-    """Owe what is new, then send what is due by ``now`` (the store's clock by default)."""
+    """Owe what is new, then send what is due by ``now`` (the store's clock by default), at most ``limit``."""
     fixed = now
     now = store.clock() if fixed is None else fixed
 
-    def moment() -> dt.datetime:  # when an outcome is recorded: the real clock, unless the caller fixed the time
+    def moment() -> dt.datetime:  # when a message is sent or its outcome kept: the real clock, unless fixed
         return store.clock() if fixed is None else fixed
 
     today = clock.today(store.environ)
+    allowed = allowed_hosts(store.environ)
     channels = ("email", "webhook") if smtp is not None else ("webhook",)
     with store.begin() as connection:
+        marks = committed_marks(connection)
+    with store.begin() as connection:
         ring = store.keys(connection)
-        _, book = rulebook_at(connection, today)
-        enqueued = enqueue(connection, ring, book, today, now)
-        due = claim_due(connection, ring, now, limit, channels)
+        enqueued = enqueue(connection, ring, lambda: _book(connection, today), today, now, marks)
         waiting = smtp is None and pending_count(connection, "email") > 0
     delivered = retrying = given_up = 0
-    for message in due:
-        try:
-            if message.channel == "email":
-                assert smtp is not None  # claimed only with a server to send them
-                _send_email(smtp, message, timeout)
-            else:
-                _post_webhook(message, now, timeout)
-        except (OSError, smtplib.SMTPException, DeliveryError) as exc:
-            with store.begin() as connection:
-                state = mark_failed(connection, message, _reason(exc), moment())
-            retrying += state == "pending"
-            given_up += state == "failed"
-            continue
+    while delivered + retrying + given_up < limit:
         with store.begin() as connection:
-            at = moment()
-            append(connection, [mark_delivered(connection, ring, message, at)], at)
-        delivered += 1
+            batch = claim_due(connection, ring, now, moment(), min(BATCH, limit), channels)
+        if not batch:
+            break
+        for message in batch:
+            try:
+                if message.channel == "email":
+                    assert smtp is not None  # claimed only with a server to send them
+                    _send_email(smtp, message, timeout)
+                else:
+                    _post_webhook(message, moment(), timeout, allowed)
+            except Exception as exc:  # any failure of one message is that message's failed attempt
+                with store.begin() as connection:
+                    state = mark_failed(connection, message, _reason(exc), moment())
+                retrying += state == "pending"
+                given_up += state == "failed"
+                continue
+            with store.begin() as connection:
+                at = moment()
+                append(connection, [mark_delivered(connection, ring, message, at)], at)
+            delivered += 1
     return PassReport(enqueued, delivered, retrying, given_up, waiting)
+
+
+def _book(connection: Connection, today: dt.date) -> Rulebook | None:
+    """The rulebook that words emails; None when there is none in force (emails wait, webhooks go)."""
+    try:
+        return rulebook_at(connection, today)[1]
+    except StoreError:
+        return None
+
+
+def allowed_hosts(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """``CREDO_WEBHOOK_ALLOW_HOSTS``: hosts a webhook may reach although private, local or plain http."""
+    env = os.environ if environ is None else environ
+    return frozenset(h.strip().lower() for h in env.get(ENV_ALLOW_HOSTS, "").split(",") if h.strip())

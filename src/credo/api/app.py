@@ -41,6 +41,7 @@ from credo.notify import SmtpSettings, run_pass
 from credo.store import clock
 from credo.store.bootstrap import Store
 from credo.store.database import sqlite_path
+from credo.store.errors import StoreError
 from credo.store.migrate import require_head
 
 __all__ = ["MAX_BODY", "create_app"]
@@ -195,6 +196,8 @@ async def _deliver(store: Store, smtp: SmtpSettings | None, every: float) -> Non
         await asyncio.sleep(every)
         try:
             await asyncio.to_thread(run_pass, store, smtp)
+        except StoreError as exc:  # its messages never hold identifiers
+            logger.warning("delivery pass failed: %s", exc)
         except Exception as exc:  # the loop must outlive a bad pass; the next one tries again
             logger.warning("delivery pass failed: %s", type(exc).__name__)
 

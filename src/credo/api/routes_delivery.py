@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from credo.api.context import role_extra, roles
 from credo.api.writer import Done
+from credo.notify import allowed_hosts
 from credo.store.audit import AuditEntry
 from credo.store.clock import utc_iso
 from credo.store.delivery import (
@@ -112,7 +113,8 @@ async def put_webhook(party_kind: PartyKind, party_id: PartyId, body: WebhookIn,
     ctx = caller.ctx
 
     def work(connection: Connection, now: dt.datetime) -> Done:
-        secret = set_webhook(connection, ctx.fresh_keys(connection), (party_kind, party_id), body.url, now)
+        ring, allowed = ctx.fresh_keys(connection), allowed_hosts(ctx.store.environ)
+        secret = set_webhook(connection, ring, (party_kind, party_id), body.url, now, allowed_hosts=allowed)
         entry = AuditEntry(
             "operator", caller.id, "webhook.set", "operation", None, {"party_kind": party_kind, "party_id": party_id}
         )

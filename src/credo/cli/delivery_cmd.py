@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from credo.cli.console import err, out
 from credo.cli.store_ctx import audit_cli, open_from, store_errors
-from credo.notify import PassReport, SmtpSettings, run_pass
+from credo.notify import PassReport, SmtpSettings, allowed_hosts, run_pass
 from credo.store.clock import utc_iso
 from credo.store.delivery import PARTY_KINDS, delivery_rows, remove_webhook, retry_delivery, set_webhook, webhook_rows
 
@@ -68,11 +68,14 @@ def webhook_set(
     ctx: typer.Context,
     party_kind: PartyKind,
     party_id: PartyId,
-    url: Annotated[str, typer.Argument(help="An http:// or https:// address that accepts POST.")],
+    url: Annotated[
+        str, typer.Argument(help="An https:// address that accepts POST (other hosts: CREDO_WEBHOOK_ALLOW_HOSTS).")
+    ],
 ) -> None:
     """Send a party's events to URL; prints the new signing secret, once (a second set replaces it)."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        secret = set_webhook(connection, store.keys(connection), (party_kind, party_id), url, store.clock())
+        ring, allowed = store.keys(connection), allowed_hosts(store.environ)
+        secret = set_webhook(connection, ring, (party_kind, party_id), url, store.clock(), allowed_hosts=allowed)
         audit_cli(connection, store, "webhook.set", {"party_kind": party_kind, "party_id": party_id})
     err.print(f"webhook of {escape(party_kind)} {escape(party_id)} set; its signing secret (shown once):")
     typer.echo(secret)

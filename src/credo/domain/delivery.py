@@ -16,6 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
+import urllib.parse
+from collections.abc import Collection
 from email.message import EmailMessage
 
 from credo.domain.notices import Notice
@@ -26,15 +29,17 @@ __all__ = [
     "MAX_ATTEMPTS",
     "SIGNATURE_HEADER",
     "SIGNATURE_TOLERANCE",
+    "address_refused",
     "email_for",
     "retry_after",
     "sign",
+    "url_problem",
     "verify",
 ]
 
 FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_WAIT = dt.timedelta(hours=6)
-MAX_ATTEMPTS = 12  # 30 s, 1, 2, 4 ... minutes, then every 6 hours: given up after about a day and a half
+MAX_ATTEMPTS = 12  # waits of 30 s, 1, 2, 4 ... minutes up to 6 hours: the last attempt about 14.5 hours after the first
 SIGNATURE_HEADER = "X-Credo-Signature"
 SIGNATURE_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -92,3 +97,50 @@ def email_for(notice: Notice, to: str, sender: str) -> EmailMessage:
         f"(notice {notice.notice_id})\n"
     )
     return message
+
+
+def url_problem(url: str, allowed_hosts: Collection[str] = ()) -> str | None:
+    """Why ``url`` cannot be a webhook, or None.
+
+    https only, a host and a valid port, no spaces or control characters; a
+    literal loopback, private, link-local or reserved address (or
+    ``localhost``) only if its host is in ``allowed_hosts`` (a deployment's
+    own receivers, and tests). Plain http only for an allowed host too:
+    webhooks carry dispute statements.
+    """
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "url must not contain spaces or control characters"
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname
+    if parts.scheme not in ("https", "http") or not host:
+        return "url must be an https:// address with a host"
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number in range)
+    except ValueError:
+        return "url has an invalid port"
+    if host in allowed_hosts:
+        return None
+    if parts.scheme != "https":
+        return f"url must be https:// (plain http only for hosts in CREDO_WEBHOOK_ALLOW_HOSTS, not {host})"
+    if host == "localhost" or host.endswith(".localhost"):
+        return "url must not point at this machine (allow it with CREDO_WEBHOOK_ALLOW_HOSTS)"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a name: its addresses are checked when sending (address_refused)
+    if address_refused(str(address)):
+        return f"url points at a {_kind(address)} address (allow it with CREDO_WEBHOOK_ALLOW_HOSTS)"
+    return None
+
+
+def address_refused(address: str) -> bool:
+    """Whether a webhook may not be sent to this IP address: loopback, private, link-local, reserved and the like."""
+    ip = ipaddress.ip_address(address)
+    return not ip.is_global or ip.is_multicast
+
+
+def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    for name in ("loopback", "link_local", "private", "reserved", "multicast"):
+        if getattr(ip, f"is_{name}"):
+            return name.replace("_", "-")
+    return "non-public"

@@ -27,17 +27,19 @@ import datetime as dt
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from credo.domain.delivery import retry_after
+from credo.domain.delivery import retry_after, url_problem
 from credo.domain.rulebook import Rulebook
 from credo.store.audit import AuditEntry
-from credo.store.errors import NotFoundError, StoreError
+from credo.store.errors import ConflictError, NotFoundError, StoreError
 from credo.store.keys import KeyRing
 from credo.store.notices import notices_of
 from credo.store.tables import (
@@ -59,6 +61,7 @@ __all__ = [
     "Due",
     "Enqueued",
     "claim_due",
+    "committed_marks",
     "contact_of",
     "delivery_rows",
     "enqueue",
@@ -73,6 +76,7 @@ __all__ = [
     "webhook_rows",
 ]
 
+LOOKBACK = dt.timedelta(days=7)  # disputes and new addresses are looked at again for this long
 ASKED_WITHIN = dt.timedelta(days=180)  # a relying party is told of changes to answers it got this recently
 LEASE = dt.timedelta(minutes=5)  # a claimed row is not claimed again meanwhile, unless its sender died
 CURSOR = "delivery_cursor"
@@ -133,24 +137,38 @@ def contact_of(connection: Connection, ring: KeyRing, subject_id: int) -> tuple[
     return None if row is None else (ring.decrypt(row.email_enc).decode(), row.since)
 
 
-def set_webhook(connection: Connection, ring: KeyRing, party: tuple[str, str], url: str, now: dt.datetime) -> str:
-    """Point a relying party's or source's webhook (``party``: kind and id) at ``url``; returns its new secret."""
+def set_webhook(
+    connection: Connection,
+    ring: KeyRing,
+    party: tuple[str, str],
+    url: str,
+    now: dt.datetime,
+    *,
+    allowed_hosts: Collection[str] = (),
+) -> str:
+    """Point a relying party's or source's webhook (``party``: kind and id) at ``url``; returns its new secret.
+
+    A second call replaces the URL and secret in place: the webhook keeps its creation time, so events since
+    then are still owed to it.
+    """
     party_kind, party_id = party
     if party_kind not in PARTY_KINDS:
         raise StoreError(f"party kind must be one of {', '.join(PARTY_KINDS)}, not {party_kind!r}")
     table = relying_parties if party_kind == "relying" else sources
     if connection.execute(sa.select(table.c.id).where(table.c.id == party_id)).first() is None:
         raise NotFoundError(f"no {'relying party' if party_kind == 'relying' else 'source'} {party_id!r} is registered")
-    if not re.match(r"^https?://[^\s/]+", url) or len(url) > 2000:
-        raise StoreError("url must be an http:// or https:// address")
+    if len(url) > 2000:
+        raise StoreError("url is longer than 2000 characters")
+    problem = url_problem(url, allowed_hosts)
+    if problem is not None:
+        raise StoreError(problem)
     secret = "whsec_" + secrets.token_urlsafe(32)
-    connection.execute(sa.delete(webhooks).where(webhooks.c.party_kind == party_kind, webhooks.c.party_id == party_id))
-    connection.execute(
-        sa.insert(webhooks).values(
-            party_kind=party_kind, party_id=party_id, url=url, secret_enc=ring.encrypt(secret.encode()),
-            enabled=True, created_at=now,
+    values = {"url": url, "secret_enc": ring.encrypt(secret.encode()), "enabled": True}
+    where = (webhooks.c.party_kind == party_kind, webhooks.c.party_id == party_id)
+    if connection.execute(sa.update(webhooks).where(*where).values(values)).rowcount == 0:
+        connection.execute(
+            sa.insert(webhooks).values(party_kind=party_kind, party_id=party_id, created_at=now, **values)
         )
-    )  # fmt: skip
     return secret
 
 
@@ -182,11 +200,6 @@ def webhook_rows(connection: Connection) -> list[dict[str, Any]]:
 
 
 # -- finding what is owed ----------------------------------------------------------------------
-
-
-def _cursor(connection: Connection) -> dict[str, Any]:
-    text = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == CURSOR)).scalar()
-    return {"outbox": 0, "records": 0, "disputes_on": None} if text is None else dict(json.loads(text))
 
 
 def _save_cursor(connection: Connection, cursor: Mapping[str, Any]) -> None:
@@ -241,31 +254,73 @@ class Enqueued:
         return self.emails + self.to_relying + self.to_sources
 
 
-def enqueue(connection: Connection, ring: KeyRing, book: Rulebook, today: dt.date, now: dt.datetime) -> Enqueued:
-    """Owe every message that what happened since the last pass calls for; moves the cursor on."""
-    cursor = _cursor(connection)
+def committed_marks(connection: Connection) -> tuple[int, int] | None:
+    """The highest outbox and records ids below which no row can still appear; None if that cannot be told now.
+
+    On PostgreSQL ids are taken at insert, not at commit: a long ingest can commit ids below a push's that
+    committed earlier. A SHARE lock on both tables waits for every open insert to end (and stops new ones
+    while it is held), so the maxima it reads are final. Take it in a transaction of its own and commit at once;
+    it gives up after 2 seconds (a long ingest under way) and the pass then owes nothing new from them. SQLite
+    has one writer at a time: what a reader sees is final.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+        try:
+            connection.exec_driver_sql("LOCK TABLE outbox, records IN SHARE MODE")
+        except sa.exc.OperationalError:
+            return None
     top_event = connection.execute(sa.select(sa.func.coalesce(sa.func.max(outbox.c.id), 0))).scalar_one()
     top_record = connection.execute(sa.select(sa.func.coalesce(sa.func.max(records.c.id), 0))).scalar_one()
-    # Disputes by day (their dates are the store's days): those opened or decided on the last pass's day or
-    # later; on the very first pass, today's only (a new webhook is not sent the whole history).
-    since_day = dt.date.fromisoformat(cursor["disputes_on"]) if cursor["disputes_on"] else today
+    return int(top_event), int(top_record)
+
+
+def _lock_cursor(connection: Connection) -> dict[str, Any]:
+    """The cursor, write-locked for this transaction: passes owe one at a time (two would both insert)."""
+    insert = (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(store_meta)
+    first = json.dumps({"outbox": 0, "records": 0})
+    connection.execute(insert.values(name=CURSOR, value=first).on_conflict_do_nothing())  # two first passes: one row
+    connection.execute(sa.update(store_meta).where(store_meta.c.name == CURSOR).values(value=store_meta.c.value))
+    text = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == CURSOR)).scalar_one()
+    return dict(json.loads(text))
+
+
+def enqueue(  # noqa: PLR0917 (what a pass needs)
+    connection: Connection,
+    ring: KeyRing,
+    book: Callable[[], Rulebook | None],
+    today: dt.date,
+    now: dt.datetime,
+    marks: tuple[int, int] | None,
+) -> Enqueued:
+    """Owe every message that what happened since the last pass calls for; moves the cursor on to ``marks``.
+
+    ``marks`` come from :func:`committed_marks` (None: do not look at new outbox events and records this time).
+    Disputes are looked at by day, over the last :data:`LOOKBACK` (they are few, and a decision changes a row
+    rather than adding one); what is already owed is not owed again. ``book`` gives the rulebook in force, needed
+    only to word emails (None: there is none, and emails wait).
+    """
+    cursor = _lock_cursor(connection)
+    top_event, top_record = (cursor["outbox"], cursor["records"]) if marks is None else marks
+    top_event, top_record = max(top_event, cursor["outbox"]), max(top_record, cursor["records"])
+    since_day = today - LOOKBACK
     changed_disputes = connection.execute(
         sa.select(disputes).where(sa.or_(disputes.c.opened_on >= since_day, disputes.c.decided_on >= since_day))
     ).all()
     new_events = (cursor["outbox"], top_event)
     ledger = _Ledger(connection, ring, now)
     counts = Enqueued(
-        emails=_owe_emails(ledger, book, new_events, (cursor["records"], top_record), changed_disputes),
+        emails=_owe_emails(ledger, book, today, new_events, (cursor["records"], top_record), changed_disputes),
         to_relying=_owe_relying(ledger, new_events),
         to_sources=_owe_sources(ledger, changed_disputes),
     )
-    _save_cursor(connection, {"outbox": top_event, "records": top_record, "disputes_on": today.isoformat()})
+    _save_cursor(connection, {"outbox": top_event, "records": top_record})
     return counts
 
 
-def _owe_emails(
+def _owe_emails(  # noqa: PLR0917 (what owing emails needs)
     ledger: _Ledger,
-    book: Rulebook,
+    book: Callable[[], Rulebook | None],
+    today: dt.date,
     events: tuple[int, int],
     new_records: tuple[int, int],
     changed_disputes: Sequence[Any],
@@ -290,13 +345,17 @@ def _owe_emails(
         ).scalars()
     )
     touched |= {int(d.subject_id) for d in changed_disputes}
-    if events[0] == 0 and new_records[0] == 0:  # the first pass: everyone with an address
-        touched |= contacts.keys()
+    # An address given lately: its notices since that day, whatever touched the subject before this pass.
+    touched |= {sid for sid, (_, since) in contacts.items() if since.date() >= today - LOOKBACK}
+    wanted = sorted(touched & contacts.keys())
+    rulebook = book() if wanted else None
+    if rulebook is None:
+        return 0
     added = 0
-    for sid in sorted(touched & contacts.keys()):
+    for sid in wanted:
         email, since = contacts[sid]
         since_day = since.date()
-        for notice in reversed(notices_of(connection, book, sid)):  # the oldest first, so they are sent in order
+        for notice in reversed(notices_of(connection, rulebook, sid)):  # the oldest first, so they go in order
             if notice.on >= since_day:
                 message = {"to": email, "notice": notice.to_json()}
                 added += ledger.owe("email", ("subject", str(sid)), notice.notice_id, message, subject_id=sid)
@@ -336,6 +395,7 @@ def _owe_relying(ledger: _Ledger, events: tuple[int, int]) -> int:
                 decisions.c.subject_id == event.subject_id,
                 decisions.c.measure_id == measure,
                 decisions.c.asked_at >= now - ASKED_WITHIN,
+                decisions.c.asked_at < event.created_at,  # an answer given after the change already says it
             )
             .order_by(decisions.c.id)
         ).all()
@@ -411,21 +471,29 @@ class Due:
     message: Mapping[str, Any]  # what is sent: an email's address and notice, or a webhook's body
     subject_id: int
     attempts: int
+    leased_until: dt.datetime
     url: str | None = None
     secret: str | None = None
 
 
-def claim_due(
+def claim_due(  # noqa: PLR0917 (what a claim needs)
     connection: Connection,
     ring: KeyRing,
-    now: dt.datetime,
-    limit: int = 100,
+    due_by: dt.datetime,
+    lease_from: dt.datetime,
+    limit: int = 10,
     channels: Sequence[str] = ("email", "webhook"),
 ) -> list[Due]:
-    """Lease up to ``limit`` messages due by ``now`` (oldest first) to the caller for :data:`LEASE`."""
+    """Lease up to ``limit`` messages due by ``due_by`` (oldest first) to the caller for :data:`LEASE`.
+
+    Keep ``limit`` small: the lease must outlast sending them all (10 messages of at most 10 s each, well within
+    5 minutes), or another sender may take them over.
+    """
     rows = connection.execute(
         sa.select(deliveries)
-        .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now, deliveries.c.channel.in_(channels))
+        .where(
+            deliveries.c.state == "pending", deliveries.c.next_attempt_at <= due_by, deliveries.c.channel.in_(channels)
+        )
         .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
         .limit(limit)
     ).all()
@@ -433,12 +501,13 @@ def claim_due(
         (r.party_kind, r.party_id): (r.url, ring.decrypt(r.secret_enc).decode())
         for r in connection.execute(sa.select(webhooks).where(webhooks.c.enabled))
     }
+    until = lease_from + LEASE
     claimed = []
     for row in rows:
         leased = connection.execute(
             sa.update(deliveries)
             .where(deliveries.c.id == row.id, deliveries.c.next_attempt_at == row.next_attempt_at)
-            .values(next_attempt_at=now + LEASE)
+            .values(next_attempt_at=until)
         ).rowcount
         if not leased:
             continue  # another sender took it
@@ -447,7 +516,7 @@ def claim_due(
         claimed.append(
             Due(
                 int(row.id), row.channel, row.party_kind, row.party_id, row.event_key, row.event_type,
-                payload["message"], int(payload["subject_id"]), int(row.attempts), url, secret,
+                payload["message"], int(payload["subject_id"]), int(row.attempts), until, url, secret,
             )
         )  # fmt: skip
     return claimed
@@ -460,9 +529,9 @@ def mark_delivered(connection: Connection, ring: KeyRing, due: Due, now: dt.date
     an address, a notice or a statement, and the audit entry says what was sent.
     """
     erased = ring.encrypt(json.dumps({"subject_id": due.subject_id, "message": None}).encode())
-    connection.execute(
+    connection.execute(  # even if the lease ran out meanwhile: it was delivered (a later failure must not undo it)
         sa.update(deliveries)
-        .where(deliveries.c.id == due.id)
+        .where(deliveries.c.id == due.id, deliveries.c.state == "pending")
         .values(
             state="delivered", attempts=due.attempts + 1, delivered_at=now, next_attempt_at=None, last_error=None,
             payload_enc=erased,
@@ -483,19 +552,27 @@ def _audit_entry(due: Due) -> AuditEntry:
 
 
 def mark_failed(connection: Connection, due: Due, error: str, now: dt.datetime) -> str:
-    """Record a failed attempt: ``pending`` again after the backoff, or ``failed`` once Credo gives up."""
+    """Record a failed attempt: ``pending`` again after the backoff, or ``failed`` once Credo gives up.
+
+    Only while the caller still holds the lease: a sender whose lease ran out (and whose message another sender
+    may have delivered meanwhile) records nothing, and "lost" is returned.
+    """
     attempts = due.attempts + 1
     wait = retry_after(attempts)
     state = "pending" if wait is not None else "failed"
-    connection.execute(
+    held = connection.execute(
         sa.update(deliveries)
-        .where(deliveries.c.id == due.id)
+        .where(
+            deliveries.c.id == due.id,
+            deliveries.c.state == "pending",
+            deliveries.c.next_attempt_at == due.leased_until,
+        )
         .values(
             state=state, attempts=attempts, last_error=error[:500],
             next_attempt_at=None if wait is None else now + wait,
         )
-    )  # fmt: skip
-    return state
+    ).rowcount  # fmt: skip
+    return state if held else "lost"
 
 
 def pending_count(connection: Connection, channel: str) -> int:
@@ -508,13 +585,16 @@ def pending_count(connection: Connection, channel: str) -> int:
 
 def retry_delivery(connection: Connection, delivery_id: int, now: dt.datetime) -> None:
     """Try a message Credo gave up on once more, now (attempts start again)."""
-    changed = connection.execute(
+    state = connection.execute(sa.select(deliveries.c.state).where(deliveries.c.id == delivery_id)).scalar()
+    if state is None:
+        raise NotFoundError(f"no delivery {delivery_id}")
+    if state != "failed":
+        raise ConflictError(f"delivery {delivery_id} is {state}: only a failed one can be retried")
+    connection.execute(
         sa.update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.state == "failed")
+        .where(deliveries.c.id == delivery_id)
         .values(state="pending", attempts=0, next_attempt_at=now)
-    ).rowcount
-    if not changed:
-        raise NotFoundError(f"no failed delivery {delivery_id}")
+    )
 
 
 def delivery_rows(connection: Connection, state: str | None = None, limit: int = 200) -> dict[str, Any]:
