@@ -260,11 +260,11 @@ def committed_marks(connection: Connection) -> tuple[int, int] | None:
     On PostgreSQL ids are taken at insert, not at commit: a long ingest can commit ids below a push's that
     committed earlier. A SHARE lock on both tables waits for every open insert to end (and stops new ones
     while it is held), so the maxima it reads are final. Take it in a transaction of its own and commit at once;
-    it gives up after 2 seconds (a long ingest under way) and the pass then owes nothing new from them. SQLite
+    it gives up after 200 ms (a long ingest under way) and the pass then owes nothing new from them. SQLite
     has one writer at a time: what a reader sees is final.
     """
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
         try:
             connection.exec_driver_sql("LOCK TABLE outbox, records IN SHARE MODE")
         except sa.exc.OperationalError:
