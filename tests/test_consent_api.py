@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from credo.cli.app import app as cli
 from credo.domain.decisions import NOT_SCORED
 from credo.store.bootstrap import init_store, open_store
+from credo.store.tables import current_scores
 from tests.apisupport import API_YAML, ORG, OTHER_PERSON, PERSON, TODAY, Api, api_over, record
 from tests.conftest import Backend
 from tests.support import edit
@@ -174,4 +176,20 @@ def test_without_requires_consent_nothing_changes(backend: Backend) -> None:
         consent(api, True)
         consent(api, False)
         assert standing(api) == (900, "B", DIMENSIONS, [LISTED], [PENALTY])
+        notices = api.client.get("/v1/me/notices", headers=api.headers("subject", PERSON)).json()["notices"]
+        told = [n["what"] for n in notices if n["kind"].startswith("consent_")]
+        assert len(told) == 2 and all("does not ask for consent, so nothing changes now" in t for t in told)
+    store.engine.dispose()
+
+
+def test_consent_given_in_advance_is_kept_and_the_person_is_scored_from_its_first_record(backend: Backend) -> None:
+    store = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
+    init_store(store)
+    with api_over(store, book=CONSENT_YAML) as api:
+        given = consent(api, True)
+        assert (given["given"], given["changed"]) == (True, True)
+        with store.begin() as connection:
+            assert connection.execute(sa.select(sa.func.count()).select_from(current_scores)).scalar_one() == 0
+        api.push(record("J-1"))
+        assert standing(api)[:2] == (900, "B")
     store.engine.dispose()

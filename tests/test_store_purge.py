@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -11,11 +12,27 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from credo.cli.app import app as cli
+from credo.domain.identifiers import make_resident_id
+from credo.notify import run_pass
 from credo.store.audit import verify
 from credo.store.bootstrap import init_store, open_store
+from credo.store.delivery import set_webhook
+from credo.store.purge import sealed_record_id
 from credo.store.scoring import rescore_subjects
-from credo.store.tables import audit_log, current_scores, disputes, records, subjects, tombstones
-from tests.apisupport import API_YAML, OTHER_PERSON, PERSON, TODAY, Api, api_over, record
+from credo.store.tables import (
+    audit_log,
+    consents,
+    current_scores,
+    deliveries,
+    disputes,
+    outbox,
+    quarantine,
+    records,
+    subject_contacts,
+    subjects,
+    tombstones,
+)
+from tests.apisupport import API_YAML, NOW, OTHER_PERSON, PERSON, TODAY, Api, api_over, record
 from tests.conftest import Backend
 from tests.support import D
 
@@ -25,6 +42,7 @@ assert KEPT_YAML != API_YAML
 # A judgment default of 2026-03-01 counts 5 years (1825 days: its last day is 2031-02-27), then is kept a year
 # (through 2032-02-27): due from 2032-02-28.
 LATER = "2032-06-30"
+THIRD_PERSON = make_resident_id("110101", dt.date(1991, 2, 3), 7)
 
 
 @pytest.fixture
@@ -96,6 +114,7 @@ def test_purge_erases_the_records_keeps_tombstones_and_the_chain_verifies(api: A
     assert result.exit_code == 0, result.output
     assert "2 record(s) (3 version(s)) were purged, 1 subject(s) left with no record were removed" in result.output
     with api.store.begin() as connection:
+        ring = api.store.keys(connection)
         left = connection.execute(sa.select(records.c.record_id)).scalars().all()
         stones = connection.execute(
             sa.select(tombstones.c.record_id, tombstones.c.versions, tombstones.c.category, tombstones.c.counted_until,
@@ -104,14 +123,16 @@ def test_purge_erases_the_records_keeps_tombstones_and_the_chain_verifies(api: A
         entry = connection.execute(sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(1)).one()
         report = verify(connection)
     assert left == ["J-NEW"]
-    assert [tuple(s) for s in stones] == [
-        ("J-OLD", 2, "court.judgment_default", D("2031-02-27"), D(LATER)),
-        ("J-OTHER", 1, "court.judgment_default", D("2031-02-27"), D(LATER)),
-    ]
+    # The record id is kept only as a keyed hash: in clear it would join the audit trail's record.new entries.
+    assert sorted(tuple(s) for s in stones) == sorted([
+        (sealed_record_id(ring, "court", "J-OLD"), 2, "court.judgment_default", D("2031-02-27"), D(LATER)),
+        (sealed_record_id(ring, "court", "J-OTHER"), 1, "court.judgment_default", D("2031-02-27"), D(LATER)),
+    ])  # fmt: skip
     assert (entry.action, entry.actor_role, entry.subject_id) == ("records.purge", "operator", None)
     assert entry.actor.startswith("cli:")
     assert entry.detail == {
         "as_of": LATER, "rulebook_version": "2026.1", "keep_for_days": 365, "records": 2, "versions": 3, "subjects": 1,
+        "quarantined": 0,
     }  # fmt: skip
     assert report.intact, report.problem
     verified = run(api, "audit", "verify")
@@ -174,3 +195,57 @@ def test_a_rulebook_without_retention_purges_nothing(api: Api) -> None:
     said = json.loads(run(api, "purge", "--json", today="2090-01-01").output)
     assert (said["keep_for_days"], said["records"]) == (None, 0)
     assert table_counts(api) == before
+
+
+def test_everything_about_a_gone_subject_goes_and_its_ids_are_never_given_again(api: Api) -> None:
+    fill(api)
+    other = api.headers("subject", OTHER_PERSON)
+    with api.store.begin() as connection:  # the webhook receivers of the tests listen on this machine
+        ring = api.store.keys(connection)
+        set_webhook(connection, ring, ("source", "court"), "https://court.example/hooks", NOW, allowed_hosts=())
+        other_id = connection.execute(sa.select(sa.func.max(subjects.c.id))).scalar_one()
+    assert api.client.put("/v1/me/contact", json={"email": "other@example.org"}, headers=other).is_success
+    assert api.client.post("/v1/me/consent", json={"given": True}, headers=other).is_success
+    opened = api.client.post(
+        "/v1/me/disputes", json={"source": "court", "record_id": "J-OTHER", "statement": "Paid."}, headers=other
+    )
+    decided = api.client.post(
+        f"/v1/disputes/{opened.json()['dispute_id']}/decision",
+        json={"outcome": "upheld", "reasons": "Not paid."},
+        headers=api.headers("reviewer", "rita"),
+    )
+    assert decided.status_code == 200, decided.text
+    run_pass(api.store, None, now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))  # owed: emails, and to the court (fails)
+    with api.store.begin() as connection:
+        owed = connection.execute(sa.select(sa.func.count()).where(deliveries.c.subject_id == other_id)).scalar_one()
+    assert owed > 0
+
+    assert run(api, "purge").exit_code == 0
+    with api.store.begin() as connection:
+        for table in (current_scores, outbox, disputes, consents, subject_contacts, deliveries):
+            left = connection.execute(sa.select(sa.func.count()).where(table.c.subject_id == other_id)).scalar_one()
+            assert left == 0, table.name
+        statements = [ring.decrypt(p) for p in connection.execute(sa.select(deliveries.c.payload_enc)).scalars()]
+    assert not any(b"Paid." in s for s in statements)  # the statement to the court went with the record
+
+    api.push(record("J-THIRD", THIRD_PERSON, occurred_on="2032-06-01"))  # a new person after the purge
+    with api.store.begin() as connection:
+        third_id = connection.execute(sa.select(sa.func.max(subjects.c.id))).scalar_one()
+    assert third_id > other_id  # never the purged person's surrogate id: decisions and audit entries name it
+    seen = api.client.get("/v1/me/report", headers=api.headers("subject", THIRD_PERSON)).json()["subjects"][0]
+    assert seen["decisions"] == [] and all(a["action"] != "contact.set" for a in seen["accesses"])
+
+
+def test_quarantined_rows_are_kept_no_longer_than_records(api: Api) -> None:
+    fill(api)
+    bad = api.client.post(
+        "/v1/records", json=[record("J-BAD", category="tax.late_payment")], headers=api.headers("source", "court")
+    )
+    assert bad.json()["rejected"] == 1
+    # Kept a year from when it was received (the wall clock): not yet today, gone in 2032.
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert json.loads(run(api, "purge", "--dry-run", "--json", today=today).output)["quarantined"] == 0
+    said = json.loads(run(api, "purge", "--json").output)
+    assert said["quarantined"] == 1
+    with api.store.begin() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(quarantine)).scalar_one() == 0

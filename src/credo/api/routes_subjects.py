@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, StrictBool
 from sqlalchemy import Connection
@@ -27,6 +28,7 @@ from credo.store.errors import NotFoundError
 from credo.store.notices import notices_of
 from credo.store.scoring import current_state, load_subject_records, suppressed_records
 from credo.store.subjects import ensure_subject
+from credo.store.tables import records
 
 router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so routes know their full path (metrics)
 
@@ -205,7 +207,9 @@ async def set_consent_(body: ConsentIn, caller: Annotated[Any, Depends(roles("su
         action = "consent.give" if body.given else "consent.withdraw"
         detail = {"given": body.given, "changed": change.written is not None}
         entry = AuditEntry("subject", "subject", action, "the subject's consent to be scored", sid, detail)
-        return Done((sid, change.written is not None), [entry], [sid])  # rescored before the commit
+        # Rescored before the commit; a person given in advance (no record yet) is scored from its first record.
+        has_records = connection.execute(sa.select(records.c.id).where(records.c.subject_id == sid).limit(1)).first()
+        return Done((sid, change.written is not None), [entry], [sid] if has_records else [])
 
     sid, changed = await ctx.writer.run(work)
     today = ctx.today()

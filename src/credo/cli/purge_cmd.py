@@ -41,7 +41,8 @@ def _show(report: PurgeReport) -> None:
         f"{'dry run: ' if report.dry_run else ''}as of {report.as_of} under rulebook {report.rulebook_version}, "
         f"records are kept {report.keep_for} day(s) past the last day they can count: "
         f"{report.total_records:,} record(s) ({report.total_versions:,} version(s)) {verb} purged, "
-        f"{report.subjects:,} subject(s) left with no record {verb} removed ({report.seconds:.2f} s)",
+        f"{report.subjects:,} subject(s) left with no record {verb} removed, "
+        f"{report.quarantined:,} quarantined row(s) past retention {verb} erased ({report.seconds:.2f} s)",
         markup=False,
         soft_wrap=True,
     )

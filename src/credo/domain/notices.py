@@ -147,9 +147,19 @@ def from_dispute(
     return found
 
 
-def from_consent(row_id: int, given: bool, on: dt.date) -> Notice:
-    """A notice for a consent given or withdrawn (a ``consents`` row): what it means for the subject."""
-    if given:
+def from_consent(row_id: int, given: bool, on: dt.date, *, required: bool = True) -> Notice:
+    """A notice for a consent given or withdrawn (a ``consents`` row): what it means for the subject.
+
+    ``required``: whether the rulebook in force asks persons for consent; if not, the choice is kept for a
+    rulebook that does, and the subject is told it changes nothing today.
+    """
+    choice = "consented to be scored" if given else "withdrew your consent to be scored"
+    if not required:
+        what = (
+            f"You {choice}, from {on.isoformat()}. The rulebook in force does not ask for consent, so nothing "
+            "changes now; your choice is kept and counts if a rulebook asks for consent."
+        )
+    elif given:
         what = (
             f"You consented to be scored, from {on.isoformat()}: Credo now computes your score, grade and rewards "
             "under the rulebook in force."

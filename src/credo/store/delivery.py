@@ -238,6 +238,7 @@ class _Ledger:
             sa.insert(deliveries).values(
                 channel=channel, party_kind=party[0], party_id=party[1], event_key=key, event_type=event_type,
                 payload_enc=sealed, state="pending", attempts=0, next_attempt_at=self.now, created_at=self.now,
+                subject_id=subject_id,
             )
         )  # fmt: skip
         return 1

@@ -57,6 +57,6 @@ def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: i
     for row_id, given, on in connection.execute(
         sa.select(consents.c.id, consents.c.given, consents.c.on).where(consents.c.subject_id == subject_id)
     ):
-        found.append(from_consent(int(row_id), bool(given), on))
+        found.append(from_consent(int(row_id), bool(given), on, required=book.score.requires_consent))
     found.sort(key=lambda n: (n.on, n.notice_id), reverse=True)
     return found[:limit]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,13 +34,16 @@ from credo.store import clock
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
 from credo.store.bulk import IN_LIST, driver_cursor, insert_dicts, placeholder
+from credo.store.keys import KeyRing
 from credo.store.rulebooks import rulebook_at
+from credo.store.scoring import refresh_due
 from credo.store.tables import (
     consents,
     current_scores,
     deliveries,
     disputes,
     outbox,
+    quarantine,
     rulebook_activations,
     subject_contacts,
     subjects,
@@ -59,8 +62,12 @@ _KEYS = sa.Table(
     sa.MetaData(),
     sa.Column("source_id", sa.String(100), primary_key=True),
     sa.Column("record_id", sa.String(200), primary_key=True),
+    sa.Column("sealed_id", sa.String(64), nullable=False),  # the record id as its tombstone keeps it
     prefixes=["TEMPORARY"],
 )
+# A tombstone keeps the record id only as a keyed hash: in clear it would join the audit trail's record.new
+# entries (which name the subject's surrogate id) and tell again whom a purged record was about.
+_TOMB = "EXISTS (SELECT 1 FROM credo_purge_keys k WHERE k.source_id = {t}.source_id AND k.sealed_id = {t}.record_id)"
 _MATCH = "EXISTS (SELECT 1 FROM credo_purge_keys k WHERE k.source_id = {t}.source_id AND k.record_id = {t}.record_id)"
 _CANDIDATES = """SELECT r.source_id, r.record_id, r.version, s.kind, r.category, r.occurred_on, r.amount,
        r.resolved_on, r.status, r.received_at, r.content_hash
@@ -84,6 +91,7 @@ class PurgeReport:
     versions: dict[str, int] = field(default_factory=dict)  # by category
     subjects: int = 0  # subjects left with no record, gone
     seconds: float = 0.0
+    quarantined: int = 0  # quarantined rows (raw copies of rows as received) older than the retention period
 
     @property
     def total_records(self) -> int:
@@ -101,6 +109,7 @@ class PurgeReport:
             "records": self.total_records,
             "versions": self.total_versions,
             "subjects": self.subjects,
+            "quarantined": self.quarantined,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -124,6 +133,11 @@ class _Due:
     counted_until: dt.date | None
 
 
+def sealed_record_id(ring: KeyRing, source: str, record_id: str) -> str:
+    """A record id as a tombstone keeps it: HMAC-SHA256 (hex) under the store's key, of its source and id."""
+    return ring.subject_key(f"{source}\x1f{record_id}", "tombstone").hex()
+
+
 def _date(value: Any) -> dt.date | None:
     """A date as the driver gives it: a date on PostgreSQL, ISO text on SQLite; timestamps to their UTC day."""
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
@@ -137,7 +151,8 @@ def _lock(connection: Connection) -> None:
     """Keep writers out until commit: what is purged must be what was judged due."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(
-            "LOCK TABLE records, subjects, current_scores, disputes, tombstones IN SHARE ROW EXCLUSIVE MODE"
+            "LOCK TABLE records, subjects, current_scores, disputes, tombstones, consents, subject_contacts, "
+            "outbox, deliveries, quarantine IN SHARE ROW EXCLUSIVE MODE"
         )
         return
     raw = connection.connection.driver_connection
@@ -211,23 +226,28 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield values[start : start + IN_LIST]
 
 
-def _erase(
-    connection: Connection, found: Sequence[_Due], gone: Sequence[int], today: dt.date, now: dt.datetime
+def _erase(  # noqa: PLR0917 (what an erase needs)
+    connection: Connection,
+    found: Sequence[_Due],
+    sealed: Mapping[tuple[str, str], str],
+    gone: Sequence[int],
+    today: dt.date,
+    now: dt.datetime,
 ) -> None:
     """Tombstones in, the records' versions and decided disputes out, then the subjects left with nothing."""
     rows = connection.execute(
-        sa.text(f"SELECT source_id, record_id, versions FROM tombstones t WHERE {_MATCH.format(t='t')}")
+        sa.text(f"SELECT source_id, record_id, versions FROM tombstones t WHERE {_TOMB.format(t='t')}")
     )
-    previous = {(source, record_id): versions for source, record_id, versions in rows}
-    connection.execute(sa.text(f"DELETE FROM tombstones WHERE {_MATCH.format(t='tombstones')}"))
+    previous = {(source, sealed_id): versions for source, sealed_id, versions in rows}
+    connection.execute(sa.text(f"DELETE FROM tombstones WHERE {_TOMB.format(t='tombstones')}"))
     insert_dicts(
         connection,
         tombstones,
         [
             {
                 "source_id": d.source,
-                "record_id": d.record_id,
-                "versions": d.versions + previous.get((d.source, d.record_id), 0),
+                "record_id": sealed[(d.source, d.record_id)],
+                "versions": d.versions + previous.get((d.source, sealed[(d.source, d.record_id)]), 0),
                 "category": d.category,
                 "content_hash": d.content_hash,
                 "counted_until": d.counted_until,
@@ -237,16 +257,18 @@ def _erase(
             for d in found
         ],
     )
+    # Messages still owed about the purged records and their disputes (a notice, a statement) go with them.
+    owed_about = f"""DELETE FROM deliveries WHERE event_key IN (
+        SELECT 'record-' || r.id FROM records r WHERE {_MATCH.format(t="r")}
+        UNION SELECT 'dispute-' || d.dispute_id || '-opened' FROM disputes d WHERE {_MATCH.format(t="d")}
+        UNION SELECT 'dispute-' || d.dispute_id || '-decided' FROM disputes d WHERE {_MATCH.format(t="d")})"""
+    connection.execute(sa.text(owed_about))
     connection.execute(sa.text(f"DELETE FROM disputes WHERE state = 'decided' AND {_MATCH.format(t='disputes')}"))
     connection.execute(sa.text(f"DELETE FROM records WHERE {_MATCH.format(t='records')}"))
     for part in _chunks(gone):
-        for table in (current_scores, outbox, disputes, consents, subject_contacts):
+        # Every message about the subject, to it or to anyone else (a statement to a source, a change to a bank).
+        for table in (current_scores, outbox, disputes, consents, subject_contacts, deliveries):
             connection.execute(sa.delete(table).where(table.c.subject_id.in_(part)))
-        connection.execute(
-            sa.delete(deliveries).where(
-                deliveries.c.party_kind == "subject", deliveries.c.party_id.in_([str(s) for s in part])
-            )
-        )
         connection.execute(sa.delete(subjects).where(subjects.c.id.in_(part)))
 
 
@@ -272,19 +294,28 @@ def purge(
         found = _find_due(connection, _books(connection, day, book), keep_for, day, say)
         say("finding the subjects left with no record")
         _KEYS.create(connection)
-        insert_dicts(connection, _KEYS, [{"source_id": d.source, "record_id": d.record_id} for d in found])
+        ring = store.keys(connection)
+        sealed = {(d.source, d.record_id): sealed_record_id(ring, d.source, d.record_id) for d in found}
+        keys = [{"source_id": s, "record_id": r, "sealed_id": h} for (s, r), h in sealed.items()]
+        insert_dicts(connection, _KEYS, keys)
         gone = _left_with_nothing(connection)
+        # A quarantined row is the raw copy of a row as received (identifier included): kept no longer than records.
+        old_rows = quarantine.c.received_at < dt.datetime.combine(day - dt.timedelta(days=keep_for), dt.time(0), dt.UTC)
+        quarantined = connection.execute(sa.select(sa.func.count()).where(old_rows)).scalar_one()
         if not dry_run:
             say("purging")
-            _erase(connection, found, gone, day, store.clock())
+            refresh_due(connection, day)  # events of stale states dated from the records that are still there
+            _erase(connection, found, sealed, gone, day, store.clock())
+            connection.execute(sa.delete(quarantine).where(old_rows))
         _KEYS.drop(connection)
         records: Counter[str] = Counter(d.category for d in found)
         versions: Counter[str] = Counter()
         for d in found:
             versions[d.category] += d.versions
         report = PurgeReport(
-            day, version, keep_for, dry_run, dict(records), dict(versions), len(gone), time.perf_counter() - started
-        )
+            day, version, keep_for, dry_run, dict(records), dict(versions), len(gone), time.perf_counter() - started,
+            int(quarantined),
+        )  # fmt: skip
         if not dry_run:
             append(
                 connection,

@@ -401,7 +401,11 @@ class _Books:
 def _lock(connection: Connection) -> None:
     """Keep writers out until commit: the scores written must be those of the records read."""
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("LOCK TABLE records, subjects, current_scores IN SHARE ROW EXCLUSIVE MODE")
+        # Consents and disputes too: a consent or a dispute arriving mid-rescore would be scored against a
+        # "before" state this rescore is about to replace, and its events would contradict the stored state.
+        connection.exec_driver_sql(
+            "LOCK TABLE records, subjects, current_scores, consents, disputes IN SHARE ROW EXCLUSIVE MODE"
+        )
         return
     raw = connection.connection.driver_connection
     if not raw.in_transaction:  # type: ignore[union-attr]

@@ -93,6 +93,7 @@ subjects = sa.Table(
     sa.Column("identifier_enc", sa.LargeBinary, nullable=False),  # AES-GCM, key version prefixed
     sa.Column("key_version", sa.Integer, nullable=False),
     sa.Column("created_at", TS, nullable=False),
+    sqlite_autoincrement=True,  # ids are never reused (migration 0008)
 )
 
 records = sa.Table(
@@ -115,6 +116,7 @@ records = sa.Table(
     sa.Column("is_latest", sa.Boolean, nullable=False),
     # Finds a record's versions and its latest (is_latest: the highest version, kept so by ingestion).
     sa.UniqueConstraint("source_id", "record_id", "version"),
+    sqlite_autoincrement=True,  # ids are never reused (migration 0008)
 )
 
 quarantine = sa.Table(
@@ -159,6 +161,7 @@ outbox = sa.Table(
     sa.Column("as_of", sa.Date, nullable=False),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("delivered_at", TS, nullable=True, index=True),
+    sqlite_autoincrement=True,  # ids are never reused (migration 0008)
 )
 
 relying_parties = sa.Table(
@@ -246,6 +249,7 @@ consents = sa.Table(
     sa.Column("given", sa.Boolean, nullable=False),  # true: given; false: withdrawn
     sa.Column("on", sa.Date, nullable=False),
     sa.Column("at", TS, nullable=False),
+    sqlite_autoincrement=True,  # ids are never reused (migration 0008)
 )
 
 webhooks = sa.Table(
@@ -277,7 +281,10 @@ deliveries = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),  # never holds the payload or an address
     sa.Column("created_at", TS, nullable=False),
     sa.Column("delivered_at", TS, nullable=True),
+    # Whom the message is about (a surrogate id): a purge drops every message about a subject that disappears.
+    sa.Column("subject_id", sa.Integer, nullable=True, index=True),
     sa.UniqueConstraint("channel", "party_kind", "party_id", "event_key"),
+    sqlite_autoincrement=True,  # ids are never reused (migration 0008)
 )
 
 tombstones = sa.Table(
