@@ -166,7 +166,14 @@ def open_dispute(api: Api, record_id: str) -> dict[str, Any]:
 def test_a_subject_with_an_address_gets_each_notice_once_by_email(api: Api, smtp: tuple[SmtpSettings, Mailbox]) -> None:
     settings, mailbox = smtp
     me = api.headers("subject", PERSON)
-    assert api.client.get("/v1/me/contact", headers=me).status_code == 404  # no record about me yet
+    assert api.client.get("/v1/me/contact", headers=me).status_code == 404  # no address given yet
+    bad = api.client.put("/v1/me/contact", json={"email": "not an address"}, headers=me)
+    assert (bad.status_code, bad.json()["code"]) == (422, "unprocessable")
+    for unsendable in ("me@exämple.org", "<script>@x.org", "a b@x.org"):  # SMTP could not carry these
+        refused = api.client.put("/v1/me/contact", json={"email": unsendable}, headers=me)
+        assert refused.status_code == 422, unsendable
+    # An address may come before any record: the first one's notice is then sent.
+    assert api.client.put("/v1/me/contact", json={"email": ADDRESS}, headers=me).status_code == 200
     api.push(record("J-0", subject=OTHER_PERSON))  # someone else: never mailed to me
     api.push(record("J-1"))
     bad = api.client.put("/v1/me/contact", json={"email": "not an address"}, headers=me)
@@ -489,6 +496,11 @@ def test_a_relying_party_that_asked_after_the_change_is_not_told_of_it(api: Api,
         ("https://10.1.2.3/hook", "private address"),
         ("https://169.254.169.254/latest", "link-local address"),
         ("https://[::1]/hook", "loopback address"),
+        ("https://127.1/hook", "loopback address"),  # forms a resolver reads as 127.0.0.1
+        ("https://2130706433/hook", "loopback address"),
+        ("https://0x7f000001/hook", "loopback address"),
+        ("https://LOCALHOST./hook", "this machine"),
+        ("https://user:pw@example.org/hook", "user name or password"),
     ],
 )
 def test_webhook_urls_must_be_public_https(url: str, problem: str) -> None:
@@ -498,8 +510,9 @@ def test_webhook_urls_must_be_public_https(url: str, problem: str) -> None:
 
 
 def test_a_name_that_resolves_to_a_private_address_is_refused_when_sending() -> None:
-    with pytest.raises(DeliveryError, match="non-public address"):
+    with pytest.raises(DeliveryError, match="non-public address") as refused:
         _check_address("https://localhost/hook", frozenset())
+    assert refused.value.permanent  # given up at once: trying again cannot help
     _check_address("https://localhost/hook", frozenset({"localhost"}))  # allowed by the deployment
 
 

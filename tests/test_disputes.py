@@ -125,6 +125,40 @@ def test_a_dispute_not_decided_by_its_deadline_is_decided_for_the_subject(backen
     assert [(d["outcome"], d["decided_by"]) for d in mine] == [("removed", "deadline")]
 
 
+def test_a_record_upheld_after_a_dispute_is_not_suspended_again_by_the_next_one(api: Api, backend: Backend) -> None:
+    api.push(record("J-1"))
+    first = open_dispute(api, "J-1").json()
+    assert decide(api, first["dispute_id"], "upheld").status_code == 200
+    again = open_dispute(api, "J-1")
+    assert again.status_code == 201, again.text
+    assert again.json()["record_suspended"] is False  # else disputing anew would keep it out for good
+    assert applies(api)
+    # Nor is it decided for the subject by its deadline: it waits for a reviewer.
+    env = {**backend.environ, "CREDO_TODAY": "2026-08-30"}
+    result = CliRunner().invoke(cli, ["--db", backend.url, "refresh"], env=env)
+    assert result.exit_code == 0 and "decided for the subject" not in result.stdout
+    queue = api.client.get("/v1/disputes", headers=api.headers("reviewer", "rita")).json()
+    assert [d["dispute_id"] for d in queue] == [again.json()["dispute_id"]]
+
+
+def test_an_open_repair_application_does_not_block_a_dispute(backend: Backend) -> None:
+    book = API_YAML.replace("    counts_for: 5y\n", "    counts_for: 5y\n    repair_after: 30d\n", 1)
+    assert book != API_YAML
+    store = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
+    init_store(store)
+    with api_over(store, book=book) as api:
+        api.push(record("J-1", resolved_on="2026-04-01"))
+        repair = api.client.post(
+            "/v1/me/repairs",
+            json={"source": SOURCE, "record_id": "J-1", "statement": "Paid on 2026-04-01."},
+            headers=api.headers("subject", PERSON),
+        )
+        assert repair.status_code == 201, repair.text
+        assert open_dispute(api, "J-1").status_code == 201
+        assert open_dispute(api, "J-1").status_code == 409  # but one dispute at a time
+    store.engine.dispose()
+
+
 def test_reviewers_decide_from_the_command_line_too(api: Api, backend: Backend) -> None:
     api.push(record("J-1"))
     dispute = open_dispute(api, "J-1").json()
@@ -208,7 +242,7 @@ def test_notices_say_what_happened_why_and_what_to_do(api: Api) -> None:
     assert "POST /v1/me/disputes" in record_notice["what_you_can_do"]
     assert record_notice["what"] == (
         f"A new record from {SOURCE}: Court judgment default, on 2026-03-01 (record J-1); "
-        "up to -100 points in legal, counting for 1825 days."
+        "-100 points in legal, counting for 1825 days; your report shows what it counts now."
     )
     measure = next(n for n in notices if n["kind"] == "measure_applied")
     assert measure["why"]["legal_basis"] == "Provisions on restricting high consumption by judgment debtors"

@@ -57,7 +57,9 @@ def test_from_a_surprising_record_to_a_corrected_score_through_the_api_alone(api
     assert any(n["kind"] == "dispute_opened" for n in notices())
 
     # 4. A reviewer reads the statement and corrects the amount: a new version counts, -5 points, doubled.
-    assert api.client.get(f"/v1/disputes/{dispute_id}", headers=rita).json()["statement"].startswith("The amount")
+    under_review = api.client.get(f"/v1/disputes/{dispute_id}", headers=rita).json()
+    assert under_review["statement"].startswith("The amount")
+    assert (under_review["record"]["amount"], under_review["record"]["category"]) == (150000, "tax.late_payment")
     decided = api.client.post(
         f"/v1/disputes/{dispute_id}/decision",
         json={"outcome": "corrected", "reasons": "The tax office confirms 1,500.", "correction": {"amount": 1500}},
@@ -73,8 +75,12 @@ def test_from_a_surprising_record_to_a_corrected_score_through_the_api_alone(api
     assert [(d["outcome"], d["reasons"], d["decided_by"]) for d in mine] == [
         ("corrected", "The tax office confirms 1,500.", "rita")
     ]
-    decided_notice = next(n for n in notices() if n["kind"] == "dispute_decided")
-    assert decided_notice["why"]["outcome"] == "corrected"
+    latest = notices()
+    kinds = [n["kind"] for n in latest]
+    assert kinds.index("dispute_decided") < kinds.index("dispute_opened")  # newest first
+    assert latest[kinds.index("dispute_decided")]["why"]["outcome"] == "corrected"
+    arrivals = [n for n in latest if n["kind"] == "record_added" and n["why"]["record_id"] == "T-1"]
+    assert [n["notice_id"] for n in arrivals] == [told["notice_id"]]  # the correction is not a new record
     seen = {(a["action"], a["who"]) for a in after["accesses"]}
     assert {("record.new", OTHER_SOURCE), ("dispute.open", "you"), ("dispute.read", "rita")} <= seen
     assert ("dispute.decide", "rita") in seen

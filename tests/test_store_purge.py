@@ -102,15 +102,15 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(api: Api) -> None:
 
 def test_nothing_is_due_before_the_retention_period_has_passed(api: Api) -> None:
     fill(api)
-    result = run(api, "purge", "--json", today="2032-02-27")
+    result = run(api, "purge", "--future", "--json", today="2032-02-27")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["records"] == 0
-    assert json.loads(run(api, "purge", "--json", today="2032-02-28").output)["records"] == 2
+    assert json.loads(run(api, "purge", "--future", "--json", today="2032-02-28").output)["records"] == 2
 
 
 def test_purge_erases_the_records_keeps_tombstones_and_the_chain_verifies(api: Api) -> None:
     fill(api)
-    result = run(api, "purge")
+    result = run(api, "purge", "--future")
     assert result.exit_code == 0, result.output
     assert "2 record(s) (3 version(s)) were purged, 1 subject(s) left with no record were removed" in result.output
     with api.store.begin() as connection:
@@ -144,7 +144,7 @@ def test_purge_erases_the_records_keeps_tombstones_and_the_chain_verifies(api: A
     assert broken.exit_code == 1
     assert str(entry.id) in broken.output
     # Nothing is left to purge.
-    again = json.loads(run(api, "purge", "--json").output)
+    again = json.loads(run(api, "purge", "--future", "--json").output)
     assert (again["records"], again["subjects"]) == (0, 0)
 
 
@@ -153,7 +153,7 @@ def test_a_subject_with_no_record_left_disappears_and_one_with_records_keeps_its
     person = state_of(api, PERSON)
     with api.store.begin() as connection:
         stored = connection.execute(sa.select(current_scores).order_by(current_scores.c.subject_id)).all()
-    assert run(api, "purge").exit_code == 0
+    assert run(api, "purge", "--future").exit_code == 0
     gone = api.client.get("/v1/me/report", headers=api.headers("subject", OTHER_PERSON))
     assert gone.status_code == 404  # the identifier's lookup finds nobody
     assert run(api, "score", OTHER_PERSON).exit_code == 1
@@ -178,8 +178,9 @@ def test_an_open_dispute_keeps_its_record(api: Api) -> None:
         headers=api.headers("subject", OTHER_PERSON),
     )
     assert opened.status_code == 201, opened.text
-    # The dispute lapses only on a refresh; without one it stays open and blocks the purge of its record.
-    said = json.loads(run(api, "purge", "--json").output)
+    # While open it blocks the purge of its record (a dry run does not decide overdue disputes, so it stays open;
+    # a real purge first would, as the next test shows).
+    said = json.loads(run(api, "purge", "--dry-run", "--json").output)
     assert (said["records"], said["subjects"]) == (1, 0)
     with api.store.begin() as connection:
         assert connection.execute(sa.select(records.c.record_id).where(records.c.record_id == "J-OTHER")).first()
@@ -189,10 +190,10 @@ def test_an_open_dispute_keeps_its_record(api: Api) -> None:
 def test_a_rulebook_without_retention_purges_nothing(api: Api) -> None:
     fill(api)
     before = table_counts(api)
-    result = run(api, "purge", today="2090-01-01")
+    result = run(api, "purge", "--future", today="2090-01-01")
     assert result.exit_code == 0, result.output
     assert "the rulebook in force (2026.1) sets no retention period: nothing is purged" in result.output
-    said = json.loads(run(api, "purge", "--json", today="2090-01-01").output)
+    said = json.loads(run(api, "purge", "--future", "--json", today="2090-01-01").output)
     assert (said["keep_for_days"], said["records"]) == (None, 0)
     assert table_counts(api) == before
 
@@ -220,7 +221,7 @@ def test_everything_about_a_gone_subject_goes_and_its_ids_are_never_given_again(
         owed = connection.execute(sa.select(sa.func.count()).where(deliveries.c.subject_id == other_id)).scalar_one()
     assert owed > 0
 
-    assert run(api, "purge").exit_code == 0
+    assert run(api, "purge", "--future").exit_code == 0
     with api.store.begin() as connection:
         for table in (current_scores, outbox, disputes, consents, subject_contacts, deliveries):
             left = connection.execute(sa.select(sa.func.count()).where(table.c.subject_id == other_id)).scalar_one()
@@ -245,7 +246,25 @@ def test_quarantined_rows_are_kept_no_longer_than_records(api: Api) -> None:
     # Kept a year from when it was received (the wall clock): not yet today, gone in 2032.
     today = dt.datetime.now(dt.UTC).date().isoformat()
     assert json.loads(run(api, "purge", "--dry-run", "--json", today=today).output)["quarantined"] == 0
-    said = json.loads(run(api, "purge", "--json").output)
+    said = json.loads(run(api, "purge", "--future", "--json").output)
     assert said["quarantined"] == 1
     with api.store.begin() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(quarantine)).scalar_one() == 0
+
+
+def test_a_purge_dated_ahead_of_the_clock_needs_future_and_overdue_disputes_lapse_first(api: Api) -> None:
+    fill(api)
+    refused = run(api, "purge")  # CREDO_TODAY is years ahead of the real date
+    assert refused.exit_code == 1 and "erases records that still count today" in refused.output
+    opened = api.client.post(
+        "/v1/me/disputes", json={"source": "court", "record_id": "J-OLD", "statement": "Not mine."},
+        headers=api.headers("subject", PERSON),
+    )  # fmt: skip
+    assert opened.status_code == 201
+    # Years past its deadline: the purge first decides it for the subject (as the daily refresh would), so the
+    # record goes with the others instead of being held by an open dispute.
+    said = json.loads(run(api, "purge", "--future", "--json").output)
+    assert said["records"] == 2
+    with api.store.begin() as connection:
+        lapse = connection.execute(sa.select(audit_log).where(audit_log.c.action == "dispute.lapse")).one()
+    assert lapse.subject_id is not None  # the subject sees it among the accesses to its data

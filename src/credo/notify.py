@@ -95,7 +95,11 @@ class SmtpSettings:
 
 
 class DeliveryError(Exception):
-    """A receiver that answered, but not with success."""
+    """A receiver that answered, but not with success; ``permanent``: trying again cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -147,12 +151,14 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 def _check_address(url: str, allowed: frozenset[str]) -> None:
     """Refuse a host whose addresses are not public, unless it is allowed (set time checks only literal ones)."""
-    host = urllib.parse.urlsplit(url).hostname or ""
+    host = (urllib.parse.urlsplit(url).hostname or "").rstrip(".")
     if host in allowed:
         return
     for *_, sockaddr in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP):
         if address_refused(str(sockaddr[0])):
-            raise DeliveryError("refused: the host resolves to a non-public address (CREDO_WEBHOOK_ALLOW_HOSTS)")
+            raise DeliveryError(
+                "refused: the host resolves to a non-public address (CREDO_WEBHOOK_ALLOW_HOSTS)", permanent=True
+            )
 
 
 def _post_webhook(due: Due, now: dt.datetime, timeout: float, allowed: frozenset[str]) -> None:
@@ -231,8 +237,9 @@ def run_pass(
                 else:
                     _post_webhook(message, moment(), timeout, allowed)
             except Exception as exc:  # any failure of one message is that message's failed attempt
+                give_up = isinstance(exc, DeliveryError) and exc.permanent
                 with store.begin() as connection:
-                    state = mark_failed(connection, message, _reason(exc), moment())
+                    state = mark_failed(connection, message, _reason(exc), moment(), give_up=give_up)
                 retrying += state == "pending"
                 given_up += state == "failed"
                 continue

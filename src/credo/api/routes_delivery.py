@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from credo.api.context import role_extra, roles
 from credo.api.writer import Done
+from credo.domain.identifiers import problem_with_identifier
 from credo.notify import allowed_hosts
 from credo.store.audit import AuditEntry
 from credo.store.clock import utc_iso
@@ -24,7 +25,8 @@ from credo.store.delivery import (
     set_webhook,
     webhook_rows,
 )
-from credo.store.errors import NotFoundError
+from credo.store.errors import NotFoundError, StoreError
+from credo.store.subjects import ensure_subject
 
 router = APIRouter(prefix="/v1", tags=["delivery"])  # the prefix here, so routes know their full path (metrics)
 Subject = Annotated[Any, Depends(roles("subject"))]
@@ -48,6 +50,17 @@ def _ids(caller: Any, connection: Connection) -> list[int]:
     return [sid for sid, _ in found]
 
 
+def _ids_or_new(caller: Any, connection: Connection, now: dt.datetime) -> list[int]:
+    """The caller's subjects; one made for it if Credo holds none yet (an address may come before any record)."""
+    found = caller.ctx.subject_ids(connection, caller.id, caller.kind)
+    if found:
+        return [sid for sid, _ in found]
+    kind = caller.kind or ("person" if problem_with_identifier(caller.id, "person") is None else "organization")
+    if problem_with_identifier(caller.id, kind) is not None:
+        raise StoreError(f"the token names no valid {kind} identifier")
+    return [ensure_subject(connection, caller.ctx.fresh_keys(connection), caller.id, kind, now)]
+
+
 def _iso(at: dt.datetime | None) -> str | None:
     return None if at is None else utc_iso(at)
 
@@ -60,8 +73,8 @@ def _iso(at: dt.datetime | None) -> str | None:
 async def put_contact(body: ContactIn, caller: Subject) -> dict[str, Any]:
     ctx = caller.ctx
 
-    def work(connection: Connection, _now: dt.datetime) -> Done:
-        ids = _ids(caller, connection)
+    def work(connection: Connection, now: dt.datetime) -> Done:
+        ids = _ids_or_new(caller, connection, now)
         today = ctx.today()
         set_contact(connection, ctx.fresh_keys(connection), ids, body.email, today)
         entries = [AuditEntry("subject", "subject", "contact.set", "the subject's address for notices", s) for s in ids]

@@ -26,6 +26,7 @@ from credo.store.disputes import (
 )
 from credo.store.errors import NotFoundError
 from credo.store.tables import disputes as disputes_table
+from credo.store.tables import records as records_table
 
 router = APIRouter(prefix="/v1", tags=["disputes"])  # the prefix here, so routes know their full path (metrics)
 Subject = Annotated[Any, Depends(roles("subject"))]
@@ -151,8 +152,26 @@ async def reviewer_queue(caller: Reviewer) -> list[dict[str, Any]]:
         return [d.to_json() for d in queue(connection)]
 
 
+def _record_under_review(connection: Connection, source: str, record_id: str) -> dict[str, Any] | None:
+    """What the reviewer weighs the statement against: the record's latest version as stored (no subject)."""
+    row = connection.execute(
+        sa.select(records_table).where(
+            records_table.c.source_id == source, records_table.c.record_id == record_id, records_table.c.is_latest
+        )
+    ).first()
+    if row is None:
+        return None
+    dates = {k: getattr(row, k) for k in ("occurred_on", "resolved_on")}
+    return {
+        "version": int(row.version), "category": row.category, "amount": row.amount, "status": row.status,
+        "reference": row.reference, **{k: None if v is None else v.isoformat() for k, v in dates.items()},
+    }  # fmt: skip
+
+
 @router.get(
-    "/disputes/{dispute_id}", summary="One dispute with the subject's statement", openapi_extra=role_extra("reviewer")
+    "/disputes/{dispute_id}",
+    summary="One dispute with the subject's statement and the record it is about",
+    openapi_extra=role_extra("reviewer"),
 )
 async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
     ctx = caller.ctx
@@ -164,6 +183,7 @@ async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
             raise NotFoundError(f"no dispute {dispute_id}")
         found = next(d for d in disputes_of(connection, int(row.subject_id)) if d.dispute_id == dispute_id)
         body = found.to_json(statement=statement_of(connection, ctx.fresh_keys(connection), dispute_id))
+        body["record"] = _record_under_review(connection, found.source, found.record_id)
     await ctx.audit(
         AuditEntry(
             "reviewer", caller.id, "dispute.read", "review of a dispute", found.subject_id, {"dispute_id": dispute_id}

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from credo.cli.console import out, phases
+from credo.cli.console import fail, out, phases
 from credo.cli.store_ctx import cli_actor, open_from, store_errors
+from credo.store.clock import today
 from credo.store.purge import PurgeReport, purge
 
 __all__ = ["purge_cmd"]
@@ -19,10 +21,25 @@ def purge_cmd(
     ctx: typer.Context,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go, and change nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of text.")] = False,
+    future: Annotated[
+        bool,
+        typer.Option(
+            "--future",
+            help="Purge although CREDO_TODAY is after today's date (on a copy of a store: it erases records that "
+            "still count today).",
+        ),
+    ] = False,
 ) -> None:
     """Purge the records past the retention period of the rulebook in force: content erased, tombstones kept."""
-    with open_from(ctx) as store, store_errors(), phases() as say:
-        report = purge(store, actor=cli_actor(), dry_run=dry_run, progress=say)
+    with open_from(ctx) as store, store_errors():
+        day, real = today(store.environ), dt.datetime.now(dt.UTC).date()
+        if day > real and not dry_run and not future:
+            fail(
+                f"CREDO_TODAY ({day}) is after today's date ({real}): purging as of a later day erases records "
+                "that still count today. Try --dry-run, or add --future on a copy of the store."
+            )
+        with phases() as say:
+            report = purge(store, actor=cli_actor(), dry_run=dry_run, progress=say)
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
         return

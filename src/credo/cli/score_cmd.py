@@ -11,10 +11,10 @@ from rich.markup import escape
 from credo.cli.console import err, out
 from credo.cli.store_ctx import audit_cli, cli_actor, open_from, store_errors
 from credo.domain.identifiers import mask_identifier
+from credo.store.audit import append
 from credo.store.clock import today
-from credo.store.disputes import lapse_overdue
+from credo.store.daily import lapse_and_refresh
 from credo.store.reading import SubjectNotInStore, SubjectScore, score_subject
-from credo.store.scoring import refresh_due, rescore_subjects
 
 __all__ = ["refresh", "score"]
 
@@ -78,12 +78,9 @@ def refresh(ctx: typer.Context) -> None:
     with open_from(ctx) as store, store_errors():
         day = today(store.environ)
         with store.begin() as connection:
-            lapsed = lapse_overdue(connection, day)  # disputes past their deadline are decided for the subject
-            if lapsed:
-                rescore_subjects(connection, sorted({d.subject_id for d in lapsed}), day)
-            for dispute in lapsed:
-                audit_cli(connection, store, "dispute.lapse", {"dispute_id": dispute.dispute_id})
-            outcome = refresh_due(connection, day)
+            daily = lapse_and_refresh(connection, day, cli_actor())  # overdue disputes decided for the subject
+            lapsed, outcome = daily.lapsed, daily.refreshed
+            append(connection, daily.entries, store.clock())
             detail = {"as_of": day.isoformat(), "subjects": outcome.subjects, "changed": outcome.changed}
             audit_cli(connection, store, "refresh", detail)
     if lapsed:

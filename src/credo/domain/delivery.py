@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import socket
 import urllib.parse
 from collections.abc import Collection
 from email.message import EmailMessage
@@ -111,9 +112,11 @@ def url_problem(url: str, allowed_hosts: Collection[str] = ()) -> str | None:
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         return "url must not contain spaces or control characters"
     parts = urllib.parse.urlsplit(url)
-    host = parts.hostname
+    host = (parts.hostname or "").rstrip(".")
     if parts.scheme not in ("https", "http") or not host:
         return "url must be an https:// address with a host"
+    if parts.username is not None or parts.password is not None:
+        return "url must not carry a user name or password (the signature authenticates Credo)"
     try:
         parts.port  # noqa: B018 (raises on a port that is not a number in range)
     except ValueError:
@@ -124,13 +127,24 @@ def url_problem(url: str, allowed_hosts: Collection[str] = ()) -> str | None:
         return f"url must be https:// (plain http only for hosts in CREDO_WEBHOOK_ALLOW_HOSTS, not {host})"
     if host == "localhost" or host.endswith(".localhost"):
         return "url must not point at this machine (allow it with CREDO_WEBHOOK_ALLOW_HOSTS)"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+    address = _literal_address(host)
+    if address is None:
         return None  # a name: its addresses are checked when sending (address_refused)
     if address_refused(str(address)):
         return f"url points at a {_kind(address)} address (allow it with CREDO_WEBHOOK_ALLOW_HOSTS)"
     return None
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host names literally, in any form a resolver accepts (``127.1``, ``2130706433``, ``0x7f.1``)."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def address_refused(address: str) -> bool:

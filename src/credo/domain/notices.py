@@ -94,9 +94,14 @@ def from_record(row_id: int, record: Record, rule: Rule, received_on: dt.date) -
     points = rule.base_points(record.amount)
     if points >= 0 or record.status != "active":
         return None
+    repeat = ""
+    if rule.repeat is not None:
+        warning = ", a first one only a warning" if rule.repeat.first_is_warning else ""
+        repeat = f" (times {rule.repeat.factor} if it repeats within {rule.repeat.window} days{warning})"
     what = (
         f"A new record from {record.source}: {rule.label}, on {record.occurred_on.isoformat()} "
-        f"(record {record.record_id}); up to {points} points in {rule.dimension}, counting for {rule.counts_for} days."
+        f"(record {record.record_id}); {points} points in {rule.dimension}{repeat}, counting for {rule.counts_for} "
+        "days; your report shows what it counts now."
     )
     why = {
         "source": record.source,

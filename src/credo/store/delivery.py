@@ -81,7 +81,8 @@ ASKED_WITHIN = dt.timedelta(days=180)  # a relying party is told of changes to a
 LEASE = dt.timedelta(minutes=5)  # a claimed row is not claimed again meanwhile, unless its sender died
 CURSOR = "delivery_cursor"
 PARTY_KINDS = ("relying", "source")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# An address plain SMTP can carry: ASCII, an unquoted local part, a dotted domain (no IDN, no SMTPUTF8).
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _MEASURE_EVENTS = ("measure_applied", "measure_lifted")
 
 
@@ -97,7 +98,7 @@ def set_contact(connection: Connection, ring: KeyRing, subject_ids: Iterable[int
     since = dt.datetime.combine(today, dt.time(0), dt.UTC)
     email = email.strip()
     if len(email) > 254 or not _EMAIL.match(email):
-        raise StoreError("email must be an address such as name@example.org")
+        raise StoreError("email must be a plain ASCII address such as name@example.org")
     for sid in subject_ids:
         connection.execute(sa.delete(subject_contacts).where(subject_contacts.c.subject_id == sid))
         connection.execute(
@@ -552,14 +553,14 @@ def _audit_entry(due: Due) -> AuditEntry:
     return AuditEntry("system", "delivery", "dispute.notify", "the source told of a dispute", due.subject_id, detail)
 
 
-def mark_failed(connection: Connection, due: Due, error: str, now: dt.datetime) -> str:
+def mark_failed(connection: Connection, due: Due, error: str, now: dt.datetime, *, give_up: bool = False) -> str:
     """Record a failed attempt: ``pending`` again after the backoff, or ``failed`` once Credo gives up.
 
     Only while the caller still holds the lease: a sender whose lease ran out (and whose message another sender
     may have delivered meanwhile) records nothing, and "lost" is returned.
     """
     attempts = due.attempts + 1
-    wait = retry_after(attempts)
+    wait = None if give_up else retry_after(attempts)
     state = "pending" if wait is not None else "failed"
     held = connection.execute(
         sa.update(deliveries)

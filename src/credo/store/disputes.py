@@ -135,7 +135,10 @@ def open_dispute(  # noqa: PLR0917 (a dispute's parts)
     _own_record(connection, subject_id, source, record_id)
     if not statement.strip():
         raise StoreError("say what is wrong with the record (statement)")
-    suspends = book.disputes.while_open == "suspend"
+    # A record upheld after a dispute is not suspended again by the next one (nor removed by its deadline): else
+    # disputing it anew each time it is upheld would keep it out of the score for good. As the FCRA lets a
+    # repeated dispute wait for new information, it waits for a reviewer, and the record counts meanwhile.
+    suspends = book.disputes.while_open == "suspend" and not _upheld_before(connection, source, record_id)
     return _file(connection, ring, book, "dispute", suspends, subject_id, source, record_id, statement, today, now)
 
 
@@ -193,8 +196,8 @@ def _file(  # noqa: PLR0917 (a dispute's or application's parts)
     today: dt.date,
     now: dt.datetime,
 ) -> Dispute:
-    """Store a new open dispute or repair application (none may be open on the record already)."""
-    _none_open(connection, source, record_id)
+    """Store a new open dispute or repair application (none of its kind may be open on the record already)."""
+    _none_open(connection, source, record_id, kind)
     item = Dispute(
         dispute_id=str(uuid.uuid4()),
         subject_id=subject_id,
@@ -214,10 +217,29 @@ def _file(  # noqa: PLR0917 (a dispute's or application's parts)
     return item
 
 
-def _none_open(connection: Connection, source: str, record_id: str) -> None:
+def _upheld_before(connection: Connection, source: str, record_id: str) -> bool:
+    """Whether a dispute of this record was decided upheld already."""
+    return (
+        connection.execute(
+            sa.select(disputes.c.id).where(
+                disputes.c.source_id == source,
+                disputes.c.record_id == record_id,
+                disputes.c.kind == "dispute",
+                disputes.c.outcome == "upheld",
+            )
+        ).first()
+        is not None
+    )
+
+
+def _none_open(connection: Connection, source: str, record_id: str, kind: str) -> None:
+    """One open dispute and one open repair application per record at most (a repair does not block a dispute)."""
     already = connection.execute(
         sa.select(disputes.c.dispute_id, disputes.c.kind).where(
-            disputes.c.source_id == source, disputes.c.record_id == record_id, disputes.c.state == "open"
+            disputes.c.source_id == source,
+            disputes.c.record_id == record_id,
+            disputes.c.state == "open",
+            disputes.c.kind == kind,
         )
     ).first()
     if already is not None:
@@ -329,10 +351,25 @@ def decide_dispute(
 
 
 def lapse_overdue(connection: Connection, today: dt.date) -> list[Dispute]:
-    """Decide for the subject every dispute still open on or after its deadline: the record is removed."""
+    """Decide for the subject every dispute still open on or after its deadline: the record is removed.
+
+    Not a repeated dispute of a record already upheld: that one waits for a reviewer (:func:`open_dispute`).
+    """
+    earlier = disputes.alias("earlier")
+    upheld_before = (
+        sa.select(earlier.c.id)
+        .where(
+            earlier.c.source_id == disputes.c.source_id,
+            earlier.c.record_id == disputes.c.record_id,
+            earlier.c.kind == "dispute",
+            earlier.c.outcome == "upheld",
+            earlier.c.id < disputes.c.id,
+        )
+        .exists()
+    )
     rows = connection.execute(
         sa.select(disputes)
-        .where(disputes.c.kind == "dispute", disputes.c.state == "open", disputes.c.deadline <= today)
+        .where(disputes.c.kind == "dispute", disputes.c.state == "open", disputes.c.deadline <= today, ~upheld_before)
         .order_by(disputes.c.id)
     ).all()
     lapsed = []

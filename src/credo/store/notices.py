@@ -1,7 +1,8 @@
 """A subject's notices, gathered from what the store keeps (:mod:`credo.domain.notices` words them).
 
 Changes of standing come from the outbox, negative records from ``records``
-(the latest version of each, with the rule in force), dispute steps from
+(one notice per record: the day and id of its first version, the words of its
+latest, with the rule in force), dispute steps from
 ``disputes``, consent given or withdrawn from ``consents``. Nothing is copied: the notice ids name their origin, so a
 delivery can be recorded against a notice later.
 """
@@ -25,16 +26,34 @@ def _day(at: dt.datetime | dt.date) -> dt.date:
     return at.date() if isinstance(at, dt.datetime) else at
 
 
+def _utc(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+
+
 def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: int = 500) -> list[Notice]:
-    """The subject's notices, newest first (at most ``limit``)."""
+    """The subject's notices, newest first (by day, then by when each was made), at most ``limit``.
+
+    A record's notice is the notice of its arrival: it keeps the id and day of the record's first version (a
+    correction or a new version does not make it a new record), worded from its latest version.
+    """
     kind = connection.execute(sa.select(subjects.c.kind).where(subjects.c.id == subject_id)).scalar_one()
-    found: list[Notice] = []
-    for event_id, event_type, detail, as_of in connection.execute(
-        sa.select(outbox.c.id, outbox.c.event_type, outbox.c.detail, outbox.c.as_of).where(
+    found: list[tuple[Notice, dt.datetime]] = []
+    for event_id, event_type, detail, as_of, created_at in connection.execute(
+        sa.select(outbox.c.id, outbox.c.event_type, outbox.c.detail, outbox.c.as_of, outbox.c.created_at).where(
             outbox.c.subject_id == subject_id
         )
     ):
-        found.append(from_event(int(event_id), event_type, detail, as_of))
+        found.append((from_event(int(event_id), event_type, detail, as_of), _utc(created_at)))
+    first = {
+        (source, record_id): (int(row_id), _utc(received))
+        for source, record_id, row_id, received in connection.execute(
+            sa.select(
+                records.c.source_id, records.c.record_id, sa.func.min(records.c.id), sa.func.min(records.c.received_at)
+            )
+            .where(records.c.subject_id == subject_id)
+            .group_by(records.c.source_id, records.c.record_id)
+        )
+    }
     for row in connection.execute(sa.select(records).where(records.c.subject_id == subject_id, records.c.is_latest)):
         rule = book.rule_for(row.category, kind)
         if rule is None:
@@ -43,20 +62,27 @@ def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: i
             row.source_id, row.record_id, str(subject_id), kind, row.category, row.occurred_on, row.amount,
             row.resolved_on, row.status, row.reference,
         )  # fmt: skip
-        notice = from_record(int(row.id), record, rule, _day(row.received_at))
+        first_id, arrived = first[(row.source_id, row.record_id)]
+        notice = from_record(first_id, record, rule, arrived.date())
         if notice is not None:
-            found.append(notice)
+            found.append((notice, arrived))
     for d in connection.execute(sa.select(disputes).where(disputes.c.subject_id == subject_id)):
         decided = None if d.state == "open" else (d.outcome, d.reasons, d.decided_on)
-        found.extend(
-            from_dispute(
-                d.dispute_id, d.kind, source=d.source_id, record_id=d.record_id, opened_on=d.opened_on,
-                deadline=d.deadline, decided=decided,
-            )
+        steps = from_dispute(
+            d.dispute_id, d.kind, source=d.source_id, record_id=d.record_id, opened_on=d.opened_on,
+            deadline=d.deadline, decided=decided,
         )  # fmt: skip
-    for row_id, given, on in connection.execute(
-        sa.select(consents.c.id, consents.c.given, consents.c.on).where(consents.c.subject_id == subject_id)
+        # No time is kept for a decision: it sorts after everything else of its day.
+        found.extend((n, _utc(d.created_at) if n.kind.endswith("_opened") else _END_OF_DAY) for n in steps)
+    for row_id, given, on, at in connection.execute(
+        sa.select(consents.c.id, consents.c.given, consents.c.on, consents.c.at).where(
+            consents.c.subject_id == subject_id
+        )
     ):
-        found.append(from_consent(int(row_id), bool(given), on, required=book.score.requires_consent))
-    found.sort(key=lambda n: (n.on, n.notice_id), reverse=True)
-    return found[:limit]
+        notice = from_consent(int(row_id), bool(given), on, required=book.score.requires_consent)
+        found.append((notice, _utc(at)))
+    found.sort(key=lambda pair: (pair[0].on, pair[1], pair[0].notice_id), reverse=True)
+    return [notice for notice, _ in found[:limit]]
+
+
+_END_OF_DAY = dt.datetime.max.replace(tzinfo=dt.UTC)

@@ -34,9 +34,9 @@ from credo.store import clock
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
 from credo.store.bulk import IN_LIST, driver_cursor, insert_dicts, placeholder
+from credo.store.daily import lapse_and_refresh
 from credo.store.keys import KeyRing
 from credo.store.rulebooks import rulebook_at
-from credo.store.scoring import refresh_due
 from credo.store.tables import (
     consents,
     current_scores,
@@ -291,6 +291,11 @@ def purge(
         if book.retention is None:
             return PurgeReport(day, version, None, dry_run, seconds=time.perf_counter() - started)
         keep_for = book.retention.keep_for
+        daily = None
+        if not dry_run:
+            # As the daily refresh, first: overdue disputes decided for their subjects (their records may then
+            # go), and events of stale states dated from the records that are still there.
+            daily = lapse_and_refresh(connection, day, actor)
         found = _find_due(connection, _books(connection, day, book), keep_for, day, say)
         say("finding the subjects left with no record")
         _KEYS.create(connection)
@@ -304,7 +309,6 @@ def purge(
         quarantined = connection.execute(sa.select(sa.func.count()).where(old_rows)).scalar_one()
         if not dry_run:
             say("purging")
-            refresh_due(connection, day)  # events of stale states dated from the records that are still there
             _erase(connection, found, sealed, gone, day, store.clock())
             connection.execute(sa.delete(quarantine).where(old_rows))
         _KEYS.drop(connection)
@@ -317,9 +321,6 @@ def purge(
             int(quarantined),
         )  # fmt: skip
         if not dry_run:
-            append(
-                connection,
-                [AuditEntry("operator", actor, ACTION, "retention", None, report.audit_detail())],
-                store.clock(),
-            )
+            entry = AuditEntry("operator", actor, ACTION, "retention", None, report.audit_detail())
+            append(connection, [*(daily.entries if daily else ()), entry], store.clock())
     return report

@@ -1,0 +1,40 @@
+"""What the daily ``credo refresh`` does, also run first by ``credo purge``: lapse overdue disputes, then refresh.
+
+Kept in one place so that both see the same day: a purge must not erase a record that a dispute past its
+deadline should have removed first, nor leave a state stale whose events would then be dated wrongly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from credo.store.audit import AuditEntry
+from credo.store.disputes import Dispute, lapse_overdue
+from credo.store.scoring import RescoreOutcome, refresh_due, rescore_subjects
+
+__all__ = ["Daily", "lapse_and_refresh"]
+
+
+@dataclass(frozen=True)
+class Daily:
+    lapsed: list[Dispute]
+    refreshed: RescoreOutcome
+    entries: list[AuditEntry]  # one per lapsed dispute, naming its subject (who sees it in its report)
+
+
+def lapse_and_refresh(connection: Connection, day: dt.date, actor: str) -> Daily:
+    """Decide overdue disputes for their subjects (rescored at once), then refresh every stale state."""
+    lapsed = lapse_overdue(connection, day)
+    if lapsed:
+        rescore_subjects(connection, sorted({d.subject_id for d in lapsed}), day)
+    entries = [
+        AuditEntry(
+            "operator", actor, "dispute.lapse", "a dispute not decided by its deadline", d.subject_id,
+            {"dispute_id": d.dispute_id},
+        )
+        for d in lapsed
+    ]  # fmt: skip
+    return Daily(lapsed, refresh_due(connection, day), entries)
