@@ -22,10 +22,6 @@ from credo.store.tables import consents, disputes, outbox, records, subjects
 __all__ = ["notices_of"]
 
 
-def _day(at: dt.datetime | dt.date) -> dt.date:
-    return at.date() if isinstance(at, dt.datetime) else at
-
-
 def _utc(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
