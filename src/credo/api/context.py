@@ -28,6 +28,7 @@ from credo.domain.rulebook import Rulebook
 from credo.store import clock
 from credo.store.audit import AuditEntry
 from credo.store.bootstrap import KEY_CHECK, Store
+from credo.store.errors import NotFoundError
 from credo.store.keys import KeyRing
 from credo.store.lookup import SubjectSnapshot, read_snapshot
 from credo.store.relying import RelyingParty, get_relying
@@ -136,6 +137,13 @@ class ApiContext:
     def subject_ids(self, connection: Connection, identifier: str, kind: str | None = None) -> list[tuple[int, str]]:
         """(surrogate id, kind) of the stored subjects the identifier names; a bad identifier is a 422."""
         return [(s.subject_id, s.kind) for s in self.snapshots(connection, identifier, kind)]
+
+    def own_subjects(self, connection: Connection, identifier: str, kind: str | None) -> list[tuple[int, str]]:
+        """A subject's own stored subjects, as :meth:`subject_ids` (only the token's kind); none is a 404."""
+        found = self.subject_ids(connection, identifier, kind)
+        if not found:
+            raise NotFoundError("Credo holds no record about you")
+        return found
 
     async def audit(self, *entries: AuditEntry) -> None:
         try:

@@ -44,10 +44,7 @@ class WebhookIn(BaseModel):
 
 
 def _ids(caller: Any, connection: Connection) -> list[int]:
-    found = caller.ctx.subject_ids(connection, caller.id, caller.kind)
-    if not found:
-        raise NotFoundError("Credo holds no record about you")
-    return [sid for sid, _ in found]
+    return [sid for sid, _ in caller.ctx.own_subjects(connection, caller.id, caller.kind)]
 
 
 def _ids_or_new(caller: Any, connection: Connection, now: dt.datetime) -> list[int]:

@@ -55,10 +55,7 @@ class DecisionIn(BaseModel):
 
 
 def _subject_id(ctx: ApiContext, connection: Connection, caller: Any) -> int:
-    found = ctx.subject_ids(connection, caller.id, caller.kind)
-    if not found:
-        raise NotFoundError("Credo holds no record about you")
-    return found[0][0]
+    return ctx.own_subjects(connection, caller.id, caller.kind)[0][0]
 
 
 @router.post(

@@ -24,7 +24,6 @@ from credo.store.audit import AuditEntry, entries_about
 from credo.store.clock import utc_iso
 from credo.store.consent import consent_histories, consent_rows, set_consent
 from credo.store.decisions import decisions_about
-from credo.store.errors import NotFoundError
 from credo.store.notices import notices_of
 from credo.store.scoring import current_state, load_subject_records, suppressed_records
 from credo.store.subjects import ensure_subject
@@ -53,9 +52,7 @@ async def report(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str,
 def _reports(ctx: ApiContext, identifier: str, kind: str | None, today: dt.date) -> list[tuple[int, dict[str, Any]]]:
     reports = []
     with ctx.begin() as connection:
-        found = ctx.subject_ids(connection, identifier, kind)  # only the kind the token is for
-        if not found:
-            raise NotFoundError("Credo holds no record about you")
+        found = ctx.own_subjects(connection, identifier, kind)
         _, book = ctx.book(connection, today)
         ids = [sid for sid, _ in found]
         for sid in ids:
@@ -97,9 +94,7 @@ async def notices(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str
 
     def gather() -> list[tuple[int, list[dict[str, Any]]]]:
         with ctx.begin() as connection:
-            found = ctx.subject_ids(connection, caller.id, caller.kind)
-            if not found:
-                raise NotFoundError("Credo holds no record about you")
+            found = ctx.own_subjects(connection, caller.id, caller.kind)
             _, book = ctx.book(connection, today)
             return [(sid, [n.to_json() for n in notices_of(connection, book, sid)]) for sid, _ in found]
 

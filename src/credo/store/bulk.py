@@ -28,10 +28,20 @@ from typing import Any
 import duckdb
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
 
 from credo.batch.sqltext import lit
 
-__all__ = ["FETCH_ROWS", "IN_LIST", "driver_cursor", "insert_dicts", "insert_select", "placeholder", "select_in"]
+__all__ = [
+    "FETCH_ROWS",
+    "IN_LIST",
+    "dialect_insert",
+    "driver_cursor",
+    "insert_dicts",
+    "insert_select",
+    "placeholder",
+    "select_in",
+]
 
 FETCH_ROWS = 100_000  # rows per fetch from DuckDB when feeding SQLite
 IN_LIST = 5_000  # values per IN (...) list: well below SQLite's and PostgreSQL's parameter limits
@@ -198,6 +208,11 @@ def select_in(
                 cursor.execute(f"{head}{joiner}{column} IN ({', '.join('?' * len(part))})", [*params, *part])
             found.extend(tuple(r) for r in cursor.fetchall())
     return found
+
+
+def dialect_insert(dialect: str, table: sa.Table) -> Any:
+    """An INSERT that knows ``ON CONFLICT`` (``on_conflict_do_nothing`` / ``_do_update``) on either backend."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def placeholder(connection: Connection) -> str:

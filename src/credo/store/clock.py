@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from credo.store.errors import StoreError
 
-__all__ = ["ENV_TODAY", "today", "utc_iso"]
+__all__ = ["ENV_TODAY", "as_utc", "today", "utc_iso"]
 
 ENV_TODAY = "CREDO_TODAY"
 
@@ -32,6 +32,11 @@ def today(environ: Mapping[str, str] | None = None) -> dt.date:
         raise StoreError(f"{ENV_TODAY} must be a date YYYY-MM-DD, not {text!r}") from None
 
 
+def as_utc(at: dt.datetime) -> dt.datetime:
+    """A stored timestamp with its zone: the store keeps UTC, and SQLite gives it back without a zone."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+
+
 def utc_iso(at: dt.datetime) -> str:
-    """A stored timestamp as ISO text with its zone: the store keeps UTC, and SQLite gives it back without a zone."""
-    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).isoformat()
+    """A stored timestamp as ISO text with its zone (:func:`as_utc`)."""
+    return as_utc(at).isoformat()

@@ -33,12 +33,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from credo.domain.delivery import retry_after, url_problem
 from credo.domain.rulebook import Rulebook
 from credo.store.audit import AuditEntry
+from credo.store.bulk import IN_LIST, dialect_insert
+from credo.store.clock import as_utc
 from credo.store.errors import ConflictError, NotFoundError, StoreError
 from credo.store.keys import KeyRing
 from credo.store.notices import notices_of
@@ -225,24 +225,19 @@ class _Ledger:
         The subject's surrogate id is kept beside the message (encrypted with it), not sent: the audit entry of
         the delivery names it, so the subject sees who was told what.
         """
-        where = (
-            deliveries.c.channel == channel,
-            deliveries.c.party_kind == party[0],
-            deliveries.c.party_id == party[1],
-            deliveries.c.event_key == key,
-        )
-        if self.connection.execute(sa.select(deliveries.c.id).where(*where)).first() is not None:
-            return 0
         event_type = message["notice"]["kind"] if channel == "email" else message["type"]
         sealed = self.ring.encrypt(json.dumps({"subject_id": subject_id, "message": message}).encode())
-        self.connection.execute(
-            sa.insert(deliveries).values(
+        added = self.connection.execute(
+            dialect_insert(self.connection.dialect.name, deliveries)
+            .values(
                 channel=channel, party_kind=party[0], party_id=party[1], event_key=key, event_type=event_type,
                 payload_enc=sealed, state="pending", attempts=0, next_attempt_at=self.now, created_at=self.now,
                 subject_id=subject_id,
             )
-        )  # fmt: skip
-        return 1
+            .on_conflict_do_nothing()  # owed or sent already (the unique channel, party and event)
+            .returning(deliveries.c.id)  # a row back only if added (a rowcount is not reliable here on psycopg)
+        ).first()  # fmt: skip
+        return 0 if added is None else 1
 
 
 @dataclass(frozen=True)
@@ -278,9 +273,9 @@ def committed_marks(connection: Connection) -> tuple[int, int] | None:
 
 def _lock_cursor(connection: Connection) -> dict[str, Any]:
     """The cursor, write-locked for this transaction: passes owe one at a time (two would both insert)."""
-    insert = (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(store_meta)
     first = json.dumps({"outbox": 0, "records": 0})
-    connection.execute(insert.values(name=CURSOR, value=first).on_conflict_do_nothing())  # two first passes: one row
+    insert = dialect_insert(connection.dialect.name, store_meta).values(name=CURSOR, value=first)
+    connection.execute(insert.on_conflict_do_nothing())  # two first passes at once: one row
     connection.execute(sa.update(store_meta).where(store_meta.c.name == CURSOR).values(value=store_meta.c.value))
     text = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == CURSOR)).scalar_one()
     return dict(json.loads(text))
@@ -328,11 +323,11 @@ def _owe_emails(  # noqa: PLR0917 (what owing emails needs)
     changed_disputes: Sequence[Any],
 ) -> int:
     connection, ring = ledger.connection, ledger.ring
-    contacts = {
-        int(row.subject_id): (ring.decrypt(row.email_enc).decode(), row.since)
-        for row in connection.execute(sa.select(subject_contacts))
+    since_of = {
+        int(sid): since
+        for sid, since in connection.execute(sa.select(subject_contacts.c.subject_id, subject_contacts.c.since))
     }
-    if not contacts:
+    if not since_of:
         return 0
     touched = set(
         connection.execute(
@@ -348,15 +343,17 @@ def _owe_emails(  # noqa: PLR0917 (what owing emails needs)
     )
     touched |= {int(d.subject_id) for d in changed_disputes}
     # An address given lately: its notices since that day, whatever touched the subject before this pass.
-    touched |= {sid for sid, (_, since) in contacts.items() if since.date() >= today - LOOKBACK}
-    wanted = sorted(touched & contacts.keys())
+    touched |= {sid for sid, since in since_of.items() if since.date() >= today - LOOKBACK}
+    wanted = sorted(touched & since_of.keys())
     rulebook = book() if wanted else None
     if rulebook is None:
         return 0
     added = 0
-    for sid in wanted:
-        email, since = contacts[sid]
-        since_day = since.date()
+    for sid in wanted:  # only these addresses are opened
+        sealed = connection.execute(
+            sa.select(subject_contacts.c.email_enc).where(subject_contacts.c.subject_id == sid)
+        ).scalar_one()
+        email, since_day = ring.decrypt(sealed).decode(), since_of[sid].date()
         for notice in reversed(notices_of(connection, rulebook, sid)):  # the oldest first, so they go in order
             if notice.on >= since_day:
                 message = {"to": email, "notice": notice.to_json()}
@@ -384,30 +381,24 @@ def _owe_relying(ledger: _Ledger, events: tuple[int, int]) -> int:
             sa.select(relying_parties.c.id, relying_parties.c.measures).where(relying_parties.c.enabled)
         )
     }
-    added = 0
-    for event in connection.execute(
+    changes = connection.execute(
         sa.select(outbox)
         .where(outbox.c.id > events[0], outbox.c.id <= events[1], outbox.c.event_type.in_(_MEASURE_EVENTS))
         .order_by(outbox.c.id)
-    ):
+    ).all()
+    asked = _answers(connection, sorted({int(e.subject_id) for e in changes}), set(hooks), now - ASKED_WITHIN)
+    added = 0
+    for event in changes:
         measure = event.detail.get("measure")
-        asked = connection.execute(
-            sa.select(decisions.c.relying_id, decisions.c.decision_id)
-            .where(
-                decisions.c.subject_id == event.subject_id,
-                decisions.c.measure_id == measure,
-                decisions.c.asked_at >= now - ASKED_WITHIN,
-                decisions.c.asked_at < event.created_at,  # an answer given after the change already says it
-            )
-            .order_by(decisions.c.id)
-        ).all()
+        changed_at = as_utc(event.created_at)
         by_party: dict[str, list[str]] = {}
-        for relying_id, decision_id in asked:
-            by_party.setdefault(relying_id, []).append(decision_id)
+        for asked_at, relying_id, decision_id in asked.get((int(event.subject_id), measure), ()):
+            if asked_at < changed_at:  # an answer given after the change already says it
+                by_party.setdefault(relying_id, []).append(decision_id)
         for relying_id, decision_ids in by_party.items():
             if relying_id not in hooks or measure not in enabled.get(relying_id, set()):
                 continue
-            if _as_utc(event.created_at) < _as_utc(hooks[relying_id]):
+            if as_utc(event.created_at) < as_utc(hooks[relying_id]):
                 continue  # the webhook was set after the event
             payload = {
                 "type": "decision.changed",
@@ -426,6 +417,29 @@ def _owe_relying(ledger: _Ledger, events: tuple[int, int]) -> int:
     return added
 
 
+def _answers(
+    connection: Connection, subject_ids: Sequence[int], parties: Collection[str], since: dt.datetime
+) -> dict[tuple[int, str], list[tuple[dt.datetime, str, str]]]:
+    """The answers parties with a webhook gave since ``since`` about these subjects, by subject and measure."""
+    found: dict[tuple[int, str], list[tuple[dt.datetime, str, str]]] = {}
+    for start in range(0, len(subject_ids), IN_LIST):
+        rows = connection.execute(
+            sa.select(
+                decisions.c.subject_id, decisions.c.measure_id, decisions.c.asked_at, decisions.c.relying_id,
+                decisions.c.decision_id,
+            )
+            .where(
+                decisions.c.subject_id.in_(subject_ids[start : start + IN_LIST]),
+                decisions.c.relying_id.in_(parties),
+                decisions.c.asked_at >= since,
+            )
+            .order_by(decisions.c.id)
+        )  # fmt: skip
+        for sid, measure, asked_at, relying_id, decision_id in rows:
+            found.setdefault((int(sid), measure), []).append((as_utc(asked_at), relying_id, decision_id))
+    return found
+
+
 def _owe_sources(ledger: _Ledger, changed: Sequence[Any]) -> int:
     hooks = _hooks(ledger.connection, "source")
     added = 0
@@ -435,7 +449,7 @@ def _owe_sources(ledger: _Ledger, changed: Sequence[Any]) -> int:
             continue
         party, sid = ("source", d.source_id), int(d.subject_id)
         base = {"dispute_id": d.dispute_id, "kind": d.kind, "source": d.source_id, "record_id": d.record_id}
-        if _as_utc(d.created_at) >= _as_utc(created):
+        if as_utc(d.created_at) >= as_utc(created):
             opened = {
                 "type": "dispute.opened", **base, "opened_on": d.opened_on.isoformat(),
                 "deadline": d.deadline.isoformat(), "record_suspended": bool(d.suspends),
@@ -451,10 +465,6 @@ def _owe_sources(ledger: _Ledger, changed: Sequence[Any]) -> int:
             key = f"dispute-{d.dispute_id}-decided"
             added += ledger.owe("webhook", party, key, decided, subject_id=sid)
     return added
-
-
-def _as_utc(at: dt.datetime) -> dt.datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
 # -- sending -------------------------------------------------------------------------------------

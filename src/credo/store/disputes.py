@@ -32,7 +32,7 @@ from credo.domain.records import LAST_YEAR, Record
 from credo.domain.rulebook import Rulebook
 from credo.store.errors import ConflictError, NotFoundError, StoreError
 from credo.store.keys import KeyRing
-from credo.store.push import content_hash
+from credo.store.push import supersede
 from credo.store.tables import disputes, records, subjects
 
 __all__ = [
@@ -294,26 +294,8 @@ def _correct(
         raise StoreError(f"corrected dates must be before the year {LAST_YEAR}")
     if fixed.resolved_on is not None and fixed.resolved_on < fixed.occurred_on:
         raise StoreError("resolved_on is before occurred_on")
-    subject = int(row.subject_id)
-    connection.execute(sa.update(records).where(records.c.id == row.id).values(is_latest=False))
-    connection.execute(
-        sa.insert(records).values(
-            source_id=row.source_id,
-            record_id=row.record_id,
-            version=int(row.version) + 1,
-            subject_id=subject,
-            category=row.category,
-            occurred_on=fixed.occurred_on,
-            amount=fixed.amount,
-            resolved_on=fixed.resolved_on,
-            status=row.status,
-            reference=row.reference,
-            content_hash=content_hash(fixed, subject),
-            received_at=now,
-            is_latest=True,
-        )
-    )
-    return subject
+    supersede(connection, row, fixed, now)
+    return int(row.subject_id)
 
 
 def decide_dispute(

@@ -17,13 +17,10 @@ from sqlalchemy import Connection
 from credo.domain.notices import Notice, from_consent, from_dispute, from_event, from_record
 from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
+from credo.store.clock import as_utc
 from credo.store.tables import consents, disputes, outbox, records, subjects
 
 __all__ = ["notices_of"]
-
-
-def _utc(at: dt.datetime) -> dt.datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
 def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: int = 500) -> list[Notice]:
@@ -39,9 +36,9 @@ def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: i
             outbox.c.subject_id == subject_id
         )
     ):
-        found.append((from_event(int(event_id), event_type, detail, as_of), _utc(created_at)))
+        found.append((from_event(int(event_id), event_type, detail, as_of), as_utc(created_at)))
     first = {
-        (source, record_id): (int(row_id), _utc(received))
+        (source, record_id): (int(row_id), as_utc(received))
         for source, record_id, row_id, received in connection.execute(
             sa.select(
                 records.c.source_id, records.c.record_id, sa.func.min(records.c.id), sa.func.min(records.c.received_at)
@@ -69,14 +66,14 @@ def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: i
             deadline=d.deadline, decided=decided,
         )  # fmt: skip
         # No time is kept for a decision: it sorts after everything else of its day.
-        found.extend((n, _utc(d.created_at) if n.kind.endswith("_opened") else _END_OF_DAY) for n in steps)
+        found.extend((n, as_utc(d.created_at) if n.kind.endswith("_opened") else _END_OF_DAY) for n in steps)
     for row_id, given, on, at in connection.execute(
         sa.select(consents.c.id, consents.c.given, consents.c.on, consents.c.at).where(
             consents.c.subject_id == subject_id
         )
     ):
         notice = from_consent(int(row_id), bool(given), on, required=book.score.requires_consent)
-        found.append((notice, _utc(at)))
+        found.append((notice, as_utc(at)))
     found.sort(key=lambda pair: (pair[0].on, pair[1], pair[0].notice_id), reverse=True)
     return [notice for notice, _ in found[:limit]]
 

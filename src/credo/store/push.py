@@ -52,6 +52,7 @@ __all__ = [
     "content_hash",
     "push_records",
     "store_pushed",
+    "supersede",
     "withdraw_record",
 ]
 
@@ -352,10 +353,19 @@ def withdraw_record(connection: Connection, caller: Source, record_id: str, now:
         status="withdrawn",
         reference=row.reference,
     )
-    pk = int(row.subject_id)
-    version = int(row.version) + 1
-    connection.execute(sa.update(records).where(records.c.id == row.id).values(is_latest=False))
+    version = supersede(connection, row, record, now)
+    return PushResult(0, "version", caller.id, record_id, version, subject_pk=int(row.subject_id))
+
+
+def supersede(connection: Connection, latest: Any, record: Record, now: dt.datetime) -> int:
+    """Store ``record`` as the next version after the stored row ``latest``, which stops being the latest.
+
+    For changes made in the store itself (a withdrawal, a reviewer's correction), one record at a time; returns
+    the new version number.
+    """
+    pk, version = int(latest.subject_id), int(latest.version) + 1
+    connection.execute(sa.update(records).where(records.c.id == latest.id).values(is_latest=False))
     values = _values(_Row(0, record, pk, content_hash(record, pk)), version, now)
     values["is_latest"] = True
     connection.execute(sa.insert(records).values(values))
-    return PushResult(0, "version", caller.id, record_id, version, subject_pk=pk)
+    return version

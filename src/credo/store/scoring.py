@@ -26,7 +26,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from credo.domain.changes import (
     Event,
@@ -42,6 +41,7 @@ from credo.domain.records import Record, RecordKey
 from credo.domain.rulebook import Rulebook
 from credo.rulebook_file import parse_rulebook
 from credo.store.bootstrap import utc_now
+from credo.store.bulk import dialect_insert
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
 from credo.store.rescore import FreshSubjects, rescore_many, walk_many
@@ -311,8 +311,7 @@ def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
 @functools.cache
 def _upsert_statement(dialect: str) -> Any:
     """The upsert of ``current_scores`` rows, built once per dialect (building it costs more than a row)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(current_scores)
+    statement = dialect_insert(dialect, current_scores)
     updated = {c.name: statement.excluded[c.name] for c in current_scores.columns if c.name != "subject_id"}
     return statement.on_conflict_do_update(index_elements=["subject_id"], set_=updated)
 
