@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 from credo import __version__
 from credo.api import (
@@ -40,7 +41,7 @@ from credo.api.writer import AuditWriter
 from credo.notify import SmtpSettings, run_pass
 from credo.store import clock
 from credo.store.bootstrap import Store
-from credo.store.database import sqlite_path
+from credo.store.database import database_failure, sqlite_path
 from credo.store.errors import StoreError
 from credo.store.migrate import require_head
 
@@ -180,9 +181,21 @@ async def _checkpoint_wal(store: Store) -> None:
     """
     event.listen(store.engine, "connect", _no_autocheckpoint)
     store.engine.dispose()  # pooled connections made before the listener still checkpoint themselves
+    failing: str | None = None  # why the last checkpoint failed: said once, not every second
     while True:
         await asyncio.sleep(CHECKPOINT_EVERY)
-        await asyncio.to_thread(_checkpoint, store)
+        try:
+            await asyncio.to_thread(_checkpoint, store)
+        except DBAPIError as exc:  # a full disk, say: the WAL keeps the commits, and the next try copies them
+            if (failure := database_failure(exc)) is None:
+                raise
+            if str(failure) != failing:
+                logger.warning("WAL checkpoint failed: %s", failure)
+            failing = str(failure)
+            continue
+        if failing is not None:
+            logger.warning("WAL checkpoints work again")
+            failing = None
 
 
 def _checkpoint(store: Store) -> None:
