@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -49,6 +50,10 @@ __all__ = ["MAX_BODY", "create_app"]
 
 logger = logging.getLogger("credo.api")
 MAX_BODY = 4 * 1024 * 1024  # bytes in a request body at most (docs/api.md, "Limits")
+# Seconds a thread keeps the GIL while another waits for it (Python's default is 0.005). The group writer and
+# the lookups give the GIL up at every SQLite call and wait to get it back; behind a thread computing a report,
+# a delivery pass or the event loop under load, each wait took up to 5 ms: tens of ms for one transaction.
+SWITCH_INTERVAL = 0.0005
 
 
 def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float | None = None) -> FastAPI:
@@ -72,6 +77,8 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
         # moved out of the collector's sight, a full collection no longer walks it (tens of ms at the tail).
         gc.collect()
         gc.freeze()
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         tasks = []
         if sqlite_path(store.url) is not None:
             tasks.append(asyncio.create_task(_checkpoint_wal(store)))
@@ -86,6 +93,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
                     await task
             await writer.stop()
             gc.unfreeze()
+            sys.setswitchinterval(switch)
 
     app = FastAPI(
         title="Credo",
