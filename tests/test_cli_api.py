@@ -97,10 +97,10 @@ def test_credo_serve_answers_over_http_and_logs_no_identifier(tmp_path: Path) ->
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(600):  # up to 60 s: a bound on waiting for the start on a busy machine, not a speed test
             try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                    break
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.1)
         push = urllib.request.Request(
