@@ -24,6 +24,7 @@ is kept for the checks at the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import random
@@ -45,6 +46,7 @@ PUSHED = (
     ("traffic-police", "traffic.violation"),
 )
 PUSH, DECIDE = "POST /v1/records", "GET /v1/decisions/{measure_id}"
+GRACE = 30.0  # seconds after the end that answers are still waited for
 
 
 @dataclass
@@ -167,8 +169,12 @@ class _Load:
     async def push(self, due: float, pool: asyncio.Queue[_Connection]) -> None:
         source, record = self.next_push()
         request = self.json_request("POST", "/v1/records", self.plan.sources[source], [record])
-        connection = await pool.get()
-        status, body = await connection.send(request)
+        try:
+            connection = await pool.get()
+            status, body = await connection.send(request)
+        except asyncio.CancelledError:  # still waiting when the run ended: the server fell behind
+            self.tally.add(PUSH, due, 0)
+            raise
         pool.put_nowait(connection)
         self.tally.add(PUSH, due, status)
         if status != 200:
@@ -304,7 +310,12 @@ class _Load:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await child.communicate()
+        try:
+            out, err = await child.communicate()
+        except asyncio.CancelledError:
+            child.kill()
+            await child.wait()
+            raise
         self.ledger.ingest = {
             "exit": child.returncode,
             "seconds": round(time.perf_counter() - begun, 2),
@@ -320,7 +331,7 @@ async def run_load(plan: Plan) -> tuple[Tally, Ledger]:
     ledger = Ledger()
     load = _Load(plan, tally, ledger)
     load.stop = tally.started + plan.seconds
-    await asyncio.gather(
+    actors = asyncio.gather(
         load.sources(),
         *(load.relying() for _ in range(plan.connections)),
         load.subjects(),
@@ -328,4 +339,7 @@ async def run_load(plan: Plan) -> tuple[Tally, Ledger]:
         load.memory(),
         load.file_ingest(),
     )
+    # What has no answer GRACE seconds after the end counts as unanswered (status 0): the server fell behind.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(actors, timeout=plan.warmup + plan.seconds + GRACE)
     return tally, ledger
