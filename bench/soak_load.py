@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import json
 import random
 import time
@@ -78,6 +79,7 @@ class Ledger:
     disputes_opened: int = 0
     disputes_decided: int = 0
     memory: dict[int, int] = field(default_factory=dict)  # window -> the server's resident memory (kB), last read
+    unsent: int = 0  # pushes due before the end that no connection was free to send
     ingest: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,7 +136,8 @@ class _Load:
         self.plan, self.tally, self.ledger = plan, tally, ledger
         self.rng = random.Random(plan.seed)
         self.stop = tally.started + plan.seconds
-        self.pushes = 0
+        self.pushes = 0  # pushes sent (or being sent)
+        self.push_begun = time.perf_counter()
         self.actives = list(plan.active)
 
     def json_request(self, method: str, path: str, token: str, body: Any = None) -> bytes:
@@ -166,16 +169,10 @@ class _Load:
         }
         return source, record
 
-    async def push(self, due: float, pool: asyncio.Queue[_Connection]) -> None:
+    async def push(self, due: float, connection: _Connection) -> None:
         source, record = self.next_push()
         request = self.json_request("POST", "/v1/records", self.plan.sources[source], [record])
-        try:
-            connection = await pool.get()
-            status, body = await connection.send(request)
-        except asyncio.CancelledError:  # still waiting when the run ended: the server fell behind
-            self.tally.add(PUSH, due, 0)
-            raise
-        pool.put_nowait(connection)
+        status, body = await connection.send(request)
         self.tally.add(PUSH, due, status)
         if status != 200:
             return
@@ -188,22 +185,29 @@ class _Load:
                 self.ledger.disputable.setdefault(record["subject_id"], []).append((source, record["record_id"]))
 
     async def sources(self) -> None:
-        pool: asyncio.Queue[_Connection] = asyncio.Queue()
-        for _ in range(32):
-            pool.put_nowait(_Connection(self.plan.port))
-        begun = time.perf_counter()
-        tasks: set[asyncio.Task[None]] = set()
-        n = 0
-        while (due := begun + n / self.plan.push_rate) < self.stop:
-            if (delay := due - time.perf_counter()) > 0:
-                await asyncio.sleep(delay)
-            task = asyncio.create_task(self.push(due, pool))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            n += 1
-        await asyncio.gather(*tasks)
-        while not pool.empty():
-            pool.get_nowait().close()
+        """Open loop: push n is due at start + n / rate; 32 connections take the pushes in order, each when due.
+
+        When every connection is busy the next push waits for one, and its latency still counts from when it was
+        due. Pushes not sent by the end are not counted: their number says how far behind the server fell.
+        """
+        begun = self.push_begun = time.perf_counter()
+        numbers = itertools.count()
+
+        async def sender() -> None:
+            connection = _Connection(self.plan.port)
+            try:
+                while (due := begun + next(numbers) / self.plan.push_rate) < self.stop:
+                    if (delay := due - time.perf_counter()) > 0:
+                        await asyncio.sleep(delay)
+                    try:
+                        await self.push(due, connection)
+                    except asyncio.CancelledError:  # no answer GRACE seconds after the end: the server fell behind
+                        self.tally.add(PUSH, due, 0)
+                        raise
+            finally:
+                connection.close()
+
+        await asyncio.gather(*(sender() for _ in range(32)))
 
     # -- relying parties -------------------------------------------------------------------------
 
@@ -342,4 +346,5 @@ async def run_load(plan: Plan) -> tuple[Tally, Ledger]:
     # What has no answer GRACE seconds after the end counts as unanswered (status 0): the server fell behind.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(actors, timeout=plan.warmup + plan.seconds + GRACE)
+    ledger.unsent = max(0, int(plan.push_rate * (load.stop - load.push_begun)) - load.pushes)
     return tally, ledger
