@@ -530,3 +530,15 @@ def test_committed_marks_give_up_while_an_insert_is_under_way_on_postgresql(back
             assert committed_marks(connection) == (0, 0)
     finally:
         store.engine.dispose()
+
+
+def test_a_mail_server_without_starttls_is_said_in_plain_words(api: Api, smtp: tuple[SmtpSettings, Mailbox]) -> None:
+    settings, mailbox = smtp
+    api.push(record("J-1"))
+    assert api.client.put("/v1/me/contact", json={"email": ADDRESS}, headers=api.headers("subject", PERSON)).is_success
+    insisting = SmtpSettings(host=settings.host, sender=settings.sender, port=settings.port, starttls=True)
+    report = run_pass(api.store, insisting)
+    assert report.delivered == 0 and report.retrying > 0 and mailbox.messages == []  # never sent in clear text
+    listed = api.client.get("/v1/deliveries", headers=api.headers("auditor", "ann")).json()["deliveries"]
+    errors = {d["last_error"] for d in listed}
+    assert len(errors) == 1 and errors.pop().startswith("the mail server does not offer STARTTLS")
