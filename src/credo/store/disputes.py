@@ -326,13 +326,15 @@ def decide_dispute(
     connection.execute(
         sa.update(disputes)
         .where(disputes.c.dispute_id == dispute_id)
-        .values(state="decided", outcome=outcome, reasons=reasons, decided_by=reviewer, decided_on=today)
+        .values(
+            state="decided", outcome=outcome, reasons=reasons, decided_by=reviewer, decided_on=today, decided_at=now
+        )
     )
     decided = replace(dispute, state="decided", outcome=outcome, reasons=reasons, decided_by=reviewer, decided_on=today)
     return decided, sorted(touched)
 
 
-def lapse_overdue(connection: Connection, today: dt.date) -> list[Dispute]:
+def lapse_overdue(connection: Connection, today: dt.date, now: dt.datetime) -> list[Dispute]:
     """Decide for the subject every dispute still open on or after its deadline: the record is removed.
 
     Not a repeated dispute of a record already upheld: that one waits for a reviewer (:func:`open_dispute`).
@@ -360,8 +362,11 @@ def lapse_overdue(connection: Connection, today: dt.date) -> list[Dispute]:
         connection.execute(
             sa.update(disputes)
             .where(disputes.c.id == row.id)
-            .values(state="decided", outcome="removed", reasons=reasons, decided_by="deadline", decided_on=today)
-        )
+            .values(
+                state="decided", outcome="removed", reasons=reasons, decided_by="deadline", decided_on=today,
+                decided_at=now,
+            )
+        )  # fmt: skip
         lapsed.append(
             replace(
                 _of(row), state="decided", outcome="removed", reasons=reasons, decided_by="deadline", decided_on=today

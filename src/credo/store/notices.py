@@ -65,8 +65,10 @@ def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: i
             d.dispute_id, d.kind, source=d.source_id, record_id=d.record_id, opened_on=d.opened_on,
             deadline=d.deadline, decided=decided,
         )  # fmt: skip
-        # No time is kept for a decision: it sorts after everything else of its day.
-        found.extend((n, as_utc(d.created_at) if n.kind.endswith("_opened") else _END_OF_DAY) for n in steps)
+        opened_at = as_utc(d.created_at)
+        # A decision made before its time was kept (migration 0010) sorts after everything else of its day.
+        decided_at = _END_OF_DAY if d.decided_at is None else as_utc(d.decided_at)
+        found.extend((n, opened_at if n.kind.endswith("_opened") else decided_at) for n in steps)
     for row_id, given, on, at in connection.execute(
         sa.select(consents.c.id, consents.c.given, consents.c.on, consents.c.at).where(
             consents.c.subject_id == subject_id

@@ -295,7 +295,7 @@ def purge(
         if not dry_run:
             # As the daily refresh, first: overdue disputes decided for their subjects (their records may then
             # go), and events of stale states dated from the records that are still there.
-            daily = lapse_and_refresh(connection, day, actor)
+            daily = lapse_and_refresh(connection, day, actor, store.clock())
         found = _find_due(connection, _books(connection, day, book), keep_for, day, say)
         say("finding the subjects left with no record")
         _KEYS.create(connection)
