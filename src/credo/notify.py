@@ -185,9 +185,9 @@ def run_pass(
     today = clock.today(store.environ)
     channels = ("email", "webhook") if smtp is not None else ("webhook",)
     with store.begin() as connection:
-        marks = committed_marks(connection)
-        allowed = allowed_hosts(connection, store.environ)
+        marks = committed_marks(connection)  # on PostgreSQL this transaction may end failed: nothing else in it
     with store.begin() as connection:
+        allowed = allowed_hosts(connection, store.environ)
         ring = store.keys(connection)
         enqueued = enqueue(connection, ring, lambda: _book(connection, today), today, now, marks)
         waiting = smtp is None and pending_count(connection, "email") > 0
