@@ -542,3 +542,17 @@ def test_a_mail_server_without_starttls_is_said_in_plain_words(api: Api, smtp: t
     listed = api.client.get("/v1/deliveries", headers=api.headers("auditor", "ann")).json()["deliveries"]
     errors = {d["last_error"] for d in listed}
     assert len(errors) == 1 and errors.pop().startswith("the mail server does not offer STARTTLS")
+
+
+def test_a_pass_during_a_long_insert_still_sends_on_postgresql(api: Api, backend: Backend, receiver: Receiver) -> None:
+    if backend.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: what a reader sees is final")
+    api.push(record("J-1"))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    open_dispute(api, "J-1")
+    with api.store.engine.connect() as holder:
+        holder.begin()
+        holder.exec_driver_sql("LOCK TABLE records IN ROW EXCLUSIVE MODE")  # as an ingest inserting
+        report = run_pass(api.store, None)  # the marks cannot be told now; disputes are still owed and sent
+        holder.rollback()
+    assert report.delivered == 1
