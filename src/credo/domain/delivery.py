@@ -8,7 +8,12 @@ from the sockets that carry them.
 A webhook carries ``X-Credo-Signature: t=<unix seconds>,v1=<hex>``, where
 ``<hex>`` is HMAC-SHA256 under the party's secret of ``"<t>.<body>"`` (the
 scheme Stripe and others use: the timestamp inside the signature stops a
-replay of an old message).
+replay of an old message); while a replaced secret's overlap lasts there is
+one ``v1=`` per secret, and a receiver accepts any that matches.
+
+Where a webhook may go is decided here too (:func:`url_problem`,
+:func:`address_refused`): public addresses only, an IPv6 address judged by
+the IPv4 address it carries as well.
 """
 
 from __future__ import annotations
