@@ -25,9 +25,9 @@ class Daily:
     entries: list[AuditEntry]  # one per lapsed dispute, naming its subject (who sees it in its report)
 
 
-def lapse_and_refresh(connection: Connection, day: dt.date, actor: str) -> Daily:
+def lapse_and_refresh(connection: Connection, day: dt.date, actor: str, now: dt.datetime) -> Daily:
     """Decide overdue disputes for their subjects (rescored at once), then refresh every stale state."""
-    lapsed = lapse_overdue(connection, day)
+    lapsed = lapse_overdue(connection, day, now)
     if lapsed:
         rescore_subjects(connection, sorted({d.subject_id for d in lapsed}), day)
     entries = [

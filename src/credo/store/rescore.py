@@ -155,7 +155,8 @@ def _day(column: str, dialect: str) -> str:
 
 
 # The condition, on a disputes row ``d``, under which its record takes no part in scoring (as in
-# credo.store.scoring.suppressed_records): under an open dispute that suspends it, or removed by one.
+# credo.store.scoring.suppressed_records): under an open dispute that suspends it, or removed by one, of the
+# subject that holds it.
 SUPPRESSED_SQL = "((d.state = 'open' AND d.suspends) OR d.outcome IN ('removed', 'granted'))"
 
 
@@ -170,7 +171,7 @@ def _queries(dialect: str) -> dict[str, str]:
                        FROM records WHERE is_latest AND status = 'active'
                        AND NOT EXISTS (SELECT 1 FROM disputes d
                                        WHERE d.source_id = records.source_id AND d.record_id = records.record_id
-                                       AND {SUPPRESSED_SQL})""",
+                                       AND d.subject_id = records.subject_id AND {SUPPRESSED_SQL})""",
         "stored": f"""SELECT subject_id, rulebook_version, score, grade, CAST(dimensions AS {text}),
                              CAST(lists AS {text}), CAST(measures AS {text}), CAST(as_of AS {text}),
                              CAST(next_change AS {text})

@@ -161,7 +161,10 @@ _SUPPRESSED = (
     sa.select(records.c.subject_id, records.c.source_id, records.c.record_id)
     .select_from(
         records.join(
-            disputes, (disputes.c.source_id == records.c.source_id) & (disputes.c.record_id == records.c.record_id)
+            disputes,
+            (disputes.c.source_id == records.c.source_id)
+            & (disputes.c.record_id == records.c.record_id)
+            & (disputes.c.subject_id == records.c.subject_id),  # never on a record's new holder
         )
     )
     .where(
@@ -197,7 +200,9 @@ def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> di
 
     A record under an open dispute that suspends it (the rulebook's
     ``disputes.while_open: suspend`` when it was opened), or removed by a
-    decided dispute, takes no part, whichever subject holds it now. One query
+    decided dispute, takes no part, while the subject who disputed it holds
+    it (a record its source moved to another subject is that subject's to
+    dispute: :mod:`credo.store.moves`). One query
     per :data:`CHUNK` subjects; every scoring path passes the keys to the
     domain functions (the bulk paths read records without them,
     :func:`credo.store.rescore.load_tables`).
