@@ -39,6 +39,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -65,21 +66,28 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(args: list[str], env: dict[str, str], port: int) -> Iterator[None]:
-    process = subprocess.Popen([sys.executable, *args], env={**os.environ, **env}, stderr=subprocess.DEVNULL)
+def server(
+    args: list[str], env: dict[str, str], port: int, log: IO[bytes] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process, once it answers; its standard error goes to ``log`` (default: nowhere)."""
+    process = subprocess.Popen(
+        [sys.executable, *args], env={**os.environ, **env}, stderr=subprocess.DEVNULL if log is None else log
+    )
     try:
         for _ in range(300):
+            if process.poll() is not None:
+                raise SystemExit(f"the server on port {port} stopped at start (exit {process.returncode})")
             try:
-                urllib.request.urlopen(
+                with urllib.request.urlopen(
                     f"http://127.0.0.1:{port}/healthz" if "serve" in args else f"http://127.0.0.1:{port}/docs",
                     timeout=1,
-                )
-                break
+                ):
+                    break
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.1)
         else:
             raise SystemExit(f"the server on port {port} did not start")
-        yield
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import uvloop
 
-__all__ = ["Result", "closed_loop", "open_loop", "request_bytes"]
+__all__ = ["Result", "closed_loop", "exchange", "open_loop", "request_bytes"]
 
 
 def request_bytes(method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> bytes:
@@ -50,7 +50,8 @@ class Result:
         )
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, bytes]:
+    """Send one request on a kept-alive connection; its status and body."""
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
@@ -58,9 +59,11 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     for line in head.split(b"\r\n"):
         if line[:15].lower() == b"content-length:":
             length = int(line[15:])
-    if length:
-        await reader.readexactly(length)
-    return status
+    return status, await reader.readexactly(length) if length else b""
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    return (await exchange(reader, writer, request))[0]
 
 
 async def _closed(port: int, requests: Sequence[bytes], connections: int, seconds: float) -> Result:

@@ -30,7 +30,19 @@ API_YAML = BASE_YAML.replace(
 )
 assert API_YAML != BASE_YAML
 
-__all__ = ["BANK", "ORG", "OTHER_PERSON", "OTHER_SOURCE", "PERSON", "SOURCE", "TODAY", "Api", "api_over", "record"]
+__all__ = [
+    "BANK",
+    "ORG",
+    "OTHER_PERSON",
+    "OTHER_SOURCE",
+    "PERSON",
+    "SOURCE",
+    "TODAY",
+    "Api",
+    "api_over",
+    "prepare",
+    "record",
+]
 
 
 def record(record_id: str, subject: str = PERSON, **fields: Any) -> dict[str, Any]:
@@ -79,6 +91,13 @@ class Api:
 @contextmanager
 def api_over(store: Store, *, book: str = API_YAML) -> Iterator[Api]:
     """The test rulebook in force, two sources, a bank registered for two measures, and a client over them."""
+    prepare(store, book=book)
+    with TestClient(create_app(store), raise_server_exceptions=False) as client:
+        yield Api(store, client)
+
+
+def prepare(store: Store, *, book: str = API_YAML) -> None:
+    """The test rulebook in force, two sources, and a bank registered for two measures."""
     with store.begin() as connection:
         publish(connection, book, "book.yaml", NOW)
         activate(connection, "2026.1", NOW)
@@ -86,5 +105,3 @@ def api_over(store: Store, *, book: str = API_YAML) -> Iterator[Api]:
         add_source(connection, OTHER_SOURCE, ["tax.*"], NOW)
         measures = {"loan-fast-track", "high-consumption-restriction", "procurement-exclusion"}
         add_relying(connection, BANK, ["high-consumption-restriction", "loan-fast-track"], measures, NOW)
-    with TestClient(create_app(store), raise_server_exceptions=False) as client:
-        yield Api(store, client)

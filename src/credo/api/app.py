@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 from credo import __version__
 from credo.api import (
@@ -40,7 +42,7 @@ from credo.api.writer import AuditWriter
 from credo.notify import SmtpSettings, run_pass
 from credo.store import clock
 from credo.store.bootstrap import Store
-from credo.store.database import sqlite_path
+from credo.store.database import database_failure, sqlite_path
 from credo.store.errors import StoreError
 from credo.store.migrate import require_head
 
@@ -48,6 +50,10 @@ __all__ = ["MAX_BODY", "create_app"]
 
 logger = logging.getLogger("credo.api")
 MAX_BODY = 4 * 1024 * 1024  # bytes in a request body at most (docs/api.md, "Limits")
+# Seconds a thread keeps the GIL while another waits for it (Python's default is 0.005). The group writer and
+# the lookups give the GIL up at every SQLite call and wait to get it back; behind a thread computing a report,
+# a delivery pass or the event loop under load, each wait took up to 5 ms: tens of ms for one transaction.
+SWITCH_INTERVAL = 0.0005
 
 
 def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float | None = None) -> FastAPI:
@@ -71,6 +77,8 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
         # moved out of the collector's sight, a full collection no longer walks it (tens of ms at the tail).
         gc.collect()
         gc.freeze()
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         tasks = []
         if sqlite_path(store.url) is not None:
             tasks.append(asyncio.create_task(_checkpoint_wal(store)))
@@ -85,6 +93,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
                     await task
             await writer.stop()
             gc.unfreeze()
+            sys.setswitchinterval(switch)
 
     app = FastAPI(
         title="Credo",
@@ -180,9 +189,21 @@ async def _checkpoint_wal(store: Store) -> None:
     """
     event.listen(store.engine, "connect", _no_autocheckpoint)
     store.engine.dispose()  # pooled connections made before the listener still checkpoint themselves
+    failing: str | None = None  # why the last checkpoint failed: said once, not every second
     while True:
         await asyncio.sleep(CHECKPOINT_EVERY)
-        await asyncio.to_thread(_checkpoint, store)
+        try:
+            await asyncio.to_thread(_checkpoint, store)
+        except DBAPIError as exc:  # a full disk, say: the WAL keeps the commits, and the next try copies them
+            if (failure := database_failure(exc)) is None:
+                raise
+            if str(failure) != failing:
+                logger.warning("WAL checkpoint failed: %s", failure)
+            failing = str(failure)
+            continue
+        if failing is not None:
+            logger.warning("WAL checkpoints work again")
+            failing = None
 
 
 def _checkpoint(store: Store) -> None:

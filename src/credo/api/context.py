@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Request
 from sqlalchemy import Connection
-from sqlalchemy.exc import OperationalError
 
 from credo.api.auth import AuthError, TokenVerifier
 from credo.api.metrics import Metrics
@@ -61,12 +60,9 @@ class ApiContext:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A transaction (the schema was checked at start-up); an unusable database answers 503."""
-        try:
-            with self.store.engine.begin() as connection:
-                yield connection
-        except OperationalError:
-            raise Problem("unavailable", "the store is busy or unreachable; try again") from None
+        """A transaction (the schema was checked at start-up); a failed database answers 503 or 507 (problems.py)."""
+        with self.store.engine.begin() as connection:
+            yield connection
 
     def fresh_keys(self, connection: Connection | None = None) -> KeyRing:
         """The store's keys, checked at most once a second: a ``credo keys rotate`` while serving takes effect.
@@ -94,13 +90,10 @@ class ApiContext:
 
         Whatever must write (a stale state rescored) uses :meth:`begin` instead.
         """
-        try:
-            with self.store.engine.connect() as connection:
-                if connection.dialect.name == "postgresql":
-                    connection.execution_options(isolation_level="AUTOCOMMIT")  # this connection, until returned
-                yield connection
-        except OperationalError:
-            raise Problem("unavailable", "the store is busy or unreachable; try again") from None
+        with self.store.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="AUTOCOMMIT")  # this connection, until returned
+            yield connection
 
     def book(self, connection: Connection, day: dt.date) -> tuple[str, Rulebook]:
         """The rulebook in force on ``day``, looked up at most once a second."""
@@ -146,10 +139,7 @@ class ApiContext:
         return found
 
     async def audit(self, *entries: AuditEntry) -> None:
-        try:
-            await self.writer.write(entries)
-        except OperationalError:
-            raise Problem("unavailable", "the audit trail could not be written; nothing was done") from None
+        await self.writer.write(entries)
 
 
 async def context(request: Request) -> ApiContext:

@@ -15,13 +15,21 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credo.api.auth import AuthError
 from credo.batch.reader import InputError
-from credo.store.errors import ConflictError, ForbiddenError, NotFoundError, StoreError
+from credo.store.database import database_failure
+from credo.store.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    StorageFullError,
+    StoreError,
+    UnavailableError,
+)
 
 __all__ = ["CODES", "MEDIA_TYPE", "BodyLimitMiddleware", "Problem", "install", "problem_response"]
 
@@ -44,6 +52,7 @@ CODES: dict[str, tuple[int, str]] = {
     "unprocessable": (422, "The request cannot be carried out as it stands"),
     "server-error": (500, "Internal error"),
     "unavailable": (503, "The store is not available"),
+    "storage-full": (507, "The store's disk is full"),
 }
 
 
@@ -102,6 +111,10 @@ def _problem(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _store(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, StorageFullError):
+        return problem_response("storage-full", str(exc), _where(request))
+    if isinstance(exc, UnavailableError):
+        return problem_response("unavailable", str(exc), _where(request))
     if isinstance(exc, NotFoundError):
         return problem_response("not-found", str(exc), _where(request))
     if isinstance(exc, ForbiddenError):
@@ -119,10 +132,10 @@ def _input(request: Request, exc: Exception) -> JSONResponse:
     return problem_response("bad-request", str(exc), _where(request))
 
 
-def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    return problem_response(
-        "unavailable", "the store is busy or unreachable; nothing was done, try again", _where(request)
-    )
+def _database(request: Request, exc: Exception) -> JSONResponse:
+    """The database failed (503, or 507 for a full disk: :func:`credo.store.database.database_failure`), or a bug."""
+    failure = database_failure(exc)
+    return _unexpected(request, exc) if failure is None else _store(request, failure)
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -176,5 +189,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StoreError, _store)
     app.add_exception_handler(AuthError, _auth)
     app.add_exception_handler(InputError, _input)
-    app.add_exception_handler(OperationalError, _unavailable)
+    app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(Exception, _unexpected)

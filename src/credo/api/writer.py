@@ -19,7 +19,8 @@ then commits, and wakes each request. If the shared transaction fails
 because of one of its jobs, each job is run again alone, in a transaction of
 its own, so one bad job fails only its own request (an error a job raises,
 such as a refusal, reaches its request as raised); if the database itself
-failed (busy, unreachable), every job fails at once and the API answers 503.
+failed (busy, unreachable, its disk full: :func:`credo.store.database.database_failure`), every job fails
+at once and the API answers 503 (507 for a full disk).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
 from credo.store.audit import AuditEntry, append
+from credo.store.database import database_failure
 from credo.store.scoring import rescore_subjects
 
 __all__ = ["AuditWriter", "Done", "Work"]
@@ -119,12 +120,12 @@ class AuditWriter:
     def _commit_batch(self, jobs: Sequence[_Job], loop: asyncio.AbstractEventLoop) -> None:
         try:
             results = self._transaction(jobs)
-        except OperationalError as exc:  # the database, not a job: every job fails at once (the API answers 503)
-            for job in jobs:
+        except Exception as exc:
+            if database_failure(exc) is None:  # one of the jobs: each is run again alone below, and gets its own error
+                self._commit_each(jobs, loop)
+                return
+            for job in jobs:  # the database, not a job: every job fails at once (the API answers 503, or 507)
                 loop.call_soon_threadsafe(_settle, job.done, None, exc)
-            return
-        except Exception:  # one of the jobs: each is run again alone below, and gets its own error
-            self._commit_each(jobs, loop)
             return
         for job, result in zip(jobs, results, strict=True):
             loop.call_soon_threadsafe(_settle, job.done, result.value, None)

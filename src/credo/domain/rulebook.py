@@ -9,6 +9,7 @@ as pydantic constraints; rules that relate several parts of a rulebook
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -217,11 +218,17 @@ class Rulebook(_Model):
     # -- lookups used by every engine -------------------------------------
 
     def rule_for(self, category: str, kind: str) -> Rule | None:
-        """Step 2: the rule for a category and subject kind, if any."""
+        """Step 2: the rule for a category and subject kind, if any (the first that applies)."""
+        return self.rule_index.get((category, kind))
+
+    @cached_property
+    def rule_index(self) -> dict[tuple[str, str], Rule]:
+        """(category, kind) -> the first rule for them: scoring looks a rule up for every record, every day."""
+        index: dict[tuple[str, str], Rule] = {}
         for rule in self.rules:
-            if rule.category == category and kind in rule.applies_to:
-                return rule
-        return None
+            for kind in rule.applies_to:
+                index.setdefault((rule.category, kind), rule)
+        return index
 
     def grade_for(self, score: int) -> str:
         """Step 10: the grade with the highest ``min`` not above the score."""

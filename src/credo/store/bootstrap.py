@@ -20,8 +20,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from credo.store import keys as keymod
-from credo.store.database import create_store_engine, display_url, resolve_url, sqlite_path
-from credo.store.errors import KeyFileError, StoreError
+from credo.store.database import create_store_engine, database_failure, display_url, resolve_url, sqlite_path
+from credo.store.errors import KeyFileError, StorageFullError, StoreError, UnavailableError
 from credo.store.keys import KeyRing
 from credo.store.migrate import require_head, upgrade
 from credo.store.tables import store_meta
@@ -72,7 +72,9 @@ class Store:
                 require_head(connection)
                 yield connection
         except OperationalError as exc:
-            raise StoreError(f"cannot use the database {display_url(self.url)}: {first_line(exc)}") from None
+            if isinstance(full := database_failure(exc), StorageFullError):
+                raise full from None
+            raise UnavailableError(f"cannot use the database {display_url(self.url)}: {first_line(exc)}") from None
 
 
 def first_line(exc: OperationalError) -> str:

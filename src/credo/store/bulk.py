@@ -49,10 +49,23 @@ IN_LIST = 5_000  # values per IN (...) list: well below SQLite's and PostgreSQL'
 
 @contextmanager
 def driver_cursor(connection: Connection) -> Iterator[Any]:
-    """A cursor of the driver connection under ``connection`` (same transaction), closed afterwards."""
+    """A cursor of the driver connection under ``connection`` (same transaction), closed afterwards.
+
+    The driver's own errors come out as SQLAlchemy's (an ``OperationalError`` for a lost server, and so on),
+    as they would from ``connection.execute``; a connection found dead is invalidated, so the pool drops it
+    instead of handing it out again.
+    """
+    dialect = connection.dialect
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         yield cursor
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+        ) from exc
     finally:
         cursor.close()
 

@@ -14,15 +14,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from credo.store.errors import StoreError
+from credo.store.errors import StorageFullError, StoreError, UnavailableError
 
-__all__ = ["DEFAULT_URL", "ENV_DB", "create_store_engine", "display_url", "resolve_url", "sqlite_path"]
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_DB",
+    "create_store_engine",
+    "database_failure",
+    "display_url",
+    "resolve_url",
+    "sqlite_path",
+]
 
 ENV_DB = "CREDO_DB"
 DEFAULT_URL = "sqlite:///credo.db"
 SUPPORTED = ("sqlite", "postgresql")
+SQLITE_FULL = 13  # SQLite's result code for "database or disk is full"
+PG_DISK_FULL = "53100"  # PostgreSQL's SQLSTATE disk_full
 
 
 def resolve_url(option: str | None, environ: Mapping[str, str] | None = None) -> URL:
@@ -72,3 +82,25 @@ def create_store_engine(url: URL) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return sa.create_engine(url, connect_args={"connect_timeout": 5}, pool_pre_ping=True)
+
+
+def database_failure(exc: BaseException) -> UnavailableError | None:
+    """A failure of the database itself as a one-line store error; None when ``exc`` is something else.
+
+    A full disk (SQLite's ``SQLITE_FULL``, PostgreSQL's ``disk_full``) is a
+    :class:`StorageFullError`; a database busy, unreachable or whose
+    connection was lost (an ``OperationalError``, or any driver error that
+    cost the connection) an :class:`UnavailableError`. Either way the
+    transaction was rolled back. The messages never quote the statement or
+    its values (the driver's text may hold both).
+    """
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    if getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL or getattr(orig, "sqlstate", None) == PG_DISK_FULL:
+        return StorageFullError(
+            "the disk holding the store is full: what was being written was not stored; free space, then try again"
+        )
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return UnavailableError("the store is busy or unreachable: what was being written was not stored; try again")
+    return None

@@ -4,14 +4,26 @@
     ├── KeyFileError            keys missing, unreadable, too open, or not this store's
     ├── NotInitialisedError     the database has no schema yet: run ``credo init``
     ├── NotFoundError           a named thing does not exist (HTTP 404)
-    └── ForbiddenError          the caller may not do this (HTTP 403)
+    ├── ForbiddenError          the caller may not do this (HTTP 403)
+    ├── ConflictError           the request conflicts with the current state (HTTP 409)
+    └── UnavailableError        the database failed, not the request: busy, unreachable, connection lost (HTTP 503)
+        └── StorageFullError    the disk holding the database is full (HTTP 507)
 
 Messages never carry an identifier of a person or organisation.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConflictError", "ForbiddenError", "KeyFileError", "NotFoundError", "NotInitialisedError", "StoreError"]
+__all__ = [
+    "ConflictError",
+    "ForbiddenError",
+    "KeyFileError",
+    "NotFoundError",
+    "NotInitialisedError",
+    "StorageFullError",
+    "StoreError",
+    "UnavailableError",
+]
 
 
 class StoreError(Exception):
@@ -36,3 +48,11 @@ class ForbiddenError(StoreError):
 
 class ConflictError(StoreError):
     """The request conflicts with the current state (an API answers 409): a dispute already open or decided."""
+
+
+class UnavailableError(StoreError):
+    """The database failed, not the request (an API answers 503): what was being written was rolled back."""
+
+
+class StorageFullError(UnavailableError):
+    """The disk holding the database is full (an API answers 507): nothing more can be written until space is freed."""

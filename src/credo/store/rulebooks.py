@@ -121,15 +121,19 @@ def list_versions(connection: Connection) -> list[PublishedVersion]:
     ]
 
 
+# Built once: every rescoring asks it (a statement costs more to build than to run).
+_IN_FORCE = (
+    sa.select(rulebook_versions.c.version, rulebook_versions.c.content)
+    .join(rulebook_activations, rulebook_activations.c.version == rulebook_versions.c.version)
+    .where(rulebook_activations.c.active_from <= sa.bindparam("day", type_=sa.Date))
+    .order_by(rulebook_activations.c.active_from.desc(), rulebook_activations.c.id.desc())
+    .limit(1)
+)
+
+
 def rulebook_at(connection: Connection, day: dt.date) -> tuple[str, Rulebook]:
     """The version in force on ``day`` and its rulebook."""
-    row = connection.execute(
-        sa.select(rulebook_versions.c.version, rulebook_versions.c.content)
-        .join(rulebook_activations, rulebook_activations.c.version == rulebook_versions.c.version)
-        .where(rulebook_activations.c.active_from <= day)
-        .order_by(rulebook_activations.c.active_from.desc(), rulebook_activations.c.id.desc())
-        .limit(1)
-    ).first()
+    row = connection.execute(_IN_FORCE, {"day": day}).first()
     if row is None:
         first = connection.execute(sa.select(sa.func.min(rulebook_activations.c.active_from))).scalar()
         hint = f"the first active version starts on {first}" if first else "no version is activated yet"

@@ -138,6 +138,44 @@ def version_at(connection: Connection, day: dt.date) -> str | None:
 # -- loading ------------------------------------------------------------------------------------
 
 
+# The reads of every rescoring, built once (building a statement costs SQLAlchemy more than SQLite spends
+# running it, and a push over the API rescores in the request's time); ``ids`` expands to the chunk's ids.
+_IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+_KINDS = sa.select(subjects.c.id, subjects.c.kind).where(subjects.c.id.in_(_IDS))
+_LATEST_RECORDS = (
+    sa.select(
+        records.c.subject_id,
+        records.c.source_id,
+        records.c.record_id,
+        records.c.category,
+        records.c.occurred_on,
+        records.c.amount,
+        records.c.resolved_on,
+        records.c.status,
+        records.c.reference,
+    )
+    .where(records.c.is_latest, records.c.subject_id.in_(_IDS))
+    .order_by(records.c.subject_id, records.c.id)
+)
+_SUPPRESSED = (
+    sa.select(records.c.subject_id, records.c.source_id, records.c.record_id)
+    .select_from(
+        records.join(
+            disputes,
+            (disputes.c.source_id == records.c.source_id)
+            & (disputes.c.record_id == records.c.record_id)
+            & (disputes.c.subject_id == records.c.subject_id),  # never on a record's new holder
+        )
+    )
+    .where(
+        records.c.is_latest,
+        records.c.subject_id.in_(_IDS),
+        ((disputes.c.state == "open") & disputes.c.suspends) | disputes.c.outcome.in_(("removed", "granted")),
+    )
+)
+_STORED = sa.select(current_scores).where(current_scores.c.subject_id.in_(_IDS))
+
+
 def load_subject_records(connection: Connection, subject_ids: Sequence[int]) -> dict[int, tuple[str, list[Record]]]:
     """Each subject's kind and the latest version of each of its records, as domain records.
 
@@ -146,38 +184,13 @@ def load_subject_records(connection: Connection, subject_ids: Sequence[int]) -> 
     """
     found: dict[int, tuple[str, list[Record]]] = {}
     for chunk in _chunks(subject_ids):
-        for sid, kind in connection.execute(sa.select(subjects.c.id, subjects.c.kind).where(subjects.c.id.in_(chunk))):
+        for sid, kind in connection.execute(_KINDS, {"ids": list(chunk)}):
             found[sid] = (kind, [])
-        query = (
-            sa.select(
-                records.c.subject_id,
-                records.c.source_id,
-                records.c.record_id,
-                records.c.category,
-                records.c.occurred_on,
-                records.c.amount,
-                records.c.resolved_on,
-                records.c.status,
-                records.c.reference,
-            )
-            .where(records.c.is_latest, records.c.subject_id.in_(chunk))
-            .order_by(records.c.subject_id, records.c.id)
-        )
-        for row in connection.execute(query):
-            kind, mine = found[row.subject_id]
+        rows = connection.execute(_LATEST_RECORDS, {"ids": list(chunk)})
+        for sid, source, record_id, category, occurred_on, amount, resolved_on, status, reference in rows:
+            kind, mine = found[sid]
             mine.append(
-                Record(
-                    source=row.source_id,
-                    record_id=row.record_id,
-                    subject_id=str(row.subject_id),
-                    subject_kind=kind,
-                    category=row.category,
-                    occurred_on=row.occurred_on,
-                    amount=row.amount,
-                    resolved_on=row.resolved_on,
-                    status=row.status,
-                    reference=row.reference,
-                )
+                Record(source, record_id, str(sid), kind, category, occurred_on, amount, resolved_on, status, reference)
             )
     return found
 
@@ -196,23 +209,7 @@ def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> di
     """
     found: dict[int, set[RecordKey]] = {}
     for chunk in _chunks(list(subject_ids)):
-        rows = connection.execute(
-            sa.select(records.c.subject_id, records.c.source_id, records.c.record_id)
-            .select_from(
-                records.join(
-                    disputes,
-                    (disputes.c.source_id == records.c.source_id)
-                    & (disputes.c.record_id == records.c.record_id)
-                    & (disputes.c.subject_id == records.c.subject_id),  # never on a record's new holder
-                )
-            )
-            .where(
-                records.c.is_latest,
-                records.c.subject_id.in_(chunk),
-                ((disputes.c.state == "open") & disputes.c.suspends) | disputes.c.outcome.in_(("removed", "granted")),
-            )
-        )
-        for sid, source, record_id in rows:
+        for sid, source, record_id in connection.execute(_SUPPRESSED, {"ids": list(chunk)}):
             found.setdefault(int(sid), set()).add((source, record_id))
     return {sid: frozenset(keys) for sid, keys in found.items()}
 
@@ -232,7 +229,7 @@ def _state_of_row(row: Any) -> ScoreState:
 def _stored_rows(connection: Connection, subject_ids: Sequence[int]) -> dict[int, Any]:
     rows: dict[int, Any] = {}
     for chunk in _chunks(subject_ids):
-        for row in connection.execute(sa.select(current_scores).where(current_scores.c.subject_id.in_(chunk))):
+        for row in connection.execute(_STORED, {"ids": list(chunk)}):
             rows[row.subject_id] = row
     return rows
 

@@ -77,10 +77,12 @@ def _row_to_source(row: sa.Row[Any, Any, Any, Any, Any]) -> Source:
 
 
 _COLUMNS = (sources.c.id, sources.c.title, sources.c.legal_basis, sources.c.categories, sources.c.enabled)
+# Built once: every push looks its source up, and building the statement cost more than running it.
+_BY_ID = sa.select(*_COLUMNS).where(sources.c.id == sa.bindparam("source_id"))
 
 
 def get_source(connection: Connection, source_id: str) -> Source | None:
-    row = connection.execute(sa.select(*_COLUMNS).where(sources.c.id == source_id)).first()
+    row = connection.execute(_BY_ID, {"source_id": source_id}).first()
     return None if row is None else _row_to_source(row)
 
 
