@@ -72,9 +72,10 @@ from credo.store.rescore import (
 from credo.store.rulebooks import rulebook_at, versions_in_force
 from credo.store.tables import outbox
 
-__all__ = ["PAIRS_PER_RUN", "catch_up_many"]
+__all__ = ["PAIRS_PER_RUN", "SPLIT", "catch_up_many"]
 
 PAIRS_PER_RUN = 250_000  # (subject, day) pairs scored per run of the plan: bounds DuckDB's memory
+SPLIT = 4  # an unsettled segment is scored at 3 days in between and looked at again as 4 parts
 
 _DAY = dt.timedelta(days=1)
 
@@ -93,16 +94,18 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
 
 
 def _rule_facts_sql(book: Rulebook) -> str:
-    """Per rule: whether it decays, its dimension, and how long after a record it can still precede a repeat."""
+    """Per rule: whether it decays, its dimension, whether a list counts its records, how long after a record it
+    can still precede a repeat."""
     names = list(book.dimensions)
+    listed = {c for lst in book.lists for c in lst.enter_when.categories or ()}
     rows = [
-        f"({n}, {str(r.decay == 'linear').upper()}, {names.index(r.dimension)}, "
+        f"({n}, {str(r.decay == 'linear').upper()}, {names.index(r.dimension)}, {str(r.category in listed).upper()}, "
         f"{r.counts_for + r.occurrence_window if r.repeat else 'NULL'})"
         for n, r in enumerate(book.rules)
     ]
-    values = ", ".join(rows) or "(-1, FALSE, 0, NULL)"
-    return f"""SELECT rule_no, decays, dim_no, CAST(repeat_reach AS BIGINT) AS repeat_reach
-               FROM (VALUES {values}) f(rule_no, decays, dim_no, repeat_reach)"""
+    values = ", ".join(rows) or "(-1, FALSE, 0, FALSE, NULL)"
+    return f"""SELECT rule_no, decays, dim_no, listed, CAST(repeat_reach AS BIGINT) AS repeat_reach
+               FROM (VALUES {values}) f(rule_no, decays, dim_no, listed, repeat_reach)"""
 
 
 def _clean_fors(book: Rulebook) -> list[int]:
@@ -185,7 +188,7 @@ class _Walk:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE rule_rows (vno BIGINT, ka BIGINT, source VARCHAR, record_id VARCHAR,
                category VARCHAR, occ BIGINT, res BIGINT, amount DOUBLE, base BIGINT, ends BIGINT, decays BOOLEAN,
-               dim_no BIGINT, reach BIGINT)"""
+               dim_no BIGINT, listed BOOLEAN, reach BIGINT)"""
         )
         clean_fors: list[tuple[int, int]] = []
         for v in self.versions:
@@ -201,6 +204,18 @@ class _Walk:
             ),
         )
         con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE directions AS
+            SELECT r.vno, r.ka, r.dim_no,
+                   CASE WHEN bool_and(r.base > 0) THEN -1 WHEN bool_and(r.base < 0) THEN 1 ELSE 0 END AS way
+            FROM rule_rows r JOIN due d ON d.ka = r.ka
+            WHERE r.decays AND r.base <> 0 AND r.ends > d.since AND r.occ < {t}
+            GROUP BY r.vno, r.ka, r.dim_no"""
+        )
+        # A record's start or end that moves its dimension the way its decay does is no cut (see _Walk).
+        moves_along = "coalesce(w.way, 0) <> 0 AND NOT r.listed AND sign(r.base) IN (0, {sign} w.way)"
+        with_way = "rule_rows r LEFT JOIN directions w ON w.vno = r.vno AND w.ka = r.ka AND w.dim_no = r.dim_no"
+        dirties = "EXISTS (SELECT 1 FROM clean_fors f WHERE f.vno = r.vno)"
+        con.execute(
             f"""CREATE OR REPLACE TEMP TABLE cuts AS
             SELECT DISTINCT c.ka, c.t FROM (
                 SELECT ka, since + 1 AS t FROM due
@@ -209,26 +224,21 @@ class _Walk:
                 UNION ALL SELECT ka, start FROM periods
                 UNION ALL SELECT ka, stop FROM periods WHERE stop IS NOT NULL
                 UNION ALL SELECT ka, t FROM consent_days
-                UNION ALL SELECT ka, occ FROM rule_rows
-                UNION ALL SELECT ka, ends FROM rule_rows
+                UNION ALL SELECT r.ka, r.occ FROM {with_way}
+                          WHERE NOT ({moves_along.format(sign="")} AND NOT (r.base < 0 AND {dirties}))
+                UNION ALL SELECT r.ka, r.ends FROM {with_way} WHERE NOT ({moves_along.format(sign="-")})
                 UNION ALL SELECT r.ka, r.occ + f.cf FROM rule_rows r JOIN clean_fors f ON f.vno = r.vno WHERE r.base < 0
             ) c JOIN due d ON d.ka = c.ka
             WHERE c.t > d.since AND c.t <= {t}"""
         )
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE mixed AS
-            SELECT DISTINCT vno, ka FROM (
-                SELECT r.vno, r.ka FROM rule_rows r JOIN due d ON d.ka = r.ka
-                WHERE r.decays AND r.ends > d.since AND r.occ < {t}
-                GROUP BY r.vno, r.ka, r.dim_no HAVING bool_or(r.base > 0) AND bool_or(r.base < 0)
-            )"""
-        )
-        con.execute(
             """CREATE OR REPLACE TEMP TABLE segments AS
             SELECT s.ka, s.a, s.b, v.vno,
-                   EXISTS (SELECT 1 FROM rule_rows r WHERE r.vno = v.vno AND r.ka = s.ka AND r.decays
-                                                       AND r.occ <= s.a AND r.ends > s.a) AS decays,
-                   EXISTS (SELECT 1 FROM mixed m WHERE m.vno = v.vno AND m.ka = s.ka) AS mixed
+                   EXISTS (SELECT 1 FROM rule_rows r
+                           WHERE r.vno = v.vno AND r.ka = s.ka
+                             AND ((r.decays AND r.occ <= s.a AND r.ends > s.a)
+                                  OR r.occ BETWEEN s.a + 1 AND s.b OR r.ends BETWEEN s.a + 1 AND s.b)) AS moves,
+                   EXISTS (SELECT 1 FROM directions w WHERE w.vno = v.vno AND w.ka = s.ka AND w.way = 0) AS mixed
             FROM (SELECT ka, t AS a, lead(t) OVER (PARTITION BY ka ORDER BY t) - 1 AS b FROM cuts) s
             JOIN versions v ON s.a BETWEEN v.first AND v.last
             WHERE s.b IS NOT NULL"""
@@ -255,7 +265,7 @@ class _Walk:
             f"""INSERT INTO rule_rows
             WITH b AS ({plan.rows_sql}), facts AS ({_rule_facts_sql(v.book)})
             SELECT {v.no}, b.ka, b.source, b.record_id, w.category, b.occ, w.res, w.amount, b.base, b.ends,
-                   f.decays, f.dim_no, greatest(b.ends, {blocks}, b.occ + f.repeat_reach)
+                   f.decays, f.dim_no, f.listed, greatest(b.ends, {blocks}, b.occ + f.repeat_reach)
             FROM b JOIN facts f ON f.rule_no = b.rule_no
             JOIN walk_records w ON w.ka = b.ka AND w.source = b.source AND w.record_id = b.record_id"""
         )
@@ -263,69 +273,96 @@ class _Walk:
     # -- steps 2 and 3: scoring days ------------------------------------------------------------
 
     def walk(self) -> None:
+        """Score each segment's first day, and its last if anything moves in it; then split the unsettled ones.
+
+        A segment whose grade or dimension measures may change inside is
+        scored on :data:`SPLIT` - 1 days in between and looked at again in
+        parts, until every part is settled or short enough to score whole: a
+        few days per change found, rather than every day. A subject with
+        decaying records of both signs in one dimension has every day scored.
+        """
         con = self.con
         con.execute(
             """CREATE OR REPLACE TEMP TABLE walked (ka BIGINT, t BIGINT, version VARCHAR, score BIGINT,
                grade VARCHAR, dimensions VARCHAR, lists VARCHAR, measures VARCHAR)"""
         )
-        con.execute("CREATE OR REPLACE TEMP TABLE unsettled (ka BIGINT, a BIGINT, b BIGINT, vno BIGINT)")
+        con.execute("CREATE OR REPLACE TEMP TABLE day_dims (ka BIGINT, t BIGINT, dims BIGINT[])")
         self._score(
             """SELECT ka, a AS t, vno FROM segments
-               UNION SELECT ka, b, vno FROM segments WHERE decays AND b > a
-               UNION SELECT ka, unnest(range(a + 1, b)), vno FROM segments WHERE decays AND mixed AND b > a + 1""",
-            settle=True,
+               UNION SELECT ka, b, vno FROM segments WHERE moves AND b > a
+               UNION SELECT ka, unnest(range(a + 1, b)), vno FROM segments WHERE moves AND mixed AND b > a + 1"""
         )
-        self._score("SELECT ka, unnest(range(a + 1, b)) AS t, vno FROM unsettled", settle=False)
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE pending AS
+            SELECT ka, a, b, vno FROM segments WHERE moves AND NOT mixed AND b > a + 1"""
+        )
+        while True:
+            con.execute("CREATE OR REPLACE TEMP TABLE unsettled (ka BIGINT, a BIGINT, b BIGINT, vno BIGINT)")
+            for v in self.versions:
+                con.execute(
+                    f"""INSERT INTO unsettled
+                    SELECT s.ka, s.a, s.b, s.vno FROM pending s
+                    LEFT JOIN day_dims x ON x.ka = s.ka AND x.t = s.a
+                    LEFT JOIN day_dims y ON y.ka = s.ka AND y.t = s.b
+                    WHERE s.vno = {v.no} AND NOT ({_settled_sql(v.book)})"""
+                )
+            if not con.execute("SELECT count(*) FROM unsettled").fetchone()[0]:  # type: ignore[index]
+                return
+            # Short parts are scored whole; longer ones on SPLIT - 1 days in between, then looked at again in parts.
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE parts AS
+                SELECT DISTINCT ka, vno, a, b, a + (b - a) * j // {SPLIT} AS t
+                FROM unsettled, range(0, {SPLIT} + 1) k(j) WHERE b - a > {SPLIT}"""
+            )
+            self._score(
+                f"""SELECT ka, t, vno FROM parts WHERE t > a AND t < b
+                    UNION SELECT ka, unnest(range(a + 1, b)), vno FROM unsettled WHERE b - a <= {SPLIT}"""
+            )
+            con.execute(
+                """CREATE OR REPLACE TEMP TABLE pending AS
+                SELECT ka, t AS a, next AS b, vno
+                FROM (SELECT ka, vno, t, lead(t) OVER (PARTITION BY ka, vno, a ORDER BY t) AS next FROM parts)
+                WHERE next > t + 1"""
+            )
 
-    def _score(self, days_sql: str, *, settle: bool) -> None:
-        """Score the (subject, day) pairs ``days_sql`` gives; with ``settle``, find the segments to score whole."""
+    def _score(self, days_sql: str) -> None:
+        """Score the (subject, day) pairs ``days_sql`` gives, at most :data:`PAIRS_PER_RUN` per run of the plan."""
         con = self.con
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE pairs AS
             SELECT row_number() OVER (ORDER BY w.vno, w.ka, w.t) AS pk, w.ka, s.kb, w.t, w.vno
             FROM ({days_sql}) w JOIN subjects_now s ON s.ka = w.ka"""
         )
-        con.execute("CREATE OR REPLACE TEMP TABLE day_dims (ka BIGINT, t BIGINT, dims BIGINT[])")
         for v in self.versions:
             low, high = con.execute(f"SELECT min(pk), max(pk) FROM pairs WHERE vno = {v.no}").fetchone()  # type: ignore[misc]
             for start in range(low or 1, (high or 0) + 1, PAIRS_PER_RUN):
-                self._score_run(v, f"p.pk BETWEEN {start} AND {min(start + PAIRS_PER_RUN - 1, high)}", settle=settle)
-            if settle:
-                con.execute(
-                    f"""INSERT INTO unsettled
-                    SELECT s.ka, s.a, s.b, s.vno FROM segments s
-                    LEFT JOIN day_dims x ON x.ka = s.ka AND x.t = s.a
-                    LEFT JOIN day_dims y ON y.ka = s.ka AND y.t = s.b
-                    WHERE s.vno = {v.no} AND s.decays AND NOT s.mixed AND s.b > s.a + 1
-                      AND NOT ({_settled_sql(v.book)})"""
-                )
+                self._score_run(v, f"p.pk BETWEEN {start} AND {min(start + PAIRS_PER_RUN - 1, high)}")
 
-    def _score_run(self, v: _Version, chosen: str, *, settle: bool) -> None:
+    def _score_run(self, v: _Version, chosen: str) -> None:
         """Score the pairs ``chosen`` (all of version ``v``) as pseudo-subjects moved to today (step 3)."""
         con, t = self.con, self.t
-        _view(con, "store_subjects", f"SELECT p.pk AS ka, p.kb FROM pairs p WHERE {chosen}")
-        _view(
-            con,
-            "store_records",
-            f"""SELECT p.pk AS ka, r.source, r.record_id, r.category, r.occ + ({t} - p.t) AS occ,
-                       r.res + ({t} - p.t) AS res, r.amount
-                FROM pairs p JOIN rule_rows r ON r.vno = p.vno AND r.ka = p.ka AND r.occ <= p.t AND p.t < r.reach
-                WHERE {chosen} AND NOT EXISTS (
-                    SELECT 1 FROM periods q WHERE q.source = r.source AND q.record_id = r.record_id
-                                              AND q.start <= p.t AND (q.stop IS NULL OR p.t < q.stop))""",
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE moved_records AS
+            SELECT p.pk AS ka, r.source, r.record_id, r.category, r.occ + ({t} - p.t) AS occ,
+                   r.res + ({t} - p.t) AS res, r.amount
+            FROM pairs p JOIN rule_rows r ON r.vno = p.vno AND r.ka = p.ka AND r.occ <= p.t AND p.t < r.reach
+            LEFT JOIN periods q ON q.source = r.source AND q.record_id = r.record_id
+                               AND q.start <= p.t AND (q.stop IS NULL OR p.t < q.stop)
+            WHERE {chosen} AND q.source IS NULL"""
         )
+        _view(con, "store_subjects", f"SELECT p.pk AS ka, p.kb FROM pairs p WHERE {chosen}")
+        _view(con, "store_records", "SELECT * FROM moved_records")
         score_tables(con, v.book, self.today, self._moved_consent(v, chosen))
         con.execute(
             f"""INSERT INTO walked
             SELECT p.ka, p.t, {lit(v.version)}, n.score, n.grade, n.dimensions, n.lists, n.measures
             FROM new_states n JOIN pairs p ON p.pk = n.subject_id"""
         )
-        if settle:
-            dims = ", ".join(f"x.dim_{i}" for i in range(len(v.book.dimensions)))
-            con.execute(
-                f"""INSERT INTO day_dims SELECT p.ka, p.t, [{dims}]
-                FROM subject_scores x JOIN pairs p ON p.pk = x.ka WHERE {chosen}"""
-            )
+        dims = ", ".join(f"x.dim_{i}" for i in range(len(v.book.dimensions)))
+        con.execute(
+            f"""INSERT INTO day_dims SELECT p.ka, p.t, [{dims}]
+            FROM subject_scores x JOIN pairs p ON p.pk = x.ka WHERE {chosen}"""
+        )
 
     def _moved_consent(self, v: _Version, chosen: str) -> dict[int, ConsentHistory]:
         """Each pair's consent history, moved forward with its records (only under a version that asks for it)."""

@@ -89,6 +89,9 @@ ENGINES = ("duckdb",)
 PARALLEL_FROM = 200_000  # record ids from which a whole-store rescore reads SQLite in worker processes
 READ_WORKERS = 2  # worker processes at most (and no more than the CPUs)
 ID_CHUNK = 5_000  # subjects per IN (...) list when only some subjects are read
+# Some subjects, if at least 1/8 of the store's, are read with the whole tables and kept: reading the records of
+# many subjects by index, one row at a time, costs more than reading them all in order (a refresh's catch-up).
+WHOLE_READ_SHARE = 8
 Progress = Callable[[str], None]
 
 RECORDS_COLUMNS = (
@@ -166,24 +169,27 @@ def default_today(store: Store) -> dt.date:
 SUPPRESSED_SQL = "((d.state = 'open' AND d.suspends) OR d.outcome IN ('removed', 'granted'))"
 
 
-def _records_sql(dialect: str, *, held: bool) -> str:
-    """The latest active records that due process leaves in scoring (or, ``held``, takes out of it today)."""
-    # Withdrawn records count for nothing and move nothing: only the latest active versions travel.
-    # credo.store.scoring.suppressed_records says which records due process takes out.
-    return f"""SELECT subject_id, source_id, record_id, category, {day_sql("occurred_on", dialect)},
-                      {day_sql("resolved_on", dialect)}, amount
-               FROM records WHERE is_latest AND status = 'active'
-               AND {"" if held else "NOT "}EXISTS (SELECT 1 FROM disputes d
-                               WHERE d.source_id = records.source_id AND d.record_id = records.record_id
-                               AND {SUPPRESSED_SQL})"""
+def _held_sql(dialect: str) -> str:
+    """The latest active records that due process takes out of scoring today (found from the few disputes)."""
+    return f"""SELECT DISTINCT r.subject_id, r.source_id, r.record_id, r.category,
+                      {day_sql("r.occurred_on", dialect)}, {day_sql("r.resolved_on", dialect)}, r.amount
+               FROM disputes d JOIN records r ON r.source_id = d.source_id AND r.record_id = d.record_id
+               WHERE r.is_latest AND r.status = 'active' AND {SUPPRESSED_SQL}"""
 
 
 def _queries(dialect: str) -> dict[str, str]:
     text = "TEXT"
     return {
         "subjects": "SELECT id, CASE WHEN kind = 'person' THEN 0 ELSE 1 END FROM subjects",
-        "records": _records_sql(dialect, held=False),
-        "held": _records_sql(dialect, held=True),
+        # Withdrawn records count for nothing and move nothing: only the latest active versions travel.
+        # ... and none that due process takes out (credo.store.scoring.suppressed_records says which).
+        "records": f"""SELECT subject_id, source_id, record_id, category, {day_sql("occurred_on", dialect)},
+                              {day_sql("resolved_on", dialect)}, amount
+                       FROM records WHERE is_latest AND status = 'active'
+                       AND NOT EXISTS (SELECT 1 FROM disputes d
+                                       WHERE d.source_id = records.source_id AND d.record_id = records.record_id
+                                       AND {SUPPRESSED_SQL})""",
+        "held": _held_sql(dialect),
         "stored": f"""SELECT subject_id, rulebook_version, score, grade, CAST(dimensions AS {text}),
                              CAST(lists AS {text}), CAST(measures AS {text}), CAST(as_of AS {text}),
                              CAST(next_change AS {text})
@@ -452,6 +458,20 @@ def _conform(table: pa.Table, columns: Sequence[tuple[str, pa.DataType]]) -> pa.
     return table.select([n for n, _ in columns]).cast(pa.schema(list(columns)))
 
 
+def _read_whole(connection: Connection, queries: Mapping[str, str]) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Every subject, record and stored state, each table read in one pass."""
+    subjects = _fetch(connection, queries["subjects"], _SUBJECT_COLUMNS)
+    if connection.dialect.name == "sqlite":
+        records = _records_sqlite(connection, queries["records"])
+    else:
+        records = _fetch(connection, queries["records"], RECORDS_COLUMNS)
+    return subjects, records, _fetch(connection, queries["stored"], _STORED_COLUMNS)
+
+
+def _subject_count(connection: Connection) -> int:
+    return int(connection.execute(sa.text("SELECT count(*) FROM subjects")).scalar_one())
+
+
 def load_tables(
     connection: Connection,
     con: duckdb.DuckDBPyConnection,
@@ -466,12 +486,13 @@ def load_tables(
     """
     queries = _queries(connection.dialect.name)
     if subject_ids is None:
-        subjects = _fetch(connection, queries["subjects"], _SUBJECT_COLUMNS)
-        if connection.dialect.name == "sqlite":
-            records = _records_sqlite(connection, queries["records"])
-        else:
-            records = _fetch(connection, queries["records"], RECORDS_COLUMNS)
-        stored = _fetch(connection, queries["stored"], _STORED_COLUMNS)
+        subjects, records, stored = _read_whole(connection, queries)
+    elif fresh is None and len(subject_ids) * WHOLE_READ_SHARE >= _subject_count(connection):
+        subjects, records, stored = _read_whole(connection, queries)
+        wanted = pa.array(sorted(set(subject_ids)), pa.int64())
+        subjects = subjects.filter(pc.is_in(subjects.column("ka"), value_set=wanted))
+        records = records.filter(pc.is_in(records.column("ka"), value_set=wanted))
+        stored = stored.filter(pc.is_in(stored.column("subject_id"), value_set=wanted))
     else:
         given = fresh.ids() if fresh is not None else frozenset()
         ids = [i for i in subject_ids if i not in given]
@@ -496,15 +517,15 @@ def load_suppressions(connection: Connection, con: duckdb.DuckDBPyConnection, su
     ``held_records``: the latest active records that due process takes out
     today (left out of ``store_records``), in its columns; ``periods``: (ka,
     source, record_id, start, stop) of every suppression period on their
-    records (:func:`credo.store.suppression.periods_sql`, day numbers).
+    records (:func:`credo.store.suppression.periods_sql`, day numbers). Both
+    are read whole (disputes are few) and kept for these subjects.
     """
-    query = _queries(connection.dialect.name)["held"]
-    con.register("held_records", fetch_some(connection, query, "subject_id", RECORDS_COLUMNS, subject_ids))
-    tables = [
-        _fetch(connection, periods_sql(connection.dialect.name, subject_ids[i : i + ID_CHUNK]), _PERIOD_COLUMNS)
-        for i in range(0, len(subject_ids), ID_CHUNK)
-    ]
-    con.register("periods", pa.concat_tables(tables) if tables else _empty(_PERIOD_COLUMNS))
+    dialect = connection.dialect.name
+    wanted = pa.array(sorted(set(subject_ids)), pa.int64())
+    held = _fetch(connection, _queries(dialect)["held"], RECORDS_COLUMNS)
+    periods = _fetch(connection, periods_sql(dialect), _PERIOD_COLUMNS)
+    con.register("held_records", held.filter(pc.is_in(held.column("ka"), value_set=wanted)))
+    con.register("periods", periods.filter(pc.is_in(periods.column("ka"), value_set=wanted)))
 
 
 def changes(

@@ -30,18 +30,21 @@ def day_sql(column: str, dialect: str) -> str:
     return f"({column} - DATE '{EPOCH.isoformat()}')"
 
 
-def periods_sql(dialect: str, subject_ids: Sequence[int]) -> str:
+def periods_sql(dialect: str, subject_ids: Sequence[int] | None = None) -> str:
     """(subject_id, source_id, record_id, start, stop) of every period on these subjects' records, as day numbers.
 
     A suspending dispute holds its record out from the day it was opened:
     while open, until it is decided, and for good when decided removed. A
     dispute decided removed (or a repair granted) holds it out from the day
     of the decision for good. ``stop`` is exclusive, NULL for good. A closed
-    dispute without a decision day takes nothing out. ``subject_ids`` are
-    integers, written as literals (PostgreSQL's COPY takes no parameters).
+    dispute without a decision day takes nothing out. ``subject_ids`` (None:
+    every subject) are integers, written as literals (PostgreSQL's COPY takes
+    no parameters).
     """
     removal = "d.outcome IN ('removed', 'granted')"
-    ids = ", ".join(str(int(i)) for i in subject_ids) or "NULL"
+    only = (
+        "" if subject_ids is None else f"AND r.subject_id IN ({', '.join(str(int(i)) for i in subject_ids) or 'NULL'})"
+    )
     return f"""
     SELECT r.subject_id, d.source_id, d.record_id,
            CASE WHEN d.suspends THEN {day_sql("d.opened_on", dialect)} ELSE {day_sql("d.decided_on", dialect)} END,
@@ -50,7 +53,7 @@ def periods_sql(dialect: str, subject_ids: Sequence[int]) -> str:
     JOIN records r ON r.source_id = d.source_id AND r.record_id = d.record_id AND r.is_latest
     WHERE ((d.suspends AND (d.state = 'open' OR d.decided_on IS NOT NULL))
            OR ({removal} AND d.decided_on IS NOT NULL))
-      AND r.subject_id IN ({ids})"""
+      {only}"""
 
 
 def _date(day: int | None) -> dt.date | None:
