@@ -14,7 +14,7 @@ from rich.table import Table
 
 from credo.batch.engine import BatchSummary, OutputError, run_batch
 from credo.batch.reader import InputError
-from credo.cli.console import err, fail, out
+from credo.cli.console import credo_command, err, fail, out
 from credo.cli.explain_view import render_explanation
 from credo.cli.store_ctx import db_option, store_errors
 from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
@@ -240,7 +240,7 @@ def _print_store(where: str, loaded: StoreLoad, agreement: Agreement) -> None:
             f"{agreement.only_in_batch:,} only in the batch, {agreement.only_in_store:,} only in the store"
         )
     out.print(
-        f"Ask the store: credo --db {where} score SUBJECT_ID | explain SUBJECT_ID | quarantine list",
+        f"Ask the store: {credo_command()} --db {where} score SUBJECT_ID | explain SUBJECT_ID | quarantine list",
         markup=False,
         soft_wrap=True,
     )
@@ -256,6 +256,6 @@ def _explain_one(scores: str, records: str, book: Rulebook, day: dt.date) -> Non
     for explanation in explain_from_files(chosen, records, book, day):
         render_explanation(explanation)
     out.print(
-        f"Explain anyone (identifiers are in {scores}): credo explain SUBJECT_ID "
+        f"Explain anyone (identifiers are in {scores}): {credo_command()} explain SUBJECT_ID "
         f"--records {records} --rulebook rulebooks/demo-city.yaml --as-of {day.isoformat()}"
     )
