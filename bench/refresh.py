@@ -148,7 +148,7 @@ def main() -> None:
 
         def refresh() -> Any:
             with store.begin() as connection:
-                return lapse_and_refresh(connection, today, "bench")
+                return lapse_and_refresh(connection, today, "bench", NOW)
 
         daily, refresh_s, refresh_mib = measure(refresh)
         store.engine.dispose()

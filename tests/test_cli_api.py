@@ -97,11 +97,15 @@ def test_credo_serve_answers_over_http_and_logs_no_identifier(tmp_path: Path) ->
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # Start-up imports the whole app: seconds on a busy machine. A generous deadline, not a measurement.
+        deadline = time.monotonic() + 60
+        while True:
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=1)
                 break
             except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, "credo serve exited before it answered"
+                assert time.monotonic() < deadline, "credo serve did not answer within 60 s"
                 time.sleep(0.1)
         push = urllib.request.Request(
             f"{base}/v1/records",

@@ -24,14 +24,16 @@ from typer.testing import CliRunner
 
 from credo.cli.app import app as cli
 from credo.domain.delivery import LONGEST_WAIT, MAX_ATTEMPTS, retry_after, sign, url_problem, verify
-from credo.notify import DeliveryError, SmtpSettings, _check_address, run_pass
+from credo.notify import DeliveryError, SmtpSettings, run_pass
 from credo.store.audit import verify as verify_chain
 from credo.store.bootstrap import init_store, open_store
 from credo.store.delivery import LEASE, claim_due, committed_marks, enqueue, mark_delivered, mark_failed
 from credo.store.errors import StoreError
 from credo.store.tables import audit_log, deliveries
+from credo.webhook_http import checked_addresses, resolve
 from tests.apisupport import BANK, OTHER_PERSON, PERSON, SOURCE, TODAY, Api, record
 from tests.conftest import Backend
+from tests.tlspeers import serving
 
 PENALTY = "high-consumption-restriction"
 ADDRESS = "subject@example.org"
@@ -118,13 +120,8 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     got.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/credo"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield got
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def later(minutes: float = 0) -> dt.datetime:
@@ -224,7 +221,8 @@ def test_an_email_that_fails_is_retried_later_and_survives_a_restart(
     assert failed.delivered == 0 and failed.retrying == failed.enqueued.emails > 0
     with api.store.begin() as connection:
         errors = set(connection.execute(sa.select(deliveries.c.last_error)).scalars())
-    assert errors == {"ConnectionRefusedError"}  # the kind of failure, never the address
+    # What went wrong in plain words, never the address.
+    assert errors == {"connection refused: nothing accepts connections at the mail server's address and port"}
 
     soon = run_pass(api.store, settings, now=later(0.2))  # before the 30 s backoff: not tried again
     assert (soon.delivered, mailbox.messages) == (0, [])
@@ -268,7 +266,7 @@ def test_a_relying_party_is_told_when_an_answer_it_got_changes_after_a_retry(api
     assert (failed.enqueued.to_relying, failed.delivered, failed.retrying) == (1, 0, 1)
     answer = api.client.get("/v1/deliveries", headers=api.headers("operator", "olga")).json()
     assert answer["counts"] == {"webhook": {"pending": 1}}
-    assert answer["deliveries"][0]["last_error"] == "HTTP 500"
+    assert answer["deliveries"][0]["last_error"] == "HTTP status 500 from the receiver"
     assert run_pass(api.store, None, now=now + dt.timedelta(seconds=29)).delivered == 0  # backoff not over
     delivered = run_pass(api.store, None, now=now + dt.timedelta(seconds=31))
     assert delivered.delivered == 1
@@ -431,7 +429,7 @@ def test_a_redirect_is_a_failed_attempt_not_a_delivery(api: Api, receiver: Recei
     with api.store.begin() as connection:
         assert (
             connection.execute(sa.select(deliveries.c.last_error)).scalar_one()
-            == "HTTP 301 (redirects are not followed)"
+            == "HTTP status 301 from the receiver (redirects are not followed)"
         )
 
 
@@ -511,9 +509,9 @@ def test_webhook_urls_must_be_public_https(url: str, problem: str) -> None:
 
 def test_a_name_that_resolves_to_a_private_address_is_refused_when_sending() -> None:
     with pytest.raises(DeliveryError, match="non-public address") as refused:
-        _check_address("https://localhost/hook", frozenset())
+        checked_addresses("localhost", 443, frozenset(), resolve)
     assert refused.value.permanent  # given up at once: trying again cannot help
-    _check_address("https://localhost/hook", frozenset({"localhost"}))  # allowed by the deployment
+    assert checked_addresses("localhost", 443, frozenset({"localhost"}), resolve)  # allowed by the deployment
 
 
 def test_committed_marks_give_up_while_an_insert_is_under_way_on_postgresql(backend: Backend) -> None:
@@ -532,3 +530,29 @@ def test_committed_marks_give_up_while_an_insert_is_under_way_on_postgresql(back
             assert committed_marks(connection) == (0, 0)
     finally:
         store.engine.dispose()
+
+
+def test_a_mail_server_without_starttls_is_said_in_plain_words(api: Api, smtp: tuple[SmtpSettings, Mailbox]) -> None:
+    settings, mailbox = smtp
+    api.push(record("J-1"))
+    assert api.client.put("/v1/me/contact", json={"email": ADDRESS}, headers=api.headers("subject", PERSON)).is_success
+    insisting = SmtpSettings(host=settings.host, sender=settings.sender, port=settings.port, starttls=True)
+    report = run_pass(api.store, insisting)
+    assert report.delivered == 0 and report.retrying > 0 and mailbox.messages == []  # never sent in clear text
+    listed = api.client.get("/v1/deliveries", headers=api.headers("auditor", "ann")).json()["deliveries"]
+    errors = {d["last_error"] for d in listed}
+    assert len(errors) == 1 and errors.pop().startswith("the mail server does not offer STARTTLS")
+
+
+def test_a_pass_during_a_long_insert_still_sends_on_postgresql(api: Api, backend: Backend, receiver: Receiver) -> None:
+    if backend.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: what a reader sees is final")
+    api.push(record("J-1"))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    open_dispute(api, "J-1")
+    with api.store.engine.connect() as holder:
+        holder.begin()
+        holder.exec_driver_sql("LOCK TABLE records IN ROW EXCLUSIVE MODE")  # as an ingest inserting
+        report = run_pass(api.store, None)  # the marks cannot be told now; disputes are still owed and sent
+        holder.rollback()
+    assert report.delivered == 1

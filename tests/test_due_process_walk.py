@@ -4,13 +4,16 @@ corrected score, each step visible to the subject and in the audit trail (docs/d
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
 
 from credo.store.audit import verify
+from credo.store.bootstrap import init_store, open_store
 from credo.store.tables import audit_log
-from tests.apisupport import OTHER_SOURCE, PERSON, Api, record
+from tests.apisupport import OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
+from tests.conftest import Backend
 
 
 def contribution(report: dict[str, Any], record_id: str) -> dict[str, Any] | None:
@@ -90,3 +93,53 @@ def test_from_a_surprising_record_to_a_corrected_score_through_the_api_alone(api
         actions = set(connection.execute(sa.select(audit_log.c.action)).scalars())
         assert verify(connection).intact
     assert {"record.new", "dispute.open", "dispute.read", "dispute.decide", "report.read", "notices.read"} <= actions
+
+
+class Clock:
+    """The store's clock, moved by the test: what happened when, without the wall clock."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+    def set(self, hh_mm: str) -> None:
+        hours, minutes = (int(part) for part in hh_mm.split(":"))
+        self.at = self.at.replace(hour=hours, minute=minutes)
+
+
+def test_notices_are_listed_in_the_order_things_happened_within_a_day(backend: Backend) -> None:
+    store = open_store(backend.url, environ={**backend.environ, "CREDO_TODAY": TODAY})
+    clock = Clock(dt.datetime.fromisoformat(f"{TODAY}T08:00:00+00:00"))
+    store.clock = clock
+    init_store(store)
+    try:
+        with api_over(store) as api:
+            me = api.headers("subject", PERSON)
+            clock.set("09:00")
+            api.push(record("J-1"))
+            clock.set("09:10")
+            opened = api.client.post(
+                "/v1/me/disputes",
+                json={"source": SOURCE, "record_id": "J-1", "statement": "Paid on 2026-04-02."},
+                headers=me,
+            )
+            assert opened.status_code == 201, opened.text
+            clock.set("09:37")
+            decided = api.client.post(
+                f"/v1/disputes/{opened.json()['dispute_id']}/decision",
+                json={"outcome": "upheld", "reasons": "The court confirms the judgment."},
+                headers=api.headers("reviewer", "rita"),
+            )
+            assert decided.status_code == 200, decided.text
+            clock.set("09:56")
+            assert api.client.post("/v1/me/consent", json={"given": True}, headers=me).status_code == 200
+            notices = api.client.get("/v1/me/notices", headers=me).json()["notices"]
+    finally:
+        store.engine.dispose()
+    kinds = [n["kind"] for n in notices]
+    assert {n["on"] for n in notices} == {TODAY}  # one day: only the time of each step orders them
+    # Newest first: the consent (09:56), the decision (09:37), the opening (09:10), the record (09:00).
+    assert kinds.index("consent_given") < kinds.index("dispute_decided") < kinds.index("dispute_opened")
+    assert kinds.index("dispute_opened") < kinds.index("record_added")

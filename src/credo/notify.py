@@ -15,9 +15,13 @@ without it; emails wait), ``CREDO_SMTP_PORT`` (25), ``CREDO_SMTP_FROM``
 (required with a host), ``CREDO_SMTP_STARTTLS`` (``true`` by default:
 notices are personal data; ``false`` only for a relay on the same host),
 ``CREDO_SMTP_USER`` and ``CREDO_SMTP_PASSWORD`` (only with STARTTLS).
-Webhooks go to https:// hosts with public addresses only, and follow no
-redirect; ``CREDO_WEBHOOK_ALLOW_HOSTS`` (comma-separated) names hosts
-allowed anyway (a deployment's own receivers on a private network).
+Webhooks go to https:// hosts with public addresses only, to the very
+address that was checked (:mod:`credo.webhook_http`), and follow no
+redirect; hosts allowed anyway (a deployment's own receivers on a private
+network) are kept in the store (``credo webhook allow-host``), so that the
+server and every command see the same list; ``CREDO_WEBHOOK_ALLOW_HOSTS``
+(comma-separated) adds hosts for the one process started with it.
+Failures are kept in plain words (:mod:`credo.delivery_reasons`).
 """
 
 from __future__ import annotations
@@ -26,18 +30,14 @@ import datetime as dt
 import json
 import os
 import smtplib
-import socket
 import ssl
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection
 
-from credo.domain.delivery import SIGNATURE_HEADER, address_refused, email_for, sign
+from credo.delivery_reasons import plain_reason
+from credo.domain.delivery import SIGNATURE_HEADER, email_for, sign, url_problem
 from credo.domain.notices import Notice
 from credo.domain.rulebook import Rulebook
 from credo.store import clock
@@ -55,11 +55,12 @@ from credo.store.delivery import (
 )
 from credo.store.errors import StoreError
 from credo.store.rulebooks import rulebook_at
+from credo.store.webhook_hosts import allowed_hosts
+from credo.webhook_http import DeliveryError, Resolver, post
 
-__all__ = ["ENV_ALLOW_HOSTS", "PassReport", "SmtpSettings", "allowed_hosts", "run_pass"]
+__all__ = ["DeliveryError", "PassReport", "SmtpSettings", "run_pass"]
 
 USER_AGENT = "Credo-Webhooks/1"
-ENV_ALLOW_HOSTS = "CREDO_WEBHOOK_ALLOW_HOSTS"
 BATCH = 10  # messages leased at a time: sent well within the lease (10 x a 10 s timeout < 5 minutes)
 
 
@@ -94,14 +95,6 @@ class SmtpSettings:
         return SmtpSettings(host, sender, int(port_text), starttls == "true", user, env.get("CREDO_SMTP_PASSWORD"))
 
 
-class DeliveryError(Exception):
-    """A receiver that answered, but not with success; ``permanent``: trying again cannot help."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-
 @dataclass(frozen=True)
 class PassReport:
     enqueued: Enqueued
@@ -133,70 +126,41 @@ def _send_email(settings: SmtpSettings, due: Due, timeout: float) -> None:
     message = email_for(notice, due.message["to"], settings.sender)
     with smtplib.SMTP(settings.host, settings.port, timeout=timeout) as server:
         if settings.starttls:
-            server.starttls(context=ssl.create_default_context())
+            try:
+                server.starttls(context=ssl.create_default_context())
+            except smtplib.SMTPNotSupportedError:
+                raise DeliveryError(
+                    "the mail server does not offer STARTTLS (notices are personal data: Credo sends them only "
+                    "encrypted, unless CREDO_SMTP_STARTTLS=false for a relay on the same host)"
+                ) from None
         if settings.user:
-            server.login(settings.user, settings.password or "")
+            try:
+                server.login(settings.user, settings.password or "")
+            except smtplib.SMTPNotSupportedError:
+                raise DeliveryError("the mail server does not offer to log in (SMTP AUTH)") from None
         server.send_message(message)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect would resend a POST as a GET without its body (and could point anywhere): it is a failure."""
-
-    def redirect_request(self, *_: Any, **__: Any) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def _check_address(url: str, allowed: frozenset[str]) -> None:
-    """Refuse a host whose addresses are not public, unless it is allowed (set time checks only literal ones)."""
-    host = (urllib.parse.urlsplit(url).hostname or "").rstrip(".")
-    if host in allowed:
-        return
-    for *_, sockaddr in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP):
-        if address_refused(str(sockaddr[0])):
-            raise DeliveryError(
-                "refused: the host resolves to a non-public address (CREDO_WEBHOOK_ALLOW_HOSTS)", permanent=True
-            )
-
-
-def _post_webhook(due: Due, now: dt.datetime, timeout: float, allowed: frozenset[str]) -> None:
-    if due.url is None or due.secret is None:
-        raise DeliveryError("the party has no webhook any more")
-    _check_address(due.url, allowed)
+def _post_webhook(
+    due: Due, now: dt.datetime, timeout: float, allowed: frozenset[str], resolver: Resolver | None
+) -> None:
+    if due.url is None or not due.secrets:
+        raise DeliveryError("the party has no webhook any more", permanent=True)
+    problem = url_problem(due.url, allowed)  # a host no longer allowed since the webhook was set
+    if problem is not None:
+        raise DeliveryError(f"refused: {problem}", permanent=True)
     body = json.dumps({"delivery_id": due.id, **due.message}, ensure_ascii=False, sort_keys=True).encode()
-    request = urllib.request.Request(
-        due.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-Credo-Delivery": str(due.id),
-            "X-Credo-Event": due.event_type,
-            SIGNATURE_HEADER: sign(due.secret, int(now.timestamp()), body),
-        },
-    )
-    try:
-        with _opener.open(request, timeout=timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        moved = " (redirects are not followed)" if 300 <= exc.code < 400 else ""
-        raise DeliveryError(f"HTTP {exc.code}{moved}") from None
-    if not 200 <= status < 300:
-        raise DeliveryError(f"HTTP {status}")
-
-
-def _reason(exc: BaseException) -> str:
-    """Why an attempt failed, without the payload or an address: the kind of failure and a short message."""
-    if isinstance(exc, DeliveryError):
-        return str(exc)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"SMTP {exc.smtp_code}"
-    if isinstance(exc, urllib.error.URLError):
-        return f"{type(exc).__name__}: {type(exc.reason).__name__ if not isinstance(exc.reason, str) else exc.reason}"
-    return type(exc).__name__
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Credo-Delivery": str(due.id),
+        "X-Credo-Event": due.event_type,
+        SIGNATURE_HEADER: sign(due.secrets, int(now.timestamp()), body),
+    }
+    if resolver is None:
+        post(due.url, body, headers, timeout=timeout, allowed=allowed)
+    else:
+        post(due.url, body, headers, timeout=timeout, allowed=allowed, resolver=resolver)
 
 
 def run_pass(
@@ -206,8 +170,12 @@ def run_pass(
     now: dt.datetime | None = None,
     timeout: float = 10.0,
     limit: int = 500,
+    resolver: Resolver | None = None,
 ) -> PassReport:
-    """Owe what is new, then send what is due by ``now`` (the store's clock by default), at most ``limit``."""
+    """Owe what is new, then send what is due by ``now`` (the store's clock by default), at most ``limit``.
+
+    ``resolver`` answers a webhook host's addresses (the system's resolver by default).
+    """
     fixed = now
     now = store.clock() if fixed is None else fixed
 
@@ -215,11 +183,11 @@ def run_pass(
         return store.clock() if fixed is None else fixed
 
     today = clock.today(store.environ)
-    allowed = allowed_hosts(store.environ)
     channels = ("email", "webhook") if smtp is not None else ("webhook",)
     with store.begin() as connection:
-        marks = committed_marks(connection)
+        marks = committed_marks(connection)  # on PostgreSQL this transaction may end failed: nothing else in it
     with store.begin() as connection:
+        allowed = allowed_hosts(connection, store.environ)
         ring = store.keys(connection)
         enqueued = enqueue(connection, ring, lambda: _book(connection, today), today, now, marks)
         waiting = smtp is None and pending_count(connection, "email") > 0
@@ -235,11 +203,12 @@ def run_pass(
                     assert smtp is not None  # claimed only with a server to send them
                     _send_email(smtp, message, timeout)
                 else:
-                    _post_webhook(message, moment(), timeout, allowed)
+                    _post_webhook(message, moment(), timeout, allowed, resolver)
             except Exception as exc:  # any failure of one message is that message's failed attempt
                 give_up = isinstance(exc, DeliveryError) and exc.permanent
+                reason = plain_reason(exc, message.channel)
                 with store.begin() as connection:
-                    state = mark_failed(connection, message, _reason(exc), moment(), give_up=give_up)
+                    state = mark_failed(connection, message, reason, moment(), give_up=give_up)
                 retrying += state == "pending"
                 given_up += state == "failed"
                 continue
@@ -256,9 +225,3 @@ def _book(connection: Connection, today: dt.date) -> Rulebook | None:
         return rulebook_at(connection, today)[1]
     except StoreError:
         return None
-
-
-def allowed_hosts(environ: Mapping[str, str] | None = None) -> frozenset[str]:
-    """``CREDO_WEBHOOK_ALLOW_HOSTS``: hosts a webhook may reach although private, local or plain http."""
-    env = os.environ if environ is None else environ
-    return frozenset(h.strip().lower() for h in env.get(ENV_ALLOW_HOSTS, "").split(",") if h.strip())

@@ -11,8 +11,8 @@ from sqlalchemy import Connection
 
 from credo.api.context import role_extra, roles
 from credo.api.writer import Done
+from credo.domain.delivery import overlap_of
 from credo.domain.identifiers import problem_with_identifier
-from credo.notify import allowed_hosts
 from credo.store.audit import AuditEntry
 from credo.store.clock import utc_iso
 from credo.store.delivery import (
@@ -21,12 +21,14 @@ from credo.store.delivery import (
     remove_contact,
     remove_webhook,
     retry_delivery,
+    rotate_secret,
     set_contact,
     set_webhook,
     webhook_rows,
 )
 from credo.store.errors import NotFoundError, StoreError
 from credo.store.subjects import ensure_subject
+from credo.store.webhook_hosts import allowed_hosts
 
 router = APIRouter(prefix="/v1", tags=["delivery"])  # the prefix here, so routes know their full path (metrics)
 Subject = Annotated[Any, Depends(roles("subject"))]
@@ -41,6 +43,12 @@ class ContactIn(BaseModel):
 
 class WebhookIn(BaseModel):
     url: str = Field(min_length=8, max_length=2000, description="An http:// or https:// address that accepts POST")
+
+
+class RotationIn(BaseModel):
+    overlap: str = Field(
+        default="24h", max_length=10, description="How long the old secret still signs beside the new: 24h, 2d; 0"
+    )
 
 
 def _ids(caller: Any, connection: Connection) -> list[int]:
@@ -103,7 +111,7 @@ async def delete_contact(caller: Subject) -> Response:
 
     def work(connection: Connection, _now: dt.datetime) -> Done:
         ids = _ids(caller, connection)
-        if not remove_contact(connection, ids):
+        if not remove_contact(connection, ctx.fresh_keys(connection), ids):
             raise NotFoundError("you gave no address for notices")
         entries = [
             AuditEntry("subject", "subject", "contact.remove", "the subject's address for notices", s) for s in ids
@@ -123,7 +131,7 @@ async def put_webhook(party_kind: PartyKind, party_id: PartyId, body: WebhookIn,
     ctx = caller.ctx
 
     def work(connection: Connection, now: dt.datetime) -> Done:
-        ring, allowed = ctx.fresh_keys(connection), allowed_hosts(ctx.store.environ)
+        ring, allowed = ctx.fresh_keys(connection), allowed_hosts(connection, ctx.store.environ)
         secret = set_webhook(connection, ring, (party_kind, party_id), body.url, now, allowed_hosts=allowed)
         entry = AuditEntry(
             "operator", caller.id, "webhook.set", "operation", None, {"party_kind": party_kind, "party_id": party_id}
@@ -137,7 +145,7 @@ async def put_webhook(party_kind: PartyKind, party_id: PartyId, body: WebhookIn,
 
 @router.delete(
     "/webhooks/{party_kind}/{party_id}",
-    summary="Stop a party's webhook; what was still owed to it is dropped",
+    summary="Stop a party's webhook; what was still owed to it is cancelled (kept in the log, not sent)",
     status_code=204,
     openapi_extra=role_extra("operator"),
 )
@@ -145,7 +153,7 @@ async def delete_webhook(party_kind: PartyKind, party_id: PartyId, caller: Opera
     ctx = caller.ctx
 
     def work(connection: Connection, _now: dt.datetime) -> Done:
-        remove_webhook(connection, party_kind, party_id)
+        remove_webhook(connection, ctx.fresh_keys(connection), party_kind, party_id)
         detail = {"party_kind": party_kind, "party_id": party_id}
         return Done(None, [AuditEntry("operator", caller.id, "webhook.remove", "operation", None, detail)], [])
 
@@ -153,11 +161,41 @@ async def delete_webhook(party_kind: PartyKind, party_id: PartyId, caller: Opera
     return Response(status_code=204)
 
 
+@router.post(
+    "/webhooks/{party_kind}/{party_id}/rotate-secret",
+    summary="Give a webhook a new signing secret, answered once; the old one signs beside it for the overlap",
+    openapi_extra=role_extra("operator"),
+)
+async def rotate_webhook_secret(
+    party_kind: PartyKind, party_id: PartyId, body: RotationIn, caller: Operator
+) -> dict[str, Any]:
+    ctx = caller.ctx
+    try:
+        overlap = overlap_of(body.overlap)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
+
+    def work(connection: Connection, now: dt.datetime) -> Done:
+        secret = rotate_secret(connection, ctx.fresh_keys(connection), (party_kind, party_id), now, overlap)
+        detail = {"party_kind": party_kind, "party_id": party_id, "overlap_seconds": int(overlap.total_seconds())}
+        entry = AuditEntry("operator", caller.id, "webhook.rotate_secret", "operation", None, detail)
+        until = _iso(now + overlap) if overlap else None
+        return Done({"party_kind": party_kind, "party_id": party_id, "secret": secret, "old_secret_until": until},
+                    [entry], [])  # fmt: skip
+
+    result: dict[str, Any] = await ctx.writer.run(work)
+    return result
+
+
 @router.get("/webhooks", summary="Every webhook (never its secret)", openapi_extra=role_extra("operator"))
 async def list_webhooks(caller: Operator) -> list[dict[str, Any]]:
-    with caller.ctx.begin() as connection:
-        rows = webhook_rows(connection)
-    return [{**row, "created_at": utc_iso(row["created_at"])} for row in rows]
+    ctx = caller.ctx
+    with ctx.begin() as connection:
+        rows = webhook_rows(connection, ctx.store.clock())
+    return [
+        {**row, "created_at": utc_iso(row["created_at"]), "previous_secret_until": _iso(row["previous_secret_until"])}
+        for row in rows
+    ]
 
 
 @router.get(
@@ -167,7 +205,7 @@ async def list_webhooks(caller: Operator) -> list[dict[str, Any]]:
 )
 async def list_deliveries(
     caller: Annotated[Any, Depends(roles("operator", "auditor"))],
-    state: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
+    state: Annotated[Literal["pending", "delivered", "failed", "cancelled"] | None, Query()] = None,
 ) -> dict[str, Any]:
     with caller.ctx.begin() as connection:
         found = delivery_rows(connection, state)

@@ -149,7 +149,9 @@ def _push(ctx: ApiContext, source_id: str, rows: list[Any], push_id: str) -> Wor
         source = get_source(connection, source_id)
         if source is None:
             raise Problem("forbidden", f"source {source_id} is not registered")
-        results, touched = store_pushed(connection, ctx.fresh_keys(connection), source, rows, now=now, push_id=push_id)
+        results, touched = store_pushed(
+            connection, ctx.fresh_keys(connection), source, rows, today=ctx.today(), now=now, push_id=push_id
+        )
         entries = [
             AuditEntry(
                 "source",

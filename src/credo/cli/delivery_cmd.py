@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from typing import Annotated, Any
 
 import typer
@@ -11,9 +12,20 @@ from rich.markup import escape
 
 from credo.cli.console import err, out
 from credo.cli.store_ctx import audit_cli, open_from, store_errors
-from credo.notify import PassReport, SmtpSettings, allowed_hosts, run_pass
+from credo.domain.delivery import host_key, overlap_of
+from credo.notify import PassReport, SmtpSettings, run_pass
 from credo.store.clock import utc_iso
-from credo.store.delivery import PARTY_KINDS, delivery_rows, remove_webhook, retry_delivery, set_webhook, webhook_rows
+from credo.store.delivery import (
+    PARTY_KINDS,
+    STATES,
+    delivery_rows,
+    remove_webhook,
+    retry_delivery,
+    rotate_secret,
+    set_webhook,
+    webhook_rows,
+)
+from credo.store.webhook_hosts import ENV_ALLOW_HOSTS, allow_host, allowed_hosts, disallow_host, stored_hosts
 
 __all__ = ["deliver", "delivery_app", "webhook_app"]
 
@@ -69,48 +81,115 @@ def webhook_set(
     party_kind: PartyKind,
     party_id: PartyId,
     url: Annotated[
-        str, typer.Argument(help="An https:// address that accepts POST (other hosts: CREDO_WEBHOOK_ALLOW_HOSTS).")
+        str,
+        typer.Argument(help="An https:// address that accepts POST (a private or http host: allow-host it first)."),
     ],
 ) -> None:
-    """Send a party's events to URL; prints the new signing secret, once (a second set replaces it)."""
+    """Send a party's events to URL; prints the new signing secret, once (a second set replaces it at once)."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        ring, allowed = store.keys(connection), allowed_hosts(store.environ)
+        ring, allowed = store.keys(connection), allowed_hosts(connection, store.environ)
         secret = set_webhook(connection, ring, (party_kind, party_id), url, store.clock(), allowed_hosts=allowed)
         audit_cli(connection, store, "webhook.set", {"party_kind": party_kind, "party_id": party_id})
+        only_here = _allowed_only_here(connection, url, allowed)
     err.print(f"webhook of {escape(party_kind)} {escape(party_id)} set; its signing secret (shown once):")
+    typer.echo(secret)
+    if only_here:
+        err.print(
+            f"[yellow]warning: {escape(only_here)} is allowed only by {ENV_ALLOW_HOSTS} in this command; a server "
+            f"started without it refuses these deliveries. Keep it in the store: credo webhook allow-host "
+            f"{escape(only_here)}[/]"
+        )
+
+
+def _allowed_only_here(connection: Any, url: str, allowed: frozenset[str]) -> str | None:
+    """The URL's host if only this process's environment allows it (the store's list does not)."""
+    host = host_key(urllib.parse.urlsplit(url).hostname or "")
+    return host if host in allowed and host not in stored_hosts(connection) else None
+
+
+@webhook_app.command("rotate-secret")
+def webhook_rotate_secret(
+    ctx: typer.Context,
+    party_kind: PartyKind,
+    party_id: PartyId,
+    overlap: Annotated[
+        str, typer.Option(help="How long the old secret still signs beside the new: 24h, 2d ... at most 7d; 0: none.")
+    ] = "24h",
+) -> None:
+    """Give a party's webhook a new signing secret (printed once); the old one signs beside it for OVERLAP."""
+    try:
+        span = overlap_of(overlap)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--overlap") from None
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        now = store.clock()
+        secret = rotate_secret(connection, store.keys(connection), (party_kind, party_id), now, span)
+        detail = {"party_kind": party_kind, "party_id": party_id, "overlap_seconds": int(span.total_seconds())}
+        audit_cli(connection, store, "webhook.rotate_secret", detail)
+    until = f"the old one signs beside it until {utc_iso(now + span)}" if span else "the old one no longer signs"
+    err.print(f"webhook of {escape(party_kind)} {escape(party_id)}: new signing secret (shown once); {until}:")
     typer.echo(secret)
 
 
 @webhook_app.command("remove")
 def webhook_remove(ctx: typer.Context, party_kind: PartyKind, party_id: PartyId) -> None:
-    """Stop a party's webhook; what was still owed to it is dropped."""
+    """Stop a party's webhook; what was still owed to it is cancelled (kept in the delivery log, not sent)."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        remove_webhook(connection, party_kind, party_id)
+        remove_webhook(connection, store.keys(connection), party_kind, party_id)
         audit_cli(connection, store, "webhook.remove", {"party_kind": party_kind, "party_id": party_id})
     out.print(f"webhook of {party_kind} {party_id} removed", markup=False)
 
 
 @webhook_app.command("list")
 def webhook_list(ctx: typer.Context) -> None:
-    """Every webhook (never its secret)."""
+    """Every webhook (never its secret), and the hosts webhooks may reach although private or plain http."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        rows = webhook_rows(connection)
+        rows = webhook_rows(connection, store.clock())
+        stored, allowed = stored_hosts(connection), allowed_hosts(connection, store.environ)
     if not rows:
         out.print("no webhooks")
     for row in rows:
         state = "enabled" if row["enabled"] else "disabled"
-        out.print(f"{row['party_kind']}  {row['party_id']}  {row['url']}  {state}", markup=False, soft_wrap=True)
+        overlap = row["previous_secret_until"]
+        old = f"  (old secret signs too until {utc_iso(overlap)})" if overlap else ""
+        line = f"{row['party_kind']}  {row['party_id']}  {row['url']}  {state}{old}"
+        out.print(line, markup=False, soft_wrap=True)
+    out.print(f"allowed hosts (in the store): {', '.join(stored) or 'none'}", markup=False)
+    if extra := sorted(allowed - set(stored)):
+        out.print(f"allowed in this process only ({ENV_ALLOW_HOSTS}): {', '.join(extra)}", markup=False)
+
+
+HostArg = Annotated[str, typer.Argument(help="A host name or IP address, as in the webhook's URL.")]
+
+
+@webhook_app.command("allow-host")
+def webhook_allow_host(ctx: typer.Context, host: HostArg) -> None:
+    """Let webhooks reach HOST although it is private, local or plain http (kept in the store: every process)."""
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        key, added = allow_host(connection, host)
+        if added:
+            audit_cli(connection, store, "webhook.allow_host", {"host": key})
+    out.print(f"{key} {'allowed' if added else 'was allowed already'}", markup=False)
+
+
+@webhook_app.command("disallow-host")
+def webhook_disallow_host(ctx: typer.Context, host: HostArg) -> None:
+    """Take HOST off the store's allowed hosts: webhooks to it are refused when sent (and when set)."""
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        key = disallow_host(connection, host)
+        audit_cli(connection, store, "webhook.disallow_host", {"host": key})
+    out.print(f"{key} no longer allowed", markup=False)
 
 
 @delivery_app.command("list")
 def delivery_list(
     ctx: typer.Context,
-    state: Annotated[str | None, typer.Option(help="Only pending, delivered or failed messages.")] = None,
+    state: Annotated[str | None, typer.Option(help="Only pending, delivered, failed or cancelled messages.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of lines.")] = False,
 ) -> None:
-    """Counts by channel and state, then the latest messages (no content: where, what event, which attempt)."""
-    if state not in (None, "pending", "delivered", "failed"):
-        raise typer.BadParameter("must be pending, delivered or failed", param_hint="--state")
+    """Counts by channel and state, then the latest messages (no content: where, what event, which attempt, why)."""
+    if state not in (None, *STATES):
+        raise typer.BadParameter(f"must be {', '.join(STATES[:-1])} or {STATES[-1]}", param_hint="--state")
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         found = delivery_rows(connection, state)
     if as_json:
@@ -119,7 +198,9 @@ def delivery_list(
     for channel, counts in sorted(found["counts"].items()):
         out.print(f"{channel}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())), markup=False)
     for row in found["deliveries"]:
-        error = f"  last error: {row['last_error']}" if row["last_error"] else ""
+        error = ""
+        if row["last_error"]:
+            error = f"  {row['last_error']}" if row["state"] == "cancelled" else f"  last error: {row['last_error']}"
         out.print(
             f"{row['id']}  {row['channel']}  {row['party_kind']} {row['party_id']}  {row['event_type']}  "
             f"{row['state']} after {row['attempts']} attempt(s){error}",

@@ -78,7 +78,9 @@ def refresh(ctx: typer.Context) -> None:
     with open_from(ctx) as store, store_errors():
         day = today(store.environ)
         with store.begin() as connection:
-            daily = lapse_and_refresh(connection, day, cli_actor())  # overdue disputes decided for the subject
+            daily = lapse_and_refresh(
+                connection, day, cli_actor(), store.clock()
+            )  # overdue disputes decided for the subject
             lapsed, outcome = daily.lapsed, daily.refreshed
             append(connection, daily.entries, store.clock())
             detail = {"as_of": day.isoformat(), "subjects": outcome.subjects, "changed": outcome.changed}

@@ -8,7 +8,12 @@ from the sockets that carry them.
 A webhook carries ``X-Credo-Signature: t=<unix seconds>,v1=<hex>``, where
 ``<hex>`` is HMAC-SHA256 under the party's secret of ``"<t>.<body>"`` (the
 scheme Stripe and others use: the timestamp inside the signature stops a
-replay of an old message).
+replay of an old message); while a replaced secret's overlap lasts there is
+one ``v1=`` per secret, and a receiver accepts any that matches.
+
+Where a webhook may go is decided here too (:func:`url_problem`,
+:func:`address_refused`): public addresses only, an IPv6 address judged by
+the IPv4 address it carries as well.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import re
 import socket
 import urllib.parse
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from email.message import EmailMessage
 
 from credo.domain.notices import Notice
@@ -28,10 +34,15 @@ __all__ = [
     "FIRST_RETRY",
     "LONGEST_WAIT",
     "MAX_ATTEMPTS",
+    "MAX_OVERLAP",
     "SIGNATURE_HEADER",
     "SIGNATURE_TOLERANCE",
     "address_refused",
     "email_for",
+    "embedded_ipv4",
+    "host_key",
+    "host_problem",
+    "overlap_of",
     "retry_after",
     "sign",
     "url_problem",
@@ -59,24 +70,77 @@ def retry_after(attempts: int) -> dt.timedelta | None:
     return min(wait, LONGEST_WAIT)
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The value of the signature header for ``body`` sent at ``timestamp`` (unix seconds)."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+def _mac(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str | Sequence[str], timestamp: int, body: bytes) -> str:
+    """The value of the signature header for ``body`` sent at ``timestamp`` (unix seconds).
+
+    Several secrets (while a replaced secret's overlap lasts, the new one first) give one ``v1=`` each, as
+    Stripe does: a receiver that knows either secret accepts the message.
+    """
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    return ",".join([f"t={timestamp}", *(f"v1={_mac(s, timestamp, body)}" for s in secrets)])
 
 
 def verify(secret: str, header: str, body: bytes, now: int, tolerance: dt.timedelta = SIGNATURE_TOLERANCE) -> bool:
-    """What a receiver does: the signature matches and is not older (or newer) than ``tolerance``."""
+    """What a receiver does: one of the ``v1`` signatures matches and is not older (or newer) than ``tolerance``."""
     try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-        given = parts["v1"]
-    except (ValueError, KeyError):
+        items = [item.split("=", 1) for item in header.split(",")]
+        (timestamp,) = [int(value) for key, value in items if key == "t"]
+    except ValueError:  # no "=", no or two timestamps, or one that is not a number
         return False
-    if abs(now - timestamp) > tolerance.total_seconds():
+    given = [value for key, value in items if key == "v1"]
+    if not given or abs(now - timestamp) > tolerance.total_seconds():
         return False
-    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, given)
+    expected = _mac(secret, timestamp, body)
+    return any(hmac.compare_digest(expected, value) for value in given)
+
+
+MAX_OVERLAP = dt.timedelta(days=7)
+_OVERLAP = re.compile(r"^(\d{1,4})([hd])$")
+
+
+def overlap_of(text: str) -> dt.timedelta:
+    """A replaced secret's overlap, written ``24h`` or ``2d`` (``0`` for none), at most :data:`MAX_OVERLAP`."""
+    text = text.strip()
+    if text == "0":
+        return dt.timedelta(0)
+    found = _OVERLAP.match(text)
+    if found is None:
+        raise ValueError(f"an overlap is a number of hours or days such as 24h or 2d, or 0, not {text!r}")
+    amount = int(found.group(1))
+    overlap = dt.timedelta(hours=amount) if found.group(2) == "h" else dt.timedelta(days=amount)
+    if overlap > MAX_OVERLAP:
+        raise ValueError("an overlap is at most 7 days (168h): receivers should switch to the new secret by then")
+    return overlap
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def host_key(host: str) -> str:
+    """A host as it is compared: lower case, no brackets or trailing dot, an IP address in its shortest form."""
+    host = host.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` cannot be named as a host webhooks may reach anyway (:func:`host_key` form), or None."""
+    if not host:
+        return "name a host, such as hooks.internal.example or 10.1.2.3"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in host.split(".")):
+        return "a host is a name of letters, digits, hyphens and dots, or an IP address"
+    return None
 
 
 def email_for(notice: Notice, to: str, sender: str) -> EmailMessage:
@@ -112,7 +176,7 @@ def url_problem(url: str, allowed_hosts: Collection[str] = ()) -> str | None:
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         return "url must not contain spaces or control characters"
     parts = urllib.parse.urlsplit(url)
-    host = (parts.hostname or "").rstrip(".")
+    host = host_key(parts.hostname or "")
     if parts.scheme not in ("https", "http") or not host:
         return "url must be an https:// address with a host"
     if parts.username is not None or parts.password is not None:
@@ -124,18 +188,19 @@ def url_problem(url: str, allowed_hosts: Collection[str] = ()) -> str | None:
     if host in allowed_hosts:
         return None
     if parts.scheme != "https":
-        return f"url must be https:// (plain http only for hosts in CREDO_WEBHOOK_ALLOW_HOSTS, not {host})"
+        return f"url must be https:// (plain http only for an allowed host: credo webhook allow-host {host})"
     if host == "localhost" or host.endswith(".localhost"):
-        return "url must not point at this machine (allow it with CREDO_WEBHOOK_ALLOW_HOSTS)"
+        return f"url must not point at this machine (allow its host with credo webhook allow-host {host})"
     address = _literal_address(host)
     if address is None:
         return None  # a name: its addresses are checked when sending (address_refused)
-    if address_refused(str(address)):
-        return f"url points at a {_kind(address)} address (allow it with CREDO_WEBHOOK_ALLOW_HOSTS)"
+    kind = _refusal(address)
+    if kind is not None:
+        return f"url points at a {kind} address (allow its host with credo webhook allow-host {host})"
     return None
 
 
-def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def _literal_address(host: str) -> IP | None:
     """The address a host names literally, in any form a resolver accepts (``127.1``, ``2130706433``, ``0x7f.1``)."""
     try:
         return ipaddress.ip_address(host)
@@ -147,13 +212,49 @@ def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address
         return None
 
 
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated, but a stack may still route it as IPv4
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT (RFC 2765)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known NAT64 prefix (RFC 6052)
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")  # local-use NAT64 (RFC 8215): never public
+
+
+def embedded_ipv4(ip: IP) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries, reached through it by a translator or tunnel; None if none.
+
+    IPv4-mapped (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``), IPv4-translated, 6to4 (``2002::/16``),
+    NAT64 (``64:ff9b::/96``) and the client of a Teredo address (``2001::/32``).
+    """
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if any(ip in net for net in (_IPV4_COMPATIBLE, _IPV4_TRANSLATED, _NAT64)) and int(ip) & 0xFFFFFFFF not in (0, 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_refused(address: str) -> bool:
-    """Whether a webhook may not be sent to this IP address: loopback, private, link-local, reserved and the like."""
-    ip = ipaddress.ip_address(address)
-    return not ip.is_global or ip.is_multicast
+    """Whether a webhook may not be sent to this IP address: loopback, private, link-local, reserved and the like.
+
+    An IPv6 address is refused too when the IPv4 address it carries (:func:`embedded_ipv4`) would be.
+    """
+    return _refusal(ipaddress.ip_address(address)) is not None
 
 
-def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+def _refusal(ip: IP) -> str | None:
+    """What kind of address ``ip`` is, if a webhook may not go there; None if it may."""
+    carried = embedded_ipv4(ip)
+    if carried is not None and (kind := _refusal(carried)) is not None:
+        return f"IPv6 address carrying a {kind} IPv4"
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _LOCAL_NAT64:
+        return "local-use NAT64"
+    if ip.is_global and not ip.is_multicast:
+        return None
     for name in ("loopback", "link_local", "private", "reserved", "multicast"):
         if getattr(ip, f"is_{name}"):
             return name.replace("_", "-")

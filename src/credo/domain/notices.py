@@ -3,10 +3,10 @@
 Every change the store records about a subject becomes a notice: a negative
 record that arrived, a first score, a grade moving, a list entered or left,
 a measure applied or lifted, a dispute or repair application opened or
-decided. Each says what happened, why (the rule, the record, the legal
-basis) and what the subject can do. The notice ids are stable (they name the
-event, record row or dispute they come from), so deliveries can be tracked
-against them.
+decided, a record its source attributed to another subject. Each says what
+happened, why (the rule, the record, the legal basis) and what the subject
+can do. The notice ids are stable (they name the event, record row or
+dispute they come from), so deliveries can be tracked against them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,16 @@ from typing import Any
 from credo.domain.records import Record
 from credo.domain.rulebook import Rule
 
-__all__ = ["CONSENT_HOW", "DISPUTE_HOW", "Notice", "from_consent", "from_dispute", "from_event", "from_record"]
+__all__ = [
+    "CONSENT_HOW",
+    "DISPUTE_HOW",
+    "Notice",
+    "from_consent",
+    "from_dispute",
+    "from_event",
+    "from_move",
+    "from_record",
+]
 
 DISPUTE_HOW = (
     "If a record is wrong, dispute it: POST /v1/me/disputes with its source and record_id and what is wrong; "
@@ -89,8 +98,13 @@ def from_event(event_id: int, event_type: str, detail: Mapping[str, Any], as_of:
     return Notice(nid, as_of, event_type, what, _basis(d))
 
 
-def from_record(row_id: int, record: Record, rule: Rule, received_on: dt.date) -> Notice | None:
-    """A notice for a record that counts against the subject (negative base points); None for any other."""
+def from_record(
+    row_id: int, record: Record, rule: Rule, received_on: dt.date, *, moved_in: bool = False
+) -> Notice | None:
+    """A notice for a record that counts against the subject (negative base points); None for any other.
+
+    ``moved_in``: the source had it against another subject before, and attributed it to this one.
+    """
     points = rule.base_points(record.amount)
     if points >= 0 or record.status != "active":
         return None
@@ -98,8 +112,13 @@ def from_record(row_id: int, record: Record, rule: Rule, received_on: dt.date) -
     if rule.repeat is not None:
         warning = ", a first one only a warning" if rule.repeat.first_is_warning else ""
         repeat = f" (times {rule.repeat.factor} if it repeats within {rule.repeat.window} days{warning})"
+    arrival = (
+        f"{record.source} attributed to you a record it had against another subject"
+        if moved_in
+        else f"A new record from {record.source}"
+    )
     what = (
-        f"A new record from {record.source}: {rule.label}, on {record.occurred_on.isoformat()} "
+        f"{arrival}: {rule.label}, on {record.occurred_on.isoformat()} "
         f"(record {record.record_id}); {points} points in {rule.dimension}{repeat}, counting for {rule.counts_for} "
         "days; your report shows what it counts now."
     )
@@ -137,7 +156,20 @@ def from_dispute(
             "Follow it with GET /v1/me/disputes.",
         )
     ]
-    if decided is not None:
+    if decided is not None and decided[0] == "moved":
+        found.append(
+            Notice(
+                f"dispute-{dispute_id}-decided",
+                decided[2],
+                f"{kind}_decided",
+                f"Your {what_it_is} {source}/{record_id} was closed: the source attributed the record to another "
+                "subject, so it no longer counts for you.",
+                {**why, "outcome": "moved"},
+                "Your score, lists and measures were recomputed at once: GET /v1/me/report. If the record comes "
+                "back to you, you may dispute it again.",
+            )
+        )
+    elif decided is not None:
         outcome, reasons, day = decided
         found.append(
             Notice(
@@ -150,6 +182,18 @@ def from_dispute(
             )
         )
     return found
+
+
+def from_move(row_id: int, source: str, record_id: str, moved_on: dt.date) -> Notice:
+    """A notice for a record of the subject's that its source attributed to another subject (a ``records`` row)."""
+    return Notice(
+        f"record-{row_id}-moved",
+        moved_on,
+        "record_moved",
+        f"{source} attributed its record {record_id} to another subject: it no longer counts for you.",
+        {"source": source, "record_id": record_id},
+        "Your report shows your records as they are now: GET /v1/me/report.",
+    )
 
 
 def from_consent(row_id: int, given: bool, on: dt.date, *, required: bool = True) -> Notice:

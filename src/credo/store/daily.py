@@ -25,14 +25,14 @@ class Daily:
     entries: list[AuditEntry]  # one per lapsed dispute, naming its subject (who sees it in its report)
 
 
-def lapse_and_refresh(connection: Connection, day: dt.date, actor: str) -> Daily:
+def lapse_and_refresh(connection: Connection, day: dt.date, actor: str, now: dt.datetime) -> Daily:
     """Decide overdue disputes for their subjects, then refresh every stale state.
 
     A lapsed dispute's subject is stale (decided today, after its stored
     state): the refresh walks its missed days with the dispute open, and
     applies the decision from today.
     """
-    lapsed = lapse_overdue(connection, day)
+    lapsed = lapse_overdue(connection, day, now)
     entries = [
         AuditEntry(
             "operator", actor, "dispute.lapse", "a dispute not decided by its deadline", d.subject_id,

@@ -58,6 +58,7 @@ from credo.store.tables import (
 __all__ = [
     "ASKED_WITHIN",
     "LEASE",
+    "STATES",
     "Due",
     "Enqueued",
     "claim_due",
@@ -71,6 +72,7 @@ __all__ = [
     "remove_contact",
     "remove_webhook",
     "retry_delivery",
+    "rotate_secret",
     "set_contact",
     "set_webhook",
     "webhook_rows",
@@ -81,6 +83,7 @@ ASKED_WITHIN = dt.timedelta(days=180)  # a relying party is told of changes to a
 LEASE = dt.timedelta(minutes=5)  # a claimed row is not claimed again meanwhile, unless its sender died
 CURSOR = "delivery_cursor"
 PARTY_KINDS = ("relying", "source")
+STATES = ("pending", "delivered", "failed", "cancelled")  # cancelled: its webhook or address went before it was sent
 # An address plain SMTP can carry: ASCII, an unquoted local part, a dotted domain (no IDN, no SMTPUTF8).
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _MEASURE_EVENTS = ("measure_applied", "measure_lifted")
@@ -104,29 +107,49 @@ def set_contact(connection: Connection, ring: KeyRing, subject_ids: Iterable[int
         connection.execute(
             sa.insert(subject_contacts).values(subject_id=sid, email_enc=ring.encrypt(email.encode()), since=since)
         )
-        _drop_pending_email(connection, sid)  # what was owed to the old address is not sent to the new one
+        _cancel_pending(connection, ring, "email", ("subject", str(sid)), "the subject gave another address")
 
 
-def remove_contact(connection: Connection, subject_ids: Iterable[int]) -> bool:
-    """Forget the address; emails not yet sent are dropped. False if there was none."""
+def remove_contact(connection: Connection, ring: KeyRing, subject_ids: Iterable[int]) -> bool:
+    """Forget the address; emails not yet sent are cancelled. False if there was none."""
     removed = False
     for sid in subject_ids:
         removed |= (
             connection.execute(sa.delete(subject_contacts).where(subject_contacts.c.subject_id == sid)).rowcount > 0
         )
-        _drop_pending_email(connection, sid)
+        _cancel_pending(connection, ring, "email", ("subject", str(sid)), "the subject removed its address")
     return removed
 
 
-def _drop_pending_email(connection: Connection, subject_id: int) -> None:
-    connection.execute(
-        sa.delete(deliveries).where(
-            deliveries.c.channel == "email",
-            deliveries.c.party_kind == "subject",
-            deliveries.c.party_id == str(subject_id),
-            deliveries.c.state != "delivered",
+def _cancel_pending(connection: Connection, ring: KeyRing, channel: str, party: tuple[str, str], why: str) -> None:
+    """What was still owed to a party on a channel is not sent: kept as ``cancelled``, with why, content erased.
+
+    The row stays in the ledger (operators and auditors see that a message was dropped and why); the message
+    itself goes, as on delivery: the address it was for is no longer the subject's choice.
+    """
+    rows = connection.execute(
+        sa.select(deliveries.c.id, deliveries.c.subject_id, deliveries.c.last_error).where(
+            deliveries.c.channel == channel,
+            deliveries.c.party_kind == party[0],
+            deliveries.c.party_id == party[1],
+            deliveries.c.state.in_(("pending", "failed")),
         )
-    )
+    ).all()
+    for row in rows:
+        why_now = f"cancelled: {why}" + (f" (last error: {row.last_error})" if row.last_error else "")
+        connection.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.id == row.id)
+            .values(
+                state="cancelled", next_attempt_at=None, last_error=why_now[:500],
+                payload_enc=_erased(ring, row.subject_id),
+            )
+        )  # fmt: skip
+
+
+def _erased(ring: KeyRing, subject_id: int | None) -> bytes:
+    """A message's sealed payload once its content is gone: only whom it was about stays."""
+    return ring.encrypt(json.dumps({"subject_id": subject_id, "message": None}).encode())
 
 
 def contact_of(connection: Connection, ring: KeyRing, subject_id: int) -> tuple[str, dt.datetime] | None:
@@ -163,8 +186,11 @@ def set_webhook(
     problem = url_problem(url, allowed_hosts)
     if problem is not None:
         raise StoreError(problem)
-    secret = "whsec_" + secrets.token_urlsafe(32)
-    values = {"url": url, "secret_enc": ring.encrypt(secret.encode()), "enabled": True}
+    secret = _new_secret()
+    values = {
+        "url": url, "secret_enc": ring.encrypt(secret.encode()), "enabled": True, "previous_secret_enc": None,
+        "previous_until": None,
+    }  # fmt: skip
     where = (webhooks.c.party_kind == party_kind, webhooks.c.party_id == party_id)
     if connection.execute(sa.update(webhooks).where(*where).values(values)).rowcount == 0:
         connection.execute(
@@ -173,31 +199,61 @@ def set_webhook(
     return secret
 
 
-def remove_webhook(connection: Connection, party_kind: str, party_id: str) -> None:
-    """Stop a party's webhook; what was still owed to it is dropped."""
+def _new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def rotate_secret(
+    connection: Connection, ring: KeyRing, party: tuple[str, str], now: dt.datetime, overlap: dt.timedelta
+) -> str:
+    """Give a party's webhook a new secret; the current one still signs beside it for ``overlap``. Returns the new.
+
+    While the overlap lasts each message carries both signatures (``v1=`` new, ``v1=`` old), so a receiver can
+    switch to the new secret at any moment in it; a second rotation meanwhile ends the first one's overlap.
+    """
+    where = (webhooks.c.party_kind == party[0], webhooks.c.party_id == party[1])
+    row = connection.execute(sa.select(webhooks.c.secret_enc).where(*where)).first()
+    if row is None:
+        raise NotFoundError(f"no webhook is set for {party[0]} {party[1]!r}")
+    secret = _new_secret()
+    keep = overlap > dt.timedelta(0)
+    connection.execute(
+        sa.update(webhooks)
+        .where(*where)
+        .values(
+            secret_enc=ring.encrypt(secret.encode()),
+            previous_secret_enc=row.secret_enc if keep else None,
+            previous_until=now + overlap if keep else None,
+        )
+    )
+    return secret
+
+
+def remove_webhook(connection: Connection, ring: KeyRing, party_kind: str, party_id: str) -> None:
+    """Stop a party's webhook; what was still owed to it is cancelled (kept in the ledger, not sent)."""
     gone = connection.execute(
         sa.delete(webhooks).where(webhooks.c.party_kind == party_kind, webhooks.c.party_id == party_id)
     ).rowcount
     if not gone:
         raise NotFoundError(f"no webhook is set for {party_kind} {party_id!r}")
-    connection.execute(
-        sa.delete(deliveries).where(
-            deliveries.c.channel == "webhook",
-            deliveries.c.party_kind == party_kind,
-            deliveries.c.party_id == party_id,
-            deliveries.c.state != "delivered",
-        )
-    )
+    _cancel_pending(connection, ring, "webhook", (party_kind, party_id), "the webhook was removed")
 
 
-def webhook_rows(connection: Connection) -> list[dict[str, Any]]:
-    """Every webhook, without its secret."""
+def webhook_rows(connection: Connection, now: dt.datetime) -> list[dict[str, Any]]:
+    """Every webhook, without its secret; ``previous_secret_until``: while a replaced secret still signs."""
     rows = connection.execute(sa.select(webhooks).order_by(webhooks.c.party_kind, webhooks.c.party_id))
     return [
         {"party_kind": r.party_kind, "party_id": r.party_id, "url": r.url, "enabled": bool(r.enabled),
-         "created_at": r.created_at}
+         "created_at": r.created_at, "previous_secret_until": _overlap_end(r, now)}
         for r in rows
     ]  # fmt: skip
+
+
+def _overlap_end(row: Any, now: dt.datetime) -> dt.datetime | None:
+    """When the webhook's replaced secret stops signing, if it still does at ``now``."""
+    if row.previous_secret_enc is None or row.previous_until is None or as_utc(row.previous_until) <= now:
+        return None
+    return as_utc(row.previous_until)
 
 
 # -- finding what is owed ----------------------------------------------------------------------
@@ -485,7 +541,7 @@ class Due:
     attempts: int
     leased_until: dt.datetime
     url: str | None = None
-    secret: str | None = None
+    secrets: tuple[str, ...] = ()  # what a webhook is signed with: its secret, and a replaced one in its overlap
 
 
 def claim_due(  # noqa: PLR0917 (what a claim needs)
@@ -510,7 +566,7 @@ def claim_due(  # noqa: PLR0917 (what a claim needs)
         .limit(limit)
     ).all()
     hooks = {
-        (r.party_kind, r.party_id): (r.url, ring.decrypt(r.secret_enc).decode())
+        (r.party_kind, r.party_id): (r.url, _signing_secrets(ring, r, lease_from))
         for r in connection.execute(sa.select(webhooks).where(webhooks.c.enabled))
     }
     until = lease_from + LEASE
@@ -523,15 +579,23 @@ def claim_due(  # noqa: PLR0917 (what a claim needs)
         ).rowcount
         if not leased:
             continue  # another sender took it
-        url, secret = hooks.get((row.party_kind, row.party_id), (None, None))
+        url, signing = hooks.get((row.party_kind, row.party_id), (None, ()))
         payload = json.loads(ring.decrypt(row.payload_enc))
         claimed.append(
             Due(
                 int(row.id), row.channel, row.party_kind, row.party_id, row.event_key, row.event_type,
-                payload["message"], int(payload["subject_id"]), int(row.attempts), until, url, secret,
+                payload["message"], int(payload["subject_id"]), int(row.attempts), until, url, signing,
             )
         )  # fmt: skip
     return claimed
+
+
+def _signing_secrets(ring: KeyRing, row: Any, now: dt.datetime) -> tuple[str, ...]:
+    """The secrets a webhook's messages are signed with now: its own, and a replaced one while its overlap lasts."""
+    current = ring.decrypt(row.secret_enc).decode()
+    if _overlap_end(row, now) is None:
+        return (current,)
+    return current, ring.decrypt(row.previous_secret_enc).decode()
 
 
 def mark_delivered(connection: Connection, ring: KeyRing, due: Due, now: dt.datetime) -> AuditEntry:
@@ -540,7 +604,7 @@ def mark_delivered(connection: Connection, ring: KeyRing, due: Due, now: dt.date
     The message itself is erased (only whom it was about stays): once delivered, Credo has no need of a copy of
     an address, a notice or a statement, and the audit entry says what was sent.
     """
-    erased = ring.encrypt(json.dumps({"subject_id": due.subject_id, "message": None}).encode())
+    erased = _erased(ring, due.subject_id)
     connection.execute(  # even if the lease ran out meanwhile: it was delivered (a later failure must not undo it)
         sa.update(deliveries)
         .where(deliveries.c.id == due.id, deliveries.c.state == "pending")

@@ -11,6 +11,8 @@
   dates counts), ``removed`` (the record never counts again).
 * **Lapse** (:func:`lapse_overdue`, run by the daily ``credo refresh``): a
   dispute still open on its deadline is decided for the subject: removed.
+* **Moved** (:mod:`credo.store.moves`): the source gave the record to another
+  subject; the dispute is closed, and acts on the new holder in no way.
 
 The caller rescores the subject in the same transaction (the functions
 return the subjects to rescore); :func:`credo.store.scoring.suppressed_records`
@@ -138,7 +140,7 @@ def open_dispute(  # noqa: PLR0917 (a dispute's parts)
     # A record upheld after a dispute is not suspended again by the next one (nor removed by its deadline): else
     # disputing it anew each time it is upheld would keep it out of the score for good. As the FCRA lets a
     # repeated dispute wait for new information, it waits for a reviewer, and the record counts meanwhile.
-    suspends = book.disputes.while_open == "suspend" and not _upheld_before(connection, source, record_id)
+    suspends = book.disputes.while_open == "suspend" and not _upheld_before(connection, subject_id, source, record_id)
     return _file(connection, ring, book, "dispute", suspends, subject_id, source, record_id, statement, today, now)
 
 
@@ -217,11 +219,12 @@ def _file(  # noqa: PLR0917 (a dispute's or application's parts)
     return item
 
 
-def _upheld_before(connection: Connection, source: str, record_id: str) -> bool:
-    """Whether a dispute of this record was decided upheld already."""
+def _upheld_before(connection: Connection, subject_id: int, source: str, record_id: str) -> bool:
+    """Whether this subject's dispute of this record was decided upheld already (another holder's does not count)."""
     return (
         connection.execute(
             sa.select(disputes.c.id).where(
+                disputes.c.subject_id == subject_id,
                 disputes.c.source_id == source,
                 disputes.c.record_id == record_id,
                 disputes.c.kind == "dispute",
@@ -320,19 +323,24 @@ def decide_dispute(
         raise StoreError("a correction goes with the outcome corrected, and only with it")
     if dispute.state != "open":
         raise ConflictError(f"dispute {dispute_id} was already decided ({dispute.outcome})")
+    held = _latest(connection, dispute.source, dispute.record_id)
+    if held is not None and int(held.subject_id) != dispute.subject_id:  # a decision never acts on a new holder
+        raise ConflictError(f"the record of dispute {dispute_id} now belongs to another subject: nothing to decide")
     touched = {dispute.subject_id}
     if correction is not None:
         touched.add(_correct(connection, dispute.source, dispute.record_id, correction, now))
     connection.execute(
         sa.update(disputes)
         .where(disputes.c.dispute_id == dispute_id)
-        .values(state="decided", outcome=outcome, reasons=reasons, decided_by=reviewer, decided_on=today)
+        .values(
+            state="decided", outcome=outcome, reasons=reasons, decided_by=reviewer, decided_on=today, decided_at=now
+        )
     )
     decided = replace(dispute, state="decided", outcome=outcome, reasons=reasons, decided_by=reviewer, decided_on=today)
     return decided, sorted(touched)
 
 
-def lapse_overdue(connection: Connection, today: dt.date) -> list[Dispute]:
+def lapse_overdue(connection: Connection, today: dt.date, now: dt.datetime) -> list[Dispute]:
     """Decide for the subject every dispute still open on or after its deadline: the record is removed.
 
     Not a repeated dispute of a record already upheld: that one waits for a reviewer (:func:`open_dispute`).
@@ -341,6 +349,7 @@ def lapse_overdue(connection: Connection, today: dt.date) -> list[Dispute]:
     upheld_before = (
         sa.select(earlier.c.id)
         .where(
+            earlier.c.subject_id == disputes.c.subject_id,
             earlier.c.source_id == disputes.c.source_id,
             earlier.c.record_id == disputes.c.record_id,
             earlier.c.kind == "dispute",
@@ -360,8 +369,11 @@ def lapse_overdue(connection: Connection, today: dt.date) -> list[Dispute]:
         connection.execute(
             sa.update(disputes)
             .where(disputes.c.id == row.id)
-            .values(state="decided", outcome="removed", reasons=reasons, decided_by="deadline", decided_on=today)
-        )
+            .values(
+                state="decided", outcome="removed", reasons=reasons, decided_by="deadline", decided_on=today,
+                decided_at=now,
+            )
+        )  # fmt: skip
         lapsed.append(
             replace(
                 _of(row), state="decided", outcome="removed", reasons=reasons, decided_by="deadline", decided_on=today

@@ -56,6 +56,7 @@ from credo.store.bootstrap import Store
 from credo.store.bulk import insert_dicts, insert_select, placeholder, select_in
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
+from credo.store.moves import close_moved_disputes
 from credo.store.quarantine import SOURCE_NOT_CALLER, api_caller
 from credo.store.rescore import FreshSubjects
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
@@ -407,6 +408,12 @@ class _Pipeline:
             # The planner's statistics of a table that grew in bulk, so the next lookups use both key columns
             # (seen: a million-row first ingest spent minutes scanning a source's records without it).
             connection.exec_driver_sql("ANALYZE records, subjects")
+        moved = con.execute("""
+            SELECT source, record_id, subject_pk
+            FROM (SELECT *, row_number() OVER (PARTITION BY source, record_id ORDER BY seq DESC) AS last
+                  FROM ing_chunk WHERE outcome <> 'unchanged')
+            WHERE last = 1 AND old_subject IS NOT NULL AND subject_pk <> old_subject""").fetchall()
+        close_moved_disputes(connection, [(s, r, int(pk)) for s, r, pk in moved], today=self.today, now=now)
         touched = [
             int(r[0])
             for r in con.execute("""

@@ -70,7 +70,7 @@ _KEYS = sa.Table(
 _TOMB = "EXISTS (SELECT 1 FROM credo_purge_keys k WHERE k.source_id = {t}.source_id AND k.sealed_id = {t}.record_id)"
 _MATCH = "EXISTS (SELECT 1 FROM credo_purge_keys k WHERE k.source_id = {t}.source_id AND k.record_id = {t}.record_id)"
 _CANDIDATES = """SELECT r.source_id, r.record_id, r.version, s.kind, r.category, r.occurred_on, r.amount,
-       r.resolved_on, r.status, r.received_at, r.content_hash
+       r.resolved_on, r.status, r.received_at, r.content_hash, r.subject_id
 FROM records r JOIN subjects s ON s.id = r.subject_id
 WHERE r.is_latest AND r.occurred_on < {mark}"""
 # Rows per subject among the records to purge, and in all: a subject whose every row goes is left with nothing.
@@ -168,17 +168,22 @@ def _books(connection: Connection, today: dt.date, in_force: Rulebook) -> list[R
     return [in_force, *(rulebook_at(connection, day)[1] for day in sorted(later))]
 
 
-def _due_process(connection: Connection) -> tuple[set[tuple[str, str]], dict[tuple[str, str], dt.date]]:
-    """Records under an open dispute or repair application, and the day each removed or repaired one went."""
+def _due_process(connection: Connection) -> tuple[set[tuple[str, str]], dict[tuple[str, str, int], dt.date]]:
+    """Records under an open dispute or repair application, and the day each removed or repaired one went.
+
+    A removal holds for the subject that disputed (source, record_id, subject): a record moved to another
+    subject counts for that one (:mod:`credo.store.moves`).
+    """
     open_, removed = set(), {}
     query = sa.select(
-        disputes.c.source_id, disputes.c.record_id, disputes.c.state, disputes.c.outcome, disputes.c.decided_on
-    )
-    for source, record_id, state, outcome, decided_on in connection.execute(query):
+        disputes.c.source_id, disputes.c.record_id, disputes.c.subject_id, disputes.c.state, disputes.c.outcome,
+        disputes.c.decided_on,
+    )  # fmt: skip
+    for source, record_id, subject_id, state, outcome, decided_on in connection.execute(query):
         if state == "open":
             open_.add((source, record_id))
         elif outcome in {"removed", "granted"}:
-            removed[(source, record_id)] = decided_on
+            removed[(source, record_id, int(subject_id))] = decided_on
     return open_, removed
 
 
@@ -200,7 +205,7 @@ def _find_due(
                 Held(
                     r[0], r[1], r[3], r[4], _date(r[5]) or today, r[6], _date(r[7]),
                     withdrawn_on=_date(r[9]) if r[8] != "active" else None,
-                    removed_on=removed.get((r[0], r[1])),
+                    removed_on=removed.get((r[0], r[1], int(r[11]))),
                     open_due_process=(r[0], r[1]) in open_,
                 )
                 for r in rows
@@ -295,7 +300,7 @@ def purge(
         if not dry_run:
             # As the daily refresh, first: overdue disputes decided for their subjects (their records may then
             # go), and events of stale states dated from the records that are still there.
-            daily = lapse_and_refresh(connection, day, actor)
+            daily = lapse_and_refresh(connection, day, actor, store.clock())
         found = _find_due(connection, _books(connection, day, book), keep_for, day, say)
         say("finding the subjects left with no record")
         _KEYS.create(connection)

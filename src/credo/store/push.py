@@ -39,6 +39,7 @@ from credo.store.bulk import placeholder, select_in
 from credo.store.errors import ForbiddenError, NotFoundError
 from credo.store.ingest import ensure_subjects
 from credo.store.keys import KeyRing
+from credo.store.moves import close_moved_disputes
 from credo.store.quarantine import SOURCE_NOT_CALLER, api_label
 from credo.store.scoring import rescore_subjects
 from credo.store.sources import Source, source_allows
@@ -189,19 +190,27 @@ def push_records(
     push_id: str,
 ) -> list[PushResult]:
     """Store a source's pushed records and rescore the subjects touched, in the caller's transaction."""
-    results, touched = store_pushed(connection, ring, caller, rows, now=now, push_id=push_id)
+    results, touched = store_pushed(connection, ring, caller, rows, today=today, now=now, push_id=push_id)
     if touched:
         rescore_subjects(connection, sorted(touched), today)
     return results
 
 
 def store_pushed(
-    connection: Connection, ring: KeyRing, caller: Source, rows: Sequence[object], *, now: dt.datetime, push_id: str
+    connection: Connection,
+    ring: KeyRing,
+    caller: Source,
+    rows: Sequence[object],
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    push_id: str,
 ) -> tuple[list[PushResult], set[int]]:
     """Store a source's pushed records; one result per row, in order, and the subjects to rescore.
 
     The caller rescores them in the same transaction (the API rescores the
-    subjects of every push its group transaction holds at once).
+    subjects of every push its group transaction holds at once). A record
+    moved to another subject closes the disputes on it (:mod:`credo.store.moves`).
     """
     results: list[PushResult] = []
     good: list[tuple[int, Record]] = []
@@ -231,7 +240,8 @@ def store_pushed(
             rejected.pop(key, None)
         if rejected:
             connection.execute(sa.insert(quarantine), list(rejected.values()))
-    touched = _store(connection, ring, caller.id, good, results, now=now) if good else set()
+    touched, moved = _store(connection, ring, caller.id, good, results, now=now) if good else (set(), [])
+    close_moved_disputes(connection, moved, today=today, now=now)
     return results, touched
 
 
@@ -257,7 +267,8 @@ def _store(
     results: list[PushResult],
     *,
     now: dt.datetime,
-) -> set[int]:
+) -> tuple[set[int], list[tuple[str, str, int]]]:
+    """Store the good rows; the subjects touched and the records moved to another subject (new holder)."""
     pairs = list(dict.fromkeys((r.subject_id, r.subject_kind) for _, r in good))
     ids, _created = ensure_subjects(connection, ring, pairs, now)
     pk_of = dict(zip(pairs, ids, strict=True))
@@ -269,6 +280,7 @@ def _store(
     written: list[dict[str, Any]] = []
     superseded: list[int] = []
     touched: set[int] = set()
+    moved: list[tuple[str, str, int]] = []
     for record_id, rows in by_key.items():
         old = latest.get(record_id)
         fresh: list[_Row] = []
@@ -299,11 +311,13 @@ def _store(
             if old is not None:
                 superseded.append(old[0])
                 touched.add(old[3])
+                if written[-1]["subject_id"] != old[3]:
+                    moved.append((source, record_id, written[-1]["subject_id"]))
     if superseded:
         connection.execute(sa.update(records).where(records.c.id.in_(superseded)).values(is_latest=False))
     if written:
         connection.execute(sa.insert(records), written)
-    return touched
+    return touched, moved
 
 
 def _values(row: _Row, version: int, now: dt.datetime) -> dict[str, Any]:

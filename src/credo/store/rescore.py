@@ -165,7 +165,8 @@ def default_today(store: Store) -> dt.date:
 
 
 # The condition, on a disputes row ``d``, under which its record takes no part in scoring (as in
-# credo.store.scoring.suppressed_records): under an open dispute that suspends it, or removed by one.
+# credo.store.scoring.suppressed_records): under an open dispute that suspends it, or removed by one, of the
+# subject that holds it.
 SUPPRESSED_SQL = "((d.state = 'open' AND d.suspends) OR d.outcome IN ('removed', 'granted'))"
 
 
@@ -174,7 +175,7 @@ def _held_sql(dialect: str) -> str:
     return f"""SELECT DISTINCT r.subject_id, r.source_id, r.record_id, r.category,
                       {day_sql("r.occurred_on", dialect)}, {day_sql("r.resolved_on", dialect)}, r.amount
                FROM disputes d JOIN records r ON r.source_id = d.source_id AND r.record_id = d.record_id
-               WHERE r.is_latest AND r.status = 'active' AND {SUPPRESSED_SQL}"""
+               WHERE r.is_latest AND r.status = 'active' AND d.subject_id = r.subject_id AND {SUPPRESSED_SQL}"""
 
 
 def _queries(dialect: str) -> dict[str, str]:
@@ -188,7 +189,7 @@ def _queries(dialect: str) -> dict[str, str]:
                        FROM records WHERE is_latest AND status = 'active'
                        AND NOT EXISTS (SELECT 1 FROM disputes d
                                        WHERE d.source_id = records.source_id AND d.record_id = records.record_id
-                                       AND {SUPPRESSED_SQL})""",
+                                       AND d.subject_id = records.subject_id AND {SUPPRESSED_SQL})""",
         "held": _held_sql(dialect),
         "stored": f"""SELECT subject_id, rulebook_version, score, grade, CAST(dimensions AS {text}),
                              CAST(lists AS {text}), CAST(measures AS {text}), CAST(as_of AS {text}),

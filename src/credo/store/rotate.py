@@ -49,6 +49,7 @@ _SEALED = (
     (disputes, ("id",), "statement_enc"),
     (subject_contacts, ("subject_id",), "email_enc"),
     (webhooks, ("party_kind", "party_id"), "secret_enc"),
+    (webhooks, ("party_kind", "party_id"), "previous_secret_enc"),  # NULL unless a replaced secret still signs
     (deliveries, ("id",), "payload_enc"),
 )
 
@@ -56,6 +57,8 @@ _SEALED = (
 def _reseal(connection: Connection, ring: KeyRing, table: sa.Table, keys: tuple[str, ...], column: str) -> int:
     count = 0
     for row in connection.execute(sa.select(*(table.c[k] for k in keys), table.c[column])).all():
+        if row._mapping[column] is None:
+            continue
         where = [table.c[k] == row._mapping[k] for k in keys]
         sealed = ring.encrypt(ring.decrypt(row._mapping[column]))
         connection.execute(sa.update(table).where(*where).values({column: sealed}))
@@ -65,7 +68,7 @@ def _reseal(connection: Connection, ring: KeyRing, table: sa.Table, keys: tuple[
 
 def _rewrite(connection: Connection, ring: KeyRing) -> tuple[int, int]:
     if connection.dialect.name == "postgresql":
-        names = ", ".join(["subjects", *(table.name for table, _, _ in _SEALED)])
+        names = ", ".join(dict.fromkeys(["subjects", *(table.name for table, _, _ in _SEALED)]))
         connection.execute(sa.text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
     count_subjects = 0
     for row in connection.execute(sa.select(subjects.c.id, subjects.c.kind, subjects.c.identifier_enc)).all():

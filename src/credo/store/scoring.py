@@ -190,7 +190,9 @@ def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> di
 
     A record under an open dispute that suspends it (the rulebook's
     ``disputes.while_open: suspend`` when it was opened), or removed by a
-    decided dispute, takes no part, whichever subject holds it now. One query
+    decided dispute, takes no part, while the subject who disputed it holds
+    it (a record its source moved to another subject is that subject's to
+    dispute: :mod:`credo.store.moves`). One query
     per :data:`CHUNK` subjects; every scoring path passes the keys to the
     domain functions (the bulk paths read records without them,
     :func:`credo.store.rescore.load_tables`).
@@ -202,7 +204,9 @@ def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> di
             .select_from(
                 records.join(
                     disputes,
-                    (disputes.c.source_id == records.c.source_id) & (disputes.c.record_id == records.c.record_id),
+                    (disputes.c.source_id == records.c.source_id)
+                    & (disputes.c.record_id == records.c.record_id)
+                    & (disputes.c.subject_id == records.c.subject_id),  # never on a record's new holder
                 )
             )
             .where(
@@ -509,6 +513,7 @@ def _disputed_since_stored(connection: Connection, today: dt.date) -> list[tuple
                 records,
                 (records.c.source_id == disputes.c.source_id)
                 & (records.c.record_id == disputes.c.record_id)
+                & (records.c.subject_id == disputes.c.subject_id)  # never on a record's new holder
                 & records.c.is_latest,
             ).join(current_scores, current_scores.c.subject_id == records.c.subject_id)
         )

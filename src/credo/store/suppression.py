@@ -4,7 +4,9 @@
 (:class:`credo.domain.suppression.Suppression`): the bulk catch-up reads it
 into DuckDB (:mod:`credo.store.catchup`), the walk in Python through
 :func:`suppression_periods`. A period belongs to the subject that holds the
-record now (its latest version), whoever opened the dispute.
+record now (its latest version), and only if that subject opened the
+dispute: a record its source moved to another subject leaves its disputes
+behind (docs/due-process.md).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def periods_sql(dialect: str, subject_ids: Sequence[int] | None = None) -> str:
            CASE WHEN {removal} THEN NULL ELSE {day_sql("d.decided_on", dialect)} END
     FROM disputes d
     JOIN records r ON r.source_id = d.source_id AND r.record_id = d.record_id AND r.is_latest
+                  AND r.subject_id = d.subject_id
     WHERE ((d.suspends AND (d.state = 'open' OR d.decided_on IS NOT NULL))
            OR ({removal} AND d.decided_on IS NOT NULL))
       {only}"""

@@ -222,11 +222,14 @@ disputes = sa.Table(
     sa.Column("opened_on", sa.Date, nullable=False),
     sa.Column("deadline", sa.Date, nullable=False),  # decided for the subject (removed) if still open on this day
     sa.Column("state", sa.String(20), nullable=False),  # open | decided
-    sa.Column("outcome", sa.String(20), nullable=True),  # upheld | corrected | removed; repairs: granted | refused
+    # upheld | corrected | removed; repairs: granted | refused; both: moved (the source gave the record to another)
+    sa.Column("outcome", sa.String(20), nullable=True),
     sa.Column("reasons", sa.Text, nullable=True),
     sa.Column("decided_by", sa.String(100), nullable=True),  # a reviewer's name, or "deadline"
     sa.Column("decided_on", sa.Date, nullable=True),
     sa.Column("created_at", TS, nullable=False),
+    # When it was decided (migration 0010; NULL for decisions made before): orders the subject's notices.
+    sa.Column("decided_at", TS, nullable=True),
     sa.Index("ix_disputes_record", "source_id", "record_id"),
 )
 
@@ -262,6 +265,9 @@ webhooks = sa.Table(
     sa.Column("secret_enc", sa.LargeBinary, nullable=False),  # AES-GCM; shown once to the operator who set it
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("created_at", TS, nullable=False),
+    # A replaced secret that still signs beside the new one until previous_until (a rotation's overlap).
+    sa.Column("previous_secret_enc", sa.LargeBinary, nullable=True),
+    sa.Column("previous_until", TS, nullable=True),
 )
 
 deliveries = sa.Table(
@@ -275,7 +281,8 @@ deliveries = sa.Table(
     sa.Column("event_key", sa.String(120), nullable=False),  # a notice id, or a webhook event's own id
     sa.Column("event_type", sa.String(50), nullable=False),
     sa.Column("payload_enc", sa.LargeBinary, nullable=False),  # the message as it will be sent, AES-GCM
-    sa.Column("state", sa.String(20), nullable=False),  # pending | delivered | failed (given up)
+    # pending | delivered | failed (given up) | cancelled (its webhook or address was removed or replaced)
+    sa.Column("state", sa.String(20), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", TS, nullable=True, index=True),
     sa.Column("last_error", sa.Text, nullable=True),  # never holds the payload or an address
@@ -283,7 +290,17 @@ deliveries = sa.Table(
     sa.Column("delivered_at", TS, nullable=True),
     # Whom the message is about (a surrogate id): a purge drops every message about a subject that disappears.
     sa.Column("subject_id", sa.Integer, nullable=True, index=True),
-    sa.UniqueConstraint("channel", "party_kind", "party_id", "event_key"),
+    # One message per channel, party and event, unless cancelled: an event may be owed again to a new address.
+    sa.Index(
+        None,
+        "channel",
+        "party_kind",
+        "party_id",
+        "event_key",
+        unique=True,
+        sqlite_where=sa.text("state <> 'cancelled'"),
+        postgresql_where=sa.text("state <> 'cancelled'"),
+    ),
     sqlite_autoincrement=True,  # ids are never reused (migration 0008)
 )
 
