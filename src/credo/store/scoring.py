@@ -355,8 +355,9 @@ def _rescore(
 
     ``walk`` is for time alone (the records are those the stored state was
     computed from): the refresh walks from the stored ``as_of`` through each
-    day the state changed, each dispute acting from its dates. After new records there is no such walk: the
-    stored state is compared with today's, and the events are dated today.
+    day the state changed, each dispute acting from its dates. After new
+    records there is no such walk: the stored state is compared with today's,
+    and the events are dated today.
     """
     ids = sorted(set(subject_ids))
     if not ids:
