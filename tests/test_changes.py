@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -471,3 +472,27 @@ def test_walking_a_long_decay_stays_exact(rule: dict[str, Any]) -> None:
         at = found
     assert walked == changes
     assert changes  # the walk has something to find
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rulebooks(), record_rows(), st.integers(-75, 8), st.integers(1, 800), st.data())
+def test_moving_every_date_by_some_days_moves_the_state_by_as_many(
+    b: Any, rows: list[dict[str, Any]], offset: int, moved: int, data: Any
+) -> None:
+    """The contract compares dates only with each other: the bulk catch-up scores a subject's state on a past day
+    as the state today of the subject with every date moved forward (credo.store.catchup)."""
+    records = _parsed(rows)
+    shift = dt.timedelta(days=moved)
+    later = [
+        replace(r, occurred_on=r.occurred_on + shift, resolved_on=r.resolved_on and r.resolved_on + shift)
+        for r in records
+    ]
+    history = data.draw(st.lists(st.tuples(st.integers(-80, 10), st.booleans()), max_size=3))
+    consent = [(AS_OF + dt.timedelta(days=d), given) for d, given in history]
+    consent_later = [(on + shift, given) for on, given in consent]
+    b = b.model_copy(update={"score": b.score.model_copy(update={"requires_consent": data.draw(st.booleans())})})
+    day = AS_OF + dt.timedelta(days=offset)
+    for subject, kind in SUBJECTS:
+        now = score_state(b, subject, kind, records, day, consent=consent)
+        then = score_state(b, subject, kind, later, day + shift, consent=consent_later)
+        assert then.same_as(now), subject

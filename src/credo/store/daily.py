@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from credo.store.audit import AuditEntry
 from credo.store.disputes import Dispute, lapse_overdue
-from credo.store.scoring import RescoreOutcome, refresh_due, rescore_subjects
+from credo.store.scoring import RescoreOutcome, refresh_due
 
 __all__ = ["Daily", "lapse_and_refresh"]
 
@@ -26,10 +26,13 @@ class Daily:
 
 
 def lapse_and_refresh(connection: Connection, day: dt.date, actor: str, now: dt.datetime) -> Daily:
-    """Decide overdue disputes for their subjects (rescored at once), then refresh every stale state."""
+    """Decide overdue disputes for their subjects, then refresh every stale state.
+
+    A lapsed dispute's subject is stale (decided today, after its stored
+    state): the refresh walks its missed days with the dispute open, and
+    applies the decision from today.
+    """
     lapsed = lapse_overdue(connection, day, now)
-    if lapsed:
-        rescore_subjects(connection, sorted({d.subject_id for d in lapsed}), day)
     entries = [
         AuditEntry(
             "operator", actor, "dispute.lapse", "a dispute not decided by its deadline", d.subject_id,

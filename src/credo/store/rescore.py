@@ -62,19 +62,26 @@ from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
 from credo.store.rulebooks import rulebook_at
 from credo.store.sqlite_read import fetch_arrow, read_in_parallel
+from credo.store.suppression import day_sql, periods_sql
 from credo.store.tables import consents, current_scores, outbox, rulebook_versions
 
 __all__ = [
     "ENGINES",
+    "RECORDS_COLUMNS",
     "FreshSubjects",
     "RescoreSummary",
+    "StoredBooks",
+    "changed_states",
     "changes",
+    "consent_of",
     "default_today",
+    "fetch_some",
+    "load_suppressions",
     "load_tables",
     "rescore_many",
     "rescore_store",
     "score_tables",
-    "walk_many",
+    "state_of",
     "write_states",
 ]
 
@@ -82,9 +89,12 @@ ENGINES = ("duckdb",)
 PARALLEL_FROM = 200_000  # record ids from which a whole-store rescore reads SQLite in worker processes
 READ_WORKERS = 2  # worker processes at most (and no more than the CPUs)
 ID_CHUNK = 5_000  # subjects per IN (...) list when only some subjects are read
+# Some subjects, if at least 1/8 of the store's, are read with the whole tables and kept: reading the records of
+# many subjects by index, one row at a time, costs more than reading them all in order (a refresh's catch-up).
+WHOLE_READ_SHARE = 8
 Progress = Callable[[str], None]
 
-_RECORDS_COLUMNS = (
+RECORDS_COLUMNS = (
     ("ka", pa.int64()),
     ("source", pa.string()),
     ("record_id", pa.string()),
@@ -94,6 +104,13 @@ _RECORDS_COLUMNS = (
     ("amount", pa.float64()),
 )
 _SUBJECT_COLUMNS = (("ka", pa.int64()), ("kb", pa.int64()))
+_PERIOD_COLUMNS = (
+    ("ka", pa.int64()),
+    ("source", pa.string()),
+    ("record_id", pa.string()),
+    ("start", pa.int64()),
+    ("stop", pa.int64()),
+)
 _STORED_COLUMNS = (
     ("subject_id", pa.int64()),
     ("rulebook_version", pa.string()),
@@ -147,17 +164,18 @@ def default_today(store: Store) -> dt.date:
 # -- moving the store's rows into Arrow -----------------------------------------------------------
 
 
-def _day(column: str, dialect: str) -> str:
-    """A DATE column as days since 1970-01-01 (the plan's day numbers)."""
-    if dialect == "sqlite":  # SQLAlchemy keeps dates as 'YYYY-MM-DD' text
-        return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
-    return f"({column} - DATE '{EPOCH.isoformat()}')"
-
-
 # The condition, on a disputes row ``d``, under which its record takes no part in scoring (as in
 # credo.store.scoring.suppressed_records): under an open dispute that suspends it, or removed by one, of the
 # subject that holds it.
 SUPPRESSED_SQL = "((d.state = 'open' AND d.suspends) OR d.outcome IN ('removed', 'granted'))"
+
+
+def _held_sql(dialect: str) -> str:
+    """The latest active records that due process takes out of scoring today (found from the few disputes)."""
+    return f"""SELECT DISTINCT r.subject_id, r.source_id, r.record_id, r.category,
+                      {day_sql("r.occurred_on", dialect)}, {day_sql("r.resolved_on", dialect)}, r.amount
+               FROM disputes d JOIN records r ON r.source_id = d.source_id AND r.record_id = d.record_id
+               WHERE r.is_latest AND r.status = 'active' AND d.subject_id = r.subject_id AND {SUPPRESSED_SQL}"""
 
 
 def _queries(dialect: str) -> dict[str, str]:
@@ -166,12 +184,13 @@ def _queries(dialect: str) -> dict[str, str]:
         "subjects": "SELECT id, CASE WHEN kind = 'person' THEN 0 ELSE 1 END FROM subjects",
         # Withdrawn records count for nothing and move nothing: only the latest active versions travel.
         # ... and none that due process takes out (credo.store.scoring.suppressed_records says which).
-        "records": f"""SELECT subject_id, source_id, record_id, category, {_day("occurred_on", dialect)},
-                              {_day("resolved_on", dialect)}, amount
+        "records": f"""SELECT subject_id, source_id, record_id, category, {day_sql("occurred_on", dialect)},
+                              {day_sql("resolved_on", dialect)}, amount
                        FROM records WHERE is_latest AND status = 'active'
                        AND NOT EXISTS (SELECT 1 FROM disputes d
                                        WHERE d.source_id = records.source_id AND d.record_id = records.record_id
                                        AND d.subject_id = records.subject_id AND {SUPPRESSED_SQL})""",
+        "held": _held_sql(dialect),
         "stored": f"""SELECT subject_id, rulebook_version, score, grade, CAST(dimensions AS {text}),
                              CAST(lists AS {text}), CAST(measures AS {text}), CAST(as_of AS {text}),
                              CAST(next_change AS {text})
@@ -191,9 +210,13 @@ def _records_sqlite(connection: Connection, query: str) -> pa.Table:
     low, high = connection.execute(sa.text("SELECT min(id), max(id) + 1 FROM records")).one()
     workers = min(READ_WORKERS, os.cpu_count() or 1)
     if not path or path == ":memory:" or low is None or high - low < PARALLEL_FROM or workers < 2:
-        return _fetch_sqlite(connection, query, _RECORDS_COLUMNS)
+        return _fetch_sqlite(connection, query, RECORDS_COLUMNS)
     ranged = f"{query} AND id >= ? AND id < ?"
-    return read_in_parallel(path, ranged, _RECORDS_COLUMNS, (int(low), int(high)), workers)
+    return read_in_parallel(path, ranged, RECORDS_COLUMNS, (int(low), int(high)), workers)
+
+
+def _empty(columns: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
+    return pa.table({n: pa.array([], type=t) for n, t in columns})
 
 
 def _fetch_postgresql(connection: Connection, query: str, columns: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
@@ -204,7 +227,7 @@ def _fetch_postgresql(connection: Connection, query: str, columns: Sequence[tupl
             buffer.write(chunk)
     names = [n for n, _ in columns]
     if buffer.tell() == 0:
-        return pa.table({n: pa.array([], type=t) for n, t in columns})
+        return _empty(columns)
     buffer.seek(0)
     return pacsv.read_csv(
         buffer,
@@ -367,7 +390,8 @@ def _changed_sql(version: str) -> str:
     ORDER BY n.subject_id"""
 
 
-def _state(row: Sequence[Any], version: str, as_of: dt.date) -> ScoreState:
+def state_of(row: Sequence[Any], version: str, as_of: dt.date) -> ScoreState:
+    """A state from (score, grade, dimensions, lists, measures) as DuckDB gives them (JSON as text)."""
     score, grade, dims, lists, measures = row
     return ScoreState(
         None if score is None else int(score),
@@ -380,7 +404,7 @@ def _state(row: Sequence[Any], version: str, as_of: dt.date) -> ScoreState:
     )
 
 
-class _Books:
+class StoredBooks:
     """Earlier rulebook versions, for events about lists and measures a new version dropped."""
 
     def __init__(self, connection: Connection) -> None:
@@ -422,17 +446,31 @@ def _only(query: str, column: str, ids: Sequence[int]) -> str:
     return f"{query}{joiner}{column} IN ({', '.join(str(int(i)) for i in ids)})"
 
 
-def _fetch_some(
+def fetch_some(
     connection: Connection, query: str, column: str, columns: Sequence[tuple[str, pa.DataType]], ids: Sequence[int]
 ) -> pa.Table:
     tables = [
         _fetch(connection, _only(query, column, ids[i : i + ID_CHUNK]), columns) for i in range(0, len(ids), ID_CHUNK)
     ]
-    return pa.concat_tables(tables) if tables else pa.table({n: pa.array([], type=t) for n, t in columns})
+    return pa.concat_tables(tables) if tables else _empty(columns)
 
 
 def _conform(table: pa.Table, columns: Sequence[tuple[str, pa.DataType]]) -> pa.Table:
     return table.select([n for n, _ in columns]).cast(pa.schema(list(columns)))
+
+
+def _read_whole(connection: Connection, queries: Mapping[str, str]) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Every subject, record and stored state, each table read in one pass."""
+    subjects = _fetch(connection, queries["subjects"], _SUBJECT_COLUMNS)
+    if connection.dialect.name == "sqlite":
+        records = _records_sqlite(connection, queries["records"])
+    else:
+        records = _fetch(connection, queries["records"], RECORDS_COLUMNS)
+    return subjects, records, _fetch(connection, queries["stored"], _STORED_COLUMNS)
+
+
+def _subject_count(connection: Connection) -> int:
+    return int(connection.execute(sa.text("SELECT count(*) FROM subjects")).scalar_one())
 
 
 def load_tables(
@@ -449,28 +487,46 @@ def load_tables(
     """
     queries = _queries(connection.dialect.name)
     if subject_ids is None:
-        subjects = _fetch(connection, queries["subjects"], _SUBJECT_COLUMNS)
-        if connection.dialect.name == "sqlite":
-            records = _records_sqlite(connection, queries["records"])
-        else:
-            records = _fetch(connection, queries["records"], _RECORDS_COLUMNS)
-        stored = _fetch(connection, queries["stored"], _STORED_COLUMNS)
+        subjects, records, stored = _read_whole(connection, queries)
+    elif fresh is None and len(subject_ids) * WHOLE_READ_SHARE >= _subject_count(connection):
+        subjects, records, stored = _read_whole(connection, queries)
+        wanted = pa.array(sorted(set(subject_ids)), pa.int64())
+        subjects = subjects.filter(pc.is_in(subjects.column("ka"), value_set=wanted))
+        records = records.filter(pc.is_in(records.column("ka"), value_set=wanted))
+        stored = stored.filter(pc.is_in(stored.column("subject_id"), value_set=wanted))
     else:
         given = fresh.ids() if fresh is not None else frozenset()
         ids = [i for i in subject_ids if i not in given]
-        subjects = _fetch_some(connection, queries["subjects"], "id", _SUBJECT_COLUMNS, ids)
-        records = _fetch_some(connection, queries["records"], "subject_id", _RECORDS_COLUMNS, ids)
-        stored = _fetch_some(connection, queries["stored"], "subject_id", _STORED_COLUMNS, ids)
+        subjects = fetch_some(connection, queries["subjects"], "id", _SUBJECT_COLUMNS, ids)
+        records = fetch_some(connection, queries["records"], "subject_id", RECORDS_COLUMNS, ids)
+        stored = fetch_some(connection, queries["stored"], "subject_id", _STORED_COLUMNS, ids)
         if fresh is not None:
             wanted = pa.array(sorted(given.intersection(subject_ids)), pa.int64())
             keep_s = pc.is_in(fresh.subjects.column("ka"), value_set=wanted)
             keep_r = pc.is_in(fresh.records.column("ka"), value_set=wanted)
             subjects = pa.concat_tables([subjects, _conform(fresh.subjects.filter(keep_s), _SUBJECT_COLUMNS)])
-            records = pa.concat_tables([records, _conform(fresh.records.filter(keep_r), _RECORDS_COLUMNS)])
+            records = pa.concat_tables([records, _conform(fresh.records.filter(keep_r), RECORDS_COLUMNS)])
     con.register("store_subjects", subjects)
     con.register("store_records", records)
     con.register("stored", stored)
     return int(records.num_rows)
+
+
+def load_suppressions(connection: Connection, con: duckdb.DuckDBPyConnection, subject_ids: Sequence[int]) -> None:
+    """Register ``held_records`` and ``periods`` in DuckDB for these subjects (a refresh's catch-up).
+
+    ``held_records``: the latest active records that due process takes out
+    today (left out of ``store_records``), in its columns; ``periods``: (ka,
+    source, record_id, start, stop) of every suppression period on their
+    records (:func:`credo.store.suppression.periods_sql`, day numbers). Both
+    are read whole (disputes are few) and kept for these subjects.
+    """
+    dialect = connection.dialect.name
+    wanted = pa.array(sorted(set(subject_ids)), pa.int64())
+    held = _fetch(connection, _queries(dialect)["held"], RECORDS_COLUMNS)
+    periods = _fetch(connection, periods_sql(dialect), _PERIOD_COLUMNS)
+    con.register("held_records", held.filter(pc.is_in(held.column("ka"), value_set=wanted)))
+    con.register("periods", periods.filter(pc.is_in(periods.column("ka"), value_set=wanted)))
 
 
 def changes(
@@ -483,10 +539,10 @@ def changes(
     now: dt.datetime,
 ) -> tuple[int, list[dict[str, Any]]]:
     """After :func:`score_tables`: subjects whose state changed, and the outbox rows of their events."""
-    books = _Books(connection)
+    books = StoredBooks(connection)
     events: list[dict[str, Any]] = []
     changed = 0
-    for subject_id, before, after in _changed_states(con, version, as_of):
+    for subject_id, before, after in changed_states(con, version, as_of):
         changed += 1
         previous = books.get(before.rulebook_version) if before and before.rulebook_version != version else None
         for event in events_between(book, before, after, previous_book=previous):
@@ -502,13 +558,13 @@ def changes(
     return changed, events
 
 
-def _changed_states(
+def changed_states(
     con: duckdb.DuckDBPyConnection, version: str, as_of: dt.date
 ) -> Iterator[tuple[int, ScoreState | None, ScoreState]]:
     """(subject, stored state or None, new state) of each subject whose state changed (``stored``, ``new_states``)."""
     for row in con.execute(_changed_sql(version)).fetchall():
-        after = _state(row[1:6], version, as_of)
-        before = _state(row[8:13], row[7], as_of) if row[6] else None
+        after = state_of(row[1:6], version, as_of)
+        before = state_of(row[8:13], row[7], as_of) if row[6] else None
         if before is None or not before.same_as(after):
             yield int(row[0]), before, after
 
@@ -583,46 +639,6 @@ def rescore_many(
             raise StoreError(f"cannot score {missing} subject(s) that are not in the store (surrogate ids)")
         score_tables(con, book, today, consent_of(connection, subject_ids))
         changed, events = changes(connection, con, book, version=version, as_of=today, now=now)
-        if events:
-            insert_dicts(connection, outbox, events)
-        write_states(connection, con, version, today, now)
-    finally:
-        con.close()
-    return changed, len(events)
-
-
-def walk_many(
-    connection: Connection, subject_ids: Sequence[int], since: dt.date, today: dt.date, now: dt.datetime
-) -> tuple[int, int]:
-    """The refresh of subjects whose states were all stored for ``since``, day by day in bulk; (changed, events).
-
-    For each day after ``since`` up to ``today``, the subjects are scored under
-    the version in force that day and compared with the day before, so every
-    event is dated the day its change happened, as the refresh's walk in
-    Python does (:func:`credo.store.scoring.refresh_due`). Today's states are
-    then written; ``changed`` compares them with the stored ones.
-    """
-    con = connect()
-    try:
-        load_tables(connection, con, subject_ids)
-        consent = consent_of(connection, subject_ids)
-        original = con.sql("SELECT * FROM stored").to_arrow_table()
-        events: list[dict[str, Any]] = []
-        version = ""
-        for offset in range(1, (today - since).days + 1):
-            day = since + dt.timedelta(days=offset)
-            version, book = rulebook_at(connection, day)
-            score_tables(con, book, day, consent)
-            events += changes(connection, con, book, version=version, as_of=day, now=now)[1]
-            day_states = con.sql(
-                f"""SELECT subject_id, {lit(version)} AS rulebook_version, score, grade, dimensions, lists,
-                           measures, NULL::VARCHAR AS as_of, NULL::VARCHAR AS next_change FROM new_states"""
-            ).to_arrow_table()
-            con.unregister("stored")
-            con.register("stored", day_states)
-        con.unregister("stored")
-        con.register("stored", original)
-        changed = sum(1 for _ in _changed_states(con, version, today))
         if events:
             insert_dicts(connection, outbox, events)
         write_states(connection, con, version, today, now)

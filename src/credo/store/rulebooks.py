@@ -29,6 +29,7 @@ __all__ = [
     "list_versions",
     "publish",
     "rulebook_at",
+    "versions_in_force",
 ]
 
 
@@ -139,6 +140,21 @@ def rulebook_at(connection: Connection, day: dt.date) -> tuple[str, Rulebook]:
         hint = f"the first active version starts on {first}" if first else "no version is activated yet"
         raise NoActiveRulebookError(f"no rulebook is in force on {day}: {hint} (credo rulebook activate)")
     return row.version, _parsed(row.version, row.content)
+
+
+def versions_in_force(connection: Connection, first: dt.date, last: dt.date) -> list[tuple[dt.date, str, Rulebook]]:
+    """Each version in force on some day of [first, last], with the first of those days, in order."""
+    starts = connection.execute(
+        sa.select(rulebook_activations.c.active_from)
+        .where(rulebook_activations.c.active_from > first, rulebook_activations.c.active_from <= last)
+        .distinct()
+    ).scalars()
+    found: list[tuple[dt.date, str, Rulebook]] = []
+    for day in sorted({first, *starts}):
+        version, book = rulebook_at(connection, day)
+        if not found or found[-1][1] != version:
+            found.append((day, version, book))
+    return found
 
 
 @functools.lru_cache(maxsize=32)

@@ -39,13 +39,16 @@ from credo.domain.changes import (
 from credo.domain.consent import ConsentHistory
 from credo.domain.records import Record, RecordKey
 from credo.domain.rulebook import Rulebook
+from credo.domain.suppression import Suppression, suppressed_on, suppression_days
 from credo.rulebook_file import parse_rulebook
 from credo.store.bootstrap import utc_now
 from credo.store.bulk import dialect_insert
+from credo.store.catchup import catch_up_many
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
-from credo.store.rescore import FreshSubjects, rescore_many, walk_many
+from credo.store.rescore import FreshSubjects, rescore_many
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
+from credo.store.suppression import suppression_periods
 from credo.store.tables import (
     current_scores,
     disputes,
@@ -76,7 +79,7 @@ CHUNK = 5000
 # From this many subjects on, rescore_subjects scores in bulk in DuckDB (measured: docs/performance.md).
 BULK_FROM = 300
 REFRESH_CHUNK = 50_000  # subjects per bulk rescoring in a refresh
-BULK_WALK_DAYS = dt.timedelta(days=62)  # a refresh this late at most walks the missed days in bulk
+_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -276,6 +279,16 @@ def _switches(connection: Connection, version: str, since: dt.date, until: dt.da
     return switches
 
 
+def _version_on(stored_version: str, switches: list[_Switch], day: dt.date) -> str:
+    """The version in force on ``day`` of a walk that started under ``stored_version``."""
+    version = stored_version
+    for switch in switches:
+        if switch.day > day:
+            break
+        version = switch.version
+    return version
+
+
 def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
     books: _Books,
     switches: list[_Switch],
@@ -283,29 +296,35 @@ def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
     sid: str,
     kind: str,
     mine: list[Record],
-    suppressed: frozenset[RecordKey],
+    periods: Sequence[Suppression],
     today: dt.date,
     consent: ConsentHistory,
 ) -> tuple[ScoreState, list[Event]]:
-    """The events from ``stored`` up to ``today``, each dated the day its change happened (docs/changes.md)."""
+    """The events from ``stored`` up to the day before ``today``, each dated the day it happened (docs/changes.md).
+
+    The walk is cut on the day after the stored one, on each day another
+    version comes into force and on each day a dispute's period starts or
+    ends (``periods``, :mod:`credo.domain.suppression`): there the state is
+    scored under that day's version and suppression, and between two cuts
+    :func:`changes_until` finds the days it changes with time alone.
+    """
     events: list[Event] = []
-    prev, prev_book = stored, books.get(stored.rulebook_version)
-    cursor = stored.as_of
-    for switch in [*switches, None]:
-        end = today if switch is None else switch.day - dt.timedelta(days=1)
-        if end > cursor:
-            walked = changes_until(
-                prev_book, mine, sid, kind, cursor, until=end, suppressed=suppressed, consent=consent
-            )
-            for state in walked:
-                events += events_between(prev_book, prev, state)
-                prev = state
-        if switch is None:
-            break
-        book = books.get(switch.version)
-        state = score_state(book, sid, kind, mine, switch.day, suppressed=suppressed, consent=consent)
-        events += events_between(book, prev, state, previous_book=prev_book)
-        prev, prev_book, cursor = state, book, switch.day
+    prev, prev_version = stored, stored.rulebook_version
+    first = stored.as_of + _DAY
+    cuts = sorted(
+        d for d in {first, *(s.day for s in switches), *suppression_days(periods, stored.as_of, today)} if d < today
+    )
+    for position, day in enumerate(cuts):
+        version = _version_on(stored.rulebook_version, switches, day)
+        book, hidden = books.get(version), suppressed_on(periods, day)
+        state = score_state(book, sid, kind, mine, day, suppressed=hidden, consent=consent)
+        previous = books.get(prev_version) if prev_version != version else None
+        events += events_between(book, prev, state, previous_book=previous)
+        prev, prev_version = state, version
+        end = (cuts[position + 1] if position + 1 < len(cuts) else today) - _DAY
+        for state in changes_until(book, mine, sid, kind, day, until=end, suppressed=hidden, consent=consent):
+            events += events_between(book, prev, state)
+            prev = state
     return prev, events
 
 
@@ -333,8 +352,9 @@ def _rescore(
 
     ``walk`` is for time alone (the records are those the stored state was
     computed from): the refresh walks from the stored ``as_of`` through each
-    day the state changed. After new records there is no such walk: the
-    stored state is compared with today's, and the events are dated today.
+    day the state changed, each dispute acting from its dates. After new
+    records there is no such walk: the stored state is compared with today's,
+    and the events are dated today.
     """
     ids = sorted(set(subject_ids))
     if not ids:
@@ -346,6 +366,7 @@ def _rescore(
     if missing:
         raise StoreError(f"cannot score {len(missing)} subject(s) that are not in the store (surrogate ids)")
     suppressed = suppressed_records(connection, ids)
+    periods = suppression_periods(connection, ids) if walk else {}
     consent = consent_histories(connection, ids)
     stored_rows = _stored_rows(connection, ids)
     now = utc_now()
@@ -365,7 +386,8 @@ def _rescore(
             cache_key = (before.rulebook_version, before.as_of)
             if cache_key not in switch_cache:
                 switch_cache[cache_key] = _switches(connection, before.rulebook_version, before.as_of, today)
-            before, found = _walk(books, switch_cache[cache_key], before, key, kind, mine, hidden, today, agreed)
+            switches, held = switch_cache[cache_key], periods.get(sid, ())
+            before, found = _walk(books, switches, before, key, kind, mine, held, today, agreed)
         previous_book = None
         if before is not None and before.rulebook_version != version:
             previous_book = books.get(before.rulebook_version)
@@ -443,7 +465,7 @@ def rescore_subjects(
     use it, to answer in milliseconds).
     """
     ids = sorted(set(subject_ids))
-    if len(ids) >= BULK_FROM and not suppressed_records(conn, ids):
+    if len(ids) >= BULK_FROM:
         return _rescore_in_bulk(conn, ids, today, fresh)
     return _rescore(conn, ids, today, walk=False, exact_next=exact_next_change)
 
@@ -464,7 +486,37 @@ def _due(connection: Connection, today: dt.date) -> list[tuple[int, dt.date | No
                 current_scores.c.as_of > today,
             )
         )
-        .order_by(subjects.c.id)
+    )
+    due = {int(sid): as_of for sid, as_of in connection.execute(query)}
+    due.update(_disputed_since_stored(connection, today))
+    return sorted(due.items())
+
+
+def _disputed_since_stored(connection: Connection, today: dt.date) -> list[tuple[int, dt.date]]:
+    """Subjects a dispute on one of their records was opened or decided for on or after their stored day.
+
+    The store rescores a subject when a dispute is opened or decided, but a
+    dispute decided by its deadline (:func:`credo.store.disputes.lapse_overdue`)
+    is decided by the refresh itself, and its subject must then walk the days
+    since its stored state with the dispute as it stood on each of them.
+    """
+    changed_on = sa.or_(
+        disputes.c.opened_on.between(current_scores.c.as_of, today),
+        disputes.c.decided_on.between(current_scores.c.as_of, today),
+    )
+    query = (
+        sa.select(current_scores.c.subject_id, current_scores.c.as_of)
+        .select_from(
+            disputes.join(
+                records,
+                (records.c.source_id == disputes.c.source_id)
+                & (records.c.record_id == disputes.c.record_id)
+                & (records.c.subject_id == disputes.c.subject_id)  # never on a record's new holder
+                & records.c.is_latest,
+            ).join(current_scores, current_scores.c.subject_id == records.c.subject_id)
+        )
+        .where(changed_on)
+        .distinct()
     )
     return [(int(sid), as_of) for sid, as_of in connection.execute(query)]
 
@@ -473,39 +525,36 @@ def refresh_due(conn: sa.Connection, today: dt.date) -> RescoreOutcome:
     """Bring every stale stored state up to date at ``today`` (the daily ``credo refresh``).
 
     Stale: ``next_change <= today`` (time alone changed it), computed under a
-    version other than the one in force today, never scored, or computed for a
-    later day. Events are dated the day each change happened (a list entered
-    and left while no refresh ran is reported both ways). Nothing is due on a
-    day before every activation.
+    version other than the one in force today, never scored, computed for a
+    later day, or a dispute on one of its records opened or decided since it
+    was stored. Events are dated the day each change happened (a list
+    entered and left while no refresh ran is reported both ways), with the
+    rulebook version in force and the disputes as they stood on that day.
+    Nothing is due on a day before every activation.
 
-    A state stored for yesterday (the refresh ran yesterday) or never stored
-    has no day in between to walk: its events are those between the stored
-    state and today's, dated today. From :data:`BULK_FROM` such subjects on,
-    they are rescored in bulk (:func:`rescore_subjects`' DuckDB path, the
-    same states and events). Subjects stored for the same earlier day (up to
-    :data:`BULK_WALK_DAYS` ago) walk the missed days in bulk, one day at a
-    time (:func:`credo.store.rescore.walk_many`); the rest walk in Python.
+    A state stored for yesterday (the refresh ran yesterday), for today or
+    later, or never stored has no day in between to walk: its events are
+    those between the stored state and today's, dated today. The others walk
+    the missed days, however many. From :data:`BULK_FROM` subjects of either
+    kind on, they are done in bulk (:func:`rescore_subjects`' DuckDB path,
+    and :func:`credo.store.catchup.catch_up_many` for the walk: the same
+    states and events); fewer go through the Python path.
     """
+    yesterday = today - _DAY
     due = _due(conn, today)
-    yesterday = today - dt.timedelta(days=1)
-    one_day = [sid for sid, as_of in due if as_of is None or as_of == yesterday]
+    at_once = [sid for sid, as_of in due if as_of is None or as_of >= yesterday]
+    late = [(sid, as_of) for sid, as_of in due if as_of is not None and as_of < yesterday]
     outcome = RescoreOutcome()
-    done: set[int] = set()
-    if len(one_day) >= BULK_FROM and not suppressed_records(conn, one_day):
-        for chunk in _chunks(one_day, REFRESH_CHUNK):
+    if len(at_once) >= BULK_FROM:
+        for chunk in _chunks(at_once, REFRESH_CHUNK):
             outcome += _rescore_in_bulk(conn, chunk, today, None)
-        done.update(one_day)
-    by_day: dict[dt.date, list[int]] = {}
-    for sid, as_of in due:  # missed days: walked day by day in bulk, each group of one stored day together
-        if sid not in done and as_of is not None and today - BULK_WALK_DAYS <= as_of < yesterday:
-            by_day.setdefault(as_of, []).append(sid)
-    for since, ids in sorted(by_day.items()):
-        if len(ids) >= BULK_FROM and not suppressed_records(conn, ids):
-            for chunk in _chunks(ids, REFRESH_CHUNK):
-                changed, events = walk_many(conn, chunk, since, today, utc_now())
-                outcome += RescoreOutcome(len(chunk), changed, events)
-            done.update(ids)
-    for chunk in _chunks([sid for sid, _ in due if sid not in done]):
+        at_once = []
+    if len(late) >= BULK_FROM:
+        for start in range(0, len(late), REFRESH_CHUNK):
+            changed, events = catch_up_many(conn, late[start : start + REFRESH_CHUNK], today, utc_now())
+            outcome += RescoreOutcome(len(late[start : start + REFRESH_CHUNK]), changed, events)
+        late = []
+    for chunk in _chunks(sorted([*at_once, *(sid for sid, _ in late)])):
         outcome += _rescore(conn, chunk, today, walk=True)
     return outcome
 
