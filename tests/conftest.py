@@ -7,10 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from credo.store.bootstrap import Store, init_store, open_store
 from tests.apisupport import TODAY, Api, api_over
 from tests.storebackends import postgres_schema
+
+# No timing is a test: Hypothesis' default deadline (200 ms an example) failed a correct test on a busy machine.
+settings.register_profile("credo", deadline=None)
+settings.load_profile("credo")
 
 
 @dataclass
