@@ -474,3 +474,75 @@ def test_every_protected_term_is_documented() -> None:
         row = next(line for line in section.splitlines() if line.startswith(f"| {topic} |"))
         for term in terms:
             assert f"`{term}`" in row, (topic, term)
+
+
+# -- a declared catalogue of categories -------------------------------------------------------
+
+CATALOGUE = """\
+catalogue:
+  - category: tax.late_payment
+    title: Tax paid after its due date
+    legal_basis: Tax collection law, art. 32
+  - category: court.judgment_default
+    legal_basis: Civil procedure law, art. 262
+  - category: civic.volunteer_service
+    legal_basis: Volunteer service regulations, art. 3
+  - category: traffic.violation
+    legal_basis: Road traffic safety law, art. 90
+"""
+
+
+def with_catalogue(catalogue: str = CATALOGUE) -> str:
+    return edit(BASE_YAML, "rules:\n", catalogue + "rules:\n")
+
+
+def test_a_rulebook_within_its_catalogue_is_valid() -> None:
+    loaded = parse_rulebook(with_catalogue())
+    assert loaded.ok, loaded.problems
+    assert loaded.rulebook is not None and loaded.rulebook.catalogue is not None
+    assert [e.category for e in loaded.rulebook.catalogue][:2] == ["tax.late_payment", "court.judgment_default"]
+
+
+def test_a_rule_outside_the_catalogue_is_refused() -> None:
+    text = with_catalogue(
+        edit(CATALOGUE, "  - category: traffic.violation\n    legal_basis: Road traffic safety law, art. 90\n", "")
+    )
+    [(line, message)] = refused(text, "rules[3].category")
+    assert line == line_of(text, "- category: traffic.violation")
+    assert message == (
+        "category 'traffic.violation' is not in the rulebook's catalogue: "
+        "add it with the law that defines the breach, or leave it out"
+    )
+
+
+def test_a_list_category_outside_the_catalogue_is_refused() -> None:
+    text = edit(
+        with_catalogue(),
+        "{categories: [court.judgment_default]}",
+        "{categories: [court.judgment_default, court.contempt]}",
+    )
+    [(_, message)] = refused(text, "lists[0].enter_when.categories[1]")
+    assert message.startswith("category 'court.contempt' is not in the rulebook's catalogue")
+
+
+@pytest.mark.parametrize("basis", ['""', '"  "'])
+def test_a_catalogue_entry_must_cite_its_law(basis: str) -> None:
+    text = with_catalogue(edit(CATALOGUE, "legal_basis: Civil procedure law, art. 262", f"legal_basis: {basis}"))
+    assert only_at(text, "catalogue[1].legal_basis") == "a catalogue entry must cite the law that defines the breach"
+    missing = with_catalogue(edit(CATALOGUE, "    legal_basis: Civil procedure law, art. 262\n", ""))
+    assert only_at(missing, "catalogue[1].legal_basis") == "required key is missing"
+
+
+def test_a_catalogue_entry_twice_or_protected_is_refused() -> None:
+    twice = with_catalogue(CATALOGUE + "  - category: tax.late_payment\n    legal_basis: again\n")
+    assert only_at(twice, "catalogue[4].category") == "category 'tax.late_payment' is in the catalogue twice"
+    protected = with_catalogue(
+        CATALOGUE + "  - category: civic.petition_filed\n    legal_basis: Letters and visits rules\n"
+    )
+    assert only_at(protected, "catalogue[4].category").startswith("names protest or petition ('petition')")
+    titled = with_catalogue(edit(CATALOGUE, "title: Tax paid after its due date", "title: 宗教活动"))
+    assert only_at(titled, "catalogue[0].title").startswith("names religion or belief ('宗教')")
+
+
+def test_an_empty_catalogue_is_refused() -> None:
+    assert only_at(with_catalogue("catalogue: []\n"), "catalogue") == "must not be empty"

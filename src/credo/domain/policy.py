@@ -190,7 +190,7 @@ def format_path(path: Path) -> str:
 
 def problems_in(book: Rulebook) -> list[Problem]:
     """Every cross-field problem of a rulebook whose fields are well typed."""
-    checks = (_ranges, _grades, _rules, _lists, _measures)
+    checks = (_ranges, _grades, _catalogue, _rules, _lists, _measures)
     return [problem for check in checks for problem in check(book)]
 
 
@@ -267,6 +267,34 @@ def _refusal(category: str) -> str | None:
 def _names(found: tuple[str, str]) -> str:
     topic, term = found
     return f"names {topic} ({term!r}): Credo scores adjudicated conduct, never expression, belief or who a person is"
+
+
+def _catalogue(book: Rulebook) -> Iterator[Problem]:
+    """The catalogue's own entries, and every category used outside it (docs/rulebook.md, ``catalogue``)."""
+    if book.catalogue is None:
+        return
+    seen: set[str] = set()
+    for i, entry in enumerate(book.catalogue):
+        place: Path = ("catalogue", i)
+        refusal = _refusal(entry.category)
+        if refusal:
+            yield Problem((*place, "category"), refusal)
+        if entry.category in seen:
+            yield Problem((*place, "category"), f"category {entry.category!r} is in the catalogue twice")
+        seen.add(entry.category)
+        found = protected_term(entry.title) if entry.title else None
+        if found:
+            yield Problem((*place, "title"), _names(found))
+        if not entry.legal_basis.strip():
+            yield Problem((*place, "legal_basis"), "a catalogue entry must cite the law that defines the breach")
+    outside = "is not in the rulebook's catalogue: add it with the law that defines the breach, or leave it out"
+    for i, rule in enumerate(book.rules):
+        if rule.category not in seen:
+            yield Problem(("rules", i, "category"), f"category {rule.category!r} {outside}")
+    for i, lst in enumerate(book.lists):
+        for j, category in enumerate(lst.enter_when.categories or ()):
+            if category not in seen:
+                yield Problem(("lists", i, "enter_when", "categories", j), f"category {category!r} {outside}")
 
 
 def _rules(book: Rulebook) -> Iterator[Problem]:

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_MIN_AMOUNT",
     "MAX_POINTS",
     "MAX_SCORE",
+    "CatalogueEntry",
     "Days",
     "DimensionBounds",
     "Disputes",
@@ -175,6 +176,14 @@ class Rule(_Model):
         return self.repeat.window if self.repeat else self.counts_for
 
 
+class CatalogueEntry(_Model):
+    """A category the rulebook may use and the law that defines the breach (docs/rulebook.md, ``catalogue``)."""
+
+    category: StrictStr = Field(pattern=CATEGORY_PATTERN)
+    title: StrictStr | None = None
+    legal_basis: StrictStr
+
+
 class ListTrigger(_Model):
     categories: tuple[StrictStr, ...] | None = Field(default=None, min_length=1)
     grade_at_least: StrictStr | None = None
@@ -247,6 +256,9 @@ class Rulebook(_Model):
     dimensions: dict[StrictStr, DimensionBounds] = Field(min_length=1)
     disputes: Disputes = Disputes()
     retention: Retention | None = None  # without it, nothing is ever purged
+    # As China's national basic catalogue of public credit information: when given, the only categories
+    # rules and lists may use, each with the law that defines the breach.
+    catalogue: tuple[CatalogueEntry, ...] | None = Field(default=None, min_length=1)
     rules: tuple[Rule, ...] = ()
     lists: tuple[ListDef, ...] = ()
     measures: tuple[Measure, ...] = ()
