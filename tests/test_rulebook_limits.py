@@ -25,6 +25,7 @@ from credo.domain.rulebook import (
     Rulebook,
 )
 from credo.rulebook_file import MAX_DEPTH, MAX_RULEBOOK_BYTES, parse_rulebook
+from tests.conftest import Backend
 from tests.strategies import AS_OF, ORGS, PEOPLE
 from tests.support import BASE_YAML, at, edit
 from tests.test_engine_parity import batch_rows, reference_rows
@@ -259,3 +260,13 @@ def test_a_rulebook_at_the_bounds_runs_on_every_engine(
     book: Rulebook, rows: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     assert batch_rows(book, rows, tmp_path) == reference_rows(book, rows)
+
+
+def test_publish_refuses_what_check_refuses(backend: Backend, tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_text(edit(BASE_YAML, "    points: -100\n", f"    points: -{'9' * 400}\n"), encoding="utf-8")
+    assert runner.invoke(app, ["--db", backend.url, "init"], env=backend.environ).exit_code == 0
+    result = runner.invoke(app, ["--db", backend.url, "rulebook", "publish", str(path)], env=backend.environ)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert "rules[1].points: must be between -100000 and 100000" in result.stderr
