@@ -24,7 +24,7 @@ from credo.domain.rulebook import (
     MAX_SCORE,
     Rulebook,
 )
-from credo.rulebook_file import MAX_DEPTH, MAX_RULEBOOK_BYTES, parse_rulebook
+from credo.rulebook_file import MAX_DEPTH, MAX_NODES, MAX_RULEBOOK_BYTES, parse_rulebook
 from tests.conftest import Backend
 from tests.strategies import AS_OF, ORGS, PEOPLE
 from tests.support import BASE_YAML, at, edit
@@ -91,6 +91,11 @@ def test_nesting_at_the_limit_is_read() -> None:
     levels = MAX_DEPTH - 1
     found = parse_rulebook("x: " + "[" * levels + "]" * levels + "\n").problems
     assert "nested deeper" not in str(found)
+
+
+def test_a_flood_of_values_is_refused() -> None:
+    found = parse_rulebook("rulebook: [" + ",".join(["0"] * MAX_NODES) + "]\n").problems
+    assert [(p.place, p.message) for p in found] == [("(yaml)", f"not valid YAML: more than {MAX_NODES} values")]
 
 
 def test_a_file_over_the_size_limit_is_refused_without_parsing() -> None:

@@ -22,6 +22,7 @@ from credo.domain.rulebook import Rulebook
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_NODES",
     "MAX_RULEBOOK_BYTES",
     "LoadedRulebook",
     "PlacedProblem",
@@ -35,6 +36,7 @@ __all__ = [
 # levels deep, and needs no anchors or aliases, so a hostile file is refused before it costs anything.
 MAX_RULEBOOK_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+MAX_NODES = 20_000  # values (scalars, lists, mappings, keys included); the demo rulebook has about 800
 ANCHOR_MESSAGE = "anchors and aliases (& and *) are not allowed in a rulebook; write each value out"
 
 
@@ -226,10 +228,12 @@ class _Loader(yaml.SafeLoader):
     """Safe YAML that leaves dates as text, so an impossible date is a placed problem, not a crash.
 
     It also refuses anchors and aliases (no billion laughs, no recursive structures) and nesting deeper
-    than :data:`MAX_DEPTH`, both while composing, before any node is expanded or recursion gets deep.
+    than :data:`MAX_DEPTH` or with more than :data:`MAX_NODES` values, all while composing, before any
+    node is expanded, recursion gets deep or time is spent on a flood of values.
     """
 
     _depth = 0
+    _nodes = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
@@ -237,6 +241,9 @@ class _Loader(yaml.SafeLoader):
             raise yaml.composer.ComposerError(None, None, ANCHOR_MESSAGE, event.start_mark)
         if self._depth >= MAX_DEPTH:
             raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(None, None, f"more than {MAX_NODES} values", event.start_mark)
         self._depth += 1
         try:
             return super().compose_node(parent, index)
