@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from credo.cli.app import app
 from credo.domain.policy import FORBIDDEN_NAMESPACES, PROTECTED_TERMS, Problem, format_path, problems_in, protected_term
 from credo.rulebook_file import parse_rulebook
 from tests.support import BASE_YAML, at, book, edit, line_of
@@ -546,3 +548,11 @@ def test_a_catalogue_entry_twice_or_protected_is_refused() -> None:
 
 def test_an_empty_catalogue_is_refused() -> None:
     assert only_at(with_catalogue("catalogue: []\n"), "catalogue") == "must not be empty"
+
+
+def test_check_summarises_a_declared_catalogue(tmp_path: Path) -> None:
+    path = tmp_path / "book.yaml"
+    path.write_text(with_catalogue(), encoding="utf-8")
+    result = CliRunner().invoke(app, ["rulebook", "check", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert "  catalogue  4 categories, each with the law that defines the breach\n  rules      4\n" in result.stdout

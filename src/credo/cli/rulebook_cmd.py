@@ -44,6 +44,11 @@ def check(rulebook: Annotated[Path, typer.Argument(help="The rulebook YAML file.
         f"  score      base {book.score.base}, range {book.score.min}..{book.score.max}",
         f"  grades     {', '.join(f'{g.grade}>={g.min}' for g in sorted(book.grades, key=lambda g: -g.min))}",
         f"  dimensions {', '.join(f'{n} [{b.min}, {b.max}]' for n, b in book.dimensions.items())}",
+        *(
+            [f"  catalogue  {len(book.catalogue)} categories, each with the law that defines the breach"]
+            if book.catalogue
+            else []
+        ),
         f"  rules      {len(book.rules)}",
         f"  lists      {', '.join(f'{x.id} ({x.kind})' for x in book.lists) or 'none'}",
         f"  measures   {', '.join(f'{m.id} ({m.kind})' for m in book.measures) or 'none'}",
