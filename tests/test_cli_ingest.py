@@ -23,7 +23,7 @@ def test_ingest_quarantine_and_retry(backend: Backend, tmp_path: Path) -> None:
         ("source", "add", "tax-authority", "--category", "tax.*"),
     ):
         assert credo(backend, *args)[0] == 0
-    path = write_records(tmp_path / "r.csv", [row("1"), row("2", source="bank", category="loan.overdue")])
+    path = write_records(tmp_path / "r.csv", [row("1"), row("2", source="bank", category="traffic.violation")])
     code, out, _ = credo(backend, "ingest", str(path))
     assert code == 0
     assert "read 2: new records 1, new versions 0, unchanged 0, quarantined 1" in out
@@ -34,11 +34,11 @@ def test_ingest_quarantine_and_retry(backend: Backend, tmp_path: Path) -> None:
     assert [(e["file"], e["row"], e["reason"], e["state"]) for e in listed] == [
         (str(path), 3, "source bank is not registered", "open")
     ]
-    assert listed[0]["raw"]["subject_id"] != PERSON and listed[0]["raw"]["category"] == "loan.overdue"
+    assert listed[0]["raw"]["subject_id"] != PERSON and listed[0]["raw"]["category"] == "traffic.violation"
     human = credo(backend, "quarantine", "list")[1]
     assert PERSON not in human and "bank" in human
 
-    assert credo(backend, "source", "add", "bank", "--category", "loan.*")[0] == 0
+    assert credo(backend, "source", "add", "bank", "--category", "traffic.*")[0] == 0
     assert "resolved 1 (new records 1" in credo(backend, "quarantine", "retry")[1]
     assert json.loads(credo(backend, "quarantine", "list", "--json")[1]) == []
     assert json.loads(credo(backend, "quarantine", "list", "--all", "--json")[1])[0]["state"] == "resolved"

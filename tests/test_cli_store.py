@@ -108,3 +108,25 @@ def test_the_database_comes_from_credo_db_without_an_option(tmp_path: Path) -> N
     assert (tmp_path / "elsewhere.db").exists() and (tmp_path / "elsewhere.db.keys").exists()
     result = runner.invoke(app, ["--db", "mysql://u@h/db", "source", "list"])
     assert result.exit_code == 1 and "unsupported database 'mysql'" in result.stderr
+
+
+def test_a_category_pattern_the_rulebook_in_force_does_not_know_is_refused(backend: Backend, tmp_path: Path) -> None:
+    book = tmp_path / "book.yaml"
+    book.write_text(BASE_YAML, encoding="utf-8")
+    assert credo(backend, "init")[0] == 0
+    assert credo(backend, "source", "add", "early", "--category", "court")[0] == 0  # no rulebook yet: nothing to check
+    assert credo(backend, "rulebook", "publish", str(book))[0] == 0
+    assert credo(backend, "rulebook", "activate", "2026.1", "--from", "2026-01-01")[0] == 0
+    code, out, err = credo(backend, "source", "add", "court", "--category", "court")
+    assert (code, out, err) == (
+        1,
+        "",
+        "error: category pattern 'court' matches no category the rulebook in force knows: did you mean court.*?\n",
+    )
+    assert credo(backend, "source", "add", "court", "--category", "court.*")[0] == 0
+    code, _, err = credo(backend, "source", "allow", "court", "--category", "loan.*")
+    assert code == 1
+    assert err.startswith(
+        "error: category pattern 'loan.*' matches no category the rulebook in force knows: it knows 4"
+    )
+    assert "loan" not in credo(backend, "source", "list")[1]

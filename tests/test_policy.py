@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from credo.domain.policy import FORBIDDEN_NAMESPACES, Problem, format_path, problems_in
+import pytest
+from typer.testing import CliRunner
+
+from credo.cli.app import app
+from credo.domain.policy import FORBIDDEN_NAMESPACES, PROTECTED_TERMS, Problem, format_path, problems_in, protected_term
 from credo.rulebook_file import parse_rulebook
 from tests.support import BASE_YAML, at, book, edit, line_of
 
@@ -78,9 +82,102 @@ def test_forbidden_namespace_in_a_list(namespace: str) -> None:
     assert namespace in message
 
 
-def test_only_the_first_segment_is_a_namespace() -> None:
-    text = edit(BASE_YAML, "  - category: civic.volunteer_service", "  - category: civic.speech_therapy_volunteer")
-    assert parse_rulebook(text).ok
+@pytest.mark.parametrize(
+    ("category", "topic"),
+    [
+        ("market.protest_participation", "protest or petition"),
+        ("social.ethnic_minority", "ethnicity"),
+        ("civic.criticised_government_online", "criticism"),
+        ("platform.negative_review", "reviews and opinions"),
+        ("civic.speech_therapy_volunteer", "speech"),
+    ],
+)
+def test_a_protected_term_anywhere_in_a_category_is_refused(category: str, topic: str) -> None:
+    text = edit(BASE_YAML, "  - category: civic.volunteer_service", f"  - category: {category}")
+    [(line, message)] = refused(text, "rules[2].category")
+    assert line == line_of(text, category)
+    assert message.startswith(f"names {topic} (")
+    assert message.endswith("never expression, belief or who a person is; Credo refuses such rules")
+
+
+def _latin_sample(term: str) -> str:
+    """A word the term matches: a stem with a suffix, a phrase as it would be written."""
+    words = term.rstrip("*").split(" ")
+    if term.endswith("*"):
+        words[-1] += "ing"
+    return " ".join(words)
+
+
+EVERY_TERM = [(topic, term) for topic, terms in PROTECTED_TERMS.items() for term in terms]
+
+
+@pytest.mark.parametrize(("topic", "term"), EVERY_TERM)
+def test_every_protected_term_is_refused_in_a_rule_title(topic: str, term: str) -> None:
+    sample = _latin_sample(term) if term.isascii() else term
+    title = f"Recorded {sample} of the subject" if term.isascii() else f"记录{sample}情况"
+    text = edit(BASE_YAML, "    title: Late tax payment\n", f"    title: {title}\n")
+    [(line, message)] = refused(text, "rules[0].title")
+    assert line == line_of(text, title)
+    assert message.startswith(f"names {topic} ({term.rstrip('*')!r})")
+
+
+@pytest.mark.parametrize(("topic", "term"), [(topic, term) for topic, term in EVERY_TERM if term.isascii()])
+def test_every_latin_protected_term_is_refused_in_any_segment_of_a_category(topic: str, term: str) -> None:
+    words = _latin_sample(term).replace(" ", "_")
+    for category in (f"market.{words}", f"market.x_{words}_y", f"{words}.market", f"market.{words}.late"):
+        assert protected_term(category) == (topic, term.rstrip("*")), category
+    text = edit(BASE_YAML, "  - category: civic.volunteer_service", f"  - category: market.late_{words}")
+    assert refused(text, "rules[2].category")
+
+
+def test_the_protected_topics() -> None:
+    assert list(PROTECTED_TERMS) == [
+        "ethnicity",
+        "religion or belief",
+        "political opinion",
+        "protest or petition",
+        "speech",
+        "criticism",
+        "reviews and opinions",
+        "trade union membership",
+        "health",
+        "sexual orientation",
+        "family members' conduct",
+    ]
+    for topic, terms in PROTECTED_TERMS.items():
+        assert any(term.isascii() for term in terms) and any(not term.isascii() for term in terms), topic
+
+
+@pytest.mark.parametrize(
+    "category",
+    [
+        "market.consumer_complaint_upheld",
+        "civic.blood_donation",
+        "market.critical_safety_breach",
+        "market.sector_fraud",
+        "credit_union.loan_default",
+        "market.bad_faith_registration",
+        "insurance.claim_fraud",
+        "market.parent_company_default",
+        "traffic.three_strikes",
+        "civic.cultural_heritage_damage",
+        "tax.environmental_levy_evaded",
+    ],
+)
+def test_near_misses_are_not_refused(category: str) -> None:
+    assert protected_term(category) is None
+    text = edit(BASE_YAML, "  - category: civic.volunteer_service", f"  - category: {category}")
+    assert parse_rulebook(text).ok, parse_rulebook(text).problems
+
+
+def test_a_protected_term_in_a_list_category_is_refused() -> None:
+    text = edit(
+        BASE_YAML,
+        "{categories: [court.judgment_default]}",
+        "{categories: [court.judgment_default, civic.petition_filed]}",
+    )
+    [(_, message)] = refused(text, "lists[0].enter_when.categories[1]")
+    assert message.startswith("names protest or petition ('petition')")
 
 
 # -- penalties ------------------------------------------------------------------------------------
@@ -370,3 +467,92 @@ def test_problems_in_reports_paths() -> None:
         (("measures", 0, "legal_basis"), "a penalty must cite its legal basis"),
         (("measures", 0, "when", "grade_at_least"), "a penalty may not be triggered by the overall grade"),
     }
+
+
+def test_every_protected_term_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "rulebook.md").read_text(encoding="utf-8")
+    section = doc.split("## Protected terms", 1)[1].split("\n## ", 1)[0]
+    for topic, terms in PROTECTED_TERMS.items():
+        row = next(line for line in section.splitlines() if line.startswith(f"| {topic} |"))
+        for term in terms:
+            assert f"`{term}`" in row, (topic, term)
+
+
+# -- a declared catalogue of categories -------------------------------------------------------
+
+CATALOGUE = """\
+catalogue:
+  - category: tax.late_payment
+    title: Tax paid after its due date
+    legal_basis: Tax collection law, art. 32
+  - category: court.judgment_default
+    legal_basis: Civil procedure law, art. 262
+  - category: civic.volunteer_service
+    legal_basis: Volunteer service regulations, art. 3
+  - category: traffic.violation
+    legal_basis: Road traffic safety law, art. 90
+"""
+
+
+def with_catalogue(catalogue: str = CATALOGUE) -> str:
+    return edit(BASE_YAML, "rules:\n", catalogue + "rules:\n")
+
+
+def test_a_rulebook_within_its_catalogue_is_valid() -> None:
+    loaded = parse_rulebook(with_catalogue())
+    assert loaded.ok, loaded.problems
+    assert loaded.rulebook is not None and loaded.rulebook.catalogue is not None
+    assert [e.category for e in loaded.rulebook.catalogue][:2] == ["tax.late_payment", "court.judgment_default"]
+
+
+def test_a_rule_outside_the_catalogue_is_refused() -> None:
+    text = with_catalogue(
+        edit(CATALOGUE, "  - category: traffic.violation\n    legal_basis: Road traffic safety law, art. 90\n", "")
+    )
+    [(line, message)] = refused(text, "rules[3].category")
+    assert line == line_of(text, "- category: traffic.violation")
+    assert message == (
+        "category 'traffic.violation' is not in the rulebook's catalogue: "
+        "add it with the law that defines the breach, or leave it out"
+    )
+
+
+def test_a_list_category_outside_the_catalogue_is_refused() -> None:
+    text = edit(
+        with_catalogue(),
+        "{categories: [court.judgment_default]}",
+        "{categories: [court.judgment_default, court.contempt]}",
+    )
+    [(_, message)] = refused(text, "lists[0].enter_when.categories[1]")
+    assert message.startswith("category 'court.contempt' is not in the rulebook's catalogue")
+
+
+@pytest.mark.parametrize("basis", ['""', '"  "'])
+def test_a_catalogue_entry_must_cite_its_law(basis: str) -> None:
+    text = with_catalogue(edit(CATALOGUE, "legal_basis: Civil procedure law, art. 262", f"legal_basis: {basis}"))
+    assert only_at(text, "catalogue[1].legal_basis") == "a catalogue entry must cite the law that defines the breach"
+    missing = with_catalogue(edit(CATALOGUE, "    legal_basis: Civil procedure law, art. 262\n", ""))
+    assert only_at(missing, "catalogue[1].legal_basis") == "required key is missing"
+
+
+def test_a_catalogue_entry_twice_or_protected_is_refused() -> None:
+    twice = with_catalogue(CATALOGUE + "  - category: tax.late_payment\n    legal_basis: again\n")
+    assert only_at(twice, "catalogue[4].category") == "category 'tax.late_payment' is in the catalogue twice"
+    protected = with_catalogue(
+        CATALOGUE + "  - category: civic.petition_filed\n    legal_basis: Letters and visits rules\n"
+    )
+    assert only_at(protected, "catalogue[4].category").startswith("names protest or petition ('petition')")
+    titled = with_catalogue(edit(CATALOGUE, "title: Tax paid after its due date", "title: 宗教活动"))
+    assert only_at(titled, "catalogue[0].title").startswith("names religion or belief ('宗教')")
+
+
+def test_an_empty_catalogue_is_refused() -> None:
+    assert only_at(with_catalogue("catalogue: []\n"), "catalogue") == "must not be empty"
+
+
+def test_check_summarises_a_declared_catalogue(tmp_path: Path) -> None:
+    path = tmp_path / "book.yaml"
+    path.write_text(with_catalogue(), encoding="utf-8")
+    result = CliRunner().invoke(app, ["rulebook", "check", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert "  catalogue  4 categories, each with the law that defines the breach\n  rules      4\n" in result.stdout

@@ -20,7 +20,24 @@ from pydantic import BaseModel, ValidationError
 from credo.domain.policy import Path, Problem, format_path, problems_in
 from credo.domain.rulebook import Rulebook
 
-__all__ = ["LoadedRulebook", "PlacedProblem", "RulebookError", "load_rulebook", "parse_rulebook"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MAX_RULEBOOK_BYTES",
+    "LoadedRulebook",
+    "PlacedProblem",
+    "RulebookError",
+    "load_rulebook",
+    "parse_rulebook",
+    "read_rulebook_text",
+]
+
+# Limits on the file itself (docs/rulebook.md, "Limits"; ADR 0010): a rulebook is a few kilobytes and a few
+# levels deep, and needs no anchors or aliases, so a hostile file is refused before it costs anything.
+MAX_RULEBOOK_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 20_000  # values (scalars, lists, mappings, keys included); the demo rulebook has about 800
+ANCHOR_MESSAGE = "anchors and aliases (& and *) are not allowed in a rulebook; write each value out"
 
 
 @dataclass(frozen=True, order=True)
@@ -208,7 +225,30 @@ def _place(problems: list[Problem], lines: dict[Path, int]) -> tuple[PlacedProbl
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML that leaves dates as text, so an impossible date is a placed problem, not a crash."""
+    """Safe YAML that leaves dates as text, so an impossible date is a placed problem, not a crash.
+
+    It also refuses anchors and aliases (no billion laughs, no recursive structures) and nesting deeper
+    than :data:`MAX_DEPTH` or with more than :data:`MAX_NODES` values, all while composing, before any
+    node is expanded, recursion gets deep or time is spent on a flood of values.
+    """
+
+    _depth = 0
+    _nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, ANCHOR_MESSAGE, event.start_mark)
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(None, None, f"more than {MAX_NODES} values", event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -227,15 +267,29 @@ def _read_yaml(text: str) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
+def _too_large() -> PlacedProblem:
+    return PlacedProblem(None, "(file)", f"larger than {MAX_RULEBOOK_BYTES // 1024} KiB: a rulebook is at most that")
+
+
+def _first_line(message: str) -> str:
+    first = message.strip().splitlines()[0] if message.strip() else "unreadable"
+    return first if len(first) <= 200 else first[:200] + "..."
+
+
 def parse_rulebook(text: str, path: str = "<rulebook>") -> LoadedRulebook:
     """Check rulebook text; never raises for bad content."""
-    checksum = hashlib.sha256(text.encode()).hexdigest()
+    checksum = hashlib.sha256(text.encode(errors="surrogatepass")).hexdigest()
+    if len(text.encode(errors="surrogatepass")) > MAX_RULEBOOK_BYTES:
+        return LoadedRulebook(path, checksum, None, (_too_large(),))
     try:
         node, data = _read_yaml(text)
-    except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. an explicit !!timestamp that does not exist
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        # ValueError: an explicit !!timestamp that does not exist, an integer of more than 4300 digits
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
+        reason = getattr(exc, "problem", None) or _first_line(str(exc))
+        if reason == ANCHOR_MESSAGE:
+            return LoadedRulebook(path, checksum, None, (PlacedProblem(line, "(yaml)", reason),))
         return LoadedRulebook(path, checksum, None, (PlacedProblem(line, "(yaml)", f"not valid YAML: {reason}"),))
     if node is None or not isinstance(data, dict):
         return LoadedRulebook(path, checksum, None, (PlacedProblem(1, "(top)", "a rulebook is a YAML mapping"),))
@@ -253,11 +307,24 @@ def parse_rulebook(text: str, path: str = "<rulebook>") -> LoadedRulebook:
     return LoadedRulebook(path, checksum, book, _place(problems, lines))
 
 
+def read_rulebook_text(path: str | FilePath) -> str:
+    """A rulebook file's text, read no further than the size limit.
+
+    Raises ``OSError`` or ``UnicodeDecodeError`` as reading does, and :class:`RulebookError` for a file
+    larger than :data:`MAX_RULEBOOK_BYTES` (never read whole).
+    """
+    with FilePath(path).open("rb") as fh:
+        raw = fh.read(MAX_RULEBOOK_BYTES + 1)
+    if len(raw) > MAX_RULEBOOK_BYTES:
+        raise RulebookError(str(path), (_too_large(),))
+    return raw.decode("utf-8")
+
+
 def load_rulebook(path: str | FilePath) -> Rulebook:
     """Read and check a rulebook file, raising :class:`RulebookError` when it is not usable."""
     name = str(path)
     try:
-        text = FilePath(path).read_text(encoding="utf-8")
+        text = read_rulebook_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise RulebookError(name, (PlacedProblem(None, "(file)", f"cannot read: {reason}"),)) from None

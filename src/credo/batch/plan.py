@@ -138,7 +138,9 @@ def _next_change_sql(book: Rulebook, t: int) -> str:
 
 def _rows_sql(book: Rulebook, t: int, *, store: bool = False) -> str:
     base_case = " ".join(f"WHEN {n} THEN {_base_points(r)}" for n, r in enumerate(book.rules))
-    base = f"CASE r.rule_no {base_case} END" if book.rules else "0"
+    # BIGINT: points x 100 x factor x days would overflow the INTEGER that small literals give
+    # (the rulebook's bounds keep it far inside 64 bits: docs/rulebook.md, "Limits").
+    base = f"CAST(CASE r.rule_no {base_case} END AS BIGINT)" if book.rules else "CAST(0 AS BIGINT)"
     ends_parts = []
     for n, rule in enumerate(book.rules):
         full = f"c.occ + {rule.counts_for}"

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from credo.cli.console import err, fail, out
 from credo.cli.store_ctx import audit_cli, open_from, store_errors
-from credo.rulebook_file import parse_rulebook
+from credo.rulebook_file import RulebookError, parse_rulebook, read_rulebook_text
 from credo.store import rulebooks
 
 app = typer.Typer(help="Check, publish, activate and list rulebooks.", no_args_is_help=True)
@@ -22,15 +22,19 @@ app = typer.Typer(help="Check, publish, activate and list rulebooks.", no_args_i
 def check(rulebook: Annotated[Path, typer.Argument(help="The rulebook YAML file.")]) -> None:
     """Check a rulebook: print a summary when valid, every problem with its line and place when not (exit 1)."""
     try:
-        text = rulebook.read_text(encoding="utf-8")
+        text = read_rulebook_text(rulebook)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         err.print(f"error: cannot read {rulebook}: {reason}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    loaded = parse_rulebook(text, str(rulebook))
-    if not loaded.ok or loaded.rulebook is None:
-        err.print(f"{rulebook}: {len(loaded.problems)} problem(s)", style="bold red", markup=False, soft_wrap=True)
-        for problem in loaded.problems:
+    except RulebookError as exc:
+        text, problems = None, exc.problems
+    if text is not None:
+        loaded = parse_rulebook(text, str(rulebook))
+        problems = loaded.problems
+    if text is None or not loaded.ok or loaded.rulebook is None:
+        err.print(f"{rulebook}: {len(problems)} problem(s)", style="bold red", markup=False, soft_wrap=True)
+        for problem in problems:
             # Places such as rules[3] and messages quoting YAML must print as written, not as markup.
             err.print(f"  {problem}", markup=False, soft_wrap=True)
         raise typer.Exit(1)
@@ -40,6 +44,11 @@ def check(rulebook: Annotated[Path, typer.Argument(help="The rulebook YAML file.
         f"  score      base {book.score.base}, range {book.score.min}..{book.score.max}",
         f"  grades     {', '.join(f'{g.grade}>={g.min}' for g in sorted(book.grades, key=lambda g: -g.min))}",
         f"  dimensions {', '.join(f'{n} [{b.min}, {b.max}]' for n, b in book.dimensions.items())}",
+        *(
+            [f"  catalogue  {len(book.catalogue)} categories, each with the law that defines the breach"]
+            if book.catalogue
+            else []
+        ),
         f"  rules      {len(book.rules)}",
         f"  lists      {', '.join(f'{x.id} ({x.kind})' for x in book.lists) or 'none'}",
         f"  measures   {', '.join(f'{m.id} ({m.kind})' for m in book.measures) or 'none'}",
@@ -52,10 +61,12 @@ def check(rulebook: Annotated[Path, typer.Argument(help="The rulebook YAML file.
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_rulebook_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         fail(f"cannot read {escape(str(path))}: {escape(reason)}")
+    except RulebookError as exc:
+        fail(escape(str(exc)))
 
 
 @app.command("publish")

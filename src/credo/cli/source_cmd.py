@@ -29,6 +29,7 @@ def add(
 ) -> None:
     """Register a source and the categories it may report; an id already registered is refused."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        sources.refuse_unknown_patterns(connection, category, store.clock().date())
         added = sources.add_source(connection, source_id, category, store.clock(), title=title, legal_basis=legal_basis)
         audit_cli(connection, store, "source.add", {"source": added.id, "categories": list(added.categories)})
     out.print(f"source {added.id} registered for {', '.join(added.categories)}", markup=False, soft_wrap=True)
@@ -68,6 +69,8 @@ def allow(
 ) -> None:
     """Let a registered source report more categories; then credo quarantine retry stores its rows held for that."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        if sources.get_source(connection, source_id) is not None:
+            sources.refuse_unknown_patterns(connection, category, store.clock().date())
         changed = sources.allow_categories(connection, source_id, category)
         audit_cli(connection, store, "source.allow", {"source": source_id, "categories": list(changed.categories)})
     out.print(f"source {changed.id} may report {', '.join(changed.categories)}", markup=False, soft_wrap=True)

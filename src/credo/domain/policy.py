@@ -9,12 +9,21 @@ context-bound), so they are code, not configuration.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from credo.domain.rulebook import ListDef, Rulebook
 
-__all__ = ["FORBIDDEN_NAMESPACES", "Path", "Problem", "format_path", "problems_in"]
+__all__ = [
+    "FORBIDDEN_NAMESPACES",
+    "PROTECTED_TERMS",
+    "Path",
+    "Problem",
+    "format_path",
+    "problems_in",
+    "protected_term",
+]
 
 # Categories that would score expression, belief or who a person is.
 FORBIDDEN_NAMESPACES = (
@@ -30,6 +39,135 @@ FORBIDDEN_NAMESPACES = (
     "family",
     "association",
 )
+
+# What a category (any of its segments, any word of a segment split on "_") or a rule's title may not name:
+# protected characteristics and expression (docs/rulebook.md, "Protected terms"; ADR 0010). A term ending
+# in "*" is a stem (any word starting with it); a term with spaces is a phrase of consecutive words; other
+# Latin terms are whole words; Chinese terms are found anywhere in a title (Chinese has no spaces).
+PROTECTED_TERMS: dict[str, tuple[str, ...]] = {
+    "ethnicity": ("ethnic*", "race", "races", "racial*", "tribe*", "tribal", "caste*", "民族", "种族"),
+    "religion or belief": (
+        "relig*",
+        "belief*",
+        "believer*",
+        "worship*",
+        "church*",
+        "mosque*",
+        "temple*",
+        "atheis*",
+        "spiritual*",
+        "prayer*",
+        "cult",
+        "cults",
+        "宗教",
+        "信仰",
+        "信教",
+        "邪教",
+    ),
+    "political opinion": ("politic*", "ideolog*", "dissident*", "dissent*", "activis*", "partisan*", "政治", "政见"),
+    "protest or petition": (
+        "protest*",
+        "petition*",
+        "demonstration*",
+        "demonstrator*",
+        "rally",
+        "rallies",
+        "boycott*",
+        "labour strike*",
+        "labor strike*",
+        "general strike*",
+        "strike action*",
+        "on strike",
+        "sit in",
+        "xinfang",
+        "shangfang",
+        "抗议",
+        "示威",
+        "游行",
+        "上访",
+        "信访",
+        "请愿",
+        "罢工",
+    ),
+    "speech": (
+        "speech*",
+        "speak*",
+        "spoken",
+        "expression*",
+        "remark*",
+        "comment*",
+        "rumor*",
+        "rumour*",
+        "blog*",
+        "tweet*",
+        "weibo*",
+        "言论",
+        "发言",
+        "谣言",
+        "发帖",
+    ),
+    "criticism": ("criticis*", "criticiz*", "critic", "critics", "批评", "批判"),
+    "reviews and opinions": ("review", "reviews", "reviewer*", "opinion*", "差评", "评论", "观点"),
+    "trade union membership": (
+        "trade union*",
+        "labour union*",
+        "labor union*",
+        "union member*",
+        "unionis*",
+        "unioniz*",
+        "collective bargaining",
+        "工会",
+    ),
+    "health": (
+        "health*",
+        "medical condition*",
+        "medical history",
+        "medical record*",
+        "illness*",
+        "disease*",
+        "disabilit*",
+        "disabled",
+        "diagnos*",
+        "mental*",
+        "psychiatr*",
+        "hiv",
+        "pregnan*",
+        "genetic*",
+        "健康",
+        "疾病",
+        "病史",
+        "残疾",
+        "怀孕",
+    ),
+    "sexual orientation": (
+        "sexuality*",
+        "sexual orientation*",
+        "gay",
+        "gays",
+        "lesbian*",
+        "homosexual*",
+        "bisexual*",
+        "transgender*",
+        "lgbt*",
+        "queer*",
+        "性取向",
+        "同性恋",
+    ),
+    "family members' conduct": (
+        "family*",
+        "relative",
+        "relatives",
+        "spouse*",
+        "sibling*",
+        "parents",
+        "kin",
+        "kinship",
+        "家属",
+        "亲属",
+        "家庭成员",
+        "配偶",
+    ),
+}
 
 Path = tuple[str | int, ...]
 
@@ -52,7 +190,7 @@ def format_path(path: Path) -> str:
 
 def problems_in(book: Rulebook) -> list[Problem]:
     """Every cross-field problem of a rulebook whose fields are well typed."""
-    checks = (_ranges, _grades, _rules, _lists, _measures)
+    checks = (_ranges, _grades, _catalogue, _rules, _lists, _measures)
     return [problem for check in checks for problem in check(book)]
 
 
@@ -92,15 +230,82 @@ def _forbidden(category: str) -> str | None:
     return head if head in FORBIDDEN_NAMESPACES else None
 
 
+def _matches(term: str, words: list[str]) -> bool:
+    parts = term.rstrip("*").split(" ")
+    stem = term.endswith("*")
+    for start in range(len(words) - len(parts) + 1):
+        window = words[start : start + len(parts)]
+        if window[:-1] == parts[:-1] and (window[-1].startswith(parts[-1]) if stem else window[-1] == parts[-1]):
+            return True
+    return False
+
+
+def protected_term(text: str) -> tuple[str, str] | None:
+    """(topic, term) of the first protected term ``text`` names, or None.
+
+    ``text`` is a category (split on ``.`` and ``_``) or a title (split on anything but letters and
+    digits); Latin words are compared in lower case, Chinese terms found anywhere.
+    """
+    lowered = text.casefold()
+    words = [w for w in re.split(r"[^0-9a-z]+", lowered) if w]
+    for topic, terms in PROTECTED_TERMS.items():
+        for term in terms:
+            if (term.isascii() and _matches(term, words)) or (not term.isascii() and term in text):
+                return topic, term.rstrip("*")
+    return None
+
+
+def _refusal(category: str) -> str | None:
+    """Why a category may not be scored or enter a list, or None."""
+    namespace = _forbidden(category)
+    if namespace:
+        return f"the {namespace!r} namespace scores expression, belief or who a person is"
+    found = protected_term(category)
+    return _names(found) if found else None
+
+
+def _names(found: tuple[str, str]) -> str:
+    topic, term = found
+    return f"names {topic} ({term!r}): Credo scores adjudicated conduct, never expression, belief or who a person is"
+
+
+def _catalogue(book: Rulebook) -> Iterator[Problem]:
+    """The catalogue's own entries, and every category used outside it (docs/rulebook.md, ``catalogue``)."""
+    if book.catalogue is None:
+        return
+    seen: set[str] = set()
+    for i, entry in enumerate(book.catalogue):
+        place: Path = ("catalogue", i)
+        refusal = _refusal(entry.category)
+        if refusal:
+            yield Problem((*place, "category"), refusal)
+        if entry.category in seen:
+            yield Problem((*place, "category"), f"category {entry.category!r} is in the catalogue twice")
+        seen.add(entry.category)
+        found = protected_term(entry.title) if entry.title else None
+        if found:
+            yield Problem((*place, "title"), _names(found))
+        if not entry.legal_basis.strip():
+            yield Problem((*place, "legal_basis"), "a catalogue entry must cite the law that defines the breach")
+    outside = "is not in the rulebook's catalogue: add it with the law that defines the breach, or leave it out"
+    for i, rule in enumerate(book.rules):
+        if rule.category not in seen:
+            yield Problem(("rules", i, "category"), f"category {rule.category!r} {outside}")
+    for i, lst in enumerate(book.lists):
+        for j, category in enumerate(lst.enter_when.categories or ()):
+            if category not in seen:
+                yield Problem(("lists", i, "enter_when", "categories", j), f"category {category!r} {outside}")
+
+
 def _rules(book: Rulebook) -> Iterator[Problem]:
     seen: dict[tuple[str, str], int] = {}
     for i, rule in enumerate(book.rules):
-        namespace = _forbidden(rule.category)
-        if namespace:
-            yield Problem(
-                ("rules", i, "category"),
-                f"the {namespace!r} namespace scores expression, belief or who a person is; Credo refuses such rules",
-            )
+        refusal = _refusal(rule.category)
+        if refusal:
+            yield Problem(("rules", i, "category"), f"{refusal}; Credo refuses such rules")
+        found = protected_term(rule.title) if rule.title else None
+        if found:
+            yield Problem(("rules", i, "title"), f"{_names(found)}; Credo refuses such rules")
         if rule.dimension not in book.dimensions:
             yield Problem(("rules", i, "dimension"), f"dimension {rule.dimension!r} is not defined")
         for j, kind in enumerate(rule.applies_to):
@@ -147,12 +352,9 @@ def _lists(book: Rulebook) -> Iterator[Problem]:
                 "a black list must be entered by adjudicated categories, not by the overall grade",
             )
         for j, category in enumerate(trigger.categories or ()):
-            namespace = _forbidden(category)
-            if namespace:
-                yield Problem(
-                    (*place, "enter_when", "categories", j),
-                    f"the {namespace!r} namespace scores expression, belief or who a person is",
-                )
+            refusal = _refusal(category)
+            if refusal:
+                yield Problem((*place, "enter_when", "categories", j), refusal)
             if lst.kind != "black":
                 continue
             for rule in book.rules:

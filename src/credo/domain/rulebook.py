@@ -18,6 +18,13 @@ from credo.domain.durations import parse_duration
 from credo.domain.records import CATEGORY_PATTERN
 
 __all__ = [
+    "EARLIEST_RULEBOOK_DATE",
+    "LATEST_RULEBOOK_DATE",
+    "MAX_FACTOR",
+    "MAX_MIN_AMOUNT",
+    "MAX_POINTS",
+    "MAX_SCORE",
+    "CatalogueEntry",
     "Days",
     "DimensionBounds",
     "Disputes",
@@ -37,6 +44,37 @@ __all__ = [
     "ScoreRange",
     "Tier",
 ]
+
+
+# Bounds on every number a rulebook holds (docs/rulebook.md, "Limits"; ADR 0010). With durations of at most
+# 100y they keep the batch SQL's integer arithmetic (hundredths x factor x days, summed) far inside 64 bits.
+MAX_POINTS = 100_000  # |points| of a rule or a tier
+MAX_FACTOR = 100  # repeat.factor
+MAX_SCORE = 1_000_000  # |score.base/min/max|, |grade min|, |dimension min/max|, |dimension_at_most|
+MAX_MIN_AMOUNT = 10**15  # a tier's min_amount: the largest amount a record may carry (MAX_AMOUNT)
+# Dates a rulebook may name: those a record may carry (1900-01-01 .. 2999-12-31).
+EARLIEST_RULEBOOK_DATE = dt.date(1900, 1, 1)
+LATEST_RULEBOOK_DATE = dt.date(2999, 12, 31)
+
+
+def _between(low: int, high: int) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _in_date_range(day: dt.date) -> dt.date:
+    if not EARLIEST_RULEBOOK_DATE <= day <= LATEST_RULEBOOK_DATE:
+        raise ValueError(f"must be between {EARLIEST_RULEBOOK_DATE} and {LATEST_RULEBOOK_DATE}")
+    return day
+
+
+Points = Annotated[StrictInt, _between(-MAX_POINTS, MAX_POINTS)]
+ScoreValue = Annotated[StrictInt, _between(-MAX_SCORE, MAX_SCORE)]
+Day = Annotated[dt.date, AfterValidator(_in_date_range)]
 
 
 def _days(value: object) -> object:
@@ -63,21 +101,21 @@ class _Model(BaseModel):
 
 
 class ScoreRange(_Model):
-    base: StrictInt
-    min: StrictInt
-    max: StrictInt
+    base: ScoreValue
+    min: ScoreValue
+    max: ScoreValue
     # Persons are scored only with their consent (credo.domain.consent, docs/due-process.md "Consent").
     requires_consent: StrictBool = False
 
 
 class Grade(_Model):
     grade: StrictStr = Field(min_length=1)
-    min: StrictInt
+    min: ScoreValue
 
 
 class DimensionBounds(_Model):
-    min: StrictInt
-    max: StrictInt
+    min: ScoreValue
+    max: ScoreValue
 
 
 class Disputes(_Model):
@@ -92,13 +130,13 @@ class Retention(_Model):
 
 
 class Tier(_Model):
-    min_amount: float = Field(ge=0, allow_inf_nan=False)
-    points: StrictInt
+    min_amount: Annotated[float, Field(allow_inf_nan=False), _between(0, MAX_MIN_AMOUNT)]
+    points: Points
 
 
 class Repeat(_Model):
     window: PositiveDays
-    factor: StrictInt = Field(ge=1)
+    factor: Annotated[StrictInt, _between(1, MAX_FACTOR)]
     first_is_warning: StrictBool = False
 
 
@@ -108,7 +146,7 @@ class Rule(_Model):
     applies_to: tuple[Kind, ...] = Field(default=("person", "organization"), min_length=1)
     dimension: StrictStr
     gravity: Literal["minor", "serious", "grave"]
-    points: StrictInt
+    points: Points
     tiers: tuple[Tier, ...] = ()
     counts_for: PositiveDays
     decay: Literal["none", "linear"] = "none"
@@ -138,6 +176,14 @@ class Rule(_Model):
         return self.repeat.window if self.repeat else self.counts_for
 
 
+class CatalogueEntry(_Model):
+    """A category the rulebook may use and the law that defines the breach (docs/rulebook.md, ``catalogue``)."""
+
+    category: StrictStr = Field(pattern=CATEGORY_PATTERN)
+    title: StrictStr | None = None
+    legal_basis: StrictStr
+
+
 class ListTrigger(_Model):
     categories: tuple[StrictStr, ...] | None = Field(default=None, min_length=1)
     grade_at_least: StrictStr | None = None
@@ -159,7 +205,7 @@ class ListDef(_Model):
 class MeasureTrigger(_Model):
     on_list: StrictStr | None = None
     grade_at_least: StrictStr | None = None
-    dimension_at_most: dict[StrictStr, StrictInt] | None = Field(default=None, min_length=1)
+    dimension_at_most: dict[StrictStr, ScoreValue] | None = Field(default=None, min_length=1)
 
 
 class Measure(_Model):
@@ -176,11 +222,11 @@ class ExampleRecord(_Model):
     """A record inside a worked example; the subject is the example's own."""
 
     category: StrictStr = Field(pattern=CATEGORY_PATTERN)
-    occurred_on: dt.date
+    occurred_on: Day
     source: StrictStr = "example"
     record_id: StrictStr | None = None
-    amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    resolved_on: dt.date | None = None
+    amount: Annotated[float, Field(allow_inf_nan=False), _between(0, MAX_MIN_AMOUNT)] | None = None
+    resolved_on: Day | None = None
     status: Literal["active", "withdrawn"] = "active"
 
 
@@ -195,7 +241,7 @@ class ExampleExpectation(_Model):
 class Example(_Model):
     name: StrictStr
     subject_kind: Kind = "person"
-    as_of: dt.date
+    as_of: Day
     records: tuple[ExampleRecord, ...] = ()
     expect: ExampleExpectation
 
@@ -203,13 +249,16 @@ class Example(_Model):
 class Rulebook(_Model):
     rulebook: StrictStr = Field(min_length=1)
     version: StrictStr = Field(min_length=1)
-    effective_from: dt.date
+    effective_from: Day
     description: StrictStr | None = None
     score: ScoreRange
     grades: tuple[Grade, ...] = Field(min_length=1)
     dimensions: dict[StrictStr, DimensionBounds] = Field(min_length=1)
     disputes: Disputes = Disputes()
     retention: Retention | None = None  # without it, nothing is ever purged
+    # As China's national basic catalogue of public credit information: when given, the only categories
+    # rules and lists may use, each with the law that defines the breach.
+    catalogue: tuple[CatalogueEntry, ...] | None = Field(default=None, min_length=1)
     rules: tuple[Rule, ...] = ()
     lists: tuple[ListDef, ...] = ()
     measures: tuple[Measure, ...] = ()

@@ -26,6 +26,7 @@ __all__ = [
     "NoActiveRulebookError",
     "PublishedVersion",
     "activate",
+    "categories_known",
     "list_versions",
     "publish",
     "rulebook_at",
@@ -155,6 +156,35 @@ def versions_in_force(connection: Connection, first: dt.date, last: dt.date) -> 
         if not found or found[-1][1] != version:
             found.append((day, version, book))
     return found
+
+
+def categories_known(connection: Connection, today: dt.date | None) -> set[str] | None:
+    """The categories a version in force on ``today``, or activated for a later day, knows; None without any.
+
+    A rulebook knows the categories of its rules, of its lists' ``enter_when`` and of its ``catalogue``.
+    ``today`` None: every activated version.
+    """
+    query = sa.select(rulebook_activations.c.version, rulebook_activations.c.active_from)
+    activations = connection.execute(query).all()
+    if not activations:
+        return None
+    wanted = {v for v, start in activations if today is None or start > today}
+    if today is not None:
+        row = connection.execute(_IN_FORCE, {"day": today}).first()
+        if row is not None:
+            wanted.add(row.version)
+    known: set[str] = set()
+    rows = connection.execute(
+        sa.select(rulebook_versions.c.version, rulebook_versions.c.content).where(
+            rulebook_versions.c.version.in_(sorted(wanted))
+        )
+    )
+    for version, content in rows:
+        book = _parsed(version, content)
+        known.update(rule.category for rule in book.rules)
+        known.update(c for lst in book.lists for c in lst.enter_when.categories or ())
+        known.update(entry.category for entry in book.catalogue or ())
+    return known
 
 
 @functools.lru_cache(maxsize=32)

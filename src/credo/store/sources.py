@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from credo.domain.records import CATEGORY_PATTERN
 from credo.store.errors import NotFoundError, StoreError
+from credo.store.rulebooks import categories_known
 from credo.store.tables import sources
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "get_source",
     "list_sources",
     "pattern_problem",
+    "refuse_unknown_patterns",
     "source_allows",
 ]
 
@@ -61,6 +63,27 @@ def matches(pattern: str, category: str) -> bool:
     if pattern.endswith(".*"):
         return category.startswith(pattern[:-1])
     return category == pattern
+
+
+def refuse_unknown_patterns(connection: Connection, patterns: list[str], today: dt.date | None) -> None:
+    """Refuse a pattern that matches no category the rulebook in force on ``today`` (or activated for later) knows.
+
+    ``court`` where ``court.*`` was meant would otherwise be accepted and match nothing. Without any
+    activated rulebook there is nothing to compare with, and every valid pattern is accepted. ``today``
+    None: any activated version. ``credo source add`` and ``credo source allow`` call it.
+    """
+    known = categories_known(connection, today)
+    if known is None:
+        return
+    for pattern in patterns:
+        if pattern_problem(pattern) is not None or any(matches(pattern, category) for category in known):
+            continue  # an invalid pattern is refused by add_source and allow_categories, with its reason
+        if not pattern.endswith(".*") and any(matches(f"{pattern}.*", category) for category in known):
+            hint = f"did you mean {pattern}.*?"
+        else:
+            examples = ", ".join(sorted(known)[:3])
+            hint = f"it knows {len(known)} categories, such as {examples}" if known else "it has no categories"
+        raise StoreError(f"category pattern {pattern!r} matches no category the rulebook in force knows: {hint}")
 
 
 def source_allows(source: Source, category: str) -> str | None:
