@@ -14,8 +14,10 @@ from credo.cli.store_ctx import cli_actor
 from credo.store.audit import verify
 from credo.store.bootstrap import open_store
 from credo.store.tables import audit_log
+from tests.batchio import write_records
 from tests.conftest import Backend
 from tests.support import BASE_YAML
+from tests.test_store_ingest import row
 
 runner = CliRunner()
 
@@ -108,3 +110,39 @@ def test_the_database_comes_from_credo_db_without_an_option(tmp_path: Path) -> N
     assert (tmp_path / "elsewhere.db").exists() and (tmp_path / "elsewhere.db.keys").exists()
     result = runner.invoke(app, ["--db", "mysql://u@h/db", "source", "list"])
     assert result.exit_code == 1 and "unsupported database 'mysql'" in result.stderr
+
+
+def test_a_lost_key_file_is_to_be_restored_and_init_does_not_replace_it(backend: Backend, tmp_path: Path) -> None:
+    """A populated store whose key file is gone: no command says "run credo init", and init refuses."""
+    backend.environ["CREDO_TODAY"] = "2026-06-30"
+    book = tmp_path / "book.yaml"
+    book.write_text(BASE_YAML, encoding="utf-8")
+    records = write_records(tmp_path / "r.csv", [row("1"), row("2", source="nobody")])
+    for args in (
+        ("init",),
+        ("rulebook", "publish", str(book)),
+        ("rulebook", "activate", "2026.1"),
+        ("source", "add", "tax-authority", "--category", "tax.*"),
+        ("ingest", str(records)),
+    ):
+        assert credo(backend, *args)[0] == 0, args
+    store = open_store(backend.url, environ=backend.environ)
+    key_file = store.key_file()
+    store.engine.dispose()
+    saved = key_file.read_bytes()
+    key_file.unlink()
+
+    code, _, err = credo(backend, "quarantine", "list")
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "run credo init" not in err
+    assert "restore" in err and str(key_file) in err
+
+    code, _, err = credo(backend, "init")
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "restore" in err and str(key_file) in err
+    assert not key_file.exists()  # no new keys were made for a store whose data other keys hold
+
+    key_file.write_bytes(saved)
+    key_file.chmod(0o600)
+    assert credo(backend, "quarantine", "list")[0] == 0
+    assert credo(backend, "init")[0] == 0
