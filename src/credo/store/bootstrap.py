@@ -20,8 +20,15 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from credo.store import keys as keymod
-from credo.store.database import create_store_engine, database_failure, display_url, resolve_url, sqlite_path
-from credo.store.errors import KeyFileError, StorageFullError, StoreError, UnavailableError
+from credo.store.database import (
+    ENV_DB,
+    create_store_engine,
+    database_failure,
+    display_url,
+    resolve_url,
+    sqlite_path,
+)
+from credo.store.errors import KeyFileError, NotInitialisedError, StorageFullError, StoreError, UnavailableError
 from credo.store.keys import KeyRing
 from credo.store.migrate import require_head, upgrade
 from credo.store.tables import store_meta
@@ -74,6 +81,14 @@ class Store:
         # The database names the version its hashes use; a newer one in the file is from an unfinished rotation.
         return KeyRing(int(version), ring.versions, ring.source)
 
+    def require_file(self) -> None:
+        """A SQLite store's file must exist: only ``credo init`` creates it (the engine never does)."""
+        path = sqlite_path(self.url)
+        if path is not None and not path.exists():
+            raise NotInitialisedError(
+                f"there is no store at {path}: run credo init to create it, or name another with --db or {ENV_DB}"
+            )
+
     def has_keys(self) -> bool:
         """Whether key material is where the settings say (``CREDO_KEYS``, else the key file); not whether it fits."""
         env = os.environ if self.environ is None else self.environ
@@ -82,6 +97,7 @@ class Store:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """One transaction on a database at the current schema."""
+        self.require_file()
         try:
             with self.engine.begin() as connection:
                 require_head(connection)
@@ -134,6 +150,8 @@ def init_store(store: Store) -> InitReport:
     path = sqlite_path(store.url)
     if path is not None and not path.parent.is_dir():
         raise StoreError(f"the directory {path.parent} does not exist")
+    if path is not None:
+        path.touch(exist_ok=True)  # the engine opens files, never creates them: init alone does (0 bytes: empty)
     try:
         upgrade(store.engine)
     except OperationalError as exc:
