@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from credo.cli.app import app
+from credo.store import audit as audit_mod
 from credo.store.audit import GENESIS, AuditEntry, append, entry_hash, verify
 from credo.store.bootstrap import Store
 from credo.store.tables import audit_log, store_meta
@@ -156,6 +160,10 @@ def test_an_entry_slipped_in_after_the_head_is_found(store: Store) -> None:
     fill(store)
     slip_in_after_the_head(store)
     assert report(store) == (False, 6, "entries after 5 were not appended through the head")
+    with store.begin() as connection:
+        checked = verify(connection)
+        fifth = connection.execute(sa.select(audit_log.c.hash).where(audit_log.c.id == 5)).scalar_one()
+    assert (checked.entries, checked.head) == (5, bytes(fifth))
 
 
 def test_a_write_over_an_inconsistent_chain_is_one_clear_line_naming_audit_verify(
@@ -189,3 +197,24 @@ def test_the_api_answers_a_write_over_an_inconsistent_chain_with_a_503_problem(a
     verified = api.client.get("/v1/audit/verify", headers=api.headers("auditor", "audit-office"))
     assert verified.status_code == 200
     assert verified.json()["intact"] is False
+
+
+def test_entries_appended_while_verify_walks_are_not_taken_for_tampering(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that commits while verify runs (PostgreSQL's statements see it at once, SQLite's snapshot not)."""
+    fill(store)
+    walk = audit_mod._rows
+    appended = []
+
+    def a_write_then_rows(connection: sa.Connection, after: int = 0) -> Iterator[Any]:
+        if not appended:
+            appended.append(True)
+            fill(store, 2)  # another transaction, committed after verify's began
+        yield from walk(connection, after)
+
+    monkeypatch.setattr(audit_mod, "_rows", a_write_then_rows)
+    with store.begin() as connection:
+        checked = verify(connection)
+    assert checked.intact and checked.entries in {5, 7}
+    assert report(store) == (True, None, None)

@@ -5,7 +5,10 @@ its id, its fields and that previous hash, so editing, inserting or deleting
 an entry anywhere before the last breaks the chain at that place
 (:func:`verify`). The newest entry's id and hash are also kept in
 ``store_meta`` (``audit_head``), so cutting entries off the end shows as a
-head that no entry matches. Whoever can rewrite the whole table and the head
+head that no entry matches, and entries added after it (even chained
+correctly) as entries not appended through the head. A write that finds the
+head not naming the newest entry refuses with :class:`AuditChainError`
+(:func:`append`) rather than extend a trail that no longer verifies. Whoever can rewrite the whole table and the head
 together can forge a consistent chain; publish the head that
 ``credo audit verify`` prints (or keep it elsewhere) to anchor it.
 
@@ -205,8 +208,10 @@ def verify(connection: Connection) -> ChainReport:
         return ChainReport(
             count, prev, count + 1, f"the head names entry {head_id}: entries after {count} were removed"
         )
-    if head_id < count:
-        return ChainReport(count, prev, head_id + 1, f"entries after {head_id} were not appended through the head")
+    if head_id < count:  # those after the head chain on, but were slipped in behind its back: only those before count
+        at_head = connection.execute(sa.select(audit_log.c.hash).where(audit_log.c.id == head_id)).scalar()
+        last = GENESIS if at_head is None else bytes(at_head)
+        return ChainReport(head_id, last, head_id + 1, f"entries after {head_id} were not appended through the head")
     return ChainReport(count, prev, count, "the last entry is not the one the head recorded")
 
 
