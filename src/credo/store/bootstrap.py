@@ -86,7 +86,8 @@ class Store:
         path = sqlite_path(self.url)
         if path is not None and not path.exists():
             raise NotInitialisedError(
-                f"there is no store at {path}: run credo init to create it, or name another with --db or {ENV_DB}"
+                f"there is no store at {path.absolute()}: run credo init to create it, "
+                f"or name another with --db or {ENV_DB}"
             )
 
     def has_keys(self) -> bool:
