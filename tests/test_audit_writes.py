@@ -108,7 +108,7 @@ def steps(tmp_path: Path) -> list[Step]:
     book = tmp_path / "book.yaml"
     book.write_text(BASE_YAML.replace('version: "2026.1"', 'version: "2026.1-walk"'), encoding="utf-8")
     records = write_records(
-        tmp_path / "r.csv", [row("1"), row("2", amount="20000"), row("3", source="bank", category="loan.overdue")]
+        tmp_path / "r.csv", [row("1"), row("2", amount="20000"), row("3", source="bank", category="traffic.violation")]
     )
     out, scores = tmp_path / "out", tmp_path / "scores.csv"
     return [
@@ -122,7 +122,7 @@ def steps(tmp_path: Path) -> list[Step]:
         Step(("source", "list",)),
         Step(("ingest", str(records))),
         Step(("quarantine", "list",)),
-        Step(("source", "add", "bank", "--category", "loan.*")),
+        Step(("source", "add", "bank", "--category", "traffic.*")),
         Step(("quarantine", "retry",)),
         Step(("score", PERSON)),
         Step(("explain", PERSON)),
