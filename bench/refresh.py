@@ -60,7 +60,7 @@ def build(db: Path, people: int, organizations: int, seed: int) -> None:
     town = db.parent / "town.parquet"
     generate_town(str(town), people, organizations, seed, DEMO_AS_OF)
     store = _open(db)
-    load_town(store, str(town), demo_rulebook_text(), DEMO_AS_OF, NOW)
+    load_town(store, str(town), demo_rulebook_text(), DEMO_AS_OF, NOW, actor="bench")
     store.engine.dispose()
 
 

@@ -13,9 +13,12 @@ from credo.cli.app import app
 from credo.cli.store_ctx import cli_actor
 from credo.store.audit import verify
 from credo.store.bootstrap import open_store
+from credo.store.database import resolve_url
 from credo.store.tables import audit_log
+from tests.batchio import write_records
 from tests.conftest import Backend
-from tests.support import BASE_YAML
+from tests.support import BASE_YAML, PERSON
+from tests.test_store_ingest import row
 
 runner = CliRunner()
 
@@ -85,7 +88,7 @@ def test_the_store_commands_end_to_end(backend: Backend, tmp_path: Path) -> None
 
 def test_store_errors_are_one_line_without_a_traceback(backend: Backend, tmp_path: Path) -> None:
     code, _, err = credo(backend, "source", "list")
-    assert (code, err) == (1, "error: the database has no Credo tables: run credo init\n")
+    assert code == 1 and len(err.splitlines()) == 1 and "run credo init" in err
     credo(backend, "init")
     code, _, err = credo(backend, "rulebook", "publish", str(tmp_path / "missing.yaml"))
     assert code == 1 and err.startswith("error: cannot read") and len(err.splitlines()) == 1
@@ -130,3 +133,66 @@ def test_a_category_pattern_the_rulebook_in_force_does_not_know_is_refused(backe
         "error: category pattern 'loan.*' matches no category the rulebook in force knows: it knows 4"
     )
     assert "loan" not in credo(backend, "source", "list")[1]
+
+
+def test_a_lost_key_file_is_to_be_restored_and_init_does_not_replace_it(backend: Backend, tmp_path: Path) -> None:
+    """A populated store whose key file is gone: no command says "run credo init", and init refuses."""
+    backend.environ["CREDO_TODAY"] = "2026-06-30"
+    book = tmp_path / "book.yaml"
+    book.write_text(BASE_YAML, encoding="utf-8")
+    records = write_records(tmp_path / "r.csv", [row("1"), row("2", source="nobody")])
+    for args in (
+        ("init",),
+        ("rulebook", "publish", str(book)),
+        ("rulebook", "activate", "2026.1"),
+        ("source", "add", "tax-authority", "--category", "tax.*"),
+        ("ingest", str(records)),
+    ):
+        assert credo(backend, *args)[0] == 0, args
+    store = open_store(backend.url, environ=backend.environ)
+    key_file = store.key_file()
+    store.engine.dispose()
+    saved = key_file.read_bytes()
+    key_file.unlink()
+
+    code, _, err = credo(backend, "quarantine", "list")
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "run credo init" not in err
+    assert "restore" in err and str(key_file) in err
+
+    code, _, err = credo(backend, "init")
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "restore" in err and str(key_file) in err
+    assert not key_file.exists()  # no new keys were made for a store whose data other keys hold
+
+    key_file.write_bytes(saved)
+    key_file.chmod(0o600)
+    assert credo(backend, "quarantine", "list")[0] == 0
+    assert credo(backend, "init")[0] == 0
+
+
+def test_store_commands_before_init_leave_no_file_behind(tmp_path: Path) -> None:
+    path = tmp_path / "credo.db"
+    backend = Backend("sqlite", f"sqlite:///{path}", {})
+    for args in (("source", "list"), ("quarantine", "list"), ("audit", "verify"), ("score", PERSON)):
+        code, _, err = credo(backend, *args)
+        assert code == 1, args
+        assert err.startswith(f"error: there is no store at {path}: run credo init to create it, ")
+        assert err.endswith("or name another with --db or CREDO_DB\n")
+    assert sorted(tmp_path.iterdir()) == []
+    assert credo(backend, "init")[0] == 0
+    assert credo(backend, "source", "list")[0] == 0
+
+
+def test_a_postgres_url_is_taken_as_postgresql(backend: Backend) -> None:
+    assert resolve_url("postgres://credo@db.example/credo").render_as_string() == (
+        "postgresql+psycopg://credo@db.example/credo"
+    )
+    assert resolve_url("postgres+psycopg://credo@db.example/credo").drivername == "postgresql+psycopg"
+    if backend.name != "postgresql":
+        return
+    short = Backend("postgresql", backend.url.replace("postgresql+psycopg://", "postgres://", 1), backend.environ)
+    assert short.url.startswith("postgres://")
+    assert credo(short, "init")[0] == 0
+    assert credo(short, "source", "add", "court", "--category", "court.*")[0] == 0
+    assert "court" in credo(backend, "source", "list")[1]

@@ -182,5 +182,5 @@ def test_a_sqlite_file_copied_without_its_keys_is_unusable(tmp_path: Path) -> No
     copy.parent.mkdir()
     shutil.copy(str(store.url.database), copy)
     thief = open_store(f"sqlite:///{copy}", environ={})
-    with pytest.raises(KeyFileError, match="no key file"), thief.begin() as connection:
+    with pytest.raises(KeyFileError, match="key file is missing"), thief.begin() as connection:
         thief.keys(connection)

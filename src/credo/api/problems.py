@@ -23,6 +23,7 @@ from credo.api.auth import AuthError
 from credo.batch.reader import InputError
 from credo.store.database import database_failure
 from credo.store.errors import (
+    AuditChainError,
     ConflictError,
     ForbiddenError,
     NotFoundError,
@@ -52,6 +53,7 @@ CODES: dict[str, tuple[int, str]] = {
     "unprocessable": (422, "The request cannot be carried out as it stands"),
     "server-error": (500, "Internal error"),
     "unavailable": (503, "The store is not available"),
+    "audit-inconsistent": (503, "The audit trail is inconsistent: nothing can be written until it is checked"),
     "storage-full": (507, "The store's disk is full"),
 }
 
@@ -113,6 +115,8 @@ def _problem(request: Request, exc: Exception) -> JSONResponse:
 def _store(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, StorageFullError):
         return problem_response("storage-full", str(exc), _where(request))
+    if isinstance(exc, AuditChainError):
+        return problem_response("audit-inconsistent", str(exc), _where(request))
     if isinstance(exc, UnavailableError):
         return problem_response("unavailable", str(exc), _where(request))
     if isinstance(exc, NotFoundError):

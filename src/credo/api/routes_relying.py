@@ -18,7 +18,7 @@ from credo.api.writer import Done
 from credo.domain.rulebook import Rulebook
 from credo.store.audit import AuditEntry
 from credo.store.decisions import Decision, prepare_decision, store_decisions
-from credo.store.errors import NotFoundError
+from credo.store.errors import AuditChainError, NotFoundError
 from credo.store.lookup import SubjectSnapshot
 from credo.store.relying import RelyingParty
 from credo.store.scoring import is_exact
@@ -71,6 +71,8 @@ async def decide(
 
     try:
         await ctx.writer.run(work)
+    except AuditChainError:  # its own problem: the operator must check the trail, trying again will not do
+        raise
     except Exception:
         raise Problem("unavailable", "the decision could not be recorded, so it is not given; try again") from None
     ctx.metrics.decisions.labels(decision.measure, str(decision.applies).lower()).inc()

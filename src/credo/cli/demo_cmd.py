@@ -16,7 +16,7 @@ from credo.batch.engine import BatchSummary, OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import credo_command, err, fail, out
 from credo.cli.explain_view import render_explanation
-from credo.cli.store_ctx import db_option, store_errors
+from credo.cli.store_ctx import cli_actor, db_option, store_errors
 from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
 from credo.demo.store_load import Agreement, StoreLoad, compare_with_batch, load_town
 from credo.demo.summary import Count, RunSummary, lowest_scored, summarize
@@ -212,7 +212,7 @@ def _load_store(  # noqa: PLR0917 (the demo's pieces)
         opened = open_store(db)
         try:
             now = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
-            loaded = load_town(opened, records, text, day, now, progress=progress)
+            loaded = load_town(opened, records, text, day, now, actor=cli_actor(), progress=progress)
             bar.update(task, description="comparing with the batch")
             agreement = compare_with_batch(opened, scores)
         finally:

@@ -74,16 +74,7 @@ def ingest(
         except InputError as exc:
             fail(f"{exc}; nothing was stored")
         with store.begin() as connection:
-            detail = {
-                "files": len(summary.files),
-                "read": summary.read,
-                "new": summary.new,
-                "versions": summary.versions,
-                "unchanged": summary.unchanged,
-                "quarantined": summary.quarantined,
-                "subjects_rescored": summary.subjects_rescored,
-            }
-            audit_cli(connection, store, "records.ingest", detail)
+            audit_cli(connection, store, "records.ingest", summary.audit_detail())
     _print_summary(summary)
 
 

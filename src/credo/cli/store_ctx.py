@@ -26,11 +26,16 @@ def db_option(ctx: typer.Context) -> str | None:
 
 @contextmanager
 def open_from(ctx: typer.Context) -> Iterator[Store]:
-    """The store the global ``--db`` option (or ``CREDO_DB``) names; its connections close at the end."""
+    """The store the global ``--db`` option (or ``CREDO_DB``) names; its connections close at the end.
+
+    A :class:`StoreError` raised anywhere in the block (an inconsistent audit
+    trail met by a write, say) is one ``error:`` line, as in :func:`store_errors`.
+    """
     with store_errors():
         store = open_store(db_option(ctx))
     try:
-        yield store
+        with store_errors():
+            yield store
     finally:
         store.engine.dispose()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from credo.demo.rates import CATEGORIES
 from credo.rulebook_file import parse_rulebook
+from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store, init_store
 from credo.store.errors import StoreError
 from credo.store.ingest import IngestSummary, ingest_path
@@ -75,12 +76,16 @@ def load_town(
     day: dt.date,
     now: dt.datetime,
     *,
+    actor: str,
     progress: Progress | None = None,
 ) -> StoreLoad:
     """Initialise the store, register the town's sources, put the rulebook in force, ingest the records.
 
     Idempotent: an existing store keeps its sources and rulebook versions, and
-    ingesting the same file again finds every record unchanged.
+    ingesting the same file again finds every record unchanged. Each write is
+    in the audit trail as the operator ``actor``, with the same actions as the
+    commands that do it one by one (``source.add``, ``rulebook.publish``,
+    ``rulebook.activate``, ``records.ingest``).
     """
     loaded = parse_rulebook(rulebook_text, "demo rulebook")
     if loaded.rulebook is None:
@@ -94,19 +99,31 @@ def load_town(
     init_store(store)
     added = 0
     with store.begin() as connection:
+        entries = []
         known = {source.id for source in list_sources(connection)}
         for source, categories in town_sources().items():
             if source not in known:
                 add_source(connection, source, categories, now, title=f"{source} (synthetic town)")
+                entries.append(_entry(actor, "source.add", {"source": source, "categories": categories}))
                 added += 1
-        publish(connection, rulebook_text, f"{book.rulebook}.yaml", now)
+        done = publish(connection, rulebook_text, f"{book.rulebook}.yaml", now)
+        if done.created:
+            entries.append(_entry(actor, "rulebook.publish", {"version": done.version, "checksum": done.checksum}))
         if version_at(connection, day) != book.version:
-            activate(connection, book.version, now)  # from its effective_from
+            active = activate(connection, book.version, now)  # from its effective_from
+            detail = {"version": active.version, "from": active.active_from.isoformat()}
+            entries.append(_entry(actor, "rulebook.activate", detail))
+        append(connection, entries, store.clock())  # when it was done; ``now`` is the town's day
     summary = ingest_path(store, records, today=day, progress=progress)
     with store.begin() as connection:
+        append(connection, [_entry(actor, "records.ingest", summary.audit_detail())], store.clock())
         n_subjects = connection.execute(sa.select(sa.func.count()).select_from(current_scores)).scalar_one()
         n_events = connection.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one()
     return StoreLoad(book.version, added, summary, int(n_subjects), int(n_events))
+
+
+def _entry(actor: str, action: str, detail: Mapping[str, object]) -> AuditEntry:
+    return AuditEntry("operator", actor, action, "operation", None, detail)
 
 
 def compare_with_batch(store: Store, scores: str) -> Agreement:

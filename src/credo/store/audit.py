@@ -5,7 +5,10 @@ its id, its fields and that previous hash, so editing, inserting or deleting
 an entry anywhere before the last breaks the chain at that place
 (:func:`verify`). The newest entry's id and hash are also kept in
 ``store_meta`` (``audit_head``), so cutting entries off the end shows as a
-head that no entry matches. Whoever can rewrite the whole table and the head
+head that no entry matches, and entries added after it (even chained
+correctly) as entries not appended through the head. A write that finds the
+head not naming the newest entry refuses with :class:`AuditChainError`
+(:func:`append`) rather than extend a trail that no longer verifies. Whoever can rewrite the whole table and the head
 together can forge a consistent chain; publish the head that
 ``credo audit verify`` prints (or keep it elsewhere) to anchor it.
 
@@ -31,6 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from credo.store.errors import AuditChainError
 from credo.store.tables import audit_log, store_meta
 
 __all__ = [
@@ -81,16 +85,40 @@ def entry_hash(entry_id: int, at: dt.datetime, entry: AuditEntry, prev_hash: byt
 
 
 def _lock_head(connection: Connection) -> tuple[int, bytes]:
-    """Take the chain's write lock and read its head: (last id, last hash), (0, GENESIS) when empty."""
+    """Take the chain's write lock and read its head: (last id, last hash), (0, GENESIS) when empty.
+
+    The head must name the newest entry: entries added or removed behind its
+    back (or a garbled head) make every write refuse with :class:`AuditChainError`
+    rather than fail on a duplicate id or extend a chain that no longer verifies.
+    """
     locked = connection.execute(
         sa.update(store_meta).where(store_meta.c.name == HEAD).values(value=store_meta.c.value)
     ).rowcount
     if not locked:
         connection.execute(sa.insert(store_meta).values(name=HEAD, value=f"0:{GENESIS.hex()}"))
-        return 0, GENESIS
-    value = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == HEAD)).scalar_one()
-    last_id, _, last_hash = value.partition(":")
-    return int(last_id), bytes.fromhex(last_hash)
+        head: tuple[int, bytes] | None = (0, GENESIS)
+    else:
+        head = _parse_head(
+            connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == HEAD)).scalar_one()
+        )
+    newest = connection.execute(sa.select(sa.func.max(audit_log.c.id))).scalar() or 0
+    if head is None or head[0] != newest:
+        named = "an unreadable head" if head is None else f"its head names entry {head[0]}"
+        raise AuditChainError(
+            f"the audit trail is inconsistent ({named}, the newest entry is {newest}): "
+            "nothing was written; run credo audit verify, and restore the trail before writing again"
+        )
+    return head
+
+
+def _parse_head(value: str | None) -> tuple[int, bytes] | None:
+    """``"ID:HASH"`` as (id, hash); None when it is not of that form."""
+    number, _, digest = (value or "").partition(":")
+    try:
+        hashed = bytes.fromhex(digest)
+    except ValueError:
+        return None
+    return (int(number), hashed) if number.isdigit() and len(hashed) == len(GENESIS) else None
 
 
 def append(connection: Connection, entries: Sequence[AuditEntry], now: dt.datetime) -> list[int]:
@@ -136,14 +164,11 @@ class ChainReport:
         return self.broken_at is None and self.problem is None
 
 
-def _rows(connection: Connection, up_to: int | None, batch: int = 10_000) -> Iterator[Any]:
-    """Every entry in id order (up to ``up_to`` when given), read in batches."""
-    after = 0
+def _rows(connection: Connection, after: int = 0, batch: int = 10_000) -> Iterator[Any]:
+    """Every entry with an id above ``after``, in id order, read in batches."""
     while True:
-        query = sa.select(audit_log).where(audit_log.c.id > after)
-        if up_to is not None:
-            query = query.where(audit_log.c.id <= up_to)
-        rows = connection.execute(query.order_by(audit_log.c.id).limit(batch)).all()
+        query = sa.select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(batch)
+        rows = connection.execute(query).all()
         if not rows:
             return
         yield from rows
@@ -151,23 +176,30 @@ def _rows(connection: Connection, up_to: int | None, batch: int = 10_000) -> Ite
 
 
 def verify(connection: Connection) -> ChainReport:
-    """Walk the chain from the first entry up to the head; stop at the first entry that breaks it.
+    """Walk every entry from the first; stop at the first that breaks the chain; then compare with the head.
 
-    The head is read first, so entries appended while the walk runs (they
-    come after it) do not read as tampering.
+    Every row is read, also those after the head (they were not appended
+    through it: inserted behind its back). The head is read after the walk,
+    so entries appended while it ran are walked too rather than read as
+    tampering (a write commits its entries and the head together).
     """
-    head = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == HEAD)).scalar()
-    head_id = _head_id(head)
     expected_id, prev, count = 1, GENESIS, 0
-    for row in _rows(connection, None if head_id is None else max(head_id, 0)):
-        entry = AuditEntry(row.actor_role, row.actor, row.action, row.purpose, row.subject_id, row.detail)
-        if row.id != expected_id:
-            return ChainReport(count, prev, expected_id, f"entry {expected_id} is missing (next is {row.id})")
-        if bytes(row.prev_hash) != prev:
-            return ChainReport(count, prev, row.id, "its previous hash is not the hash of the entry before it")
-        if entry_hash(row.id, row.at, entry, prev) != bytes(row.hash):
-            return ChainReport(count, prev, row.id, "its content does not match its hash (edited)")
-        prev, expected_id, count = bytes(row.hash), expected_id + 1, count + 1
+    while True:
+        for row in _rows(connection, after=count):
+            entry = AuditEntry(row.actor_role, row.actor, row.action, row.purpose, row.subject_id, row.detail)
+            if row.id != expected_id:
+                return ChainReport(count, prev, expected_id, f"entry {expected_id} is missing (next is {row.id})")
+            if bytes(row.prev_hash) != prev:
+                return ChainReport(count, prev, row.id, "its previous hash is not the hash of the entry before it")
+            if entry_hash(row.id, row.at, entry, prev) != bytes(row.hash):
+                return ChainReport(count, prev, row.id, "its content does not match its hash (edited)")
+            prev, expected_id, count = bytes(row.hash), expected_id + 1, count + 1
+        head = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == HEAD)).scalar()
+        head_id = _head_id(head)
+        if head_id is None or head_id <= count:
+            break
+        if not _rows_after(connection, count):  # the head names entries that are not there
+            break
     if head == f"{count}:{prev.hex()}":
         return ChainReport(count, prev)
     if head_id is None:
@@ -176,9 +208,15 @@ def verify(connection: Connection) -> ChainReport:
         return ChainReport(
             count, prev, count + 1, f"the head names entry {head_id}: entries after {count} were removed"
         )
-    if head_id < count:
-        return ChainReport(count, prev, head_id + 1, f"entries after {head_id} were not appended through the head")
+    if head_id < count:  # those after the head chain on, but were slipped in behind its back: only those before count
+        at_head = connection.execute(sa.select(audit_log.c.hash).where(audit_log.c.id == head_id)).scalar()
+        last = GENESIS if at_head is None else bytes(at_head)
+        return ChainReport(head_id, last, head_id + 1, f"entries after {head_id} were not appended through the head")
     return ChainReport(count, prev, count, "the last entry is not the one the head recorded")
+
+
+def _rows_after(connection: Connection, after: int) -> bool:
+    return connection.execute(sa.select(audit_log.c.id).where(audit_log.c.id > after).limit(1)).first() is not None
 
 
 def _head_id(head: str | None) -> int | None:

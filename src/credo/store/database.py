@@ -7,6 +7,8 @@ the working directory. A bare path is taken as a SQLite file.
 from __future__ import annotations
 
 import os
+import sqlite3
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -46,8 +48,13 @@ def resolve_url(option: str | None, environ: Mapping[str, str] | None = None) ->
         raise StoreError(
             "the database URL is not valid (expected sqlite:///FILE or postgresql+psycopg://...)"
         ) from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend == "postgres":  # the short form of libpq, Heroku and many hosts' settings
+        url = url.set(drivername=f"postgresql+{driver or 'psycopg'}")
     if url.get_backend_name() not in SUPPORTED:
-        raise StoreError(f"unsupported database {url.get_backend_name()!r}: use SQLite or PostgreSQL")
+        raise StoreError(
+            f"unsupported database {url.get_backend_name()!r}: use sqlite:///FILE or postgresql+psycopg://..."
+        )
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
         url = url.set(drivername="postgresql+psycopg")
     return url
@@ -76,9 +83,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_store_engine(url: URL) -> Engine:
-    """An engine for the store; on PostgreSQL, ``?options=-csearch_path%3DNAME`` in the URL picks a schema."""
+    """An engine for the store; on PostgreSQL, ``?options=-csearch_path%3DNAME`` in the URL picks a schema.
+
+    A SQLite file is opened, never created (SQLite's ``mode=rw``): only
+    ``credo init`` makes one (:func:`credo.store.bootstrap.init_store`), so a
+    command run before it, or with a mistyped path, leaves nothing behind.
+    """
     if url.get_backend_name() == "sqlite":
-        engine = sa.create_engine(url)
+        path = sqlite_path(url)
+        if path is None:
+            engine = sa.create_engine(url)
+        else:
+            target = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=rw"
+            engine = sa.create_engine(url, creator=lambda: sqlite3.connect(target, uri=True, check_same_thread=False))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return sa.create_engine(url, connect_args={"connect_timeout": 5}, pool_pre_ping=True)

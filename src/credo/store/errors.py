@@ -7,7 +7,8 @@
     ├── ForbiddenError          the caller may not do this (HTTP 403)
     ├── ConflictError           the request conflicts with the current state (HTTP 409)
     └── UnavailableError        the database failed, not the request: busy, unreachable, connection lost (HTTP 503)
-        └── StorageFullError    the disk holding the database is full (HTTP 507)
+        ├── StorageFullError    the disk holding the database is full (HTTP 507)
+        └── AuditChainError     the audit trail does not end at its head: nothing is written (HTTP 503)
 
 Messages never carry an identifier of a person or organisation.
 """
@@ -15,6 +16,7 @@ Messages never carry an identifier of a person or organisation.
 from __future__ import annotations
 
 __all__ = [
+    "AuditChainError",
     "ConflictError",
     "ForbiddenError",
     "KeyFileError",
@@ -56,3 +58,11 @@ class UnavailableError(StoreError):
 
 class StorageFullError(UnavailableError):
     """The disk holding the database is full (an API answers 507): nothing more can be written until space is freed."""
+
+
+class AuditChainError(UnavailableError):
+    """The audit trail's entries do not end where its head says (an API answers 503): no write can be logged.
+
+    Entries were added, removed or the head was changed outside Credo; every
+    audited write is refused until an operator has looked (``credo audit verify``).
+    """

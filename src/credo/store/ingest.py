@@ -127,6 +127,18 @@ class IngestSummary:
     def adds_up(self) -> bool:
         return self.read == self.new + self.versions + self.unchanged + self.quarantined
 
+    def audit_detail(self) -> dict[str, int]:
+        """The counts a ``records.ingest`` audit entry keeps (no record content)."""
+        return {
+            "files": len(self.files),
+            "read": self.read,
+            "new": self.new,
+            "versions": self.versions,
+            "unchanged": self.unchanged,
+            "quarantined": self.quarantined,
+            "subjects_rescored": self.subjects_rescored,
+        }
+
 
 @dataclass
 class RetrySummary:
