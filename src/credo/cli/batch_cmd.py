@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from credo.batch.engine import OutputError, run_batch
 from credo.batch.reader import InputError
-from credo.cli.console import fail, out, phases
+from credo.cli.console import echo_json, fail, out, phases
 from credo.cli.explain_view import render_explanation
 from credo.cli.store_ctx import cli_actor, open_from, store_errors
 from credo.explain_service import SubjectNotFound, explain_from_files
@@ -59,7 +57,7 @@ def batch(
                 progress=say,
             )
     except (RulebookError, InputError, OutputError) as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
     # Plain lines for scripts and logs: paths are neither wrapped nor read as markup.
     out.print(
         f"records read {summary.read:,}  accepted {summary.accepted:,}  rejected {summary.rejected:,}  "
@@ -95,7 +93,7 @@ def explain(
             book = load_rulebook(rulebook)
             explanations = explain_from_files(subject_id, records, book, as_of.date())
         except (RulebookError, InputError, SubjectNotFound) as exc:
-            fail(escape(str(exc)))
+            fail(str(exc))
     else:
         if rulebook is not None:
             fail("--rulebook goes with --records; the store uses the rulebook version in force on the date")
@@ -109,6 +107,6 @@ def explain(
             )
     for explanation in explanations:
         if as_json:
-            out.print_json(json.dumps(explanation.to_json(), ensure_ascii=False))
+            echo_json(explanation.to_json(), indent=2)
         else:
             render_explanation(explanation)

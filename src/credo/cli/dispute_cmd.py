@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from credo.cli.console import out
+from credo.cli.console import echo_json, out, shown
 from credo.cli.store_ctx import cli_actor, open_from, store_errors
 from credo.store.audit import AuditEntry, append
 from credo.store.clock import today
@@ -30,7 +28,7 @@ def list_(
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         found = queue(connection)
     if as_json:
-        typer.echo(json.dumps([d.to_json() for d in found], ensure_ascii=False))
+        echo_json([d.to_json() for d in found])
         return
     if not found:
         out.print("no open disputes")
@@ -41,7 +39,7 @@ def list_(
             f"{d.dispute_id}  {d.kind}  {d.source}/{d.record_id}  opened {d.opened_on}  deadline {d.deadline}  "
             f"{suspended}"
         )
-        out.print(escape(line), soft_wrap=True)
+        out.print(shown(line), soft_wrap=True)
 
 
 @app.command("decide")
