@@ -62,7 +62,7 @@ def _subject_id(ctx: ApiContext, connection: Connection, caller: Any) -> int:
     "/me/disputes",
     summary="Dispute one of your records: while it is open the record stops counting (if the rulebook says so)",
     status_code=201,
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=False),
 )
 async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
     # Rescored at once: a suspended record stops counting before the answer.
@@ -73,7 +73,7 @@ async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
     "/me/repairs",
     summary="Apply for the early repair of a resolved record, once its rule allows it (the record counts meanwhile)",
     status_code=201,
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=False),
 )
 async def apply_for_repair(body: DisputeIn, caller: Subject) -> dict[str, Any]:
     purpose = "the subject's application for credit repair"
@@ -103,23 +103,27 @@ async def _file(
 
 
 @router.get(
-    "/me/disputes", summary="Your disputes and repair applications, newest first", openapi_extra=role_extra("subject")
+    "/me/disputes",
+    summary="Your disputes and repair applications, newest first",
+    openapi_extra=role_extra("subject", personal=True),
 )
 async def mine(caller: Subject) -> list[dict[str, Any]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
         subject_id = _subject_id(ctx, connection, caller)
         ring = ctx.fresh_keys(connection)
-        return [
+        body = [
             d.to_json(statement=statement_of(connection, ring, d.dispute_id))
             for d in disputes_of(connection, subject_id)
         ]
+    await ctx.audit(AuditEntry("subject", "subject", "disputes.read", "subject's own disputes", subject_id, {}))
+    return body
 
 
 @router.get(
     "/source/disputes",
     summary="Disputes and repair applications on the caller's records, newest first, with the subjects' statements",
-    openapi_extra=role_extra("source"),
+    openapi_extra=role_extra("source", personal=True),
 )
 async def for_source(caller: Annotated[Any, Depends(roles("source"))]) -> list[dict[str, Any]]:
     """What a source must reinvestigate: each dispute of one of its records (as the FCRA tells the furnisher)."""
@@ -141,12 +145,20 @@ async def for_source(caller: Annotated[Any, Depends(roles("source"))]) -> list[d
 @router.get(
     "/disputes",
     summary="Open disputes and repair applications, the nearest deadline first",
-    openapi_extra=role_extra("reviewer"),
+    openapi_extra=role_extra("reviewer", personal=True),
 )
 async def reviewer_queue(caller: Reviewer) -> list[dict[str, Any]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
-        return [d.to_json() for d in queue(connection)]
+        found = queue(connection)
+    entries = [
+        AuditEntry("reviewer", caller.id, "dispute.queue.read", "the reviewers' queue", d.subject_id,
+                   {"dispute_id": d.dispute_id})
+        for d in found
+    ]  # fmt: skip
+    if entries:  # each subject sees that a reviewer saw their dispute in the queue
+        await ctx.audit(*entries)
+    return [d.to_json() for d in found]
 
 
 def _record_under_review(connection: Connection, source: str, record_id: str) -> dict[str, Any] | None:
@@ -168,7 +180,7 @@ def _record_under_review(connection: Connection, source: str, record_id: str) ->
 @router.get(
     "/disputes/{dispute_id}",
     summary="One dispute with the subject's statement and the record it is about",
-    openapi_extra=role_extra("reviewer"),
+    openapi_extra=role_extra("reviewer", personal=True),
 )
 async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
     ctx = caller.ctx
@@ -192,7 +204,7 @@ async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
 @router.post(
     "/disputes/{dispute_id}/decision",
     summary="Decide a dispute (upheld, corrected with the correction, removed) or a repair (granted, refused)",
-    openapi_extra=role_extra("reviewer"),
+    openapi_extra=role_extra("reviewer", personal=False),
 )
 async def decide(dispute_id: DisputeId, body: DecisionIn, caller: Reviewer) -> dict[str, Any]:
     ctx = caller.ctx

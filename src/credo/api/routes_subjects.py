@@ -35,7 +35,7 @@ router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so route
 @router.get(
     "/me/report",
     summary="Everything about the caller: score, grade, every record's part, forecast, lists, measures, decisions",
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=True),
 )
 async def report(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
     ctx = caller.ctx
@@ -86,7 +86,7 @@ def _access(row: Any) -> dict[str, Any]:
 @router.get(
     "/me/notices",
     summary="What happened to you, why, and what you can do: records, changes of standing, disputes",
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=True),
 )
 async def notices(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
     ctx = caller.ctx
@@ -165,7 +165,7 @@ def _consent_view(
 @router.get(
     "/me/consent",
     summary="Your consent to be scored: whether the rulebook in force requires it, whether it is given, its history",
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=True),
 )
 async def consent(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
     _person(caller)
@@ -188,7 +188,7 @@ async def consent(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str
 @router.post(
     "/me/consent",
     summary='Give ({"given": true}) or withdraw ({"given": false}) your consent to be scored, from today',
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=False),
 )
 async def set_consent_(body: ConsentIn, caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
     _person(caller)

@@ -11,7 +11,7 @@ from credo.batch.engine import OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import echo_json, fail, out, phases
 from credo.cli.explain_view import render_explanation
-from credo.cli.store_ctx import cli_actor, open_from, store_errors
+from credo.cli.store_ctx import cli_actor, open_from, reads_personal_data, store_errors
 from credo.explain_service import SubjectNotFound, explain_from_files
 from credo.rulebook_file import RulebookError, load_rulebook
 from credo.store.clock import today
@@ -68,6 +68,7 @@ def batch(
     out.print(f"rejects → {summary.rejects}" + ("" if summary.rejected else " (none)"), markup=False, soft_wrap=True)
 
 
+@reads_personal_data
 def explain(
     ctx: typer.Context,
     *,

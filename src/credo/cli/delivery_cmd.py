@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from credo.cli.console import echo_json, err, out, shown
-from credo.cli.store_ctx import audit_cli, open_from, store_errors
+from credo.cli.store_ctx import audit_cli, open_from, reads_personal_data, store_errors
 from credo.domain.delivery import host_key, overlap_of
 from credo.notify import PassReport, SmtpSettings, run_pass
 from credo.store.clock import utc_iso
@@ -180,6 +180,7 @@ def webhook_disallow_host(ctx: typer.Context, host: HostArg) -> None:
 
 
 @delivery_app.command("list")
+@reads_personal_data
 def delivery_list(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option(help="Only pending, delivered, failed or cancelled messages.")] = None,
@@ -190,6 +191,7 @@ def delivery_list(
         raise typer.BadParameter(f"must be {', '.join(STATES[:-1])} or {STATES[-1]}", param_hint="--state")
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         found = delivery_rows(connection, state)
+        audit_cli(connection, store, "deliveries.read", {"state": state, "deliveries": len(found["deliveries"])})
     if as_json:
         echo_json(found, default=_json_value)
         return

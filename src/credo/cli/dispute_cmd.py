@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from credo.cli.console import echo_json, out, shown
-from credo.cli.store_ctx import cli_actor, open_from, store_errors
+from credo.cli.store_ctx import cli_actor, open_from, reads_personal_data, store_errors
 from credo.store.audit import AuditEntry, append
 from credo.store.clock import today
 from credo.store.disputes import OUTCOMES, REPAIR_OUTCOMES, decide_dispute, queue
@@ -20,6 +20,7 @@ app = typer.Typer(help="Review disputes: the queue, and decisions.", no_args_is_
 
 
 @app.command("list")
+@reads_personal_data
 def list_(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
@@ -27,6 +28,12 @@ def list_(
     """Open disputes and repair applications, the nearest deadline first."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         found = queue(connection)
+        entries = [
+            AuditEntry("reviewer", cli_actor(), "dispute.queue.read", "the reviewers' queue", d.subject_id,
+                       {"dispute_id": d.dispute_id})
+            for d in found
+        ]  # fmt: skip
+        append(connection, entries, store.clock())
     if as_json:
         echo_json([d.to_json() for d in found])
         return

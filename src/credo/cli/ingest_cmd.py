@@ -11,7 +11,7 @@ from rich.table import Table
 
 from credo.batch.reader import InputError
 from credo.cli.console import echo_json, err, fail, out, shown
-from credo.cli.store_ctx import audit_cli, open_from, store_errors
+from credo.cli.store_ctx import audit_cli, open_from, reads_personal_data, store_errors
 from credo.store.ingest import IngestSummary, ingest_path, quarantine_entries, retry_quarantine
 
 __all__ = ["ingest", "quarantine_app"]
@@ -86,6 +86,7 @@ def ingest(
 
 
 @quarantine_app.command("list")
+@reads_personal_data
 def list_(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,

@@ -7,7 +7,7 @@ import datetime as dt
 import typer
 
 from credo.cli.console import echo_json, err, out, shown
-from credo.cli.store_ctx import audit_cli, cli_actor, open_from, store_errors
+from credo.cli.store_ctx import audit_cli, cli_actor, open_from, reads_personal_data, store_errors
 from credo.domain.identifiers import mask_identifier
 from credo.store.audit import append
 from credo.store.clock import today
@@ -41,6 +41,7 @@ def _reader() -> tuple[str, str, str]:
     return ("operator", cli_actor(), "command line lookup")
 
 
+@reads_personal_data
 def score(
     ctx: typer.Context,
     *,
