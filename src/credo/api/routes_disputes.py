@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
@@ -17,6 +16,7 @@ from credo.store.audit import AuditEntry
 from credo.store.disputes import (
     Dispute,
     decide_dispute,
+    dispute_for_review,
     disputes_of,
     disputes_on_source,
     open_dispute,
@@ -24,9 +24,6 @@ from credo.store.disputes import (
     queue,
     statement_of,
 )
-from credo.store.errors import NotFoundError
-from credo.store.tables import disputes as disputes_table
-from credo.store.tables import records as records_table
 
 router = APIRouter(prefix="/v1", tags=["disputes"])  # the prefix here, so routes know their full path (metrics)
 Subject = Annotated[Any, Depends(roles("subject"))]
@@ -161,22 +158,6 @@ async def reviewer_queue(caller: Reviewer) -> list[dict[str, Any]]:
     return [d.to_json() for d in found]
 
 
-def _record_under_review(connection: Connection, source: str, record_id: str) -> dict[str, Any] | None:
-    """What the reviewer weighs the statement against: the record's latest version as stored (no subject)."""
-    row = connection.execute(
-        sa.select(records_table).where(
-            records_table.c.source_id == source, records_table.c.record_id == record_id, records_table.c.is_latest
-        )
-    ).first()
-    if row is None:
-        return None
-    dates = {k: getattr(row, k) for k in ("occurred_on", "resolved_on")}
-    return {
-        "version": int(row.version), "category": row.category, "amount": row.amount, "status": row.status,
-        "reference": row.reference, **{k: None if v is None else v.isoformat() for k, v in dates.items()},
-    }  # fmt: skip
-
-
 @router.get(
     "/disputes/{dispute_id}",
     summary="One dispute with the subject's statement and the record it is about",
@@ -185,14 +166,7 @@ def _record_under_review(connection: Connection, source: str, record_id: str) ->
 async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
     ctx = caller.ctx
     with ctx.begin() as connection:
-        row = connection.execute(
-            sa.select(disputes_table.c.subject_id).where(disputes_table.c.dispute_id == dispute_id)
-        ).first()
-        if row is None:
-            raise NotFoundError(f"no dispute {dispute_id}")
-        found = next(d for d in disputes_of(connection, int(row.subject_id)) if d.dispute_id == dispute_id)
-        body = found.to_json(statement=statement_of(connection, ctx.fresh_keys(connection), dispute_id))
-        body["record"] = _record_under_review(connection, found.source, found.record_id)
+        found, body = dispute_for_review(connection, ctx.fresh_keys(connection), dispute_id)
     await ctx.audit(
         AuditEntry(
             "reviewer", caller.id, "dispute.read", "review of a dispute", found.subject_id, {"dispute_id": dispute_id}
