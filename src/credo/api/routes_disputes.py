@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from credo.api.context import ApiContext, role_extra, roles
+from credo.api.models import DisputeOut, DisputeUnderReview
 from credo.api.writer import Done
 from credo.store.audit import AuditEntry
 from credo.store.disputes import (
@@ -58,6 +59,8 @@ def _subject_id(ctx: ApiContext, connection: Connection, caller: Any) -> int:
 @router.post(
     "/me/disputes",
     summary="Dispute one of your records: while it is open the record stops counting (if the rulebook says so)",
+    response_model=DisputeOut,
+    response_model_exclude_unset=True,
     status_code=201,
     openapi_extra=role_extra("subject", personal=False),
 )
@@ -69,6 +72,8 @@ async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
 @router.post(
     "/me/repairs",
     summary="Apply for the early repair of a resolved record, once its rule allows it (the record counts meanwhile)",
+    response_model=DisputeOut,
+    response_model_exclude_unset=True,
     status_code=201,
     openapi_extra=role_extra("subject", personal=False),
 )
@@ -102,6 +107,8 @@ async def _file(
 @router.get(
     "/me/disputes",
     summary="Your disputes and repair applications, newest first",
+    response_model=list[DisputeOut],
+    response_model_exclude_unset=True,
     openapi_extra=role_extra("subject", personal=True),
 )
 async def mine(caller: Subject) -> list[dict[str, Any]]:
@@ -120,6 +127,8 @@ async def mine(caller: Subject) -> list[dict[str, Any]]:
 @router.get(
     "/source/disputes",
     summary="Disputes and repair applications on the caller's records, newest first, with the subjects' statements",
+    response_model=list[DisputeOut],
+    response_model_exclude_unset=True,
     openapi_extra=role_extra("source", personal=True),
 )
 async def for_source(caller: Annotated[Any, Depends(roles("source"))]) -> list[dict[str, Any]]:
@@ -142,6 +151,8 @@ async def for_source(caller: Annotated[Any, Depends(roles("source"))]) -> list[d
 @router.get(
     "/disputes",
     summary="Open disputes and repair applications, the nearest deadline first",
+    response_model=list[DisputeOut],
+    response_model_exclude_unset=True,
     openapi_extra=role_extra("reviewer", personal=True),
 )
 async def reviewer_queue(caller: Reviewer) -> list[dict[str, Any]]:
@@ -161,6 +172,8 @@ async def reviewer_queue(caller: Reviewer) -> list[dict[str, Any]]:
 @router.get(
     "/disputes/{dispute_id}",
     summary="One dispute with the subject's statement and the record it is about",
+    response_model=DisputeUnderReview,
+    response_model_exclude_unset=True,
     openapi_extra=role_extra("reviewer", personal=True),
 )
 async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
@@ -178,6 +191,8 @@ async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
 @router.post(
     "/disputes/{dispute_id}/decision",
     summary="Decide a dispute (upheld, corrected with the correction, removed) or a repair (granted, refused)",
+    response_model=DisputeOut,
+    response_model_exclude_unset=True,
     openapi_extra=role_extra("reviewer", personal=False),
 )
 async def decide(dispute_id: DisputeId, body: DecisionIn, caller: Reviewer) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, StrictBool
 from sqlalchemy import Connection
 
 from credo.api.context import ApiContext, role_extra, roles
+from credo.api.models import NoticesOut, ReportOut
 from credo.api.problems import Problem
 from credo.api.writer import Done
 from credo.domain.changes import explanation_without_consent
@@ -35,6 +36,7 @@ router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so route
 @router.get(
     "/me/report",
     summary="Everything about the caller: score, grade, every record's part, forecast, lists, measures, decisions",
+    response_model=ReportOut,
     openapi_extra=role_extra("subject", personal=True),
 )
 async def report(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
@@ -86,6 +88,7 @@ def _access(row: Any) -> dict[str, Any]:
 @router.get(
     "/me/notices",
     summary="What happened to you, why, and what you can do: records, changes of standing, disputes",
+    response_model=NoticesOut,
     openapi_extra=role_extra("subject", personal=True),
 )
 async def notices(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
