@@ -39,6 +39,16 @@ SCANNED = frozenset(
         "test_personal_reads",
         "test_terminal_output",
         "test_dispute_cli",
+        "test_response_models",
+        "test_disputes",
+        "test_consent_api",
+        "test_moved_records",
+        "test_api_errors",
+        "test_delivery",
+        "test_rulebook_cli",
+        "test_cli_batch",
+        "test_webhook_hardening",
+        "test_quickstart",
     }
 )
 
