@@ -49,6 +49,7 @@ SCANNED = frozenset(
         "test_cli_batch",
         "test_webhook_hardening",
         "test_quickstart",
+        "test_demo",
     }
 )
 
