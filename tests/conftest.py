@@ -11,6 +11,7 @@ from hypothesis import settings
 
 from credo.store.bootstrap import Store, init_store, open_store
 from tests.apisupport import TODAY, Api, api_over
+from tests.exposure import SCANNED, scanning
 from tests.storebackends import postgres_schema
 
 # No timing is a test: Hypothesis' default deadline (200 ms an example) failed a correct test on a busy machine.
@@ -59,3 +60,13 @@ def api(backend: Backend) -> Iterator[Api]:
     with api_over(opened) as running:
         yield running
     opened.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _identifiers_scanned(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In the walks (tests/exposure.py), any identifier in an answer or output that is not the caller's fails."""
+    if request.module.__name__.rpartition(".")[2] not in SCANNED:
+        yield
+        return
+    with scanning(monkeypatch):
+        yield

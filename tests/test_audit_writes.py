@@ -25,7 +25,7 @@ from credo.store.audit import verify
 from credo.store.bootstrap import Store
 from credo.store.disputes import open_dispute
 from credo.store.scoring import rulebook_at
-from credo.store.tables import audit_log, deliveries, metadata, store_meta, subjects
+from credo.store.tables import audit_log, deliveries, disputes, metadata, store_meta, subjects
 from tests.batchio import write_records
 from tests.conftest import Backend
 from tests.support import BASE_YAML, PERSON
@@ -90,6 +90,12 @@ def a_dispute(store: Store) -> tuple[str, ...]:
     return (opened.dispute_id,)
 
 
+def the_dispute(store: Store) -> tuple[str, ...]:
+    """The walk's one dispute (decided by then): showing it reads, and writes nothing but its audit entry."""
+    with store.begin() as connection:
+        return (str(connection.execute(sa.select(sa.func.max(disputes.c.dispute_id))).scalar_one()),)
+
+
 def a_failed_delivery(store: Store) -> tuple[str, ...]:
     """A webhook message Credo gave up on (the walk's receiver never answers; giving up takes days)."""
     now = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
@@ -142,6 +148,7 @@ def steps(tmp_path: Path) -> list[Step]:
         Step(("webhook", "disallow-host", "127.0.0.1")),
         Step(("dispute", "list",)),
         Step(("dispute", "decide", "--outcome", "upheld", "--reasons", "checked"), a_dispute),
+        Step(("dispute", "show",), the_dispute),
         Step(("batch", "--records", str(records), "--rulebook", str(book), "--as-of", TODAY, "--out", str(scores))),
         Step(("explain", PERSON, "--records", str(records), "--rulebook", str(book), "--as-of", TODAY)),
         Step(("purge", "--dry-run")),

@@ -1,7 +1,8 @@
 """What every route needs: the store, its keys, the token verifier, metrics, the audit writer, and roles.
 
 Routes declare their roles with :func:`roles` (also written into the OpenAPI
-document as ``x-credo-roles``, which the role x route matrix test reads).
+document as ``x-credo-roles``, which the role x route matrix test reads) and
+whether they read personal data (:func:`role_extra`).
 """
 
 from __future__ import annotations
@@ -184,5 +185,8 @@ def roles(*allowed: str) -> Callable[..., Any]:
     return admit
 
 
-def role_extra(*allowed: str) -> dict[str, Any]:
-    return {"x-credo-roles": list(allowed)}
+def role_extra(*allowed: str, personal: bool) -> dict[str, Any]:
+    """What the OpenAPI document says of a route: who may call it (``x-credo-roles``), and whether it reads
+    personal data (``x-credo-reads-personal-data``: then every call that finds some appends an audit entry;
+    tests/test_personal_reads.py walks them). Writes say ``False``: they are audited as writes."""
+    return {"x-credo-roles": list(allowed), "x-credo-reads-personal-data": personal}

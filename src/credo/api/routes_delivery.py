@@ -73,7 +73,7 @@ def _iso(at: dt.datetime | None) -> str | None:
 @router.put(
     "/me/contact",
     summary="Have your notices sent by email to this address, from now on",
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=False),
 )
 async def put_contact(body: ContactIn, caller: Subject) -> dict[str, Any]:
     ctx = caller.ctx
@@ -89,7 +89,7 @@ async def put_contact(body: ContactIn, caller: Subject) -> dict[str, Any]:
     return result
 
 
-@router.get("/me/contact", summary="The address your notices go to", openapi_extra=role_extra("subject"))
+@router.get("/me/contact", summary="The address your notices go to", openapi_extra=role_extra("subject", personal=True))
 async def get_contact(caller: Subject) -> dict[str, Any]:
     ctx = caller.ctx
     with ctx.begin() as connection:
@@ -97,6 +97,7 @@ async def get_contact(caller: Subject) -> dict[str, Any]:
         found = contact_of(connection, ctx.fresh_keys(connection), ids[0])
     if found is None:
         raise NotFoundError("you gave no address for notices: PUT /v1/me/contact")
+    await ctx.audit(AuditEntry("subject", "subject", "contact.read", "the subject's address for notices", ids[0]))
     return {"email": found[0], "since": found[1].date().isoformat()}
 
 
@@ -104,7 +105,7 @@ async def get_contact(caller: Subject) -> dict[str, Any]:
     "/me/contact",
     summary="Forget your address: no more emails (notices stay in GET /v1/me/notices)",
     status_code=204,
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=False),
 )
 async def delete_contact(caller: Subject) -> Response:
     ctx = caller.ctx
@@ -125,7 +126,7 @@ async def delete_contact(caller: Subject) -> Response:
 @router.put(
     "/webhooks/{party_kind}/{party_id}",
     summary="Send a relying party's or source's events to a URL, signed; answers the signing secret, once",
-    openapi_extra=role_extra("operator"),
+    openapi_extra=role_extra("operator", personal=False),
 )
 async def put_webhook(party_kind: PartyKind, party_id: PartyId, body: WebhookIn, caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
@@ -147,7 +148,7 @@ async def put_webhook(party_kind: PartyKind, party_id: PartyId, body: WebhookIn,
     "/webhooks/{party_kind}/{party_id}",
     summary="Stop a party's webhook; what was still owed to it is cancelled (kept in the log, not sent)",
     status_code=204,
-    openapi_extra=role_extra("operator"),
+    openapi_extra=role_extra("operator", personal=False),
 )
 async def delete_webhook(party_kind: PartyKind, party_id: PartyId, caller: Operator) -> Response:
     ctx = caller.ctx
@@ -164,7 +165,7 @@ async def delete_webhook(party_kind: PartyKind, party_id: PartyId, caller: Opera
 @router.post(
     "/webhooks/{party_kind}/{party_id}/rotate-secret",
     summary="Give a webhook a new signing secret, answered once; the old one signs beside it for the overlap",
-    openapi_extra=role_extra("operator"),
+    openapi_extra=role_extra("operator", personal=False),
 )
 async def rotate_webhook_secret(
     party_kind: PartyKind, party_id: PartyId, body: RotationIn, caller: Operator
@@ -187,7 +188,9 @@ async def rotate_webhook_secret(
     return result
 
 
-@router.get("/webhooks", summary="Every webhook (never its secret)", openapi_extra=role_extra("operator"))
+@router.get(
+    "/webhooks", summary="Every webhook (never its secret)", openapi_extra=role_extra("operator", personal=False)
+)
 async def list_webhooks(caller: Operator) -> list[dict[str, Any]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
@@ -201,14 +204,17 @@ async def list_webhooks(caller: Operator) -> list[dict[str, Any]]:
 @router.get(
     "/deliveries",
     summary="What is owed by email and webhook, and what became of it: counts and the latest messages",
-    openapi_extra=role_extra("operator", "auditor"),
+    openapi_extra=role_extra("operator", "auditor", personal=True),
 )
 async def list_deliveries(
     caller: Annotated[Any, Depends(roles("operator", "auditor"))],
     state: Annotated[Literal["pending", "delivered", "failed", "cancelled"] | None, Query()] = None,
 ) -> dict[str, Any]:
-    with caller.ctx.begin() as connection:
+    ctx = caller.ctx
+    with ctx.begin() as connection:
         found = delivery_rows(connection, state)
+    detail = {"state": state, "deliveries": len(found["deliveries"])}
+    await ctx.audit(AuditEntry(caller.role, caller.id, "deliveries.read", "operation", None, detail))
     for row in found["deliveries"]:
         for key in ("next_attempt_at", "created_at", "delivered_at"):
             row[key] = _iso(row[key])
@@ -218,7 +224,7 @@ async def list_deliveries(
 @router.post(
     "/deliveries/{delivery_id}/retry",
     summary="Try a message Credo gave up on once more, now",
-    openapi_extra=role_extra("operator"),
+    openapi_extra=role_extra("operator", personal=False),
 )
 async def retry(delivery_id: Annotated[int, Path(ge=1, le=2**62)], caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx

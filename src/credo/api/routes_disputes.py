@@ -6,17 +6,18 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from credo.api.context import ApiContext, role_extra, roles
+from credo.api.models import DisputeOut, DisputeUnderReview
 from credo.api.writer import Done
 from credo.store.audit import AuditEntry
 from credo.store.disputes import (
     Dispute,
     decide_dispute,
+    dispute_for_review,
     disputes_of,
     disputes_on_source,
     open_dispute,
@@ -24,9 +25,6 @@ from credo.store.disputes import (
     queue,
     statement_of,
 )
-from credo.store.errors import NotFoundError
-from credo.store.tables import disputes as disputes_table
-from credo.store.tables import records as records_table
 
 router = APIRouter(prefix="/v1", tags=["disputes"])  # the prefix here, so routes know their full path (metrics)
 Subject = Annotated[Any, Depends(roles("subject"))]
@@ -61,8 +59,10 @@ def _subject_id(ctx: ApiContext, connection: Connection, caller: Any) -> int:
 @router.post(
     "/me/disputes",
     summary="Dispute one of your records: while it is open the record stops counting (if the rulebook says so)",
+    response_model=DisputeOut,
+    response_model_exclude_unset=True,
     status_code=201,
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=False),
 )
 async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
     # Rescored at once: a suspended record stops counting before the answer.
@@ -72,8 +72,10 @@ async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
 @router.post(
     "/me/repairs",
     summary="Apply for the early repair of a resolved record, once its rule allows it (the record counts meanwhile)",
+    response_model=DisputeOut,
+    response_model_exclude_unset=True,
     status_code=201,
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=False),
 )
 async def apply_for_repair(body: DisputeIn, caller: Subject) -> dict[str, Any]:
     purpose = "the subject's application for credit repair"
@@ -103,23 +105,31 @@ async def _file(
 
 
 @router.get(
-    "/me/disputes", summary="Your disputes and repair applications, newest first", openapi_extra=role_extra("subject")
+    "/me/disputes",
+    summary="Your disputes and repair applications, newest first",
+    response_model=list[DisputeOut],
+    response_model_exclude_unset=True,
+    openapi_extra=role_extra("subject", personal=True),
 )
 async def mine(caller: Subject) -> list[dict[str, Any]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
         subject_id = _subject_id(ctx, connection, caller)
         ring = ctx.fresh_keys(connection)
-        return [
+        body = [
             d.to_json(statement=statement_of(connection, ring, d.dispute_id))
             for d in disputes_of(connection, subject_id)
         ]
+    await ctx.audit(AuditEntry("subject", "subject", "disputes.read", "subject's own disputes", subject_id, {}))
+    return body
 
 
 @router.get(
     "/source/disputes",
     summary="Disputes and repair applications on the caller's records, newest first, with the subjects' statements",
-    openapi_extra=role_extra("source"),
+    response_model=list[DisputeOut],
+    response_model_exclude_unset=True,
+    openapi_extra=role_extra("source", personal=True),
 )
 async def for_source(caller: Annotated[Any, Depends(roles("source"))]) -> list[dict[str, Any]]:
     """What a source must reinvestigate: each dispute of one of its records (as the FCRA tells the furnisher)."""
@@ -141,46 +151,35 @@ async def for_source(caller: Annotated[Any, Depends(roles("source"))]) -> list[d
 @router.get(
     "/disputes",
     summary="Open disputes and repair applications, the nearest deadline first",
-    openapi_extra=role_extra("reviewer"),
+    response_model=list[DisputeOut],
+    response_model_exclude_unset=True,
+    openapi_extra=role_extra("reviewer", personal=True),
 )
 async def reviewer_queue(caller: Reviewer) -> list[dict[str, Any]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
-        return [d.to_json() for d in queue(connection)]
-
-
-def _record_under_review(connection: Connection, source: str, record_id: str) -> dict[str, Any] | None:
-    """What the reviewer weighs the statement against: the record's latest version as stored (no subject)."""
-    row = connection.execute(
-        sa.select(records_table).where(
-            records_table.c.source_id == source, records_table.c.record_id == record_id, records_table.c.is_latest
-        )
-    ).first()
-    if row is None:
-        return None
-    dates = {k: getattr(row, k) for k in ("occurred_on", "resolved_on")}
-    return {
-        "version": int(row.version), "category": row.category, "amount": row.amount, "status": row.status,
-        "reference": row.reference, **{k: None if v is None else v.isoformat() for k, v in dates.items()},
-    }  # fmt: skip
+        found = queue(connection)
+    entries = [
+        AuditEntry("reviewer", caller.id, "dispute.queue.read", "the reviewers' queue", d.subject_id,
+                   {"dispute_id": d.dispute_id})
+        for d in found
+    ]  # fmt: skip
+    if entries:  # each subject sees that a reviewer saw their dispute in the queue
+        await ctx.audit(*entries)
+    return [d.to_json() for d in found]
 
 
 @router.get(
     "/disputes/{dispute_id}",
     summary="One dispute with the subject's statement and the record it is about",
-    openapi_extra=role_extra("reviewer"),
+    response_model=DisputeUnderReview,
+    response_model_exclude_unset=True,
+    openapi_extra=role_extra("reviewer", personal=True),
 )
 async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
     ctx = caller.ctx
     with ctx.begin() as connection:
-        row = connection.execute(
-            sa.select(disputes_table.c.subject_id).where(disputes_table.c.dispute_id == dispute_id)
-        ).first()
-        if row is None:
-            raise NotFoundError(f"no dispute {dispute_id}")
-        found = next(d for d in disputes_of(connection, int(row.subject_id)) if d.dispute_id == dispute_id)
-        body = found.to_json(statement=statement_of(connection, ctx.fresh_keys(connection), dispute_id))
-        body["record"] = _record_under_review(connection, found.source, found.record_id)
+        found, body = dispute_for_review(connection, ctx.fresh_keys(connection), dispute_id)
     await ctx.audit(
         AuditEntry(
             "reviewer", caller.id, "dispute.read", "review of a dispute", found.subject_id, {"dispute_id": dispute_id}
@@ -192,7 +191,9 @@ async def one(dispute_id: DisputeId, caller: Reviewer) -> dict[str, Any]:
 @router.post(
     "/disputes/{dispute_id}/decision",
     summary="Decide a dispute (upheld, corrected with the correction, removed) or a repair (granted, refused)",
-    openapi_extra=role_extra("reviewer"),
+    response_model=DisputeOut,
+    response_model_exclude_unset=True,
+    openapi_extra=role_extra("reviewer", personal=False),
 )
 async def decide(dispute_id: DisputeId, body: DecisionIn, caller: Reviewer) -> dict[str, Any]:
     ctx = caller.ctx

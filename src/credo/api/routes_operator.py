@@ -39,7 +39,7 @@ def _entry(caller: Any, action: str, detail: dict[str, Any]) -> AuditEntry:
     return AuditEntry("operator", caller.id, action, "operation", None, detail)
 
 
-@router.get("/sources", summary="Registered sources", openapi_extra=role_extra("operator"))
+@router.get("/sources", summary="Registered sources", openapi_extra=role_extra("operator", personal=False))
 async def sources(caller: Operator) -> list[dict[str, Any]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
@@ -56,7 +56,9 @@ async def sources(caller: Operator) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/sources", summary="Register a source", status_code=201, openapi_extra=role_extra("operator"))
+@router.post(
+    "/sources", summary="Register a source", status_code=201, openapi_extra=role_extra("operator", personal=False)
+)
 async def register_source(body: SourceIn, caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
     with ctx.begin() as connection:
@@ -77,7 +79,9 @@ async def register_source(body: SourceIn, caller: Operator) -> dict[str, Any]:
     }
 
 
-@router.post("/sources/{source_id}/disable", summary="Disable a source", openapi_extra=role_extra("operator"))
+@router.post(
+    "/sources/{source_id}/disable", summary="Disable a source", openapi_extra=role_extra("operator", personal=False)
+)
 async def disable_a_source(source_id: Id, caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
     with ctx.begin() as connection:
@@ -94,7 +98,7 @@ class CategoriesIn(BaseModel):
 @router.post(
     "/sources/{source_id}/categories",
     summary="Let a source report more categories",
-    openapi_extra=role_extra("operator"),
+    openapi_extra=role_extra("operator", personal=False),
 )
 async def allow_source_categories(source_id: Id, body: CategoriesIn, caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
@@ -105,7 +109,11 @@ async def allow_source_categories(source_id: Id, body: CategoriesIn, caller: Ope
     return {"id": changed.id, "categories": list(changed.categories), "enabled": changed.enabled}
 
 
-@router.get("/relying", summary="Registered relying parties and their measures", openapi_extra=role_extra("operator"))
+@router.get(
+    "/relying",
+    summary="Registered relying parties and their measures",
+    openapi_extra=role_extra("operator", personal=False),
+)
 async def relying(caller: Operator) -> list[dict[str, Any]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
@@ -113,7 +121,10 @@ async def relying(caller: Operator) -> list[dict[str, Any]]:
 
 
 @router.post(
-    "/relying", summary="Register a relying party for measures", status_code=201, openapi_extra=role_extra("operator")
+    "/relying",
+    summary="Register a relying party for measures",
+    status_code=201,
+    openapi_extra=role_extra("operator", personal=False),
 )
 async def register_relying(body: RelyingIn, caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
@@ -126,7 +137,11 @@ async def register_relying(body: RelyingIn, caller: Operator) -> dict[str, Any]:
     return party.to_json()
 
 
-@router.post("/relying/{relying_id}/disable", summary="Disable a relying party", openapi_extra=role_extra("operator"))
+@router.post(
+    "/relying/{relying_id}/disable",
+    summary="Disable a relying party",
+    openapi_extra=role_extra("operator", personal=False),
+)
 async def disable_a_relying(relying_id: Id, caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
     with ctx.begin() as connection:
@@ -136,7 +151,11 @@ async def disable_a_relying(relying_id: Id, caller: Operator) -> dict[str, Any]:
     return {"id": relying_id, "enabled": False, "changed": changed}
 
 
-@router.get("/quarantine", summary="Quarantined records (identifiers masked)", openapi_extra=role_extra("operator"))
+@router.get(
+    "/quarantine",
+    summary="Quarantined records (identifiers masked)",
+    openapi_extra=role_extra("operator", personal=True),
+)
 async def quarantine(caller: Operator, include_resolved: Annotated[bool, Query()] = False) -> list[dict[str, object]]:
     ctx = caller.ctx
     with ctx.begin() as connection:
@@ -146,7 +165,9 @@ async def quarantine(caller: Operator, include_resolved: Annotated[bool, Query()
 
 
 @router.post(
-    "/quarantine/retry", summary="Process every open quarantined record again", openapi_extra=role_extra("operator")
+    "/quarantine/retry",
+    summary="Process every open quarantined record again",
+    openapi_extra=role_extra("operator", personal=False),
 )
 async def retry(caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
@@ -159,7 +180,7 @@ async def retry(caller: Operator) -> dict[str, Any]:
 @router.get(
     "/stats",
     summary="Grade distribution, list sizes, measures in force",
-    openapi_extra=role_extra("operator", "auditor"),
+    openapi_extra=role_extra("operator", "auditor", personal=False),
 )
 async def stats(caller: Annotated[Any, Depends(roles("operator", "auditor"))]) -> dict[str, Any]:
     ctx = caller.ctx
@@ -167,7 +188,11 @@ async def stats(caller: Annotated[Any, Depends(roles("operator", "auditor"))]) -
         return store_statistics(connection, ctx.today())
 
 
-@router.post("/rescore", summary="Rescore every subject from its stored records", openapi_extra=role_extra("operator"))
+@router.post(
+    "/rescore",
+    summary="Rescore every subject from its stored records",
+    openapi_extra=role_extra("operator", personal=False),
+)
 async def rescore(caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
     summary = await asyncio.to_thread(rescore_store, ctx.store, today=ctx.today())

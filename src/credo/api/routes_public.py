@@ -54,7 +54,7 @@ class ListAnswer(BaseModel):
     "/rulebook",
     summary="The rulebook in force today, as published",
     response_model=RulebookText,
-    openapi_extra=role_extra(PUBLIC),
+    openapi_extra=role_extra(PUBLIC, personal=False),
 )
 async def rulebook(ctx: Annotated[ApiContext, Depends(context)]) -> RulebookText:
     today = ctx.today()
@@ -78,7 +78,7 @@ async def rulebook(ctx: Annotated[ApiContext, Depends(context)]) -> RulebookText
     "/rulebook/versions",
     summary="Every published version and when each was activated",
     response_model=list[VersionInfo],
-    openapi_extra=role_extra(PUBLIC),
+    openapi_extra=role_extra(PUBLIC, personal=False),
 )
 async def versions(ctx: Annotated[ApiContext, Depends(context)]) -> list[VersionInfo]:
     with ctx.begin() as connection:
@@ -100,7 +100,7 @@ async def versions(ctx: Annotated[ApiContext, Depends(context)]) -> list[Version
     "/lists/{list_id}",
     summary="Is the subject on this public list? (red lists; black lists within their publication period)",
     response_model=ListAnswer,
-    openapi_extra=role_extra(PUBLIC),
+    openapi_extra=role_extra(PUBLIC, personal=True),
 )
 async def on_list(
     list_id: Annotated[str, Path(max_length=100)],

@@ -41,7 +41,7 @@ class DecisionAnswer(BaseModel):
     "/decisions/{measure_id}",
     summary="Does this measure apply to the subject now?",
     response_model=DecisionAnswer,
-    openapi_extra=role_extra("relying"),
+    openapi_extra=role_extra("relying", personal=True),
 )
 async def decide(
     measure_id: Annotated[str, Path(max_length=100)],

@@ -112,7 +112,7 @@ def _parse(body: bytes, media: str) -> list[Any]:
     summary="Push records (a JSON array, or JSON Lines)",
     response_model=PushAnswer,
     response_model_exclude_none=True,
-    openapi_extra={**_BODY, **role_extra("source")},
+    openapi_extra={**_BODY, **role_extra("source", personal=False)},
 )
 async def push(
     request: Request,
@@ -186,7 +186,7 @@ def _push(ctx: ApiContext, source_id: str, rows: list[Any], push_id: str) -> Wor
     summary="Withdraw one of the caller's records",
     response_model=RecordOutcome,
     response_model_exclude_none=True,
-    openapi_extra=role_extra("source"),
+    openapi_extra=role_extra("source", personal=False),
 )
 async def withdraw(
     source: Annotated[str, Path(max_length=100)],

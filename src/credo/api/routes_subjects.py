@@ -13,6 +13,7 @@ from pydantic import BaseModel, StrictBool
 from sqlalchemy import Connection
 
 from credo.api.context import ApiContext, role_extra, roles
+from credo.api.models import NoticesOut, ReportOut
 from credo.api.problems import Problem
 from credo.api.writer import Done
 from credo.domain.changes import explanation_without_consent
@@ -35,7 +36,8 @@ router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so route
 @router.get(
     "/me/report",
     summary="Everything about the caller: score, grade, every record's part, forecast, lists, measures, decisions",
-    openapi_extra=role_extra("subject"),
+    response_model=ReportOut,
+    openapi_extra=role_extra("subject", personal=True),
 )
 async def report(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
     ctx = caller.ctx
@@ -86,7 +88,8 @@ def _access(row: Any) -> dict[str, Any]:
 @router.get(
     "/me/notices",
     summary="What happened to you, why, and what you can do: records, changes of standing, disputes",
-    openapi_extra=role_extra("subject"),
+    response_model=NoticesOut,
+    openapi_extra=role_extra("subject", personal=True),
 )
 async def notices(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
     ctx = caller.ctx
@@ -165,7 +168,7 @@ def _consent_view(
 @router.get(
     "/me/consent",
     summary="Your consent to be scored: whether the rulebook in force requires it, whether it is given, its history",
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=True),
 )
 async def consent(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
     _person(caller)
@@ -188,7 +191,7 @@ async def consent(caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str
 @router.post(
     "/me/consent",
     summary='Give ({"given": true}) or withdraw ({"given": false}) your consent to be scored, from today',
-    openapi_extra=role_extra("subject"),
+    openapi_extra=role_extra("subject", personal=False),
 )
 async def set_consent_(body: ConsentIn, caller: Annotated[Any, Depends(roles("subject"))]) -> dict[str, Any]:
     _person(caller)

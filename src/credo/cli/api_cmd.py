@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from credo.cli.console import err, fail, out
+from credo.cli.console import echo_json, err, fail, out, shown
 from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.store.audit import verify
 from credo.store.clock import today
@@ -127,14 +125,14 @@ def relying_list(
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         found = list_relying(connection)
     if as_json:
-        typer.echo(json.dumps([p.to_json() for p in found], ensure_ascii=False))
+        echo_json([p.to_json() for p in found])
         return
     if not found:
         out.print("no relying parties registered: credo relying add RELYING_ID --measure MEASURE_ID")
         return
     table = Table("relying party", "title", "measures", "enabled")
     for p in found:
-        table.add_row(escape(p.id), escape(p.title), escape(", ".join(p.measures)), "yes" if p.enabled else "no")
+        table.add_row(shown(p.id), shown(p.title), shown(", ".join(p.measures)), "yes" if p.enabled else "no")
     out.print(table)
 
 

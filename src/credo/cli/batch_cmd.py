@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from credo.batch.engine import OutputError, run_batch
 from credo.batch.reader import InputError
-from credo.cli.console import fail, out, phases
+from credo.cli.console import echo_json, fail, out, phases
 from credo.cli.explain_view import render_explanation
-from credo.cli.store_ctx import cli_actor, open_from, store_errors
+from credo.cli.store_ctx import cli_actor, open_from, reads_personal_data, store_errors
 from credo.explain_service import SubjectNotFound, explain_from_files
 from credo.rulebook_file import RulebookError, load_rulebook
 from credo.store.clock import today
@@ -59,7 +57,7 @@ def batch(
                 progress=say,
             )
     except (RulebookError, InputError, OutputError) as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
     # Plain lines for scripts and logs: paths are neither wrapped nor read as markup.
     out.print(
         f"records read {summary.read:,}  accepted {summary.accepted:,}  rejected {summary.rejected:,}  "
@@ -70,6 +68,7 @@ def batch(
     out.print(f"rejects → {summary.rejects}" + ("" if summary.rejected else " (none)"), markup=False, soft_wrap=True)
 
 
+@reads_personal_data
 def explain(
     ctx: typer.Context,
     *,
@@ -95,7 +94,7 @@ def explain(
             book = load_rulebook(rulebook)
             explanations = explain_from_files(subject_id, records, book, as_of.date())
         except (RulebookError, InputError, SubjectNotFound) as exc:
-            fail(escape(str(exc)))
+            fail(str(exc))
     else:
         if rulebook is not None:
             fail("--rulebook goes with --records; the store uses the rulebook version in force on the date")
@@ -109,6 +108,6 @@ def explain(
             )
     for explanation in explanations:
         if as_json:
-            out.print_json(json.dumps(explanation.to_json(), ensure_ascii=False))
+            echo_json(explanation.to_json(), indent=2)
         else:
             render_explanation(explanation)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.parse
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from credo.cli.console import err, out
-from credo.cli.store_ctx import audit_cli, open_from, store_errors
+from credo.cli.console import echo_json, err, out, shown
+from credo.cli.store_ctx import audit_cli, open_from, reads_personal_data, store_errors
 from credo.domain.delivery import host_key, overlap_of
 from credo.notify import PassReport, SmtpSettings, run_pass
 from credo.store.clock import utc_iso
@@ -63,7 +61,7 @@ def deliver(
 
 def _print_pass(report: PassReport, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(report.to_json()))
+        echo_json(report.to_json())
         return
     owed = report.enqueued
     out.print(
@@ -91,13 +89,13 @@ def webhook_set(
         secret = set_webhook(connection, ring, (party_kind, party_id), url, store.clock(), allowed_hosts=allowed)
         audit_cli(connection, store, "webhook.set", {"party_kind": party_kind, "party_id": party_id})
         only_here = _allowed_only_here(connection, url, allowed)
-    err.print(f"webhook of {escape(party_kind)} {escape(party_id)} set; its signing secret (shown once):")
+    err.print(f"webhook of {shown(party_kind)} {shown(party_id)} set; its signing secret (shown once):")
     typer.echo(secret)
     if only_here:
         err.print(
-            f"[yellow]warning: {escape(only_here)} is allowed only by {ENV_ALLOW_HOSTS} in this command; a server "
+            f"[yellow]warning: {shown(only_here)} is allowed only by {ENV_ALLOW_HOSTS} in this command; a server "
             f"started without it refuses these deliveries. Keep it in the store: credo webhook allow-host "
-            f"{escape(only_here)}[/]"
+            f"{shown(only_here)}[/]"
         )
 
 
@@ -127,7 +125,7 @@ def webhook_rotate_secret(
         detail = {"party_kind": party_kind, "party_id": party_id, "overlap_seconds": int(span.total_seconds())}
         audit_cli(connection, store, "webhook.rotate_secret", detail)
     until = f"the old one signs beside it until {utc_iso(now + span)}" if span else "the old one no longer signs"
-    err.print(f"webhook of {escape(party_kind)} {escape(party_id)}: new signing secret (shown once); {until}:")
+    err.print(f"webhook of {shown(party_kind)} {shown(party_id)}: new signing secret (shown once); {until}:")
     typer.echo(secret)
 
 
@@ -182,6 +180,7 @@ def webhook_disallow_host(ctx: typer.Context, host: HostArg) -> None:
 
 
 @delivery_app.command("list")
+@reads_personal_data
 def delivery_list(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option(help="Only pending, delivered, failed or cancelled messages.")] = None,
@@ -192,8 +191,9 @@ def delivery_list(
         raise typer.BadParameter(f"must be {', '.join(STATES[:-1])} or {STATES[-1]}", param_hint="--state")
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         found = delivery_rows(connection, state)
+        audit_cli(connection, store, "deliveries.read", {"state": state, "deliveries": len(found["deliveries"])})
     if as_json:
-        typer.echo(json.dumps(found, default=_json_value))
+        echo_json(found, default=_json_value)
         return
     for channel, counts in sorted(found["counts"].items()):
         out.print(f"{channel}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())), markup=False)

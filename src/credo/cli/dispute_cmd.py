@@ -3,45 +3,92 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from credo.cli.console import out
-from credo.cli.store_ctx import cli_actor, open_from, store_errors
+from credo.cli.console import echo_json, fail, out, shown
+from credo.cli.store_ctx import cli_actor, open_from, reads_personal_data, store_errors
 from credo.store.audit import AuditEntry, append
 from credo.store.clock import today
-from credo.store.disputes import OUTCOMES, REPAIR_OUTCOMES, decide_dispute, queue
+from credo.store.disputes import OUTCOMES, REPAIR_OUTCOMES, decide_dispute, dispute_for_review, queue, statement_of
+from credo.store.errors import StoreError
 from credo.store.scoring import rescore_subjects
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Review disputes: the queue, and decisions.", no_args_is_help=True)
+app = typer.Typer(help="Review disputes: the queue, one dispute, and decisions.", no_args_is_help=True)
 
 
 @app.command("list")
+@reads_personal_data
 def list_(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of lines.")] = False,
 ) -> None:
-    """Open disputes and repair applications, the nearest deadline first."""
+    """Open disputes and repair applications, the nearest deadline first, each with the subject's statement."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         found = queue(connection)
+        ring = store.keys(connection)
+        statements = {d.dispute_id: statement_of(connection, ring, d.dispute_id) for d in found}
+        entries = [
+            AuditEntry("reviewer", cli_actor(), "dispute.queue.read", "the reviewers' queue", d.subject_id,
+                       {"dispute_id": d.dispute_id})
+            for d in found
+        ]  # fmt: skip
+        append(connection, entries, store.clock())
     if as_json:
-        typer.echo(json.dumps([d.to_json() for d in found], ensure_ascii=False))
+        echo_json([d.to_json(statement=statements[d.dispute_id]) for d in found])
         return
     if not found:
         out.print("no open disputes")
         return
-    for d in found:  # a line each: the id must stay whole to be copied
+    for d in found:  # a line each: the id must stay whole to be copied; the statement below it
         suspended = "record suspended" if d.suspends else "record counts meanwhile"
         line = (
             f"{d.dispute_id}  {d.kind}  {d.source}/{d.record_id}  opened {d.opened_on}  deadline {d.deadline}  "
             f"{suspended}"
         )
-        out.print(escape(line), soft_wrap=True)
+        out.print(shown(line), soft_wrap=True)
+        out.print(f"  statement: {shown(statements[d.dispute_id])}", soft_wrap=True)
+
+
+@app.command("show")
+@reads_personal_data
+def show(
+    ctx: typer.Context,
+    dispute_id: Annotated[str, typer.Argument(help="The dispute's id (from credo dispute list).")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON, as GET /v1/disputes/{id} answers.")] = False,
+) -> None:
+    """One dispute or repair application: its state, the subject's statement, and the record it is about."""
+    with open_from(ctx) as store, store_errors(), store.begin() as connection:
+        found, body = dispute_for_review(connection, store.keys(connection), dispute_id)
+        entry = AuditEntry(
+            "reviewer", cli_actor(), "dispute.read", "review of a dispute", found.subject_id, {"dispute_id": dispute_id}
+        )
+        append(connection, [entry], store.clock())
+    if as_json:
+        echo_json(body)
+        return
+    suspended = "record suspended" if body["record_suspended"] else "record counts"
+    out.print(
+        f"[bold]{shown(found.dispute_id)}[/]  {shown(found.kind)}  {shown(f'{found.source}/{found.record_id}')}  "
+        f"{shown(found.state)}  opened {found.opened_on}  deadline {found.deadline}  {suspended}",
+        soft_wrap=True,
+    )
+    out.print(f"[bold]statement:[/] {shown(body['statement'])}", soft_wrap=True)
+    record = body["record"]
+    if record is None:
+        out.print("[bold]record:[/] no longer stored", soft_wrap=True)
+    else:
+        fields = ", ".join(f"{k} {v}" for k, v in record.items() if v is not None)
+        out.print(f"[bold]record:[/] {shown(fields)}", soft_wrap=True)
+    if found.outcome is not None:
+        out.print(
+            f"[bold]decided:[/] {shown(found.outcome)} by {shown(found.decided_by)} on {found.decided_on}: "
+            f"{shown(found.reasons)}",
+            soft_wrap=True,
+        )
 
 
 @app.command("decide")
@@ -60,8 +107,16 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
     resolved_on: Annotated[
         dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="With corrected: the corrected resolved_on.")
     ] = None,
+    reviewer: Annotated[
+        str | None,
+        typer.Option(
+            help="Who decides, as the subject and the audit trail see it (lowercase letters, digits, '-', '_', '.'). "
+            "Default: cli: and the user running the command."
+        ),
+    ] = None,
 ) -> None:
     """Decide an open dispute or repair application; the subject's score is recomputed at once."""
+    name = cli_actor() if reviewer is None else _reviewer(reviewer)
     correction: dict[str, object] = {}
     if amount is not None:
         correction["amount"] = amount
@@ -72,12 +127,22 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         day, now = today(store.environ), store.clock()
         decided, touched = decide_dispute(
-            connection, dispute_id, outcome, reasons, cli_actor(), today=day, now=now, correction=correction or None
+            connection, dispute_id, outcome, reasons, name, today=day, now=now, correction=correction or None
         )
         rescore_subjects(connection, touched, day)
-        entry = AuditEntry(
-            "reviewer", cli_actor(), "dispute.decide", "decision on a dispute", decided.subject_id,
-            {"dispute_id": dispute_id, "outcome": outcome},
-        )  # fmt: skip
+        detail: dict[str, object] = {"dispute_id": dispute_id, "outcome": outcome}
+        if reviewer is not None:
+            detail["at"] = cli_actor()  # who ran the command, beside the name they decided under
+        entry = AuditEntry("reviewer", name, "dispute.decide", "decision on a dispute", decided.subject_id, detail)
         append(connection, [entry], now)
     out.print(f"dispute {dispute_id} decided: {outcome}; the subject's score is recomputed", markup=False)
+
+
+def _reviewer(name: str) -> str:
+    """A reviewer's name as the API's reviewer tokens carry one; a bad one is a one-line error."""
+    from credo.api.auth import check_principal  # the API's imports only when a name is given
+
+    try:
+        return check_principal("reviewer", name)
+    except StoreError as exc:
+        fail(f"--reviewer: {exc}")

@@ -6,10 +6,9 @@ record id such as ``court[/]`` is shown as written, never read as console markup
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.table import Table
 
-from credo.cli.console import out
+from credo.cli.console import out, shown
 from credo.domain.explanation import Explanation
 from credo.domain.identifiers import mask_identifier
 
@@ -23,20 +22,20 @@ def _points(hundredths: int) -> str:
 def _standing(e: Explanation) -> str:
     if e.score is None or e.grade is None:
         return "[bold]not scored[/]: the rulebook scores persons only with their consent, and it is not given"
-    return f"score [bold]{e.score}[/], grade [bold]{escape(e.grade)}[/]"
+    return f"score [bold]{e.score}[/], grade [bold]{shown(e.grade)}[/]"
 
 
 def render_explanation(e: Explanation) -> None:
     out.print(
-        f"[bold]{escape(mask_identifier(e.subject_id))}[/] ({escape(e.subject_kind)}) as of {e.as_of}: "
+        f"[bold]{shown(mask_identifier(e.subject_id))}[/] ({shown(e.subject_kind)}) as of {e.as_of}: "
         f"{_standing(e)}  "
-        f"(rulebook {escape(e.rulebook)} {escape(e.rulebook_version)}, base {e.base})"
+        f"(rulebook {shown(e.rulebook)} {shown(e.rulebook_version)}, base {e.base})"
     )
     dims = Table(title="Dimensions", title_justify="left")
     for col in ("dimension", "before clamp", "range", "counts"):
         dims.add_column(col, justify="right" if col != "dimension" else "left")
     for d in e.dimensions:
-        dims.add_row(escape(d.name), _points(d.raw), escape(f"[{d.min}, {d.max}]"), _points(d.total))
+        dims.add_row(shown(d.name), _points(d.raw), shown(f"[{d.min}, {d.max}]"), _points(d.total))
     out.print(dims)
 
     counting = sorted((c for c in e.contributions if c.counting), key=lambda c: (c.occurred_on, c.source, c.record_id))
@@ -46,32 +45,32 @@ def render_explanation(e: Explanation) -> None:
     for c in counting:
         weight = f" × {c.decay_weight:.3f}" if c.decay_weight not in (None, 1.0) else ""
         records.add_row(
-            escape(f"{c.source}/{c.record_id}"),
-            escape(c.category),
+            shown(f"{c.source}/{c.record_id}"),
+            shown(c.category),
             c.occurred_on.isoformat(),
             str(c.occurrence),
             _points(c.contribution),
             str(c.counts_until),
-            escape(f"{c.effective_points} pts{weight}; {c.note}"),
+            shown(f"{c.effective_points} pts{weight}; {c.note}"),
         )
     out.print(records if counting else "[bold]Records that count:[/] none")
     quiet = [c for c in e.contributions if not c.counting]
     if quiet or e.ignored:
         out.print(f"[bold]Records that do not count[/] ({len(quiet) + len(e.ignored)}):")
         for c in sorted(quiet, key=lambda c: c.occurred_on, reverse=True):
-            out.print(escape(f"  {c.occurred_on} {c.category} {c.source}/{c.record_id}: {c.note}"), soft_wrap=True)
+            out.print(shown(f"  {c.occurred_on} {c.category} {c.source}/{c.record_id}: {c.note}"), soft_wrap=True)
         for i in e.ignored:
-            out.print(escape(f"  {i.occurred_on} {i.category} {i.source}/{i.record_id}: {i.why}"), soft_wrap=True)
+            out.print(shown(f"  {i.occurred_on} {i.category} {i.source}/{i.record_id}: {i.why}"), soft_wrap=True)
 
     for title, verdicts in (("Lists", e.lists), ("Measures", e.measures)):
-        out.print(f"[bold]{title}:[/] " + (escape("; ".join(f"{v.id} ({v.why})" for v in verdicts)) or "none"))
+        out.print(f"[bold]{title}:[/] " + (shown("; ".join(f"{v.id} ({v.why})" for v in verdicts)) or "none"))
     out.print("[bold]Reasons:[/]" + ("" if e.reasons else " none"))
     for rank, reason in enumerate(e.reasons, 1):
-        out.print(escape(f"  {rank}. {reason.code}: {reason.text}"))
+        out.print(shown(f"  {rank}. {reason.code}: {reason.text}"))
     quiet_future = "" if e.forecast else " no record is due to stop counting"
     out.print("[bold]Forecast[/] (if nothing new happens):" + quiet_future)
     for point in e.forecast:
         ending = len(point.records_ending)
         out.print(
-            escape(f"  from {point.on}: score {point.score}, grade {point.grade} ({ending} record(s) stop counting)")
+            shown(f"  from {point.on}: score {point.score}, grade {point.grade} ({ending} record(s) stop counting)")
         )

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from credo.batch.reader import InputError
-from credo.cli.console import err, fail, out
-from credo.cli.store_ctx import audit_cli, open_from, store_errors
+from credo.cli.console import echo_json, err, fail, out, shown
+from credo.cli.store_ctx import audit_cli, open_from, reads_personal_data, store_errors
 from credo.store.ingest import IngestSummary, ingest_path, quarantine_entries, retry_quarantine
 
 __all__ = ["ingest", "quarantine_app"]
@@ -79,6 +77,7 @@ def ingest(
 
 
 @quarantine_app.command("list")
+@reads_personal_data
 def list_(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
@@ -89,7 +88,7 @@ def list_(
         entries = quarantine_entries(connection, store.keys(connection), include_resolved=all_)
         audit_cli(connection, store, "quarantine.read", {"entries": len(entries)})
     if as_json:
-        typer.echo(json.dumps([e.as_json() for e in entries], ensure_ascii=False))
+        echo_json([e.as_json() for e in entries])
         return
     if not entries:
         out.print("the quarantine is empty" if all_ else "no open rows in the quarantine")
@@ -98,7 +97,7 @@ def list_(
     for e in entries:
         raw = ", ".join(f"{k}={v}" for k, v in e.raw.items() if v is not None)
         cells = (str(e.id), e.file, str(e.row), e.reason, e.received_at.strftime("%Y-%m-%d %H:%M"), e.state, raw)
-        table.add_row(*(escape(cell) for cell in cells))
+        table.add_row(*(shown(cell) for cell in cells))
     out.print(table)
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from credo.cli.console import fail, out, phases
+from credo.cli.console import echo_json, fail, out, phases
 from credo.cli.store_ctx import cli_actor, open_from, store_errors
 from credo.store.clock import today
 from credo.store.purge import PurgeReport, purge
@@ -41,7 +40,7 @@ def purge_cmd(
         with phases() as say:
             report = purge(store, actor=cli_actor(), dry_run=dry_run, progress=say)
     if as_json:
-        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        echo_json(report.to_json())
         return
     _show(report)
 

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from credo.cli.console import err, fail, out
+from credo.cli.console import err, fail, out, shown
 from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.rulebook_file import RulebookError, parse_rulebook, read_rulebook_text
 from credo.store import rulebooks
@@ -64,9 +63,9 @@ def _read(path: Path) -> str:
         return read_rulebook_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        fail(f"cannot read {escape(str(path))}: {escape(reason)}")
+        fail(f"cannot read {path}: {reason}")
     except RulebookError as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
 
 
 @app.command("publish")
@@ -110,5 +109,5 @@ def list_(ctx: typer.Context) -> None:
     table = Table("version", "name", "effective from", "active from", "sha256")
     for v in found:
         starts = ", ".join(str(d) for d in v.active_from) or "not activated"
-        table.add_row(escape(v.version), escape(v.name), str(v.effective_from), starts, v.checksum[:16])
+        table.add_row(shown(v.version), shown(v.name), str(v.effective_from), starts, v.checksum[:16])
     out.print(table)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import typer
-from rich.markup import escape
 
-from credo.cli.console import err, out
-from credo.cli.store_ctx import audit_cli, cli_actor, open_from, store_errors
+from credo.cli.console import echo_json, err, out, shown
+from credo.cli.store_ctx import audit_cli, cli_actor, open_from, reads_personal_data, store_errors
 from credo.domain.identifiers import mask_identifier
 from credo.store.audit import append
 from credo.store.clock import today
@@ -43,6 +41,7 @@ def _reader() -> tuple[str, str, str]:
     return ("operator", cli_actor(), "command line lookup")
 
 
+@reads_personal_data
 def score(
     ctx: typer.Context,
     *,
@@ -62,11 +61,11 @@ def score(
             except SubjectNotInStore as exc:
                 missing += 1
                 which = f"subject {position} of {len(subject_id)}" if len(subject_id) > 1 else "subject"
-                err.print(f"[bold red]error:[/] {escape(which)}: {escape(str(exc))}", soft_wrap=True)
+                err.print(f"[bold red]error:[/] {shown(which)}: {shown(str(exc))}", soft_wrap=True)
                 continue
             for s in found:
                 if as_json:
-                    out.print(json.dumps(s.to_json(), ensure_ascii=False), markup=False, soft_wrap=True)
+                    echo_json(s.to_json())
                 else:
                     out.print(_line(s), markup=False, soft_wrap=True)
     if missing:

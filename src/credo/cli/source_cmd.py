@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from credo.cli.console import out
+from credo.cli.console import echo_json, out, shown
 from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.store import sources
 
@@ -49,12 +47,12 @@ def list_(
              "enabled": s.enabled}
             for s in found
         ]  # fmt: skip
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+        echo_json(rows)
         return
     table = Table("source", "title", "categories", "legal basis", "enabled")
     for s in found:
         cells = (s.id, s.title, ", ".join(s.categories), s.legal_basis or "", "yes" if s.enabled else "no")
-        table.add_row(*(escape(cell) for cell in cells))
+        table.add_row(*(shown(cell) for cell in cells))
     out.print(table if found else "no sources registered: credo source add SOURCE_ID --category PATTERN")
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from sqlalchemy import Connection
@@ -15,7 +15,9 @@ from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store, open_store
 from credo.store.errors import StoreError
 
-__all__ = ["audit_cli", "cli_actor", "db_option", "open_from", "store_errors"]
+__all__ = ["audit_cli", "cli_actor", "db_option", "open_from", "reads_personal_data", "store_errors"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def db_option(ctx: typer.Context) -> str | None:
@@ -56,6 +58,15 @@ def cli_actor() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"cli:{user}"[:100]
+
+
+def reads_personal_data(command: F) -> F:
+    """Mark a command that shows personal data: every run that finds some appends an audit entry.
+
+    tests/test_personal_reads.py walks every command so marked and fails on one that leaves no entry.
+    """
+    command.reads_personal_data = True  # type: ignore[attr-defined]
+    return command
 
 
 def audit_cli(connection: Connection, store: Store, action: str, detail: Mapping[str, Any]) -> None:

@@ -14,6 +14,9 @@ The ``make_*`` helpers build valid identifiers for tests and the demo.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+from collections.abc import Mapping
 
 __all__ = [
     "ORG_CODE_WEIGHTS",
@@ -25,6 +28,8 @@ __all__ = [
     "make_resident_id",
     "make_uscc",
     "mask_identifier",
+    "mask_identifiers_in",
+    "mask_raw_row",
     "org_code_check",
     "problem_with_identifier",
     "problem_with_resident_id",
@@ -128,8 +133,39 @@ def make_resident_id(area: str, birth: dt.date, sequence: int) -> str:
     return first17 + resident_id_check(first17)
 
 
-def mask_identifier(identifier: str) -> str:
-    """Enough to tell identifiers apart on a screen, not enough to identify anyone."""
-    if len(identifier) <= 6:
-        return "*" * len(identifier)
-    return identifier[:4] + "*" * (len(identifier) - 6) + identifier[-2:]
+def mask_identifier(identifier: object) -> str:
+    """Enough to tell identifiers apart on a screen, not enough to identify anyone.
+
+    The one masking of identifiers shown to people. It takes any value a source
+    may have sent as an identifier: text as it is, anything else (a number, a
+    list, an object) as its JSON text, so a number or a nested value is masked
+    like text; ``None`` shows as nothing.
+    """
+    if identifier is None:
+        return ""
+    text = identifier if isinstance(identifier, str) else json.dumps(identifier, ensure_ascii=False, default=str)
+    if len(text) <= 6:
+        return "*" * len(text)
+    return text[:4] + "*" * (len(text) - 6) + text[-2:]
+
+
+# A run of letters and digits as long as an identifier can be (15 digits in the old resident numbers, 18 now).
+_IDENTIFIER_LIKE = re.compile(r"[0-9A-Za-z]{15,}")
+
+
+def mask_identifiers_in(text: str) -> str:
+    """Free text (a row that was not a record) with every run that could be an identifier masked."""
+    return _IDENTIFIER_LIKE.sub(lambda found: mask_identifier(found.group()), text)
+
+
+def mask_raw_row(raw: object) -> dict[str, object]:
+    """A row as received, fit to show: ``subject_id`` masked whatever its type, free text masked where it
+    could hold an identifier; a row that is not an object becomes ``{"text": ...}`` masked the same way."""
+    if not isinstance(raw, Mapping):
+        return {"text": mask_identifiers_in(json.dumps(raw, ensure_ascii=False, default=str))}
+    shown = dict(raw)
+    if shown.get("subject_id") is not None:
+        shown["subject_id"] = mask_identifier(shown["subject_id"])
+    if isinstance(shown.get("text"), str):
+        shown["text"] = mask_identifiers_in(str(shown["text"]))
+    return shown

@@ -42,12 +42,14 @@ __all__ = [
     "REPAIR_OUTCOMES",
     "Dispute",
     "decide_dispute",
+    "dispute_for_review",
     "disputes_of",
     "disputes_on_source",
     "lapse_overdue",
     "open_dispute",
     "open_repair",
     "queue",
+    "statement_of",
 ]
 
 OUTCOMES = ("upheld", "corrected", "removed")
@@ -388,6 +390,32 @@ def queue(connection: Connection) -> list[Dispute]:
         sa.select(disputes).where(disputes.c.state == "open").order_by(disputes.c.deadline, disputes.c.id)
     )
     return [_of(r) for r in rows]
+
+
+def _record_under_review(connection: Connection, source: str, record_id: str) -> dict[str, Any] | None:
+    """What the reviewer weighs the statement against: the record's latest version as stored (no subject)."""
+    row = connection.execute(
+        sa.select(records).where(records.c.source_id == source, records.c.record_id == record_id, records.c.is_latest)
+    ).first()
+    if row is None:
+        return None
+    dates = {k: getattr(row, k) for k in ("occurred_on", "resolved_on")}
+    return {
+        "version": int(row.version), "category": row.category, "amount": row.amount, "status": row.status,
+        "reference": row.reference, **{k: None if v is None else v.isoformat() for k, v in dates.items()},
+    }  # fmt: skip
+
+
+def dispute_for_review(connection: Connection, ring: KeyRing, dispute_id: str) -> tuple[Dispute, dict[str, Any]]:
+    """One dispute as a reviewer reads it: the dispute, the subject's statement and the record it is about
+    (``record``: its latest version, or ``None``). The caller audits the read (``dispute.read``)."""
+    row = connection.execute(sa.select(disputes).where(disputes.c.dispute_id == dispute_id)).first()
+    if row is None:
+        raise NotFoundError(f"no dispute {dispute_id}")
+    found = _of(row)
+    body = found.to_json(statement=statement_of(connection, ring, dispute_id))
+    body["record"] = _record_under_review(connection, found.source, found.record_id)
+    return found, body
 
 
 def disputes_of(connection: Connection, subject_id: int) -> list[Dispute]:

@@ -50,7 +50,7 @@ from credo.batch.engine import connect
 from credo.batch.reader import FIELDS, InputError, read_rows
 from credo.batch.sqltext import EPOCH_SQL, lit
 from credo.batch.validation import checked_sql, identifier_problem_sql
-from credo.domain.identifiers import mask_identifier
+from credo.domain.identifiers import mask_raw_row
 from credo.store import clock
 from credo.store.bootstrap import Store
 from credo.store.bulk import insert_dicts, insert_select, placeholder, select_in
@@ -761,15 +761,13 @@ class QuarantineEntry:
 def quarantine_entries(
     connection: Connection, ring: KeyRing, *, include_resolved: bool = False
 ) -> list[QuarantineEntry]:
-    """The quarantine (open rows only unless ``include_resolved``), oldest first; ``subject_id`` masked."""
+    """The quarantine (open rows only unless ``include_resolved``), oldest first; identifiers masked (mask_raw_row)."""
     query = sa.select(quarantine).order_by(quarantine.c.id)
     if not include_resolved:
         query = query.where(quarantine.c.state == "open")
     found = []
     for row in connection.execute(query):
-        raw: dict[str, object] = json.loads(ring.decrypt(row.raw_enc))
-        if isinstance(raw.get("subject_id"), str):
-            raw["subject_id"] = mask_identifier(str(raw["subject_id"]))
+        raw = mask_raw_row(json.loads(ring.decrypt(row.raw_enc)))
         found.append(
             QuarantineEntry(
                 row.id,
