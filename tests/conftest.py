@@ -70,3 +70,17 @@ def _identifiers_scanned(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
         return
     with scanning(monkeypatch):
         yield
+
+
+@pytest.fixture
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's consoles as wide as a wide terminal, whatever terminal the run has.
+
+    Rich reads COLUMNS once, when the console is made (at import), so an
+    ``env={"COLUMNS": ...}`` given to one invocation is not seen: under
+    xdist, with no terminal, tables were cut at 80 columns.
+    """
+    from credo.cli.console import err, out
+
+    for console in (out, err):
+        monkeypatch.setattr(console, "_width", 400)

@@ -19,6 +19,9 @@ from tests.apisupport import PERSON, SOURCE, TODAY, Api, api_over, record
 STATEMENT = "The amount was [bold]1,500[/bold], not 150,000."
 
 
+pytestmark = pytest.mark.usefixtures("wide_terminal")
+
+
 @pytest.fixture
 def disputed(tmp_path: Path) -> Iterator[tuple[Api, str, str]]:
     url = f"sqlite:///{tmp_path / 'credo.db'}"

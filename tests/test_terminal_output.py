@@ -38,6 +38,9 @@ def test_printable_escapes_control_characters_and_keeps_text() -> None:
     assert shown(12) == "12"
 
 
+pytestmark = pytest.mark.usefixtures("wide_terminal")
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'credo.db'}"
