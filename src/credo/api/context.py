@@ -32,6 +32,7 @@ from credo.store.keys import KeyRing
 from credo.store.lookup import SubjectSnapshot, read_snapshot
 from credo.store.relying import RelyingParty, get_relying
 from credo.store.rulebooks import rulebook_at
+from credo.store.sources import Source, get_source
 from credo.store.tables import store_meta
 
 __all__ = ["PUBLIC", "ApiContext", "Caller", "context", "roles"]
@@ -50,6 +51,7 @@ class ApiContext:
     max_body: int
     _book: tuple[float, dt.date, str, Rulebook] | None = field(default=None, repr=False)
     _parties: dict[str, tuple[float, RelyingParty | None]] = field(default_factory=dict, repr=False)
+    _sources: dict[str, tuple[float, Source | None]] = field(default_factory=dict, repr=False)
     _keys_seen: tuple[float, str | None] = field(default=(0.0, None), repr=False)
 
     def today(self) -> dt.date:
@@ -115,6 +117,44 @@ class ApiContext:
         self._parties[relying_id] = (time.monotonic(), found)
         return found
 
+    def source(self, connection: Connection, source_id: str) -> Source | None:
+        """A source as registered, looked up at most once a second (a change shows within this)."""
+        cached = self._sources.get(source_id)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_TTL:
+            return cached[1]
+        found = get_source(connection, source_id)
+        if len(self._sources) > 10_000:
+            self._sources.clear()
+        self._sources[source_id] = (time.monotonic(), found)
+        return found
+
+    def forget(self, role: str, principal: str) -> None:
+        """Drop a cached source or relying party: a change made through this server shows at once."""
+        (self._sources if role == "source" else self._parties).pop(principal, None)
+
+    def standing(self, role: str, principal: str) -> str | None:
+        """Why the principal may not act in its role now (not registered, disabled), or None when it may.
+
+        Sources and relying parties are registered by an operator and may be
+        disabled; a subject is registered by its valid identifier (checked with
+        the token); operators, reviewers and auditors have no registry, and the
+        valid token stands in for registration. Looked up at most once a second.
+        """
+        if role not in ("source", "relying"):
+            return None
+        what = "source" if role == "source" else "relying party"
+        cached = (self._sources if role == "source" else self._parties).get(principal)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_TTL:
+            found: Source | RelyingParty | None = cached[1]
+        else:
+            with self.read() as connection:
+                found = self.source(connection, principal) if role == "source" else self.party(connection, principal)
+        if found is None:
+            return f"{what} {principal} is not registered"
+        if not found.enabled:
+            return f"{what} {principal} is disabled"
+        return None
+
     def snapshots(self, connection: Connection, identifier: str, kind: str | None = None) -> list[SubjectSnapshot]:
         """The stored subjects the identifier names, with their stored states; a bad identifier is a 422."""
         kinds = [kind] if kind is not None else list(KINDS)
@@ -159,7 +199,11 @@ class Caller:
 
 
 def roles(*allowed: str) -> Callable[..., Any]:
-    """A dependency that admits only callers with one of ``allowed`` roles (401 without a valid token, else 403).
+    """A dependency that admits only callers with one of ``allowed`` roles whose principal is registered and enabled.
+
+    401 without a valid token; 403 for another role, or a source or relying
+    party that is not registered or is disabled (:meth:`ApiContext.standing`):
+    every role-gated route goes through this one check.
 
     It reads the Authorization header itself (the OpenAPI document declares
     the bearer scheme, :func:`credo.api.app.create_app`): every dependency
@@ -178,6 +222,8 @@ def roles(*allowed: str) -> Callable[..., Any]:
             raise Problem("unauthenticated", str(exc)) from None
         if caller.role not in allowed:
             raise Problem("forbidden", f"this route is for the role(s) {', '.join(allowed)}, not {caller.role}")
+        if (refused := ctx.standing(caller.role, caller.id)) is not None:
+            raise Problem("forbidden", refused)
         return Caller(caller.role, caller.id, ctx, caller.kind)
 
     admit.roles = allowed  # type: ignore[attr-defined]
