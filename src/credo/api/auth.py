@@ -29,6 +29,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import os
 import time
 import uuid
@@ -64,6 +65,7 @@ ISSUER = "credo"
 AUDIENCE = "credo-api"
 DEFAULT_EXPIRY = dt.timedelta(days=30)
 _LABEL = b"credo api token signing v1"
+logger = logging.getLogger("credo.api")
 
 
 class AuthError(Exception):
@@ -237,21 +239,38 @@ class TokenVerifier:
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, float]:
+        """The principal and expiry of a token that verifies; AuthError (401) for any other token, whatever it holds.
+
+        A token is the attacker's input: whatever PyJWT, the key lookup or the
+        claims make fail (an algorithm the key does not fit, a ``kid`` that is
+        a list, an ``exp`` of 1e400), the answer is that it does not verify.
+        """
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except Exception:  # any failure to read it: not a JWT
             raise AuthError("the bearer token is not a valid JWT") from None
-        if unverified.get("iss") == ISSUER:
-            return self._own(token, header), float(unverified["exp"])
-        if self.oidc is not None and unverified.get("iss") == self.oidc.issuer:
-            return self._provider(token), float(unverified["exp"])
-        raise AuthError("the token's issuer is not trusted")
+        try:
+            if unverified.get("iss") == ISSUER:
+                principal = self._own(token, header)
+            elif self.oidc is not None and unverified.get("iss") == self.oidc.issuer:
+                principal = self._provider(token)
+            else:
+                raise AuthError("the token's issuer is not trusted")
+            return principal, float(unverified["exp"])
+        except AuthError:
+            raise
+        except jwt.PyJWKClientConnectionError:
+            logger.warning("the OpenID provider's key set could not be fetched")
+            raise AuthError("the token cannot be verified now: the provider's keys could not be fetched") from None
+        except Exception as exc:  # whatever a hostile token makes the library raise: not verified
+            logger.info("a token did not verify: %s", type(exc).__name__)
+            raise AuthError("the token's signature or claims do not verify") from None
 
     def _own(self, token: str, header: Mapping[str, Any]) -> Principal:
         try:
             key = self.keys[int(header.get("kid", ""))]
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError):
             raise AuthError("the token was signed with a key this store no longer has") from None
         try:
             claims = jwt.decode(
