@@ -305,3 +305,26 @@ def test_a_token_that_cannot_be_verified_is_401_whatever_it_claims(tmp_path: Pat
             answer = running.client.get("/v1/audit/verify", headers={"Authorization": f"Bearer {token}"})
             assert answer.status_code == 401, (jwt.get_unverified_header(token) if "." in token else token, answer.text)
     store.engine.dispose()
+
+
+def test_a_key_set_over_plain_http_is_refused_unless_its_host_is_allowed(tmp_path: Path) -> None:
+    from credo.api.auth import OidcSettings
+    from credo.store.errors import StoreError
+
+    env = {"CREDO_OIDC_ISSUER": "https://id.example.test", "CREDO_OIDC_JWKS": "http://id.internal:8080/jwks"}
+    with pytest.raises(StoreError, match=r"CREDO_OIDC_JWKS.*plain http.*CREDO_OIDC_ALLOW_HTTP_HOSTS"):
+        OidcSettings.from_env(env)
+    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}", environ={"CREDO_TODAY": TODAY, **env})
+    init_store(store)
+    with pytest.raises(StoreError, match="plain http"):
+        create_app(store)
+    store.engine.dispose()
+    for other in ("other.internal", "id.internal.evil"):
+        with pytest.raises(StoreError, match="plain http"):
+            OidcSettings.from_env({**env, "CREDO_OIDC_ALLOW_HTTP_HOSTS": other})
+    allowed = OidcSettings.from_env({**env, "CREDO_OIDC_ALLOW_HTTP_HOSTS": "other.internal, ID.internal"})
+    assert allowed is not None and allowed.jwks == env["CREDO_OIDC_JWKS"]
+    assert OidcSettings.from_env({**env, "CREDO_OIDC_JWKS": "https://id.example.test/jwks"}) is not None
+    for odd in ("ftp://id.internal/jwks", "file:///etc/jwks.json", "HTTP://id.internal/jwks"):
+        with pytest.raises(StoreError, match="CREDO_OIDC_JWKS"):
+            OidcSettings.from_env({**env, "CREDO_OIDC_JWKS": odd})
