@@ -155,8 +155,11 @@ class ApiContext:
             return f"{what} {principal} is disabled"
         return None
 
-    def snapshots(self, connection: Connection, identifier: str, kind: str | None = None) -> list[SubjectSnapshot]:
-        """The stored subjects the identifier names, with their stored states; a bad identifier is a 422."""
+    def subject_keys(self, connection: Connection, identifier: str, kind: str | None = None) -> list[bytes]:
+        """The keyed hashes the identifier has as each kind it is valid for; a bad identifier is a 422.
+
+        Computed, not looked up: the same work whether Credo holds the subject or not.
+        """
         kinds = [kind] if kind is not None else list(KINDS)
         valid = [k for k in kinds if problem_with_identifier(identifier, k) is None]
         if not valid:
@@ -165,7 +168,11 @@ class ApiContext:
                 "the subject is not a valid identifier (resident identity number or USCC, check character included)",
             )
         ring = self.fresh_keys(connection)
-        return read_snapshot(connection, [ring.subject_key(identifier, k) for k in valid])
+        return [ring.subject_key(identifier, k) for k in valid]
+
+    def snapshots(self, connection: Connection, identifier: str, kind: str | None = None) -> list[SubjectSnapshot]:
+        """The stored subjects the identifier names, with their stored states; a bad identifier is a 422."""
+        return read_snapshot(connection, self.subject_keys(connection, identifier, kind))
 
     def subject_ids(self, connection: Connection, identifier: str, kind: str | None = None) -> list[tuple[int, str]]:
         """(surrogate id, kind) of the stored subjects the identifier names; a bad identifier is a 422."""

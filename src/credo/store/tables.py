@@ -20,6 +20,7 @@ __all__ = [
     "decisions",
     "deliveries",
     "disputes",
+    "list_members",
     "metadata",
     "outbox",
     "quarantine",
@@ -149,6 +150,17 @@ current_scores = sa.Table(
     # The first day after as_of on which the state can change with time alone (credo.domain.changes);
     # NULL: never. A stored state is exact on every day before it.
     sa.Column("next_change", sa.Date, nullable=True, index=True),
+)
+
+list_members = sa.Table(
+    "list_members",
+    metadata,
+    # Who is on which list now: the read model the public list lookup reads, and nothing else (ADR 0008). Kept
+    # from the list events wherever they are written (credo.store.list_members), keyed by the subject's keyed hash.
+    sa.Column("list_id", sa.String(100), primary_key=True),
+    sa.Column("subject_key", sa.LargeBinary(32), primary_key=True),  # subjects.subject_key: HMAC-SHA256(kind, id)
+    sa.Column("subject_id", sa.ForeignKey("subjects.id"), nullable=False, index=True),
+    sa.Column("since", sa.Date, nullable=True),  # the day the subject last entered the list (its list_entered event)
 )
 
 outbox = sa.Table(
