@@ -36,7 +36,7 @@ from credo.api import (
     routes_subjects,
 )
 from credo.api.auth import OidcSettings, TokenVerifier
-from credo.api.context import PUBLIC, ApiContext
+from credo.api.context import PUBLIC, ApiContext, RateLimit
 from credo.api.metrics import Metrics, MetricsMiddleware
 from credo.api.writer import AuditWriter
 from credo.notify import SmtpSettings, run_pass
@@ -68,7 +68,8 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
     smtp = SmtpSettings.from_env(store.environ) if deliver_every else None
     metrics = Metrics()
     writer = AuditWriter(store.engine, store.clock, lambda: clock.today(store.environ))
-    ctx = ApiContext(store, ring, TokenVerifier(ring, OidcSettings.from_env(store.environ)), metrics, writer, max_body)
+    verifier = TokenVerifier(ring, OidcSettings.from_env(store.environ))
+    ctx = ApiContext(store, ring, verifier, metrics, writer, max_body, RateLimit.from_env(store.environ))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -7,8 +7,10 @@ document as ``x-credo-roles``, which the role x route matrix test reads).
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +29,7 @@ from credo.domain.rulebook import Rulebook
 from credo.store import clock
 from credo.store.audit import AuditEntry
 from credo.store.bootstrap import KEY_CHECK, Store
-from credo.store.errors import NotFoundError
+from credo.store.errors import NotFoundError, StoreError
 from credo.store.keys import KeyRing
 from credo.store.lookup import SubjectSnapshot, read_snapshot
 from credo.store.relying import RelyingParty, get_relying
@@ -35,10 +37,60 @@ from credo.store.rulebooks import rulebook_at
 from credo.store.sources import Source, get_source
 from credo.store.tables import store_meta
 
-__all__ = ["PUBLIC", "ApiContext", "Caller", "context", "roles"]
+__all__ = ["PUBLIC", "ApiContext", "Caller", "RateLimit", "context", "roles"]
 
 PUBLIC = "public"
 CACHE_TTL = 1.0  # seconds a rulebook in force or a relying party is reused (a change shows within this)
+
+
+RATE_ENV, BURST_ENV = "CREDO_RELYING_RATE", "CREDO_RELYING_BURST"
+
+
+@dataclass
+class RateLimit:
+    """How often each relying party may ask: ``rate`` requests a second, ``burst`` at once (a token bucket each).
+
+    Set with ``CREDO_RELYING_RATE`` (requests a second per party, a decimal
+    number; unset or 0: no limit) and ``CREDO_RELYING_BURST`` (default: twice
+    the rate, at least 1). Kept in the server's memory: each server process
+    counts on its own, and a restart starts every party afresh.
+    """
+
+    rate: float
+    burst: float
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+
+    @staticmethod
+    def from_env(environ: Mapping[str, str] | None = None) -> RateLimit | None:
+        env = os.environ if environ is None else environ
+        rate = _positive(env, RATE_ENV, env.get(RATE_ENV) or "0")
+        if rate == 0:
+            return None
+        burst = _positive(env, BURST_ENV, env.get(BURST_ENV) or str(max(1.0, 2 * rate)))
+        if burst < 1:
+            raise StoreError(f"{BURST_ENV} must be at least 1 (requests at once)")
+        return RateLimit(rate, burst)
+
+    def wait(self, party: str) -> float:
+        """Take one request from ``party``'s bucket: 0 when it may go ahead, else the seconds until it may."""
+        now = time.monotonic()
+        tokens, then = self._buckets.get(party, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens >= 1:
+            self._buckets[party] = (tokens - 1, now)
+            return 0.0
+        self._buckets[party] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+
+def _positive(env: Mapping[str, str], name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise StoreError(f"{name}={text!r} is not a number (requests a second)") from None
+    if not math.isfinite(value) or value < 0:
+        raise StoreError(f"{name}={text!r} must be a finite number, 0 or more")
+    return value
 
 
 @dataclass
@@ -49,6 +101,7 @@ class ApiContext:
     metrics: Metrics
     writer: AuditWriter
     max_body: int
+    limit: RateLimit | None = None  # relying parties' requests a second (CREDO_RELYING_RATE); None: no limit
     _book: tuple[float, dt.date, str, Rulebook] | None = field(default=None, repr=False)
     _parties: dict[str, tuple[float, RelyingParty | None]] = field(default_factory=dict, repr=False)
     _sources: dict[str, tuple[float, Source | None]] = field(default_factory=dict, repr=False)
@@ -231,6 +284,12 @@ def roles(*allowed: str) -> Callable[..., Any]:
             raise Problem("forbidden", f"this route is for the role(s) {', '.join(allowed)}, not {caller.role}")
         if (refused := ctx.standing(caller.role, caller.id)) is not None:
             raise Problem("forbidden", refused)
+        if caller.role == "relying" and ctx.limit is not None and (wait := ctx.limit.wait(caller.id)) > 0:
+            raise Problem(
+                "too-many-requests",
+                f"relying party {caller.id} asks more often than this deployment allows; try again later",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
         return Caller(caller.role, caller.id, ctx, caller.kind)
 
     admit.roles = allowed  # type: ignore[attr-defined]

@@ -192,8 +192,9 @@ decisions = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("decision_id", sa.String(36), nullable=False, unique=True),  # a UUID, what the relying party keeps
     sa.Column("relying_id", sa.ForeignKey("relying_parties.id"), nullable=False),
-    # The surrogate subject id, not a foreign key: a decision outlives a subject's purge (issue 5).
-    sa.Column("subject_id", sa.Integer, nullable=False, index=True),
+    # The surrogate subject id, not a foreign key: a decision outlives a subject's purge (issue 5). NULL: a subject
+    # Credo holds nothing about, answered as one with no records (migration 0011, ADR 0008).
+    sa.Column("subject_id", sa.Integer, nullable=True, index=True),
     sa.Column("measure_id", sa.String(100), nullable=False),
     sa.Column("applies", sa.Boolean, nullable=False),
     sa.Column("as_of", sa.Date, nullable=False),

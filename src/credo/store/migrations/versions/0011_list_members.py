@@ -1,9 +1,13 @@
-"""The read model of current list memberships, which the public list lookup reads (ADR 0008).
+"""The read model of current list memberships, and decisions about no stored subject (ADR 0008).
 
 ``list_members`` holds one row per subject on a list now, keyed by the list
 and the subject's keyed hash, with the day it entered. It is filled here
 from the stored states and their ``list_entered`` events, and kept from then
 on wherever list events are written (``credo.store.list_members``).
+
+``decisions.subject_id`` may be NULL: a relying party asking about a
+subject Credo holds nothing about is answered as about a subject with no
+records, and the decision is kept without a subject.
 
 Revision ID: 0011
 Revises: 0010
@@ -36,6 +40,8 @@ def _date(value: Any) -> dt.date | None:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("decisions") as batch:
+        batch.alter_column("subject_id", existing_type=sa.Integer, nullable=True)
     table = op.create_table(
         "list_members",
         sa.Column("list_id", sa.String(100), nullable=False),
@@ -77,5 +83,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM decisions WHERE subject_id IS NULL")
+    with op.batch_alter_table("decisions") as batch:
+        batch.alter_column("subject_id", existing_type=sa.Integer, nullable=False)
     op.drop_index("ix_list_members_subject_id", table_name="list_members")
     op.drop_table("list_members")
