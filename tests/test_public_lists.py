@@ -22,7 +22,7 @@ from sqlalchemy import event
 from credo.api import context
 from credo.domain.identifiers import make_resident_id
 from credo.store.bootstrap import Store, init_store, open_store
-from credo.store.tables import current_scores, list_members, outbox, subjects
+from credo.store.tables import audit_log, current_scores, list_members, outbox, subjects
 from tests.apisupport import OTHER_PERSON, PERSON, TODAY, Api, api_over, record
 from tests.conftest import Backend
 
@@ -100,6 +100,10 @@ def test_the_public_list_can_be_browsed_page_by_page(traced: tuple[Api, list[str
     assert len(set(shown)) == 6
     assert PERSON not in json.dumps(page) + json.dumps(rest)  # identifiers masked as everywhere else
     assert all(e["since"] == TODAY and e["published_until"] == "2027-06-29" for e in page["entries"])
+    with api.store.begin() as connection:  # each page read is audited once, naming the subjects shown
+        pages = connection.execute(sa.select(audit_log.c.detail).where(audit_log.c.action == "list.browse")).all()
+    details = [json.loads(d) if isinstance(d, str) else d for (d,) in pages]
+    assert [(d["offset"], len(d["subjects"])) for d in details] == [(0, 4), (4, 2)]
     assert api.store.environ is not None
     api.store.environ["CREDO_TODAY"] = "2027-08-01"  # past the publication period: nobody shown
     assert api.client.get(f"/v1/lists/{BLACK}").json()["entries"] == []
