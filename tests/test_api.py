@@ -110,8 +110,8 @@ def test_purpose_limits_unknown_subjects_and_bad_identifiers(api: Api) -> None:
     api.push(record("J-1"))
     forbidden = api.decide("procurement-exclusion")
     assert (forbidden.status_code, forbidden.json()["code"]) == (403, "forbidden")
-    unknown = api.decide("loan-fast-track", subject=ORG)
-    assert (unknown.status_code, unknown.json()["code"]) == (404, "not-found")
+    unknown = api.decide("loan-fast-track", subject=ORG)  # answered as a subject with no records: no 404 (ADR 0008)
+    assert (unknown.status_code, unknown.json()["applies"]) == (200, False)
     bad = api.decide("loan-fast-track", subject=PERSON[:-1] + ("0" if PERSON[-1] != "0" else "1"))
     assert (bad.status_code, bad.json()["code"]) == (422, "unprocessable")
     assert PERSON[:-1] not in bad.text

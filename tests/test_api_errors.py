@@ -134,7 +134,7 @@ def test_tokens_missing_forged_expired_or_from_another_store(api: Api, tmp_path:
     other.engine.dispose()
     problem(api.client.get(url, params=params, headers={"Authorization": f"Bearer {foreign}"}), 401, "unauthenticated")
     accepted = api.client.get(url, params=params, headers={"Authorization": f"Bearer {good}"})
-    problem(accepted, 404, "not-found")  # past the token check: nobody with this identifier has records yet
+    assert accepted.status_code == 200, accepted.text  # past the token check: answered as a subject with no records
 
 
 def test_a_deployments_own_openid_provider_is_trusted_when_configured(tmp_path: Path) -> None:
@@ -253,3 +253,78 @@ def test_a_disabled_party_learns_nothing_about_subjects(api: Api) -> None:
     known, unknown = api.decide("loan-fast-track"), api.decide("loan-fast-track", subject=OTHER_PERSON)
     assert (known.status_code, unknown.status_code) == (403, 403)
     assert known.json()["detail"] == unknown.json()["detail"] == f"relying party {BANK} is disabled"
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _forged(header: object, claims: object, signature: bytes = b"sig") -> str:
+    """A token put together by hand: any header and claims, as an attacker would send them."""
+    part = [_b64(json.dumps(x).encode()) for x in (header, claims)]
+    return f"{part[0]}.{part[1]}.{_b64(signature)}"
+
+
+def test_a_token_that_cannot_be_verified_is_401_whatever_it_claims(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+    iss = "https://id.example.test"
+    env = {"CREDO_TODAY": TODAY, "CREDO_OIDC_ISSUER": iss, "CREDO_OIDC_JWKS": str(tmp_path / "jwks.json")}
+    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}", environ=env)
+    init_store(store)
+    exp = int((dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).timestamp())
+    claims = {"iss": iss, "sub": "u-1", "exp": exp, "credo_role": "auditor", "credo_principal": "audit-office"}
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    hostile = [
+        jwt.encode(claims, ec_key, algorithm="ES256", headers={"kid": "k1"}),  # the provider's kid, another algorithm
+        jwt.encode(claims, ec_key, algorithm="ES256"),  # no kid
+        jwt.encode(claims, "secret-of-my-own-32-bytes-long!!", algorithm="HS256", headers={"kid": "k1"}),
+        _forged({"alg": "none", "typ": "JWT", "kid": "k1"}, claims, b""),
+        _forged({"alg": "ES256", "kid": "k1"}, claims),
+        _forged({"alg": "EdDSA", "kid": "k1"}, claims),
+        _forged({"alg": "RS256", "kid": ["k1"]}, claims),
+        _forged({"alg": "RS256", "kid": {"a": 1}}, claims),
+        _forged({"alg": "RS256", "kid": "k1", "crit": ["b64"]}, claims),
+        _forged({"alg": "RS256", "kid": "k1"}, {**claims, "exp": "tomorrow"}),
+        _forged({"alg": "RS256", "kid": "k1"}, {**claims, "exp": 1e400}),
+        _forged({"alg": "RS256", "kid": "k1"}, {k: v for k, v in claims.items() if k != "exp"}),
+        _forged({"alg": "RS256", "kid": "k1"}, [1, 2]),
+        _forged(["RS256"], claims),
+        _forged({"alg": 7, "kid": "k1"}, claims),
+        _forged({"alg": "HS256", "kid": "1"}, {**claims, "iss": "credo", "exp": "soon"}),
+        _forged({"alg": "HS256", "kid": ["1"]}, {**claims, "iss": "credo"}),
+        _forged({"alg": "HS256", "kid": "99999999999999999999999"}, {**claims, "iss": "credo"}),
+    ]
+    with api_over(store) as running:
+        for token in hostile:
+            answer = running.client.get("/v1/audit/verify", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 401, (jwt.get_unverified_header(token) if "." in token else token, answer.text)
+    store.engine.dispose()
+
+
+def test_a_key_set_over_plain_http_is_refused_unless_its_host_is_allowed(tmp_path: Path) -> None:
+    from credo.api.auth import OidcSettings
+    from credo.store.errors import StoreError
+
+    env = {"CREDO_OIDC_ISSUER": "https://id.example.test", "CREDO_OIDC_JWKS": "http://id.internal:8080/jwks"}
+    with pytest.raises(StoreError, match=r"CREDO_OIDC_JWKS.*plain http.*CREDO_OIDC_ALLOW_HTTP_HOSTS"):
+        OidcSettings.from_env(env)
+    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}", environ={"CREDO_TODAY": TODAY, **env})
+    init_store(store)
+    with pytest.raises(StoreError, match="plain http"):
+        create_app(store)
+    store.engine.dispose()
+    for other in ("other.internal", "id.internal.evil"):
+        with pytest.raises(StoreError, match="plain http"):
+            OidcSettings.from_env({**env, "CREDO_OIDC_ALLOW_HTTP_HOSTS": other})
+    allowed = OidcSettings.from_env({**env, "CREDO_OIDC_ALLOW_HTTP_HOSTS": "other.internal, ID.internal"})
+    assert allowed is not None and allowed.jwks == env["CREDO_OIDC_JWKS"]
+    assert OidcSettings.from_env({**env, "CREDO_OIDC_JWKS": "https://id.example.test/jwks"}) is not None
+    for odd in ("ftp://id.internal/jwks", "file:///etc/jwks.json", "HTTP://id.internal/jwks"):
+        with pytest.raises(StoreError, match="CREDO_OIDC_JWKS"):
+            OidcSettings.from_env({**env, "CREDO_OIDC_JWKS": odd})

@@ -25,7 +25,16 @@ from credo.store.disputes import open_dispute
 from credo.store.rulebooks import activate, publish, rulebook_at
 from credo.store.scoring import RescoreOutcome, refresh_due, rescore_subjects
 from credo.store.subjects import ensure_subject
-from credo.store.tables import consents, current_scores, disputes, outbox, records, rulebook_activations, subjects
+from credo.store.tables import (
+    consents,
+    current_scores,
+    disputes,
+    list_members,
+    outbox,
+    records,
+    rulebook_activations,
+    subjects,
+)
 from tests.conftest import Backend
 from tests.storedata import NOW, SOURCE, D, add_record, prepare
 from tests.strategies import AS_OF, PEOPLE, record_rows, rulebooks
@@ -55,7 +64,7 @@ def _put_in_force(store: Store, book: Rulebook) -> None:
 
 def _reset(store: Store) -> None:
     with store.begin() as connection:
-        for table in (outbox, current_scores, records, subjects):
+        for table in (outbox, list_members, current_scores, records, subjects):
             connection.execute(sa.delete(table))
 
 
@@ -377,7 +386,16 @@ def test_late_refresh_equals_the_reference_day_by_day(shared: Store, story: dict
     store, since = shared, story["since"]
     today = since + dt.timedelta(days=story["gap"])
     with store.begin() as connection:
-        for table in (disputes, consents, outbox, current_scores, records, subjects, rulebook_activations):
+        for table in (
+            disputes,
+            consents,
+            outbox,
+            list_members,
+            current_scores,
+            records,
+            subjects,
+            rulebook_activations,
+        ):
             connection.execute(sa.delete(table))
     books = []
     for book, offset in story["books"]:

@@ -40,7 +40,7 @@ from credo.store.bootstrap import Store
 from credo.store.ingest import ingest_path
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source
-from credo.store.tables import current_scores, outbox, quarantine, records, subjects
+from credo.store.tables import current_scores, list_members, outbox, quarantine, records, subjects
 from tests.batchio import batch, write_records
 from tests.strategies import AS_OF, ORGS, PEOPLE, record_rows, rulebooks
 
@@ -127,7 +127,7 @@ def expected_histories(files: list[list[dict[str, Any]]]) -> dict[tuple[str, str
 def _reset(store: Store, book: Rulebook) -> str:
     version = f"p{next(_examples)}"
     with store.begin() as connection:
-        for table in (outbox, current_scores, records, quarantine, subjects):
+        for table in (outbox, list_members, current_scores, records, quarantine, subjects):
             connection.execute(sa.delete(table))
         publish(connection, rulebook_yaml(book, version), f"{version}.yaml", NOW)
         # Each example's version is activated a day after the previous one's: it is the one in force today.

@@ -25,6 +25,7 @@ from credo.store.tables import (
     current_scores,
     deliveries,
     disputes,
+    list_members,
     outbox,
     quarantine,
     records,
@@ -223,7 +224,7 @@ def test_everything_about_a_gone_subject_goes_and_its_ids_are_never_given_again(
 
     assert run(api, "purge", "--future").exit_code == 0
     with api.store.begin() as connection:
-        for table in (current_scores, outbox, disputes, consents, subject_contacts, deliveries):
+        for table in (current_scores, list_members, outbox, disputes, consents, subject_contacts, deliveries):
             left = connection.execute(sa.select(sa.func.count()).where(table.c.subject_id == other_id)).scalar_one()
             assert left == 0, table.name
         statements = [ring.decrypt(p) for p in connection.execute(sa.select(deliveries.c.payload_enc)).scalars()]

@@ -36,7 +36,7 @@ from credo.api import (
     routes_subjects,
 )
 from credo.api.auth import OidcSettings, TokenVerifier
-from credo.api.context import PUBLIC, ApiContext
+from credo.api.context import PUBLIC, ApiContext, RateLimit
 from credo.api.metrics import Metrics, MetricsMiddleware
 from credo.api.writer import AuditWriter
 from credo.notify import SmtpSettings, run_pass
@@ -46,7 +46,7 @@ from credo.store.database import database_failure, sqlite_path
 from credo.store.errors import StoreError
 from credo.store.migrate import require_head
 
-__all__ = ["MAX_BODY", "create_app"]
+__all__ = ["MAX_BODY", "ROUTES", "create_app"]
 
 logger = logging.getLogger("credo.api")
 MAX_BODY = 4 * 1024 * 1024  # bytes in a request body at most (docs/api.md, "Limits")
@@ -54,6 +54,19 @@ MAX_BODY = 4 * 1024 * 1024  # bytes in a request body at most (docs/api.md, "Lim
 # the lookups give the GIL up at every SQLite call and wait to get it back; behind a thread computing a report,
 # a delivery pass or the event loop under load, each wait took up to 5 ms: tens of ms for one transaction.
 SWITCH_INTERVAL = 0.0005
+
+
+# Every module of routes, in the order the OpenAPI document lists them (also read by credo.api.security_table).
+ROUTES = (
+    routes_sources,
+    routes_relying,
+    routes_subjects,
+    routes_disputes,
+    routes_delivery,
+    routes_public,
+    routes_operator,
+    routes_audit,
+)
 
 
 def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float | None = None) -> FastAPI:
@@ -68,7 +81,8 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
     smtp = SmtpSettings.from_env(store.environ) if deliver_every else None
     metrics = Metrics()
     writer = AuditWriter(store.engine, store.clock, lambda: clock.today(store.environ))
-    ctx = ApiContext(store, ring, TokenVerifier(ring, OidcSettings.from_env(store.environ)), metrics, writer, max_body)
+    verifier = TokenVerifier(ring, OidcSettings.from_env(store.environ))
+    ctx = ApiContext(store, ring, verifier, metrics, writer, max_body, RateLimit.from_env(store.environ))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -106,16 +120,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (
-        routes_sources,
-        routes_relying,
-        routes_subjects,
-        routes_disputes,
-        routes_delivery,
-        routes_public,
-        routes_operator,
-        routes_audit,
-    ):
+    for module in ROUTES:
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

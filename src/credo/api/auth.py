@@ -7,7 +7,8 @@ the key version: rotating the keys (``credo keys rotate``) then retiring the
 old version revokes every token signed under it. A deployment may instead,
 or as well, trust its own OpenID Connect provider: set
 ``CREDO_OIDC_ISSUER`` and ``CREDO_OIDC_JWKS`` (an https URL or a file with
-the provider's JWK set) and optionally ``CREDO_OIDC_AUDIENCE``,
+the provider's JWK set; a plain http URL only when its host is named in
+``CREDO_OIDC_ALLOW_HTTP_HOSTS``) and optionally ``CREDO_OIDC_AUDIENCE``,
 ``CREDO_OIDC_ROLE_CLAIM`` (default ``credo_role``) and
 ``CREDO_OIDC_PRINCIPAL_CLAIM`` (default ``credo_principal``, else ``sub``).
 
@@ -29,6 +30,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import os
 import time
 import uuid
@@ -36,9 +38,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
+from credo.domain.delivery import host_key
 from credo.domain.durations import parse_duration
 from credo.domain.identifiers import problem_with_identifier
 from credo.domain.records import KINDS
@@ -64,6 +68,8 @@ ISSUER = "credo"
 AUDIENCE = "credo-api"
 DEFAULT_EXPIRY = dt.timedelta(days=30)
 _LABEL = b"credo api token signing v1"
+ALLOW_HTTP_HOSTS = "CREDO_OIDC_ALLOW_HTTP_HOSTS"
+logger = logging.getLogger("credo.api")
 
 
 class AuthError(Exception):
@@ -179,6 +185,7 @@ class OidcSettings:
             return None
         if not issuer or not jwks:
             raise StoreError("set both CREDO_OIDC_ISSUER and CREDO_OIDC_JWKS to trust an OpenID Connect provider")
+        _check_jwks_location(jwks, env.get(ALLOW_HTTP_HOSTS, ""))
         return OidcSettings(
             issuer,
             jwks,
@@ -189,13 +196,40 @@ class OidcSettings:
         )
 
 
+def _check_jwks_location(location: str, allow_http: str) -> None:
+    """Refuse a key set that would be fetched in the clear, or from anything but https, http or a file.
+
+    The key set is what every token from the provider is trusted by: fetched
+    over plain http, anyone on the path could hand Credo their own keys. A
+    deployment whose provider sits on its own network without TLS names the
+    host in ``CREDO_OIDC_ALLOW_HTTP_HOSTS`` (comma-separated), as webhooks'
+    receivers are named in the allowed hosts.
+    """
+    if "://" not in location:
+        return  # a file
+    parts = urlsplit(location)
+    scheme = parts.scheme.lower()
+    if scheme == "https" and parts.hostname:
+        return
+    if scheme == "http" and parts.hostname:
+        allowed = {host_key(h) for h in allow_http.split(",") if h.strip()}
+        if host_key(parts.hostname) in allowed:
+            return
+        raise StoreError(
+            f"CREDO_OIDC_JWKS {location} would be fetched over plain http, where anyone on the way could swap the "
+            f"provider's keys: use https, or name the host in {ALLOW_HTTP_HOSTS}={host_key(parts.hostname)} "
+            "if it is on the deployment's own network"
+        )
+    raise StoreError(f"CREDO_OIDC_JWKS {location} is neither an https URL nor a file path")
+
+
 class _Jwks:
     """The provider's public keys: fetched from its URL (cached by PyJWT) or read once from a file."""
 
     def __init__(self, location: str) -> None:
         self.client: jwt.PyJWKClient | None = None
         self.keys: jwt.PyJWKSet | None = None
-        if location.startswith(("https://", "http://")):
+        if "://" in location:  # https, or http to an allowed host (checked by OidcSettings.from_env)
             self.client = jwt.PyJWKClient(location, cache_keys=True, lifespan=300)
         else:
             try:
@@ -237,21 +271,38 @@ class TokenVerifier:
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, float]:
+        """The principal and expiry of a token that verifies; AuthError (401) for any other token, whatever it holds.
+
+        A token is the attacker's input: whatever PyJWT, the key lookup or the
+        claims make fail (an algorithm the key does not fit, a ``kid`` that is
+        a list, an ``exp`` of 1e400), the answer is that it does not verify.
+        """
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except Exception:  # any failure to read it: not a JWT
             raise AuthError("the bearer token is not a valid JWT") from None
-        if unverified.get("iss") == ISSUER:
-            return self._own(token, header), float(unverified["exp"])
-        if self.oidc is not None and unverified.get("iss") == self.oidc.issuer:
-            return self._provider(token), float(unverified["exp"])
-        raise AuthError("the token's issuer is not trusted")
+        try:
+            if unverified.get("iss") == ISSUER:
+                principal = self._own(token, header)
+            elif self.oidc is not None and unverified.get("iss") == self.oidc.issuer:
+                principal = self._provider(token)
+            else:
+                raise AuthError("the token's issuer is not trusted")
+            return principal, float(unverified["exp"])
+        except AuthError:
+            raise
+        except jwt.PyJWKClientConnectionError:
+            logger.warning("the OpenID provider's key set could not be fetched")
+            raise AuthError("the token cannot be verified now: the provider's keys could not be fetched") from None
+        except Exception as exc:  # whatever a hostile token makes the library raise: not verified
+            logger.info("a token did not verify: %s", type(exc).__name__)
+            raise AuthError("the token's signature or claims do not verify") from None
 
     def _own(self, token: str, header: Mapping[str, Any]) -> Principal:
         try:
             key = self.keys[int(header.get("kid", ""))]
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError):
             raise AuthError("the token was signed with a key this store no longer has") from None
         try:
             claims = jwt.decode(

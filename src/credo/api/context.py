@@ -8,8 +8,10 @@ whether they read personal data (:func:`role_extra`).
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,17 +30,68 @@ from credo.domain.rulebook import Rulebook
 from credo.store import clock
 from credo.store.audit import AuditEntry
 from credo.store.bootstrap import KEY_CHECK, Store
-from credo.store.errors import NotFoundError
+from credo.store.errors import NotFoundError, StoreError
 from credo.store.keys import KeyRing
 from credo.store.lookup import SubjectSnapshot, read_snapshot
 from credo.store.relying import RelyingParty, get_relying
 from credo.store.rulebooks import rulebook_at
+from credo.store.sources import Source, get_source
 from credo.store.tables import store_meta
 
-__all__ = ["PUBLIC", "ApiContext", "Caller", "context", "roles"]
+__all__ = ["PUBLIC", "ApiContext", "Caller", "RateLimit", "context", "roles"]
 
 PUBLIC = "public"
 CACHE_TTL = 1.0  # seconds a rulebook in force or a relying party is reused (a change shows within this)
+
+
+RATE_ENV, BURST_ENV = "CREDO_RELYING_RATE", "CREDO_RELYING_BURST"
+
+
+@dataclass
+class RateLimit:
+    """How often each relying party may ask: ``rate`` requests a second, ``burst`` at once (a token bucket each).
+
+    Set with ``CREDO_RELYING_RATE`` (requests a second per party, a decimal
+    number; unset or 0: no limit) and ``CREDO_RELYING_BURST`` (default: twice
+    the rate, at least 1). Kept in the server's memory: each server process
+    counts on its own, and a restart starts every party afresh.
+    """
+
+    rate: float
+    burst: float
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+
+    @staticmethod
+    def from_env(environ: Mapping[str, str] | None = None) -> RateLimit | None:
+        env = os.environ if environ is None else environ
+        rate = _positive(env, RATE_ENV, env.get(RATE_ENV) or "0")
+        if rate == 0:
+            return None
+        burst = _positive(env, BURST_ENV, env.get(BURST_ENV) or str(max(1.0, 2 * rate)))
+        if burst < 1:
+            raise StoreError(f"{BURST_ENV} must be at least 1 (requests at once)")
+        return RateLimit(rate, burst)
+
+    def wait(self, party: str) -> float:
+        """Take one request from ``party``'s bucket: 0 when it may go ahead, else the seconds until it may."""
+        now = time.monotonic()
+        tokens, then = self._buckets.get(party, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens >= 1:
+            self._buckets[party] = (tokens - 1, now)
+            return 0.0
+        self._buckets[party] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+
+def _positive(env: Mapping[str, str], name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise StoreError(f"{name}={text!r} is not a number (requests a second)") from None
+    if not math.isfinite(value) or value < 0:
+        raise StoreError(f"{name}={text!r} must be a finite number, 0 or more")
+    return value
 
 
 @dataclass
@@ -49,8 +102,10 @@ class ApiContext:
     metrics: Metrics
     writer: AuditWriter
     max_body: int
+    limit: RateLimit | None = None  # relying parties' requests a second (CREDO_RELYING_RATE); None: no limit
     _book: tuple[float, dt.date, str, Rulebook] | None = field(default=None, repr=False)
     _parties: dict[str, tuple[float, RelyingParty | None]] = field(default_factory=dict, repr=False)
+    _sources: dict[str, tuple[float, Source | None]] = field(default_factory=dict, repr=False)
     _keys_seen: tuple[float, str | None] = field(default=(0.0, None), repr=False)
 
     def today(self) -> dt.date:
@@ -116,8 +171,49 @@ class ApiContext:
         self._parties[relying_id] = (time.monotonic(), found)
         return found
 
-    def snapshots(self, connection: Connection, identifier: str, kind: str | None = None) -> list[SubjectSnapshot]:
-        """The stored subjects the identifier names, with their stored states; a bad identifier is a 422."""
+    def source(self, connection: Connection, source_id: str) -> Source | None:
+        """A source as registered, looked up at most once a second (a change shows within this)."""
+        cached = self._sources.get(source_id)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_TTL:
+            return cached[1]
+        found = get_source(connection, source_id)
+        if len(self._sources) > 10_000:
+            self._sources.clear()
+        self._sources[source_id] = (time.monotonic(), found)
+        return found
+
+    def forget(self, role: str, principal: str) -> None:
+        """Drop a cached source or relying party: a change made through this server shows at once."""
+        (self._sources if role == "source" else self._parties).pop(principal, None)
+
+    def standing(self, role: str, principal: str) -> str | None:
+        """Why the principal may not act in its role now (not registered, disabled), or None when it may.
+
+        Sources and relying parties are registered by an operator and may be
+        disabled; a subject is registered by its valid identifier (checked with
+        the token); operators, reviewers and auditors have no registry, and the
+        valid token stands in for registration. Looked up at most once a second.
+        """
+        if role not in ("source", "relying"):
+            return None
+        what = "source" if role == "source" else "relying party"
+        cached = (self._sources if role == "source" else self._parties).get(principal)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_TTL:
+            found: Source | RelyingParty | None = cached[1]
+        else:
+            with self.read() as connection:
+                found = self.source(connection, principal) if role == "source" else self.party(connection, principal)
+        if found is None:
+            return f"{what} {principal} is not registered"
+        if not found.enabled:
+            return f"{what} {principal} is disabled"
+        return None
+
+    def subject_keys(self, connection: Connection, identifier: str, kind: str | None = None) -> list[bytes]:
+        """The keyed hashes the identifier has as each kind it is valid for; a bad identifier is a 422.
+
+        Computed, not looked up: the same work whether Credo holds the subject or not.
+        """
         kinds = [kind] if kind is not None else list(KINDS)
         valid = [k for k in kinds if problem_with_identifier(identifier, k) is None]
         if not valid:
@@ -126,7 +222,11 @@ class ApiContext:
                 "the subject is not a valid identifier (resident identity number or USCC, check character included)",
             )
         ring = self.fresh_keys(connection)
-        return read_snapshot(connection, [ring.subject_key(identifier, k) for k in valid])
+        return [ring.subject_key(identifier, k) for k in valid]
+
+    def snapshots(self, connection: Connection, identifier: str, kind: str | None = None) -> list[SubjectSnapshot]:
+        """The stored subjects the identifier names, with their stored states; a bad identifier is a 422."""
+        return read_snapshot(connection, self.subject_keys(connection, identifier, kind))
 
     def subject_ids(self, connection: Connection, identifier: str, kind: str | None = None) -> list[tuple[int, str]]:
         """(surrogate id, kind) of the stored subjects the identifier names; a bad identifier is a 422."""
@@ -160,7 +260,11 @@ class Caller:
 
 
 def roles(*allowed: str) -> Callable[..., Any]:
-    """A dependency that admits only callers with one of ``allowed`` roles (401 without a valid token, else 403).
+    """A dependency that admits only callers with one of ``allowed`` roles whose principal is registered and enabled.
+
+    401 without a valid token; 403 for another role, or a source or relying
+    party that is not registered or is disabled (:meth:`ApiContext.standing`):
+    every role-gated route goes through this one check.
 
     It reads the Authorization header itself (the OpenAPI document declares
     the bearer scheme, :func:`credo.api.app.create_app`): every dependency
@@ -179,6 +283,14 @@ def roles(*allowed: str) -> Callable[..., Any]:
             raise Problem("unauthenticated", str(exc)) from None
         if caller.role not in allowed:
             raise Problem("forbidden", f"this route is for the role(s) {', '.join(allowed)}, not {caller.role}")
+        if (refused := ctx.standing(caller.role, caller.id)) is not None:
+            raise Problem("forbidden", refused)
+        if caller.role == "relying" and ctx.limit is not None and (wait := ctx.limit.wait(caller.id)) > 0:
+            raise Problem(
+                "too-many-requests",
+                f"relying party {caller.id} asks more often than this deployment allows; try again later",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
         return Caller(caller.role, caller.id, ctx, caller.kind)
 
     admit.roles = allowed  # type: ignore[attr-defined]

@@ -51,6 +51,7 @@ CODES: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Unsupported media type"),
     "invalid-request": (422, "The request's parameters or body do not have the expected shape"),
     "unprocessable": (422, "The request cannot be carried out as it stands"),
+    "too-many-requests": (429, "Too many requests"),
     "server-error": (500, "Internal error"),
     "unavailable": (503, "The store is not available"),
     "audit-inconsistent": (503, "The audit trail is inconsistent: nothing can be written until it is checked"),
@@ -61,12 +62,16 @@ CODES: dict[str, tuple[int, str]] = {
 class Problem(Exception):
     """Raise to answer with a problem; ``code`` is a key of :data:`CODES`."""
 
-    def __init__(self, code: str, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, code: str, detail: str, *, extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
-        self.code, self.detail, self.extra = code, detail, extra or {}
+        self.code, self.detail, self.extra, self.headers = code, detail, extra or {}, headers or {}
 
 
-def problem_response(code: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
+def problem_response(
+    code: str, detail: str, instance: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """A problem document; ``instance`` is the route's template (never the path as sent: it may hold an identifier)."""
     status, title = CODES[code]
     body: dict[str, Any] = {"type": f"urn:credo:problem:{code}", "title": title, "status": status, "detail": detail}
@@ -74,8 +79,8 @@ def problem_response(code: str, detail: str, instance: str | None = None, **extr
     if instance is not None:
         body["instance"] = instance
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    headers = {**({"WWW-Authenticate": "Bearer"} if status == 401 else {}), **(headers or {})}
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers or None)
 
 
 _BY_STATUS = {status: code for code, (status, _) in reversed(list(CODES.items()))}
@@ -109,7 +114,7 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 def _problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc.code, exc.detail, _where(request), **exc.extra)
+    return problem_response(exc.code, exc.detail, _where(request), headers=exc.headers, **exc.extra)
 
 
 def _store(request: Request, exc: Exception) -> JSONResponse:

@@ -70,6 +70,7 @@ async def register_source(body: SourceIn, caller: Operator) -> dict[str, Any]:
             [_entry(caller, "source.add", {"source": made.id, "categories": list(made.categories)})],
             ctx.now(),
         )
+    ctx.forget("source", made.id)
     return {
         "id": made.id,
         "title": made.title,
@@ -88,6 +89,7 @@ async def disable_a_source(source_id: Id, caller: Operator) -> dict[str, Any]:
         changed = disable_source(connection, source_id)
         if changed:
             append(connection, [_entry(caller, "source.disable", {"source": source_id})], ctx.now())
+    ctx.forget("source", source_id)
     return {"id": source_id, "enabled": False, "changed": changed}
 
 
@@ -106,6 +108,7 @@ async def allow_source_categories(source_id: Id, body: CategoriesIn, caller: Ope
         changed = allow_categories(connection, source_id, body.categories)
         detail = {"source": source_id, "categories": list(changed.categories)}
         append(connection, [_entry(caller, "source.allow", detail)], ctx.now())
+    ctx.forget("source", source_id)
     return {"id": changed.id, "categories": list(changed.categories), "enabled": changed.enabled}
 
 
@@ -134,6 +137,7 @@ async def register_relying(body: RelyingIn, caller: Operator) -> dict[str, Any]:
             connection, body.id, body.measures, {m.id for m in book.measures}, ctx.now(), title=body.title
         )
         append(connection, [_entry(caller, "relying.add", party.to_json())], ctx.now())
+    ctx.forget("relying", party.id)
     return party.to_json()
 
 
@@ -148,6 +152,7 @@ async def disable_a_relying(relying_id: Id, caller: Operator) -> dict[str, Any]:
         changed = disable_relying(connection, relying_id)
         if changed:
             append(connection, [_entry(caller, "relying.disable", {"relying": relying_id})], ctx.now())
+    ctx.forget("relying", relying_id)
     return {"id": relying_id, "enabled": False, "changed": changed}
 
 

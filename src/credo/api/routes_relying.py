@@ -15,10 +15,12 @@ from sqlalchemy import Connection
 from credo.api.context import ApiContext, role_extra, roles
 from credo.api.problems import Problem
 from credo.api.writer import Done
+from credo.domain.identifiers import problem_with_identifier
+from credo.domain.records import KINDS
 from credo.domain.rulebook import Rulebook
 from credo.store.audit import AuditEntry
-from credo.store.decisions import Decision, prepare_decision, store_decisions
-from credo.store.errors import AuditChainError, NotFoundError
+from credo.store.decisions import Decision, decision_without_records, prepare_decision, store_decisions
+from credo.store.errors import AuditChainError
 from credo.store.lookup import SubjectSnapshot
 from credo.store.relying import RelyingParty
 from credo.store.scoring import is_exact
@@ -56,14 +58,10 @@ async def decide(
     decision = _prepare(ctx, caller.id, measure_id, subject, kind)
     if decision is None:  # the stored state is stale: rescored (and stored) off the event loop
         decision = await asyncio.to_thread(_prepare_after_rescoring, ctx, caller.id, measure_id, subject, kind)
-    entry = AuditEntry(
-        "relying",
-        caller.id,
-        "decision",
-        f"measure {decision.measure}",
-        decision.subject_id,
-        {"measure": decision.measure, "applies": decision.applies, "decision_id": decision.decision_id},
-    )
+    detail = {"measure": decision.measure, "applies": decision.applies, "decision_id": decision.decision_id}
+    if decision.subject_id is None:  # a miss is audited too: who asked about someone Credo holds nothing about
+        detail["subject"] = "not in the store"
+    entry = AuditEntry("relying", caller.id, "decision", f"measure {decision.measure}", decision.subject_id, detail)
 
     def work(connection: Connection, now: dt.datetime) -> Done:
         store_decisions(connection, [decision], now)
@@ -86,6 +84,9 @@ def _prepare(ctx: ApiContext, relying_id: str, measure_id: str, subject: str, ki
     today = ctx.today()
     with ctx.read() as connection:
         party, found, book = _look_up(ctx, connection, relying_id, measure_id, subject, kind, today)
+        if found is None:  # answered as a subject with no records: the answer does not tell who is in the store
+            kinds = [k for k in ([kind] if kind else KINDS) if problem_with_identifier(subject, k) is None]
+            return decision_without_records(party, book, measure_id=measure_id, kind=kinds[0], today=today)
         if found.state is not None and is_exact(found.state, found.next_change, book.version, today):
             return prepare_decision(connection, party, book, measure_id=measure_id, subject=found, today=today)
     return None
@@ -97,6 +98,9 @@ def _prepare_after_rescoring(
     today = ctx.today()
     with ctx.begin() as connection:  # the state is rescored first, and stored
         party, found, book = _look_up(ctx, connection, relying_id, measure_id, subject, kind, today)
+        if found is None:  # gone since the first look (purged): still no records
+            kinds = [k for k in ([kind] if kind else KINDS) if problem_with_identifier(subject, k) is None]
+            return decision_without_records(party, book, measure_id=measure_id, kind=kinds[0], today=today)
         return prepare_decision(connection, party, book, measure_id=measure_id, subject=found, today=today)
 
 
@@ -108,7 +112,8 @@ def _look_up(  # noqa: PLR0917 (the question's parts)
     subject: str,
     kind: str | None,
     today: dt.date,
-) -> tuple[RelyingParty, SubjectSnapshot, Rulebook]:
+) -> tuple[RelyingParty, SubjectSnapshot | None, Rulebook]:
+    """The party, the subject (None: Credo holds nothing about it) and the rulebook in force."""
     party = ctx.party(connection, relying_id)
     if party is None:
         raise Problem("forbidden", f"relying party {relying_id} is not registered")
@@ -117,11 +122,11 @@ def _look_up(  # noqa: PLR0917 (the question's parts)
     if measure_id not in party.measures:
         raise Problem("forbidden", f"relying party {relying_id} is not registered for measure {measure_id}")
     found = ctx.snapshots(connection, subject, kind)
+    _, book = ctx.book(connection, today)
     if not found:
-        raise NotFoundError("no subject with this identifier is in the store")
+        return party, None, book
     if len(found) > 1:
         raise Problem(
             "conflict", "the identifier names both a person and an organisation: add kind=person or kind=organization"
         )
-    _, book = ctx.book(connection, today)
     return party, found[0], book

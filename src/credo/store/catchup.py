@@ -57,7 +57,7 @@ from credo.batch.sqltext import EPOCH, day_number, div_round_half_away_sql, lit
 from credo.domain.changes import events_between
 from credo.domain.consent import ConsentHistory
 from credo.domain.rulebook import Rulebook
-from credo.store.bulk import insert_dicts
+from credo.store.list_members import write_events
 from credo.store.rescore import (
     StoredBooks,
     changed_states,
@@ -70,7 +70,6 @@ from credo.store.rescore import (
     write_states,
 )
 from credo.store.rulebooks import rulebook_at, versions_in_force
-from credo.store.tables import outbox
 
 __all__ = ["PAIRS_PER_RUN", "SPLIT", "catch_up_many"]
 
@@ -475,8 +474,7 @@ def catch_up_many(
         events += changes(connection, con, book, version=version, as_of=today, now=now)[1]
         _view(con, "stored", "SELECT * FROM original")
         changed = sum(1 for _ in changed_states(con, version, today))
-        if events:
-            insert_dicts(connection, outbox, events)
+        write_events(connection, events, bulk=True)
         write_states(connection, con, version, today, now)
     finally:
         con.close()

@@ -42,6 +42,7 @@ from credo.store.tables import (
     current_scores,
     deliveries,
     disputes,
+    list_members,
     outbox,
     quarantine,
     rulebook_activations,
@@ -151,8 +152,8 @@ def _lock(connection: Connection) -> None:
     """Keep writers out until commit: what is purged must be what was judged due."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(
-            "LOCK TABLE records, subjects, current_scores, disputes, tombstones, consents, subject_contacts, "
-            "outbox, deliveries, quarantine IN SHARE ROW EXCLUSIVE MODE"
+            "LOCK TABLE records, subjects, current_scores, list_members, disputes, tombstones, consents, "
+            "subject_contacts, outbox, deliveries, quarantine IN SHARE ROW EXCLUSIVE MODE"
         )
         return
     raw = connection.connection.driver_connection
@@ -272,7 +273,7 @@ def _erase(  # noqa: PLR0917 (what an erase needs)
     connection.execute(sa.text(f"DELETE FROM records WHERE {_MATCH.format(t='records')}"))
     for part in _chunks(gone):
         # Every message about the subject, to it or to anyone else (a statement to a source, a change to a bank).
-        for table in (current_scores, outbox, disputes, consents, subject_contacts, deliveries):
+        for table in (current_scores, list_members, outbox, disputes, consents, subject_contacts, deliveries):
             connection.execute(sa.delete(table).where(table.c.subject_id.in_(part)))
         connection.execute(sa.delete(subjects).where(subjects.c.id.in_(part)))
 

@@ -57,13 +57,14 @@ from credo.domain.scoring import score_only
 from credo.rulebook_file import parse_rulebook
 from credo.store import clock
 from credo.store.bootstrap import Store
-from credo.store.bulk import driver_cursor, insert_dicts, insert_select
+from credo.store.bulk import driver_cursor, insert_select
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
+from credo.store.list_members import write_events
 from credo.store.rulebooks import rulebook_at
 from credo.store.sqlite_read import fetch_arrow, read_in_parallel
 from credo.store.suppression import day_sql, periods_sql
-from credo.store.tables import consents, current_scores, outbox, rulebook_versions
+from credo.store.tables import consents, current_scores, rulebook_versions
 
 __all__ = [
     "ENGINES",
@@ -639,8 +640,7 @@ def rescore_many(
             raise StoreError(f"cannot score {missing} subject(s) that are not in the store (surrogate ids)")
         score_tables(con, book, today, consent_of(connection, subject_ids))
         changed, events = changes(connection, con, book, version=version, as_of=today, now=now)
-        if events:
-            insert_dicts(connection, outbox, events)
+        write_events(connection, events, bulk=True)
         write_states(connection, con, version, today, now)
     finally:
         con.close()
@@ -687,8 +687,7 @@ def rescore_store(
             say("finding changes")
             now = store.clock()
             _changed, events = changes(connection, con, book, version=version, as_of=as_of, now=now)
-            if events:
-                insert_dicts(connection, outbox, events)
+            write_events(connection, events, bulk=True)
             lap("events")
             say("writing scores")
             written = write_states(connection, con, version, as_of, now, only_changed=True)

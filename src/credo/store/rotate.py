@@ -29,6 +29,7 @@ from credo.store import keys as keymod
 from credo.store.bootstrap import Store, record_key_check
 from credo.store.errors import KeyFileError
 from credo.store.keys import KeyRing
+from credo.store.list_members import rekey
 from credo.store.tables import deliveries, disputes, quarantine, subject_contacts, subjects, webhooks
 
 __all__ = ["RotationReport", "rotate_keys"]
@@ -68,7 +69,7 @@ def _reseal(connection: Connection, ring: KeyRing, table: sa.Table, keys: tuple[
 
 def _rewrite(connection: Connection, ring: KeyRing) -> tuple[int, int]:
     if connection.dialect.name == "postgresql":
-        names = ", ".join(dict.fromkeys(["subjects", *(table.name for table, _, _ in _SEALED)]))
+        names = ", ".join(dict.fromkeys(["subjects", "list_members", *(table.name for table, _, _ in _SEALED)]))
         connection.execute(sa.text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
     count_subjects = 0
     for row in connection.execute(sa.select(subjects.c.id, subjects.c.kind, subjects.c.identifier_enc)).all():
@@ -83,6 +84,7 @@ def _rewrite(connection: Connection, ring: KeyRing) -> tuple[int, int]:
             )
         )
         count_subjects += 1
+    rekey(connection)  # the list lookup's read model keys subjects by the same keyed hash
     counts = [_reseal(connection, ring, *sealed) for sealed in _SEALED]
     record_key_check(connection, ring)
     return count_subjects, counts[0]

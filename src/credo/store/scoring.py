@@ -46,13 +46,13 @@ from credo.store.bulk import dialect_insert
 from credo.store.catchup import catch_up_many
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
+from credo.store.list_members import write_events
 from credo.store.rescore import FreshSubjects, rescore_many
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
 from credo.store.suppression import suppression_periods
 from credo.store.tables import (
     current_scores,
     disputes,
-    outbox,
     records,
     rulebook_activations,
     rulebook_versions,
@@ -421,8 +421,7 @@ def _rescore(
             }
         )
     _upsert(connection, scores)
-    if events:
-        connection.execute(sa.insert(outbox), events)
+    write_events(connection, events)
     return RescoreOutcome(len(ids), changed, len(events))
 
 

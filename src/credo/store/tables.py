@@ -20,6 +20,7 @@ __all__ = [
     "decisions",
     "deliveries",
     "disputes",
+    "list_members",
     "metadata",
     "outbox",
     "quarantine",
@@ -151,6 +152,17 @@ current_scores = sa.Table(
     sa.Column("next_change", sa.Date, nullable=True, index=True),
 )
 
+list_members = sa.Table(
+    "list_members",
+    metadata,
+    # Who is on which list now: the read model the public list lookup reads, and nothing else (ADR 0008). Kept
+    # from the list events wherever they are written (credo.store.list_members), keyed by the subject's keyed hash.
+    sa.Column("list_id", sa.String(100), primary_key=True),
+    sa.Column("subject_key", sa.LargeBinary(32), primary_key=True),  # subjects.subject_key: HMAC-SHA256(kind, id)
+    sa.Column("subject_id", sa.ForeignKey("subjects.id"), nullable=False, index=True),
+    sa.Column("since", sa.Date, nullable=True),  # the day the subject last entered the list (its list_entered event)
+)
+
 outbox = sa.Table(
     "outbox",
     metadata,
@@ -180,8 +192,9 @@ decisions = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("decision_id", sa.String(36), nullable=False, unique=True),  # a UUID, what the relying party keeps
     sa.Column("relying_id", sa.ForeignKey("relying_parties.id"), nullable=False),
-    # The surrogate subject id, not a foreign key: a decision outlives a subject's purge (issue 5).
-    sa.Column("subject_id", sa.Integer, nullable=False, index=True),
+    # The surrogate subject id, not a foreign key: a decision outlives a subject's purge (issue 5). NULL: a subject
+    # Credo holds nothing about, answered as one with no records (migration 0011, ADR 0008).
+    sa.Column("subject_id", sa.Integer, nullable=True, index=True),
     sa.Column("measure_id", sa.String(100), nullable=False),
     sa.Column("applies", sa.Boolean, nullable=False),
     sa.Column("as_of", sa.Date, nullable=False),
