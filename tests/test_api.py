@@ -170,9 +170,17 @@ def test_operators_register_parties_and_read_statistics(api: Api) -> None:
     assert made.status_code == 201, made.text
     typo = api.client.post("/v1/relying", json={"id": "counter-8", "measures": ["loan-fast-trak"]}, headers=op)
     assert (typo.status_code, typo.json()["code"]) == (422, "unprocessable")
+    unknown = api.client.post("/v1/sources", json={"id": "bank-x", "categories": ["loan.*"]}, headers=op)
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "unprocessable")  # the rulebook knows no loan.*
+    assert "matches no category the rulebook in force knows" in unknown.json()["detail"]
+    namespace = api.client.post("/v1/sources/bank-x/categories", json={"categories": ["traffic"]}, headers=op)
+    assert namespace.status_code == 404  # not registered: nothing was made above
     assert (
-        api.client.post("/v1/sources", json={"id": "bank-x", "categories": ["loan.*"]}, headers=op).status_code == 201
+        api.client.post("/v1/sources", json={"id": "bank-x", "categories": ["traffic.*"]}, headers=op).status_code
+        == 201
     )
+    namespace = api.client.post("/v1/sources/bank-x/categories", json={"categories": ["court"]}, headers=op)
+    assert namespace.status_code == 422 and namespace.json()["detail"].endswith("did you mean court.*?")
     api.push(
         record("J-1"), record("V-1", OTHER_PERSON, category="civic.volunteer_service"), record("Q", subject_id="x")
     )

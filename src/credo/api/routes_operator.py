@@ -13,7 +13,14 @@ from credo.store.audit import AuditEntry, append
 from credo.store.ingest import quarantine_entries, retry_quarantine
 from credo.store.relying import add_relying, disable_relying, list_relying
 from credo.store.rescore import rescore_store
-from credo.store.sources import add_source, allow_categories, disable_source, list_sources
+from credo.store.sources import (
+    add_source,
+    allow_categories,
+    disable_source,
+    get_source,
+    list_sources,
+    refuse_unknown_patterns,
+)
 from credo.store.stats import store_statistics
 
 router = APIRouter(prefix="/v1", tags=["operators"])  # the prefix here, so routes know their full path (metrics)
@@ -62,6 +69,7 @@ async def sources(caller: Operator) -> list[dict[str, Any]]:
 async def register_source(body: SourceIn, caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
     with ctx.begin() as connection:
+        refuse_unknown_patterns(connection, body.categories, ctx.now().date())
         made = add_source(
             connection, body.id, body.categories, ctx.now(), title=body.title, legal_basis=body.legal_basis
         )
@@ -105,6 +113,8 @@ class CategoriesIn(BaseModel):
 async def allow_source_categories(source_id: Id, body: CategoriesIn, caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
     with ctx.begin() as connection:
+        if get_source(connection, source_id) is not None:  # an unknown source is a 404, below
+            refuse_unknown_patterns(connection, body.categories, ctx.now().date())
         changed = allow_categories(connection, source_id, body.categories)
         detail = {"source": source_id, "categories": list(changed.categories)}
         append(connection, [_entry(caller, "source.allow", detail)], ctx.now())
