@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from credo.batch.sqltext import lit
 from credo.domain.records import FIELD_ORDER, Reason
 
 __all__ = ["FIELDS", "FORMATS", "InputError", "RawRows", "find_files", "read_rows"]
@@ -349,7 +350,8 @@ def _register_jsonl(con: duckdb.DuckDBPyConnection, index: int, path: str) -> st
     row_no, source, bad_rows = _numbered(con, name, lines, bad, None, first_row=1, first_line=1)
     paths = ", ".join(f"'$.\"{f}\"'" for f in FIELDS)
     # JSON values have types: text fields take text or whole numbers, the amount a number (written out
-    # in full, as parse_row does) or text. The same checks, in the same order, as parse_row.
+    # in full, as parse_row does, one too large for a double as 10^308) or text. The same checks, in the
+    # same order, as parse_row; an object that names a key twice first (readers disagree on its value).
     wrong = " ".join(
         f"WHEN ty[{i + 1}] IN ({NOT_AMOUNT_TYPES}) THEN '{Reason.AMOUNT_NOT_A_NUMBER}'"
         if f == "amount"
@@ -357,17 +359,22 @@ def _register_jsonl(con: duckdb.DuckDBPyConnection, index: int, path: str) -> st
         for i, f in enumerate(FIELDS)
     )
     cells = ", ".join(
-        f"CASE WHEN ok AND ty[{i + 1}] IN ('DOUBLE', 'UBIGINT', 'BIGINT') "
-        f"THEN printf('%.20f', TRY_CAST(v[{i + 1}] AS DOUBLE)) WHEN ok THEN v[{i + 1}] END AS {f}"
+        f"CASE WHEN ok AND ty[{i + 1}] IN ('DOUBLE', 'UBIGINT', 'BIGINT') THEN "
+        f"CASE WHEN isinf(TRY_CAST(v[{i + 1}] AS DOUBLE)) "
+        f"THEN CASE WHEN TRY_CAST(v[{i + 1}] AS DOUBLE) < 0 THEN '-' ELSE '' END || '1' || repeat('0', 308) "
+        f"ELSE printf('%.20f', TRY_CAST(v[{i + 1}] AS DOUBLE)) END "
+        f"WHEN ok THEN v[{i + 1}] END AS {f}"
         if f == "amount"
         else f"CASE WHEN ok THEN v[{i + 1}] END AS {f}"
         for i, f in enumerate(FIELDS)
     )
     sql = f"""
-        SELECT row_no, CASE WHEN NOT ok THEN '{MALFORMED_JSON}' {wrong} END AS malformed, {cells}
+        SELECT row_no, CASE WHEN NOT ok THEN '{MALFORMED_JSON}' WHEN dup THEN {lit(Reason.DUPLICATE_KEYS)} {wrong}
+                           END AS malformed, {cells}
         FROM (
             SELECT row_no, ok, CASE WHEN ok THEN json_extract_string(line, [{paths}]) END AS v,
-                   CASE WHEN ok THEN json_type(line, [{paths}]) END AS ty
+                   CASE WHEN ok THEN json_type(line, [{paths}]) END AS ty,
+                   CASE WHEN ok THEN len(json_keys(line)) <> len(list_distinct(json_keys(line))) END AS dup
             FROM (
                 SELECT {row_no} AS row_no, t.line,
                        json_valid(t.line) AND json_type(CASE WHEN json_valid(t.line) THEN t.line END) = 'OBJECT' AS ok

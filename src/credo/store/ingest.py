@@ -746,6 +746,11 @@ class QuarantineEntry:
         }
 
 
+def _shown(value: object) -> object:
+    """A raw value as it can be shown: a lone surrogate (why such a row was refused) as U+FFFD."""
+    return re.sub("[\ud800-\udfff]", "\N{REPLACEMENT CHARACTER}", value) if isinstance(value, str) else value
+
+
 def quarantine_entries(
     connection: Connection, ring: KeyRing, *, include_resolved: bool = False
 ) -> list[QuarantineEntry]:
@@ -755,7 +760,7 @@ def quarantine_entries(
         query = query.where(quarantine.c.state == "open")
     found = []
     for row in connection.execute(query):
-        raw: dict[str, object] = json.loads(ring.decrypt(row.raw_enc))
+        raw: dict[str, object] = {k: _shown(v) for k, v in json.loads(ring.decrypt(row.raw_enc)).items()}
         if isinstance(raw.get("subject_id"), str):
             raw["subject_id"] = mask_identifier(str(raw["subject_id"]))
         found.append(
