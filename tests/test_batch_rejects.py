@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credo.batch.reader import FIELDS
+from credo.batch.reader import FIELDS, InputError
 from credo.domain.identifiers import IdProblem, problem_with_uscc, resident_id_check, uscc_check
 from credo.domain.records import REQUIRED_FIELDS, Reason, Record, parse_row
 from credo.domain.rulebook import Rulebook
@@ -361,12 +361,15 @@ def test_csv_header_names_that_look_like_sql_do_not_matter(tmp_path: Path) -> No
     assert result.subjects() == {(PERSON, "person")}
 
 
-def test_csv_without_a_required_column_rejects_every_row(tmp_path: Path) -> None:
+def test_csv_without_a_required_column_is_refused_whole(tmp_path: Path) -> None:
+    """A mistake about the file, not about its rows (issue 11, finding 22)."""
     fields = [f for f in FIELDS if f != "subject_kind"]
     path = write_records(tmp_path / "records.csv", [good_row(1), good_row(2)], fields=fields)
-    result = batch(path, tmp_path / "scores.csv")
-    assert result.reasons() == {2: "missing subject_kind", 3: "missing subject_kind"}
-    assert result.scores == []
+    with pytest.raises(InputError, match=r"missing required columns subject_kind$"):
+        batch(path, tmp_path / "scores.csv")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(",".join(FIELDS) + "\n", encoding="utf-8")
+    assert batch(header_only, tmp_path / "empty.csv").summary.read == 0
 
 
 def test_jsonl_malformed_and_blank_lines_keep_exact_line_numbers(tmp_path: Path) -> None:

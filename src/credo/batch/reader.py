@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from credo.batch.sqltext import lit
-from credo.domain.records import FIELD_ORDER, Reason
+from credo.domain.records import FIELD_ORDER, REQUIRED_FIELDS, Reason
 
 __all__ = ["FIELDS", "FORMATS", "InputError", "RawRows", "find_files", "read_rows"]
 
@@ -297,6 +297,38 @@ def _with_header(table: pa.Table) -> pa.Table:
     return table.slice(1).rename_columns(names)
 
 
+def _shown_column(name: str) -> str:
+    """A column name as an error line may show it: printable, short, and never a value that may identify."""
+    if re.search(r"[0-9]{6}", name):  # an identifier or a record id: the file has no header, its first row is data
+        return "(a value)"
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_columns(path: str, names: list[str], *, csv_file: bool) -> None:
+    """A file whose columns cannot be the contract's is refused whole, naming what is missing and unknown.
+
+    Without this every row would be rejected as ``missing ...`` and the run
+    would succeed: a wrong delimiter or a file without a header is a
+    mistake about the file, not about its rows.
+    """
+    for name in FIELDS:
+        if names.count(name) > 1:
+            raise InputError(f"{path}: the header names column {name} more than once (ambiguous)")
+    missing = [f for f in REQUIRED_FIELDS if f not in names]
+    if not missing:
+        return
+    unknown = [_shown_column(n) for n in names if n not in FIELDS]
+    line = f"{path}: missing required columns {', '.join(missing)}"
+    if unknown:
+        line += f"; unknown columns {', '.join(unknown[:8])}{', ...' if len(unknown) > 8 else ''}"
+    if csv_file and any(d in n for n in names for d in ";\t|"):
+        line += "; is the delimiter a comma? (CSV fields are separated by commas)"
+    elif csv_file and not set(names) & set(FIELDS):
+        line += f"; the first line must name the columns ({', '.join(FIELDS)})"
+    raise InputError(line)
+
+
 def _register_csv(con: duckdb.DuckDBPyConnection, index: int, path: str) -> str:
     # Columns are named f0, f1, ... and all read as text, the header being the first row: an extra
     # column can then never fail a type guess half-way through a large file.
@@ -311,6 +343,8 @@ def _register_csv(con: duckdb.DuckDBPyConnection, index: int, path: str) -> str:
         reason=lambda row: f"malformed CSV row: expected {row.expected_columns} cells, found {row.actual_columns}",
         column_names=[],
     )
+    if raw.num_rows:
+        _check_columns(path, [column[0].as_py() or "" for column in raw.columns], csv_file=True)
     table = _with_header(raw)
     breaks = breaks.slice(1) if breaks is not None else None  # the header row is not a data row
     header_breaks = sum(_count_breaks(c) for c in table.column_names)
@@ -396,6 +430,7 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, path: str) -> str:
         raise InputError(f"{path}: cannot read as Parquet: {str(exc).splitlines()[0]}") from None
     if "file_row_number" in columns:
         raise InputError(f"{path}: cannot read as Parquet: a column is named file_row_number, which Credo reserves")
+    _check_columns(path, list(columns), csv_file=False)
     cells = ", ".join(f'"{f}"' if f in columns else f"CAST(NULL AS VARCHAR) AS {f}" for f in FIELDS)
     return f"""
         SELECT CAST(file_row_number + 1 AS BIGINT) AS row_no, CAST(NULL AS VARCHAR) AS malformed, {cells}
