@@ -123,10 +123,14 @@ def test_a_correction_is_checked_as_a_record_is(api: Api) -> None:
         ({"resolved_on": "3000-01-01"}, Reason.out_of_range("resolved_on")),
         ({"amount": 1e300}, Reason.AMOUNT_TOO_LARGE),
         ({"resolved_on": "2000-01-01"}, Reason.RESOLVED_BEFORE),
+        ({"occurred_on": "2026-6-30"}, Reason.BAD_OCCURRED_ON),  # one date parser: records, options, bodies
+        ({"resolved_on": "2026-02-30"}, Reason.BAD_RESOLVED_ON),
     ]:
         body = {"outcome": "corrected", "reasons": "checked", "correction": correction}
         answer = api.client.post(f"/v1/disputes/{dispute_id}/decision", json=body, headers=reviewer)
-        assert (answer.status_code, answer.json()["detail"]) == (422, reason), correction
+        problem = answer.json()
+        said = [problem["detail"]] + [e["problem"] for e in problem.get("errors", [])]
+        assert answer.status_code == 422 and reason in said, (correction, problem)
     body = {"outcome": "corrected", "reasons": "checked", "correction": {"occurred_on": "1900-01-01"}}
     assert api.client.post(f"/v1/disputes/{dispute_id}/decision", json=body, headers=reviewer).status_code == 200
 

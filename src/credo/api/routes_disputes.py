@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Connection
 
 from credo.api.context import ApiContext, role_extra, roles
 from credo.api.writer import Done
+from credo.domain.records import parse_date
 from credo.store.audit import AuditEntry
 from credo.store.disputes import (
     Dispute,
@@ -42,8 +44,19 @@ class DisputeIn(BaseModel):
 
 class Correction(BaseModel):
     amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    occurred_on: dt.date | None = None
-    resolved_on: dt.date | None = None
+    occurred_on: dt.date | None = Field(default=None, description="YYYY-MM-DD, from 1900-01-01 to 2999-12-31")
+    resolved_on: dt.date | None = Field(default=None, description="YYYY-MM-DD, from 1900-01-01 to 2999-12-31")
+
+    @field_validator("occurred_on", "resolved_on", mode="before")
+    @classmethod
+    def _one_date_parser(cls, value: object, info: ValidationInfo) -> object:
+        """Dates as records read them (credo.domain.records.parse_date), refused in the same words."""
+        if not isinstance(value, str):
+            return value
+        day = parse_date(str(info.field_name), value)
+        if isinstance(day, str):
+            raise PydanticCustomError("date", day)
+        return day
 
 
 class DecisionIn(BaseModel):

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from credo.cli.console import out
+from credo.cli.dates import DATE_METAVAR, date_parser
 from credo.cli.store_ctx import cli_actor, open_from, store_errors
 from credo.store.audit import AuditEntry, append
 from credo.store.clock import today
@@ -55,10 +56,20 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
     reasons: Annotated[str, typer.Option(help="Why: the subject reads it.")],
     amount: Annotated[float | None, typer.Option(help="With corrected: the corrected amount.", min=0)] = None,
     occurred_on: Annotated[
-        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="With corrected: the corrected occurred_on.")
+        dt.date | None,
+        typer.Option(
+            parser=date_parser("--occurred-on"),
+            metavar=DATE_METAVAR,
+            help="With corrected: the corrected occurred_on.",
+        ),
     ] = None,
     resolved_on: Annotated[
-        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="With corrected: the corrected resolved_on.")
+        dt.date | None,
+        typer.Option(
+            parser=date_parser("--resolved-on"),
+            metavar=DATE_METAVAR,
+            help="With corrected: the corrected resolved_on.",
+        ),
     ] = None,
 ) -> None:
     """Decide an open dispute or repair application; the subject's score is recomputed at once."""
@@ -66,9 +77,9 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
     if amount is not None:
         correction["amount"] = amount
     if occurred_on is not None:
-        correction["occurred_on"] = occurred_on.date()
+        correction["occurred_on"] = occurred_on
     if resolved_on is not None:
-        correction["resolved_on"] = resolved_on.date()
+        correction["resolved_on"] = resolved_on
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         day, now = today(store.environ), store.clock()
         decided, touched = decide_dispute(
