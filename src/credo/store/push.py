@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.domain.records import FIELD_ORDER, DuplicateKeys, Record, parse_row
+from credo.domain.records import FIELD_ORDER, DuplicateKeys, Record, has_control, parse_row
 from credo.store.bulk import placeholder, select_in
 from credo.store.errors import ForbiddenError, NotFoundError
 from credo.store.ingest import ensure_subjects
@@ -243,7 +243,9 @@ def _already_quarantined(connection: Connection, ring: KeyRing, source: str) -> 
 
 
 def _short_text(value: object) -> str | None:
-    return value[:200] if isinstance(value, str) else None
+    """A rejected record's id as the answer repeats it: not when it holds what made it rejected (a lone surrogate
+    cannot even be sent back as JSON text)."""
+    return value[:200] if isinstance(value, str) and not has_control(value) else None
 
 
 def _store(
