@@ -169,3 +169,36 @@ def test_a_record_id_holding_a_slash_can_be_withdrawn(api: Api) -> None:
         assert answer.json()["outcome"] == "version"
     missing = api.client.post(f"/v1/records/{SOURCE}/no/such/withdraw", headers=headers)
     assert (missing.status_code, missing.json()["instance"]) == (404, "/v1/records/{source}/{record_id}/withdraw")
+
+
+def test_control_characters_in_request_bodies_are_a_422_not_a_500(api: Api) -> None:
+    """NUL in a body field reached PostgreSQL (500); every request body model refuses it, once (TextIn)."""
+    api.push(record("B-1"))
+    subject, operator = api.headers("subject", PERSON), api.headers("operator")
+    for method, url, headers, body in [
+        ("POST", "/v1/me/disputes", subject, {"source": "court\x00", "record_id": "B-1", "statement": "x"}),
+        ("POST", "/v1/me/disputes", subject, {"source": SOURCE, "record_id": "B-1", "statement": "a\x00b"}),
+        ("POST", "/v1/me/repairs", subject, {"source": SOURCE, "record_id": "B-1\x1b[2J", "statement": "x"}),
+        ("POST", "/v1/sources", operator, {"id": "s\x00", "categories": ["tax.*"]}),
+        ("POST", "/v1/sources", operator, {"id": "s2", "categories": ["tax.\x00"]}),
+        ("POST", "/v1/relying", operator, {"id": "r\x00", "measures": ["loan-fast-track"]}),
+        ("PUT", "/v1/me/contact", subject, {"email": "a\x00@example.org"}),
+    ]:
+        answer = api.client.request(method, url, headers=headers, json=body)
+        assert answer.status_code == 422, (url, body, answer.text)
+        assert "control character" in answer.text
+    lines = {"source": SOURCE, "record_id": "B-1", "statement": "First line.\nSecond line.\tTabbed."}
+    assert api.client.post("/v1/me/disputes", headers=subject, json=lines).status_code == 201
+
+
+def test_retrying_the_quarantine_keeps_refusing_what_a_push_refused(api: Api) -> None:
+    """A retry reads the kept copy: a duplicate key must stay ambiguous, a lone surrogate must not break it."""
+    fields = json.dumps(record("Q-1"))[:-1]
+    lone = json.dumps(record("Q-2", reference="\ud800"))
+    body = f'[{fields}, "amount": 5, "amount": 500}}, {lone}]'
+    headers = {**api.headers("source", SOURCE), "Content-Type": "application/json"}
+    assert api.client.post("/v1/records", content=body, headers=headers).json()["rejected"] == 2
+    retried = api.client.post("/v1/quarantine/retry", headers=api.headers("operator"))
+    assert retried.status_code == 200, retried.text
+    listed = api.client.get("/v1/quarantine", headers=api.headers("operator")).json()
+    assert sorted(e["reason"] for e in listed) == sorted([Reason.control("reference"), Reason.DUPLICATE_KEYS])

@@ -241,3 +241,4 @@ def test_a_push_stores_or_rejects_every_record_and_never_fails(
     assert (kept > before[1]) <= (result["rejected"] > 0)
     for url in ("/v1/quarantine", "/v1/stats"):
         assert api.client.get(url, headers=api.headers("operator")).status_code < 500
+    assert api.client.post("/v1/quarantine/retry", headers=api.headers("operator")).status_code == 200

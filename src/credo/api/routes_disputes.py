@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Connection
 
 from credo.api.context import ApiContext, role_extra, roles
+from credo.api.params import TextIn
 from credo.api.writer import Done
 from credo.domain.records import parse_date
 from credo.store.audit import AuditEntry
@@ -36,13 +37,13 @@ Reviewer = Annotated[Any, Depends(roles("reviewer"))]
 DisputeId = Annotated[str, Path(max_length=36)]
 
 
-class DisputeIn(BaseModel):
+class DisputeIn(TextIn):
     source: str = Field(max_length=100)
     record_id: str = Field(max_length=200)
     statement: str = Field(min_length=1, max_length=4000, description="What is wrong with the record, in your words")
 
 
-class Correction(BaseModel):
+class Correction(TextIn):
     amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     occurred_on: dt.date | None = Field(default=None, description="YYYY-MM-DD, from 1900-01-01 to 2999-12-31")
     resolved_on: dt.date | None = Field(default=None, description="YYYY-MM-DD, from 1900-01-01 to 2999-12-31")
@@ -59,7 +60,7 @@ class Correction(BaseModel):
         return day
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(TextIn):
     outcome: Literal["upheld", "corrected", "removed", "granted", "refused"] = Field(
         description="A dispute: upheld, corrected or removed. A repair application: granted or refused."
     )

@@ -64,6 +64,8 @@ MAX_LENGTHS = {"source": 100, "record_id": 200, "category": 200}
 # Control characters (Unicode Cc: C0, DEL, C1) and lone surrogates are refused in every text field.
 CONTROL_PATTERN = "[\\x00-\\x1f\\x7f-\\x9f]"
 _CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff]")
+# Prose (a dispute's statement, a decision's reasons, a title) may hold tabs and line breaks, nothing else of Cc.
+_CONTROL_IN_PROSE = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff]")
 
 RecordKey = tuple[str, str]
 
@@ -145,9 +147,12 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
-def has_control(text: str) -> bool:
-    """Whether the text holds a control character (Unicode Cc) or a lone surrogate: refused wherever text comes in."""
-    return _CONTROL.search(text) is not None
+def has_control(text: str, *, prose: bool = False) -> bool:
+    """Whether the text holds a control character (Unicode Cc) or a lone surrogate: refused wherever text comes in.
+
+    ``prose``: tab, line feed and carriage return are allowed (free text typed by a person).
+    """
+    return (_CONTROL_IN_PROSE if prose else _CONTROL).search(text) is not None
 
 
 def day_problem(name: str, day: dt.date) -> str | None:

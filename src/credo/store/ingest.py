@@ -51,6 +51,7 @@ from credo.batch.reader import FIELDS, InputError, read_rows
 from credo.batch.sqltext import EPOCH_SQL, lit
 from credo.batch.validation import checked_sql, identifier_problem_sql
 from credo.domain.identifiers import mask_identifier
+from credo.domain.records import Reason
 from credo.store import clock
 from credo.store.bootstrap import Store
 from credo.store.bulk import insert_dicts, insert_select, placeholder, select_in
@@ -705,7 +706,14 @@ def retry_quarantine(
 
 
 def _as_caller(raw: dict[str, Any], caller: str | None) -> dict[str, Any]:
-    """A quarantined row pushed over the API, checked again as its caller's: its source filled in or held to it."""
+    """A quarantined row pushed over the API, checked again as its caller's: its source filled in or held to it.
+
+    A lone surrogate (a push can carry one, a file cannot) is no text DuckDB holds: such a row keeps its reason.
+    """
+    if raw.get("malformed") is None:
+        for name in FIELDS:
+            if isinstance(raw.get(name), str) and re.search("[\ud800-\udfff]", raw[name]):
+                return {**dict.fromkeys(FIELDS), "malformed": Reason.control(name)}
     if caller is None or raw.get("malformed") is not None:
         return raw
     if raw.get("source") in (None, ""):

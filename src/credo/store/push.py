@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.domain.records import FIELD_ORDER, DuplicateKeys, Record, has_control, parse_row
+from credo.domain.records import FIELD_ORDER, DuplicateKeys, Reason, Record, has_control, parse_row
 from credo.store.bulk import placeholder, select_in
 from credo.store.errors import ForbiddenError, NotFoundError
 from credo.store.ingest import ensure_subjects
@@ -122,6 +122,8 @@ def _raw(row: object, caller: Source) -> dict[str, object]:
     kept = {name: row.get(name) for name in FIELD_ORDER}
     if kept["source"] in (None, ""):
         kept["source"] = caller.id
+    if isinstance(row, DuplicateKeys):  # only one value of a repeated key is kept: a retry must not take it
+        kept["malformed"] = Reason.DUPLICATE_KEYS
     return kept
 
 
