@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from credo.cli.app import app as cli
 from credo.domain.records import Reason
 from credo.store.bootstrap import Store
 from credo.store.ingest import ingest_path, quarantine_entries
@@ -19,6 +21,7 @@ from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source
 from credo.store.tables import records
 from tests.apisupport import BANK, SOURCE, Api, record
+from tests.conftest import Backend
 from tests.support import BASE_YAML, PERSON
 
 NOW = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
@@ -202,3 +205,22 @@ def test_retrying_the_quarantine_keeps_refusing_what_a_push_refused(api: Api) ->
     assert retried.status_code == 200, retried.text
     listed = api.client.get("/v1/quarantine", headers=api.headers("operator")).json()
     assert sorted(e["reason"] for e in listed) == sorted([Reason.control("reference"), Reason.DUPLICATE_KEYS])
+
+
+def test_a_correction_from_the_command_line_is_read_as_a_record_is(api: Api, backend: Backend) -> None:
+    """--occurred-on and --amount: the parsers of records, one line and exit 1 for a bad value, no usage box."""
+    dispute_id = _dispute(api, "L-1")
+    env = {**backend.environ, "CREDO_TODAY": "2026-06-30"}
+    base = ["--db", backend.url, "dispute", "decide", dispute_id, "--outcome", "corrected", "--reasons", "checked"]
+    for extra, message in [
+        (["--occurred-on", "2026-6-30"], "--occurred-on is not a valid date (YYYY-MM-DD)"),
+        (["--occurred-on", "0001-01-01"], "--occurred-on must be between 1900-01-01 and 2999-12-31"),
+        (["--amount", "1e300"], "--amount is not a decimal number"),
+        (["--amount", "-5"], "--amount is negative"),
+        (["--amount", "9" * 400], "--amount is larger than 1000000000000000"),
+    ]:
+        result = CliRunner().invoke(cli, base + extra, env=env)
+        assert (result.exit_code, result.stdout) == (1, ""), (extra, result.output)
+        assert result.stderr.strip() == f"error: {message}", extra
+    done = CliRunner().invoke(cli, [*base, "--amount", "1250.50", "--occurred-on", "1900-01-01"], env=env)
+    assert done.exit_code == 0, done.output

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from credo.cli.console import out
-from credo.cli.dates import DATE_METAVAR, date_parser
+from credo.cli.dates import DATE_METAVAR, amount_parser, date_parser
 from credo.cli.store_ctx import cli_actor, open_from, store_errors
 from credo.store.audit import AuditEntry, append
 from credo.store.clock import today
@@ -54,7 +54,14 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
         typer.Option(help=f"A dispute: {', '.join(OUTCOMES)}. A repair application: {', '.join(REPAIR_OUTCOMES)}."),
     ],
     reasons: Annotated[str, typer.Option(help="Why: the subject reads it.")],
-    amount: Annotated[float | None, typer.Option(help="With corrected: the corrected amount.", min=0)] = None,
+    amount: Annotated[
+        float | None,
+        typer.Option(
+            parser=amount_parser("--amount"),
+            metavar="DECIMAL",
+            help="With corrected: the corrected amount (as in a record: 1250.50, at most 10^15).",
+        ),
+    ] = None,
     occurred_on: Annotated[
         dt.date | None,
         typer.Option(

@@ -37,6 +37,7 @@ __all__ = [
     "day_problem",
     "has_control",
     "json_object",
+    "parse_amount",
     "parse_date",
     "parse_row",
     "typed_problem",
@@ -172,6 +173,20 @@ def parse_date(name: str, text: str) -> dt.date | str:
     return day_problem(name, day) or day
 
 
+def parse_amount(name: str, text: str) -> float | str:
+    """The one amount parser: decimal text (no exponent), at least 0 (-0 is 0), at most MAX_AMOUNT; or why not.
+
+    Records and the CLI's ``--amount`` read amounts with it, in the same words.
+    """
+    if not re.fullmatch(AMOUNT_PATTERN, text):
+        return f"{name} is not a decimal number"
+    amount = float(text)
+    if text.startswith("-") and amount != 0:
+        return f"{name} is negative"
+    amount = abs(amount)
+    return f"{name} is larger than {MAX_AMOUNT}" if amount > MAX_AMOUNT else amount
+
+
 def amount_problem(amount: float) -> str | None:
     """Why a number cannot be an amount (not a number, negative, too large), or None."""
     if math.isnan(amount):
@@ -278,14 +293,10 @@ def parse_row(row: Mapping[str, object]) -> Record | str:
         resolved_on = resolved
     amount = None
     if fields["amount"] is not None:
-        if not re.fullmatch(AMOUNT_PATTERN, fields["amount"]):
-            return Reason.BAD_AMOUNT
-        amount = float(fields["amount"])
-        if fields["amount"].startswith("-") and amount != 0:
-            return Reason.NEGATIVE_AMOUNT
-        amount = abs(amount)
-        if amount > MAX_AMOUNT:
-            return Reason.AMOUNT_TOO_LARGE
+        parsed = parse_amount("amount", fields["amount"])
+        if isinstance(parsed, str):
+            return parsed
+        amount = parsed
     status = fields["status"] or "active"
     if status not in STATUSES:
         return Reason.BAD_STATUS
