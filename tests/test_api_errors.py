@@ -231,20 +231,58 @@ def test_problems_name_the_route_never_the_path_as_sent(api: Api) -> None:
 
 
 def test_values_the_store_cannot_hold_are_rejected_not_failed(api: Api) -> None:
+    """Each bad record is rejected with the reasons of file ingestion; the good ones in the same push are stored."""
     fields = json.dumps(record("A-1"))[:-1]  # the record without its closing brace
     huge = f'[{fields}, "amount": 1{"0" * 400}}}]'  # a JSON number of 401 digits
     headers = {**api.headers("source", SOURCE), "Content-Type": "application/json"}
     answer = api.client.post("/v1/records", content=huge, headers=headers).json()
-    assert answer["results"][0]["reason"] == "amount is out of range"
-    answer = api.push(record("A-2", occurred_on="9999-12-31"), record("A-3\x00"), record("A-4", reference="a\u2028b"))
+    assert answer["results"][0]["reason"] == "amount is larger than 1000000000000000"
+    bad = [
+        record("A-2", occurred_on="9999-12-31"),
+        record("A-3\x00"),
+        record("A-4", reference="a\u2028b"),
+        record("A-5", occurred_on="0001-01-01"),
+        record("A-6", resolved_on="1899-12-31"),
+        record("A-7", amount="9" * 400),
+        record("A-8", amount=1e300),
+        record("A-9", reference="\ud800"),
+        record("A-10", category="tax.\x1b[2J"),
+        record("A-11", occurred_on="2999-12-31", amount=10**15),
+    ]
+    answer = api.client.post("/v1/records", content=json.dumps(bad), headers=headers).json()  # \ud800 escaped
     assert [r.get("reason") for r in answer["results"]] == [
-        "occurred_on is not a valid date (YYYY-MM-DD)",  # from the year 9000 on, as in file ingestion
-        "record_id contains a NUL character",
+        "occurred_on must be between 1900-01-01 and 2999-12-31",
+        "record_id contains a control character or a lone surrogate",
+        None,
+        "occurred_on must be between 1900-01-01 and 2999-12-31",
+        "resolved_on must be between 1900-01-01 and 2999-12-31",
+        "amount is larger than 1000000000000000",
+        "amount is larger than 1000000000000000",
+        "reference contains a control character or a lone surrogate",
+        "category contains a control character or a lone surrogate",
         None,
     ]
-    line = json.dumps(record("A-5", reference="line\u2028separator"), ensure_ascii=False)
+    assert api.client.get("/v1/quarantine", headers=api.headers("operator")).status_code == 200
+    line = json.dumps(record("A-12", reference="line\u2028separator"), ensure_ascii=False)
     lines = {**headers, "Content-Type": "application/x-ndjson"}
     assert api.client.post("/v1/records", content=line.encode(), headers=lines).json()["new"] == 1
+
+
+def test_a_record_naming_a_field_twice_is_refused_as_ambiguous(api: Api) -> None:
+    """Python's JSON keeps the last value, DuckDB's (credo ingest) the first: neither is taken."""
+    fields = json.dumps(record("D-1"))[:-1]
+    body = f'[{fields}, "amount": 5, "amount": 500}}, {json.dumps(record("D-2"))}]'
+    headers = {**api.headers("source", SOURCE), "Content-Type": "application/json"}
+    answer = api.client.post("/v1/records", content=body, headers=headers).json()
+    assert [r.get("reason") for r in answer["results"]] == [
+        "record names a field more than once (duplicate keys are ambiguous)",
+        None,
+    ]
+    lines = {**headers, "Content-Type": "application/x-ndjson"}
+    answer = api.client.post("/v1/records", content=f'{fields}, "record_id": "D-3"}}', headers=lines).json()
+    assert answer["results"][0]["reason"] == "record names a field more than once (duplicate keys are ambiguous)"
+    nan = f'[{fields}, "amount": NaN}}]'
+    problem(api.client.post("/v1/records", content=nan, headers=headers), 400, "malformed-json")
 
 
 def test_a_disabled_party_learns_nothing_about_subjects(api: Api) -> None:

@@ -231,14 +231,6 @@ def test_invalid_rulebook(tmp_path: Path, records: Path) -> None:
     assert_one_clear_error(batch(records, missing, tmp_path / "scores.csv"), str(missing), "cannot read")
 
 
-@pytest.mark.parametrize("as_of", ["2026-02-30", "30/06/2026", "tomorrow", ""])
-def test_bad_as_of_is_a_usage_error(tmp_path: Path, rulebook: Path, records: Path, as_of: str) -> None:
-    result = batch(records, rulebook, tmp_path / "scores.csv", as_of=as_of)
-    assert result.exit_code == 2
-    assert "--as-of" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 def test_unwritable_output(tmp_path: Path, rulebook: Path, records: Path) -> None:
     missing_folder = tmp_path / "no-such-folder" / "scores.csv"
     assert_one_clear_error(batch(records, rulebook, missing_folder), str(missing_folder), "does not exist")
@@ -425,3 +417,89 @@ def test_a_second_run_into_the_input_folder_does_not_read_its_own_outputs(tmp_pa
 def test_scores_and_rejects_are_never_the_same_file(tmp_path: Path, rulebook: Path, records: Path) -> None:
     out = tmp_path / "scores.csv"
     assert_one_clear_error(batch(records, rulebook, out, "--rejects", str(out)))
+
+
+def _csv(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD_ROW = f"court,T-1,{PERSON},person,court.judgment_default,2026-03-01"
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "must_contain"),
+    [
+        # a semicolon file: one column named by the whole header line
+        (
+            "source;record_id;subject_id;subject_kind;category;occurred_on",
+            GOOD_ROW.replace(",", ";"),
+            ("missing required columns source, record_id, subject_id, subject_kind, category, occurred_on",
+             "is the delimiter a comma?"),
+        ),
+        ("source\trecord_id\tsubject_id\tsubject_kind\tcategory\toccurred_on", GOOD_ROW.replace(",", "\t"),
+         ("missing required columns", "is the delimiter a comma?")),
+        # misspelt columns: named as unknown
+        ("source,record,subject_id,kind,category,occurred_on", GOOD_ROW,
+         ("missing required columns record_id, subject_kind", "unknown columns record, kind")),
+        # no header at all: the first row is data, and is not echoed
+        (GOOD_ROW, GOOD_ROW, ("missing required columns", "the first line must name the columns")),
+        # a column named twice is as ambiguous as a JSON key named twice
+        ("source,record_id,subject_id,subject_kind,category,occurred_on,category", GOOD_ROW + ",tax.x",
+         ("names column category more than once",)),
+    ],
+)  # fmt: skip
+def test_a_csv_header_without_the_required_columns_is_one_clear_error(
+    tmp_path: Path, rulebook: Path, header: str, row: str, must_contain: tuple[str, ...]
+) -> None:
+    """Before: every row was rejected as 'missing subject_id' and the run exited 0."""
+    path = _csv(tmp_path / "records.csv", header, [row, row.replace("T-1", "T-2")])
+    line = assert_one_clear_error(batch(path, rulebook, tmp_path / "scores.csv"), str(path), *must_contain)
+    assert PERSON not in line and line.isprintable()
+    assert not (tmp_path / "scores.csv").exists()
+
+
+def test_a_parquet_file_without_the_required_columns_is_one_clear_error(tmp_path: Path, rulebook: Path) -> None:
+    path = tmp_path / "records.parquet"
+    pq.write_table(pa.table({"source": ["court"], "id": ["T-1"]}), path)
+    assert_one_clear_error(
+        batch(path, rulebook, tmp_path / "scores.csv"),
+        str(path),
+        "missing required columns record_id",
+        "unknown columns id",
+    )
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2026-6-30", "--as-of is not a valid date (YYYY-MM-DD)"),  # accepted before, refused in records
+        ("2026-02-30", "--as-of is not a valid date (YYYY-MM-DD)"),  # was "does not match the format"
+        ("0001-01-01", "--as-of must be between 1900-01-01 and 2999-12-31"),
+        ("tomorrow", "--as-of is not a valid date (YYYY-MM-DD)"),
+        ("30/06/2026", "--as-of is not a valid date (YYYY-MM-DD)"),
+        ("", "--as-of is not a valid date (YYYY-MM-DD)"),
+    ],
+)
+def test_a_bad_date_option_is_one_line_in_the_words_of_records(
+    tmp_path: Path, rulebook: Path, records: Path, as_of: str, message: str
+) -> None:
+    """One date parser for records and options; a bad value is one line, not a usage box."""
+    result = batch(records, rulebook, tmp_path / "scores.csv", as_of=as_of)
+    assert assert_one_clear_error(result) == f"error: {message}"
+    explained = invoke("explain", PERSON, "--records", str(records), "--rulebook", str(rulebook), "--as-of", as_of)
+    assert assert_one_clear_error(explained) == f"error: {message}"
+
+
+def test_a_date_option_takes_what_a_record_takes(tmp_path: Path, rulebook: Path, records: Path) -> None:
+    for as_of in ("2026-06-30", "2026-06-30T12:00:00"):
+        assert batch(records, rulebook, tmp_path / f"scores-{len(as_of)}.csv", as_of=as_of).exit_code == 0
+
+
+def test_explain_from_files_with_a_record_of_year_one(tmp_path: Path, rulebook: Path) -> None:
+    """Before: credo explain --records crashed on occurred_on 0001-01-01. Now the row is a reject like any other."""
+    path = write_records(tmp_path / "r.jsonl", [record("T-1"), record("T-2", occurred_on="0001-01-01")])
+    result = invoke("explain", PERSON, "--records", str(path), "--rulebook", str(rulebook), "--as-of", "2026-06-30")
+    assert result.exit_code == 0, result.stderr
+    scored = batch(path, rulebook, tmp_path / "scores.csv")
+    assert scored.exit_code == 0 and "rejected 1" in scored.stdout

@@ -49,3 +49,26 @@ def test_ingest_quarantine_and_retry(backend: Backend, tmp_path: Path) -> None:
     cut.write_bytes(b"PAR1 not really")
     code, _, err = credo(backend, "ingest", str(cut))
     assert code == 1 and "cannot read" in err and "nothing was stored" in err
+
+
+def test_a_csv_with_the_wrong_delimiter_is_refused_whole(backend: Backend, tmp_path: Path) -> None:
+    """Before: every row quarantined as 'missing subject_id', exit 0. Now one line, exit 1, nothing stored."""
+    backend.environ["CREDO_TODAY"] = "2026-06-30"
+    book = tmp_path / "book.yaml"
+    book.write_text(BASE_YAML, encoding="utf-8")
+    for args in (
+        ("init",),
+        ("rulebook", "publish", str(book)),
+        ("rulebook", "activate", "2026.1"),
+        ("source", "add", "tax-authority", "--category", "tax.*"),
+    ):
+        assert credo(backend, *args)[0] == 0
+    path = tmp_path / "semicolons.csv"
+    header = "source;record_id;subject_id;subject_kind;category;occurred_on"
+    path.write_text(f"{header}\ntax-authority;T-1;{PERSON};person;tax.late_payment;2026-03-01\n", encoding="utf-8")
+    code, out, err = credo(backend, "ingest", str(path))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert (code, out, len(lines)) == (1, "", 1), err
+    assert "missing required columns source, record_id" in lines[0] and "is the delimiter a comma?" in lines[0]
+    assert "nothing was stored" in lines[0] and "Traceback" not in err and PERSON not in err
+    assert json.loads(credo(backend, "quarantine", "list", "--json")[1]) == []

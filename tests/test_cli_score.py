@@ -118,4 +118,6 @@ def test_refresh_and_a_bad_clock(filled: Backend) -> None:
     code, out, _ = credo(filled, "2026-07-02", "refresh")
     assert out.startswith("refreshed as of 2026-07-02: 1 subject(s) rescored, 1 changed, 3 event(s) written")
     code, _, err = credo(filled, "2026-13-01", "refresh")
-    assert code == 1 and "CREDO_TODAY must be a date YYYY-MM-DD" in err
+    assert code == 1 and "CREDO_TODAY is not a valid date (YYYY-MM-DD)" in err
+    code, _, err = credo(filled, "0001-01-01", "refresh")
+    assert code == 1 and "CREDO_TODAY must be between 1900-01-01 and 2999-12-31" in err

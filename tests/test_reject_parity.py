@@ -10,6 +10,7 @@ returns a Record, the batch accepts the row.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from credo.batch.reader import FIELDS
 from credo.domain.identifiers import make_uscc, resident_id_check, uscc_check
-from credo.domain.records import Record, parse_row
+from credo.domain.records import Reason, Record, json_object, parse_row
 from tests.batchio import ABSENT, batch, cell, write_records
 from tests.strategies import ORGS, PEOPLE
 
@@ -49,6 +50,7 @@ def identifiers(valid: str, kind: str) -> list[str]:
         _swap(valid, 3, "I"),
         _swap(valid, 5, "\u0661"),
         " " + valid,
+        _swap(valid, 5, "\x00"),
         "",
     ]
     if kind == "person":
@@ -63,9 +65,20 @@ def identifiers(valid: str, kind: str) -> list[str]:
 # Values that break (or just pass) each rule. Only text, whole numbers, decimals that Python and
 # JSON write the same way, and absent values: see the two tests at the end for other JSON values.
 POOLS: dict[str, list[Any]] = {
-    "source": ["tax", "Court", "", None, ABSENT, " ", 7, "src\u00e9", "a,b", 'say "x"'],
-    "record_id": ["r1", "r2", "R1", "", None, ABSENT, 12, "line\nbreak"],
-    "subject_kind": ["person", "organization", "Person", "company", "", None, ABSENT, " person", "organisation"],
+    "source": ["tax", "Court", "", None, ABSENT, " ", 7, "src\u00e9", "a,b", 'say "x"', "t\x00x", "s" * 101],
+    "record_id": ["r1", "r2", "R1", "", None, ABSENT, 12, "line\nbreak", "r/1", "\x1b[31mr", "r" * 200, "r" * 201],
+    "subject_kind": [
+        "person",
+        "organization",
+        "Person",
+        "company",
+        "",
+        None,
+        ABSENT,
+        " person",
+        "organisation",
+        "person\x85",
+    ],
     "category": [
         "tax.late_payment",
         "court.judgment_default",
@@ -81,6 +94,8 @@ POOLS: dict[str, list[Any]] = {
         "t",
         "a_b.c_1",
         "tax.late\n",
+        "tax." + "x" * 196,
+        "tax." + "x" * 197,
     ],
     "occurred_on": [
         "2026-02-28",
@@ -96,6 +111,10 @@ POOLS: dict[str, list[Any]] = {
         "2026-2-28",
         "0000-01-01",
         "0001-01-01",
+        "1899-12-31",
+        "1900-01-01",
+        "2999-12-31",
+        "3000-01-01",
         "8999-12-31",
         "9000-01-01",
         "9999-12-31",
@@ -137,6 +156,16 @@ POOLS: dict[str, list[Any]] = {
         "-",
         "1.5.1",
         "-0.001",
+        "1000000000000000",
+        "1000000000000000.5",
+        10**15,
+        10**15 + 1,
+        "9" * 400,
+        "-" + "9" * 400,
+        10**400,
+        -(10**400),
+        1e300,
+        "5\x7f",
     ],
     "resolved_on": [
         None,
@@ -147,11 +176,13 @@ POOLS: dict[str, list[Any]] = {
         "2026-03-01",
         "2026-03-01T00:00",
         "2026-02-30",
+        "3000-01-01",
+        "2026-03-01\t",
         "x",
         0,
     ],
     "status": [None, ABSENT, "", "active", "withdrawn", "ACTIVE", "deleted", " active", "active\n"],
-    "reference": [None, ABSENT, "", "case 1", 5, "multi\nline"],
+    "reference": [None, ABSENT, "", "case 1", 5, "multi\nline", "\u2028 and \U0001f600 are text", "bell\x07"],
 }
 
 
@@ -268,4 +299,28 @@ def test_the_pools_reach_every_reason() -> None:
         for sid in identifiers(valid, kind):
             reached.add(parse_row({**base, "subject_kind": kind, "subject_id": sid}))
     reasons = {r for r in reached if isinstance(r, str)}
-    assert len(reasons) == 6 + 8 + 8  # missing fields, row rules, identifier problems
+    # missing fields, row rules, dates out of range, too large, too long, control characters, identifier problems
+    assert len(reasons) == 6 + 8 + 2 + 1 + 3 + 10 + 8
+
+
+def test_duplicate_keys_are_refused_alike() -> None:
+    """JSON readers disagree on an object that names a key twice (DuckDB keeps the first, Python the last)."""
+    head = f'{{"source": "tax", "subject_id": "{PEOPLE[0]}", "subject_kind": "person", "occurred_on": "2026-02-28"'
+    lines = [
+        head + ', "record_id": "d1", "category": "tax.late_payment", "amount": 5, "amount": 500}',
+        head + ', "record_id": "d2", "record_id": "d3", "category": "tax.late_payment"}',
+        head + ', "record_id": "d4", "category": "tax.late_payment", "extra": 1, "extra": 2}',
+        head + ', "record_id": "d5", "category": "tax.late_payment", "reference": {"a": 1, "a": 2}}',
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "records.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        got = batch(path, Path(tmp) / "scores.csv").reasons()
+    expected = {}
+    for number, line in enumerate(lines, start=1):
+        verdict = parse_row(json.loads(line, object_pairs_hook=json_object))
+        assert isinstance(verdict, str)
+        expected[number] = verdict
+    assert got == expected
+    assert got[1] == got[2] == got[3] == Reason.DUPLICATE_KEYS
+    assert got[4] == Reason.not_text("reference")  # a nested object is no text, whatever its keys

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import event
@@ -38,6 +38,7 @@ from credo.api import (
 from credo.api.auth import OidcSettings, TokenVerifier
 from credo.api.context import PUBLIC, ApiContext, RateLimit
 from credo.api.metrics import Metrics, MetricsMiddleware
+from credo.api.params import plain_parameters
 from credo.api.writer import AuditWriter
 from credo.notify import SmtpSettings, run_pass
 from credo.store import clock
@@ -117,6 +118,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(plain_parameters)],  # every route, once: no control characters in a path or query
     )
     app.state.ctx = ctx
     problems.install(app)

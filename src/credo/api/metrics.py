@@ -77,5 +77,5 @@ class MetricsMiddleware:
 
 def _template(scope: dict[str, Any] | Scope) -> str:
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(route, "path_format", None)  # the template without converters: {record_id}, not {record_id:path}
     return path if isinstance(path, str) else "unmatched"

@@ -88,7 +88,7 @@ _BY_STATUS = {status: code for code, (status, _) in reversed(list(CODES.items())
 
 def _where(request: Request) -> str | None:
     route = request.scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(route, "path_format", None)  # the template without converters: {record_id}, not {record_id:path}
     return path if isinstance(path, str) else None
 
 

@@ -6,10 +6,11 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import Connection
 
 from credo.api.context import role_extra, roles
+from credo.api.params import TextIn
 from credo.api.writer import Done
 from credo.domain.delivery import overlap_of
 from credo.domain.identifiers import problem_with_identifier
@@ -37,15 +38,15 @@ PartyKind = Annotated[Literal["relying", "source"], Path(description="relying (a
 PartyId = Annotated[str, Path(max_length=100)]
 
 
-class ContactIn(BaseModel):
+class ContactIn(TextIn):
     email: str = Field(min_length=3, max_length=254, description="Where your notices go; only you can see it")
 
 
-class WebhookIn(BaseModel):
+class WebhookIn(TextIn):
     url: str = Field(min_length=8, max_length=2000, description="An http:// or https:// address that accepts POST")
 
 
-class RotationIn(BaseModel):
+class RotationIn(TextIn):
     overlap: str = Field(
         default="24h", max_length=10, description="How long the old secret still signs beside the new: 24h, 2d; 0"
     )

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Connection
 
 from credo.api.context import ApiContext, role_extra, roles
 from credo.api.models import DisputeOut, DisputeUnderReview
+from credo.api.params import TextIn
 from credo.api.writer import Done
+from credo.domain.records import parse_date
 from credo.store.audit import AuditEntry
 from credo.store.disputes import (
     Dispute,
@@ -32,19 +35,30 @@ Reviewer = Annotated[Any, Depends(roles("reviewer"))]
 DisputeId = Annotated[str, Path(max_length=36)]
 
 
-class DisputeIn(BaseModel):
+class DisputeIn(TextIn):
     source: str = Field(max_length=100)
     record_id: str = Field(max_length=200)
     statement: str = Field(min_length=1, max_length=4000, description="What is wrong with the record, in your words")
 
 
-class Correction(BaseModel):
+class Correction(TextIn):
     amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    occurred_on: dt.date | None = None
-    resolved_on: dt.date | None = None
+    occurred_on: dt.date | None = Field(default=None, description="YYYY-MM-DD, from 1900-01-01 to 2999-12-31")
+    resolved_on: dt.date | None = Field(default=None, description="YYYY-MM-DD, from 1900-01-01 to 2999-12-31")
+
+    @field_validator("occurred_on", "resolved_on", mode="before")
+    @classmethod
+    def _one_date_parser(cls, value: object, info: ValidationInfo) -> object:
+        """Dates as records read them (credo.domain.records.parse_date), refused in the same words."""
+        if not isinstance(value, str):
+            return value
+        day = parse_date(str(info.field_name), value)
+        if isinstance(day, str):
+            raise PydanticCustomError("date", day)
+        return day
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(TextIn):
     outcome: Literal["upheld", "corrected", "removed", "granted", "refused"] = Field(
         description="A dispute: upheld, corrected or removed. A repair application: granted or refused."
     )

@@ -6,9 +6,10 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from credo.api.context import role_extra, roles
+from credo.api.params import TextIn
 from credo.store.audit import AuditEntry, append
 from credo.store.ingest import quarantine_entries, retry_quarantine
 from credo.store.relying import add_relying, disable_relying, list_relying
@@ -29,14 +30,14 @@ Operator = Annotated[Any, Depends(OPERATOR)]
 Id = Annotated[str, Path(max_length=100)]
 
 
-class SourceIn(BaseModel):
+class SourceIn(TextIn):
     id: str = Field(max_length=100)
     categories: list[Annotated[str, Field(max_length=200)]] = Field(min_length=1, max_length=200)
     title: str | None = Field(default=None, max_length=500)
     legal_basis: str | None = Field(default=None, max_length=2000)
 
 
-class RelyingIn(BaseModel):
+class RelyingIn(TextIn):
     id: str = Field(max_length=100)
     measures: list[Annotated[str, Field(max_length=100)]] = Field(min_length=1, max_length=200)
     title: str | None = Field(default=None, max_length=500)
@@ -101,7 +102,7 @@ async def disable_a_source(source_id: Id, caller: Operator) -> dict[str, Any]:
     return {"id": source_id, "enabled": False, "changed": changed}
 
 
-class CategoriesIn(BaseModel):
+class CategoriesIn(TextIn):
     categories: list[Annotated[str, Field(max_length=200)]] = Field(min_length=1, max_length=200)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from credo.api.context import ApiContext, role_extra, roles
 from credo.api.problems import Problem
 from credo.api.writer import Done, Work
+from credo.domain.records import json_object
 from credo.store.audit import AuditEntry
 from credo.store.push import MAX_RECORDS, store_pushed, withdraw_record
 from credo.store.sources import get_source
@@ -78,6 +79,15 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _loads(text: str) -> Any:
+    """JSON as RFC 8259 has it (no NaN or Infinity); an object naming a key twice is marked (parse_row refuses it)."""
+    return json.loads(text, object_pairs_hook=json_object, parse_constant=_no_constant)
+
+
 def _parse(body: bytes, media: str) -> list[Any]:
     try:
         text = body.decode("utf-8")
@@ -88,7 +98,7 @@ def _parse(body: bytes, media: str) -> list[Any]:
         for number, line in enumerate(text.split("\n"), start=1):  # only LF ends a line: JSON text may hold U+2028
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    rows.append(_loads(line))
                 except ValueError:
                     raise Problem("malformed-json", f"line {number} is not valid JSON") from None
                 except RecursionError:
@@ -97,7 +107,7 @@ def _parse(body: bytes, media: str) -> list[Any]:
     if media not in ("application/json", ""):
         raise Problem("unsupported-media-type", "send application/json (an array) or application/x-ndjson")
     try:
-        data = json.loads(text)
+        data = _loads(text)
     except ValueError:
         raise Problem("malformed-json", "the body is not valid JSON") from None
     except RecursionError:
@@ -182,7 +192,7 @@ def _push(ctx: ApiContext, source_id: str, rows: list[Any], push_id: str) -> Wor
 
 
 @router.post(
-    "/records/{source}/{record_id}/withdraw",
+    "/records/{source}/{record_id:path}/withdraw",  # any record id, "/" included (docs/api.md)
     summary="Withdraw one of the caller's records",
     response_model=RecordOutcome,
     response_model_exclude_none=True,

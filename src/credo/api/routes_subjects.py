@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, StrictBool
+from pydantic import StrictBool
 from sqlalchemy import Connection
 
 from credo.api.context import ApiContext, role_extra, roles
 from credo.api.models import NoticesOut, ReportOut
+from credo.api.params import TextIn
 from credo.api.problems import Problem
 from credo.api.writer import Done
 from credo.domain.changes import explanation_without_consent
@@ -133,7 +134,7 @@ def _consent_standing(book: Rulebook, kind: str, history: ConsentHistory, today:
     }
 
 
-class ConsentIn(BaseModel):
+class ConsentIn(TextIn):
     given: StrictBool
 
 

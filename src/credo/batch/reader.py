@@ -32,7 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from credo.domain.records import FIELD_ORDER, Reason
+from credo.batch.sqltext import lit
+from credo.domain.records import FIELD_ORDER, REQUIRED_FIELDS, Reason
 
 __all__ = ["FIELDS", "FORMATS", "InputError", "RawRows", "find_files", "read_rows"]
 
@@ -296,6 +297,38 @@ def _with_header(table: pa.Table) -> pa.Table:
     return table.slice(1).rename_columns(names)
 
 
+def _shown_column(name: str) -> str:
+    """A column name as an error line may show it: printable, short, and never a value that may identify."""
+    if re.search(r"[0-9]{6}", name):  # an identifier or a record id: the file has no header, its first row is data
+        return "(a value)"
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_columns(path: str, names: list[str], *, csv_file: bool) -> None:
+    """A file whose columns cannot be the contract's is refused whole, naming what is missing and unknown.
+
+    Without this every row would be rejected as ``missing ...`` and the run
+    would succeed: a wrong delimiter or a file without a header is a
+    mistake about the file, not about its rows.
+    """
+    for name in FIELDS:
+        if names.count(name) > 1:
+            raise InputError(f"{path}: the header names column {name} more than once (ambiguous)")
+    missing = [f for f in REQUIRED_FIELDS if f not in names]
+    if not missing:
+        return
+    unknown = [_shown_column(n) for n in names if n not in FIELDS]
+    line = f"{path}: missing required columns {', '.join(missing)}"
+    if unknown:
+        line += f"; unknown columns {', '.join(unknown[:8])}{', ...' if len(unknown) > 8 else ''}"
+    if csv_file and any(d in n for n in names for d in ";\t|"):
+        line += "; is the delimiter a comma? (CSV fields are separated by commas)"
+    elif csv_file and not set(names) & set(FIELDS):
+        line += f"; the first line must name the columns ({', '.join(FIELDS)})"
+    raise InputError(line)
+
+
 def _register_csv(con: duckdb.DuckDBPyConnection, index: int, path: str) -> str:
     # Columns are named f0, f1, ... and all read as text, the header being the first row: an extra
     # column can then never fail a type guess half-way through a large file.
@@ -310,6 +343,8 @@ def _register_csv(con: duckdb.DuckDBPyConnection, index: int, path: str) -> str:
         reason=lambda row: f"malformed CSV row: expected {row.expected_columns} cells, found {row.actual_columns}",
         column_names=[],
     )
+    if raw.num_rows:
+        _check_columns(path, [column[0].as_py() or "" for column in raw.columns], csv_file=True)
     table = _with_header(raw)
     breaks = breaks.slice(1) if breaks is not None else None  # the header row is not a data row
     header_breaks = sum(_count_breaks(c) for c in table.column_names)
@@ -349,7 +384,8 @@ def _register_jsonl(con: duckdb.DuckDBPyConnection, index: int, path: str) -> st
     row_no, source, bad_rows = _numbered(con, name, lines, bad, None, first_row=1, first_line=1)
     paths = ", ".join(f"'$.\"{f}\"'" for f in FIELDS)
     # JSON values have types: text fields take text or whole numbers, the amount a number (written out
-    # in full, as parse_row does) or text. The same checks, in the same order, as parse_row.
+    # in full, as parse_row does, one too large for a double as 10^308) or text. The same checks, in the
+    # same order, as parse_row; an object that names a key twice first (readers disagree on its value).
     wrong = " ".join(
         f"WHEN ty[{i + 1}] IN ({NOT_AMOUNT_TYPES}) THEN '{Reason.AMOUNT_NOT_A_NUMBER}'"
         if f == "amount"
@@ -357,17 +393,22 @@ def _register_jsonl(con: duckdb.DuckDBPyConnection, index: int, path: str) -> st
         for i, f in enumerate(FIELDS)
     )
     cells = ", ".join(
-        f"CASE WHEN ok AND ty[{i + 1}] IN ('DOUBLE', 'UBIGINT', 'BIGINT') "
-        f"THEN printf('%.20f', TRY_CAST(v[{i + 1}] AS DOUBLE)) WHEN ok THEN v[{i + 1}] END AS {f}"
+        f"CASE WHEN ok AND ty[{i + 1}] IN ('DOUBLE', 'UBIGINT', 'BIGINT') THEN "
+        f"CASE WHEN isinf(TRY_CAST(v[{i + 1}] AS DOUBLE)) "
+        f"THEN CASE WHEN TRY_CAST(v[{i + 1}] AS DOUBLE) < 0 THEN '-' ELSE '' END || '1' || repeat('0', 308) "
+        f"ELSE printf('%.20f', TRY_CAST(v[{i + 1}] AS DOUBLE)) END "
+        f"WHEN ok THEN v[{i + 1}] END AS {f}"
         if f == "amount"
         else f"CASE WHEN ok THEN v[{i + 1}] END AS {f}"
         for i, f in enumerate(FIELDS)
     )
     sql = f"""
-        SELECT row_no, CASE WHEN NOT ok THEN '{MALFORMED_JSON}' {wrong} END AS malformed, {cells}
+        SELECT row_no, CASE WHEN NOT ok THEN '{MALFORMED_JSON}' WHEN dup THEN {lit(Reason.DUPLICATE_KEYS)} {wrong}
+                           END AS malformed, {cells}
         FROM (
             SELECT row_no, ok, CASE WHEN ok THEN json_extract_string(line, [{paths}]) END AS v,
-                   CASE WHEN ok THEN json_type(line, [{paths}]) END AS ty
+                   CASE WHEN ok THEN json_type(line, [{paths}]) END AS ty,
+                   CASE WHEN ok THEN len(json_keys(line)) <> len(list_distinct(json_keys(line))) END AS dup
             FROM (
                 SELECT {row_no} AS row_no, t.line,
                        json_valid(t.line) AND json_type(CASE WHEN json_valid(t.line) THEN t.line END) = 'OBJECT' AS ok
@@ -389,6 +430,7 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, path: str) -> str:
         raise InputError(f"{path}: cannot read as Parquet: {str(exc).splitlines()[0]}") from None
     if "file_row_number" in columns:
         raise InputError(f"{path}: cannot read as Parquet: a column is named file_row_number, which Credo reserves")
+    _check_columns(path, list(columns), csv_file=False)
     cells = ", ".join(f'"{f}"' if f in columns else f"CAST(NULL AS VARCHAR) AS {f}" for f in FIELDS)
     return f"""
         SELECT CAST(file_row_number + 1 AS BIGINT) AS row_no, CAST(NULL AS VARCHAR) AS malformed, {cells}

@@ -31,9 +31,14 @@ from credo.domain.identifiers import RESIDENT_ID_CHECK, RESIDENT_ID_WEIGHTS, IdP
 from credo.domain.records import (
     AMOUNT_PATTERN,
     CATEGORY_PATTERN,
+    CONTROL_PATTERN,
     DATE_PATTERN,
+    EARLIEST_DATE,
+    FIELD_ORDER,
     KINDS,
-    LAST_YEAR,
+    LATEST_DATE,
+    MAX_AMOUNT,
+    MAX_LENGTHS,
     REQUIRED_FIELDS,
     STATUSES,
     Reason,
@@ -92,22 +97,24 @@ def _text(column: str, column_type: str) -> str:
     return f"CAST({column} AS VARCHAR)"
 
 
-def _date(column: str, column_type: str) -> tuple[str, str]:
-    """(expression giving the DATE or NULL, condition that a present value is not a date)."""
+def _date(column: str, column_type: str) -> tuple[str, str, str]:
+    """(the DATE or NULL, condition that a present value is not a date, condition that it is out of range)."""
     if column_type == "DATE" or column_type.startswith("TIMESTAMP"):
-        day = column if column_type == "DATE" else f"CAST({column} AS DATE)"
-        value = f"CASE WHEN year({day}) < {LAST_YEAR} THEN {day} END"
-        return value, f"({column} IS NOT NULL AND ({value}) IS NULL)"
-    text = _text(column, column_type)
-    value = (
-        f"CASE WHEN regexp_matches({text}, {lit(DATE_PATTERN)}) AND substr({text}, 1, 4) <> '0000' "
-        f"AND substr({text}, 1, 4) < '{LAST_YEAR}' THEN try_cast(substr({text}, 1, 10) AS DATE) END"
-    )
-    return value, f"({text} IS NOT NULL AND ({value}) IS NULL)"
+        value = column if column_type == "DATE" else f"CAST({column} AS DATE)"
+        bad = "FALSE"
+    else:
+        text = _text(column, column_type)
+        value = (
+            f"CASE WHEN regexp_matches({text}, {lit(DATE_PATTERN)}) AND substr({text}, 1, 4) <> '0000' "
+            f"THEN try_cast(substr({text}, 1, 10) AS DATE) END"
+        )
+        bad = f"({text} IS NOT NULL AND ({value}) IS NULL)"
+    out = f"(({value}) NOT BETWEEN DATE '{EARLIEST_DATE}' AND DATE '{LATEST_DATE}')"
+    return f"CASE WHEN NOT {out} THEN {value} END", bad, out
 
 
-def _amount(column: str, column_type: str) -> tuple[str, str, str]:
-    """(DOUBLE expression, 'not a number' condition, 'negative' condition)."""
+def _amount(column: str, column_type: str) -> tuple[str, str, str, str]:
+    """(DOUBLE expression, 'not a number' condition, 'negative' condition, 'too large' condition)."""
     if column_type in TEXT_TYPES:
         text = f"NULLIF({column}, '')"
         matches = f"regexp_matches({text}, {lit(AMOUNT_PATTERN)})"
@@ -116,19 +123,32 @@ def _amount(column: str, column_type: str) -> tuple[str, str, str]:
             value,
             f"({text} IS NOT NULL AND NOT {matches})",
             f"(starts_with({text}, '-') AND CAST({text} AS DOUBLE) <> 0)",
+            f"(({value}) > {MAX_AMOUNT})",
         )
     if column_type.startswith(NUMBER_PREFIXES):
         number = f"CAST({column} AS DOUBLE)"
-        return f"abs({number})", f"(NOT isfinite({number}))", f"({number} < 0)"
-    return "CAST(NULL AS DOUBLE)", f"({column} IS NOT NULL)", "FALSE"
+        return f"abs({number})", f"isnan({number})", f"({number} < 0)", f"(abs({number}) > {MAX_AMOUNT})"
+    return "CAST(NULL AS DOUBLE)", f"({column} IS NOT NULL)", "FALSE", "FALSE"
+
+
+def _text_problem(text: dict[str, str]) -> str:
+    """WHEN clauses: a control character in any text field, then a field longer than the store holds."""
+    control = [
+        f"WHEN regexp_matches({text[f]}, {lit(CONTROL_PATTERN)}) THEN {lit(Reason.control(f))}"
+        for f in FIELD_ORDER
+        if f in text
+    ]
+    long = [f"WHEN length({text[f]}) > {n} THEN {lit(Reason.too_long(f))}" for f, n in MAX_LENGTHS.items()]
+    return "\n".join(control + long)
 
 
 def checked_sql(raw: str, types: dict[str, str], known_categories: Iterable[str] = ()) -> str:
     """Every raw row with typed fields, exact subject keys and its per-row reasons (NULL when fine)."""
     text = {f: _text(f"r.{f}", types[f]) for f in (*REQUIRED_FIELDS, "status", "reference")}
-    occurred, bad_occurred = _date("r.occurred_on", types["occurred_on"])
-    resolved, bad_resolved = _date("r.resolved_on", types["resolved_on"])
-    amount, bad_amount, negative = _amount("r.amount", types["amount"])
+    texts = {f: _text(f"r.{f}", types[f]) for f in FIELD_ORDER if f in text or types[f] in TEXT_TYPES}
+    occurred, bad_occurred, early_occurred = _date("r.occurred_on", types["occurred_on"])
+    resolved, bad_resolved, early_resolved = _date("r.resolved_on", types["resolved_on"])
+    amount, bad_amount, negative, too_large = _amount("r.amount", types["amount"])
     kinds = ", ".join(lit(k) for k in KINDS)
     statuses = ", ".join(lit(s) for s in STATUSES)
     sid, kind, category = text["subject_id"], text["subject_kind"], text["category"]
@@ -151,6 +171,7 @@ def checked_sql(raw: str, types: dict[str, str], known_categories: Iterable[str]
            r.status AS raw_status, r.reference AS reference,
            CASE
                WHEN r.malformed IS NOT NULL THEN r.malformed
+               {_text_problem(texts)}
                {missing}
                WHEN {kind} NOT IN ({kinds}) THEN {lit(Reason.BAD_KIND)}
                ELSE {_shape_problem(sid, kind)}
@@ -158,10 +179,13 @@ def checked_sql(raw: str, types: dict[str, str], known_categories: Iterable[str]
            CASE
                WHEN NOT {category_ok} THEN {lit(Reason.BAD_CATEGORY)}
                WHEN {bad_occurred} THEN {lit(Reason.BAD_OCCURRED_ON)}
+               WHEN {early_occurred} THEN {lit(Reason.out_of_range("occurred_on"))}
                WHEN {bad_resolved} THEN {lit(Reason.BAD_RESOLVED_ON)}
+               WHEN {early_resolved} THEN {lit(Reason.out_of_range("resolved_on"))}
                WHEN {resolved} < {occurred} THEN {lit(Reason.RESOLVED_BEFORE)}
                WHEN {bad_amount} THEN {lit(Reason.BAD_AMOUNT)}
                WHEN {negative} THEN {lit(Reason.NEGATIVE_AMOUNT)}
+               WHEN {too_large} THEN {lit(Reason.AMOUNT_TOO_LARGE)}
                WHEN {status} NOT IN ({statuses}) THEN {lit(Reason.BAD_STATUS)}
            END AS post_reason
     FROM {raw} r)"""

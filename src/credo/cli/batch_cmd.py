@@ -10,6 +10,7 @@ import typer
 from credo.batch.engine import OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import echo_json, fail, out, phases
+from credo.cli.dates import DATE_METAVAR, date_parser
 from credo.cli.explain_view import render_explanation
 from credo.cli.store_ctx import cli_actor, open_from, reads_personal_data, store_errors
 from credo.explain_service import SubjectNotFound, explain_from_files
@@ -19,12 +20,15 @@ from credo.store.reading import explain_subject
 
 RecordsOpt = typer.Option(..., "--records", help="Records: a .csv, .jsonl or .parquet file, a folder, or a glob.")
 RulebookOpt = typer.Option(..., "--rulebook", help="The rulebook YAML file.")
-AsOfOpt = typer.Option(..., "--as-of", formats=["%Y-%m-%d"], help="Score as of this date (YYYY-MM-DD).")
+AsOfOpt = typer.Option(
+    ..., "--as-of", parser=date_parser("--as-of"), metavar=DATE_METAVAR, help="Score as of this date (YYYY-MM-DD)."
+)
 ExplainRulebookOpt = typer.Option(None, "--rulebook", help="File mode: the rulebook YAML file.")
 ExplainAsOfOpt = typer.Option(
     None,
     "--as-of",
-    formats=["%Y-%m-%d"],
+    parser=date_parser("--as-of"),
+    metavar=DATE_METAVAR,
     help="Explain as of this date (YYYY-MM-DD). Store mode: recomputed from the stored records under the "
     "rulebook in force then, writing nothing; default: the current state (today).",
 )
@@ -34,7 +38,7 @@ def batch(
     *,
     records: str = RecordsOpt,
     rulebook: Path = RulebookOpt,
-    as_of: dt.datetime = AsOfOpt,
+    as_of: dt.date = AsOfOpt,
     out_path: str = typer.Option(..., "--out", help="Scores file; .csv, .jsonl or .parquet by extension."),
     rejects: str | None = typer.Option(
         None,
@@ -50,7 +54,7 @@ def batch(
             summary = run_batch(
                 records,
                 book,
-                as_of.date(),
+                as_of,
                 out_path,
                 rejects=rejects,
                 reasons=reasons,
@@ -80,7 +84,7 @@ def explain(
         "(then --rulebook and --as-of are required). Without it, the subject is read from the store.",
     ),
     rulebook: Path | None = ExplainRulebookOpt,
-    as_of: dt.datetime | None = ExplainAsOfOpt,
+    as_of: dt.date | None = ExplainAsOfOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the full explanation as JSON."),
 ) -> None:
     """Explain one subject's score: every record, dimension, list, measure, reason and the forecast.
@@ -92,7 +96,7 @@ def explain(
             fail("with --records, --rulebook and --as-of are required too (without --records: the store)")
         try:
             book = load_rulebook(rulebook)
-            explanations = explain_from_files(subject_id, records, book, as_of.date())
+            explanations = explain_from_files(subject_id, records, book, as_of)
         except (RulebookError, InputError, SubjectNotFound) as exc:
             fail(str(exc))
     else:
@@ -103,7 +107,7 @@ def explain(
                 store,
                 subject_id,
                 today(store.environ),
-                None if as_of is None else as_of.date(),
+                as_of,
                 reader=("operator", cli_actor(), "command line lookup"),
             )
     for explanation in explanations:

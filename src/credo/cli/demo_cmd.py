@@ -15,6 +15,7 @@ from rich.table import Table
 from credo.batch.engine import BatchSummary, OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import credo_command, err, fail, out
+from credo.cli.dates import DATE_METAVAR, date_parser
 from credo.cli.explain_view import render_explanation
 from credo.cli.store_ctx import cli_actor, db_option, store_errors
 from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
@@ -30,7 +31,6 @@ __all__ = ["demo"]
 
 _GENERATE_STEPS = 3  # making identifiers, drawing records, writing Parquet
 _SCORE_STEPS = 4  # reading, validating and scoring, writing scores, writing rejects
-_DEFAULT_AS_OF = dt.datetime.combine(DEMO_AS_OF, dt.time())
 
 
 def _rulebook(path: Path | None) -> Rulebook:
@@ -108,15 +108,16 @@ def demo(
     ] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same town: the generator is deterministic.")] = 7,
     as_of: Annotated[
-        dt.datetime,
+        dt.date,
         typer.Option(
             "--as-of",
-            formats=["%Y-%m-%d"],
+            parser=date_parser("--as-of"),
+            metavar=DATE_METAVAR,
             show_default=DEMO_AS_OF.isoformat(),
             help="Generate and score as of this date. Fixed by default (the as-of date of the published "
             "scoring vectors) so that the demo gives the same figures on every run.",
         ),
-    ] = _DEFAULT_AS_OF,
+    ] = DEMO_AS_OF,
     rulebook: Annotated[
         Path | None,
         typer.Option(
@@ -154,7 +155,7 @@ def demo(
     except OSError as exc:
         fail(f"{out_dir}: cannot create folder: {exc.strerror or exc}")
     records, scores, rejects = (str(out_dir / name) for name in ("records.parquet", "scores.parquet", "rejects.csv"))
-    day = as_of.date()
+    day = as_of
     timings: dict[str, float] = {}
     columns = (
         SpinnerColumn(),

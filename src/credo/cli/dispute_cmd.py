@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from credo.cli.console import echo_json, fail, out, shown
+from credo.cli.dates import DATE_METAVAR, amount_parser, date_parser
 from credo.cli.store_ctx import cli_actor, open_from, reads_personal_data, store_errors
 from credo.store.audit import AuditEntry, append
 from credo.store.clock import today
@@ -100,12 +101,29 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
         typer.Option(help=f"A dispute: {', '.join(OUTCOMES)}. A repair application: {', '.join(REPAIR_OUTCOMES)}."),
     ],
     reasons: Annotated[str, typer.Option(help="Why: the subject reads it.")],
-    amount: Annotated[float | None, typer.Option(help="With corrected: the corrected amount.", min=0)] = None,
+    amount: Annotated[
+        float | None,
+        typer.Option(
+            parser=amount_parser("--amount"),
+            metavar="DECIMAL",
+            help="With corrected: the corrected amount (as in a record: 1250.50, at most 10^15).",
+        ),
+    ] = None,
     occurred_on: Annotated[
-        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="With corrected: the corrected occurred_on.")
+        dt.date | None,
+        typer.Option(
+            parser=date_parser("--occurred-on"),
+            metavar=DATE_METAVAR,
+            help="With corrected: the corrected occurred_on.",
+        ),
     ] = None,
     resolved_on: Annotated[
-        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="With corrected: the corrected resolved_on.")
+        dt.date | None,
+        typer.Option(
+            parser=date_parser("--resolved-on"),
+            metavar=DATE_METAVAR,
+            help="With corrected: the corrected resolved_on.",
+        ),
     ] = None,
     reviewer: Annotated[
         str | None,
@@ -121,9 +139,9 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
     if amount is not None:
         correction["amount"] = amount
     if occurred_on is not None:
-        correction["occurred_on"] = occurred_on.date()
+        correction["occurred_on"] = occurred_on
     if resolved_on is not None:
-        correction["resolved_on"] = resolved_on.date()
+        correction["resolved_on"] = resolved_on
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
         day, now = today(store.environ), store.clock()
         decided, touched = decide_dispute(

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from credo.cli.console import err, fail, out, shown
+from credo.cli.dates import DATE_METAVAR, date_parser
 from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.rulebook_file import RulebookError, parse_rulebook, read_rulebook_text
 from credo.store import rulebooks
@@ -85,13 +86,18 @@ def activate(
     ctx: typer.Context,
     version: Annotated[str, typer.Argument(help="A published version.")],
     from_: Annotated[
-        dt.datetime | None,
-        typer.Option("--from", formats=["%Y-%m-%d"], help="First day in force; default: its effective_from."),
+        dt.date | None,
+        typer.Option(
+            "--from",
+            parser=date_parser("--from"),
+            metavar=DATE_METAVAR,
+            help="First day in force; default: its effective_from.",
+        ),
     ] = None,
 ) -> None:
     """Put a published version in force from a date; scores as of that date on use it."""
     with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        done = rulebooks.activate(connection, version, store.clock(), from_.date() if from_ else None)
+        done = rulebooks.activate(connection, version, store.clock(), from_)
         audit_cli(
             connection, store, "rulebook.activate", {"version": done.version, "from": done.active_from.isoformat()}
         )

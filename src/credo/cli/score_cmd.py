@@ -7,6 +7,7 @@ import datetime as dt
 import typer
 
 from credo.cli.console import echo_json, err, out, shown
+from credo.cli.dates import DATE_METAVAR, date_parser
 from credo.cli.store_ctx import audit_cli, cli_actor, open_from, reads_personal_data, store_errors
 from credo.domain.identifiers import mask_identifier
 from credo.store.audit import append
@@ -20,7 +21,8 @@ SubjectIdsArg = typer.Argument(..., help="The subjects' identifiers.")
 StoreAsOfOpt = typer.Option(
     None,
     "--as-of",
-    formats=["%Y-%m-%d"],
+    parser=date_parser("--as-of"),
+    metavar=DATE_METAVAR,
     help="Recompute from the stored records as of this date (YYYY-MM-DD), under the rulebook in force then; "
     "writes nothing. Default: the stored current state.",
 )
@@ -46,7 +48,7 @@ def score(
     ctx: typer.Context,
     *,
     subject_id: list[str] = SubjectIdsArg,
-    as_of: dt.datetime | None = StoreAsOfOpt,
+    as_of: dt.date | None = StoreAsOfOpt,
     as_json: bool = typer.Option(
         False, "--json", help="One JSON object per subject and line (the identifier unmasked)."
     ),
@@ -57,7 +59,7 @@ def score(
         day = today(store.environ)
         for position, identifier in enumerate(subject_id, 1):
             try:
-                found = score_subject(store, identifier, day, None if as_of is None else as_of.date(), reader=_reader())
+                found = score_subject(store, identifier, day, as_of, reader=_reader())
             except SubjectNotInStore as exc:
                 missing += 1
                 which = f"subject {position} of {len(subject_id)}" if len(subject_id) > 1 else "subject"

@@ -9,6 +9,7 @@ same order and with the same reasons, and tests hold the two together.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,16 +19,28 @@ from credo.domain.identifiers import problem_with_identifier
 __all__ = [
     "AMOUNT_PATTERN",
     "CATEGORY_PATTERN",
+    "CONTROL_PATTERN",
     "DATE_PATTERN",
+    "EARLIEST_DATE",
     "FIELD_ORDER",
     "KINDS",
-    "LAST_YEAR",
+    "LATEST_DATE",
+    "MAX_AMOUNT",
+    "MAX_LENGTHS",
     "REQUIRED_FIELDS",
     "STATUSES",
+    "DuplicateKeys",
     "Reason",
     "Record",
     "RecordKey",
+    "amount_problem",
+    "day_problem",
+    "has_control",
+    "json_object",
+    "parse_amount",
+    "parse_date",
     "parse_row",
+    "typed_problem",
 ]
 
 KINDS = ("person", "organization")
@@ -40,8 +53,20 @@ CATEGORY_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
 # An ISO date, optionally followed by a time part that is ignored.
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].*)?$"
 AMOUNT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
-# Dates from this year on are not valid: a counting period added to them would pass the calendar's end.
-LAST_YEAR = 9000
+# Record dates lie in this range, both ends included (docs/batch.md): earlier dates are typing slips that
+# break date arithmetic (an epoch before year 1), and a counting period of up to 100 years added to a later
+# one stays far from the calendar's end.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+# Amounts are finite, at least 0 and at most this: a double holds every whole amount up to it exactly.
+MAX_AMOUNT = 10**15
+# What the store's columns hold (characters).
+MAX_LENGTHS = {"source": 100, "record_id": 200, "category": 200}
+# Control characters (Unicode Cc: C0, DEL, C1) and lone surrogates are refused in every text field.
+CONTROL_PATTERN = "[\\x00-\\x1f\\x7f-\\x9f]"
+_CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff]")
+# Prose (a dispute's statement, a decision's reasons, a title) may hold tabs and line breaks, nothing else of Cc.
+_CONTROL_IN_PROSE = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff]")
 
 RecordKey = tuple[str, str]
 
@@ -62,10 +87,38 @@ class Reason:
     NEGATIVE_AMOUNT = "amount is negative"
     BAD_STATUS = "status must be active or withdrawn"
     AMOUNT_NOT_A_NUMBER = "amount must be a number or decimal text"
+    AMOUNT_TOO_LARGE = f"amount is larger than {MAX_AMOUNT}"
+    DUPLICATE_KEYS = "record names a field more than once (duplicate keys are ambiguous)"
 
     @staticmethod
     def not_text(field: str) -> str:
         return f"{field} must be text or a whole number"
+
+    @staticmethod
+    def out_of_range(field: str) -> str:
+        return f"{field} must be between {EARLIEST_DATE} and {LATEST_DATE}"
+
+    @staticmethod
+    def control(field: str) -> str:
+        return f"{field} contains a control character or a lone surrogate"
+
+    @staticmethod
+    def too_long(field: str) -> str:
+        return f"{field} is longer than {MAX_LENGTHS[field]} characters"
+
+
+class DuplicateKeys(dict[str, object]):
+    """A JSON object that names a key more than once (see :func:`json_object`)."""
+
+
+def json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """``object_pairs_hook`` for :func:`json.loads`: an object with a repeated key comes back as DuplicateKeys.
+
+    JSON readers disagree on such an object (Python keeps the last value,
+    DuckDB the first), so a record holding one is refused as ambiguous.
+    """
+    made = dict(pairs)
+    return DuplicateKeys(made) if len(made) != len(pairs) else made
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +143,83 @@ def _date(text: str) -> dt.date | None:
     if not re.fullmatch(DATE_PATTERN, text):
         return None
     try:
-        day = dt.date.fromisoformat(text[:10])
+        return dt.date.fromisoformat(text[:10])
     except ValueError:
         return None
-    return day if day.year < LAST_YEAR else None
+
+
+def has_control(text: str, *, prose: bool = False) -> bool:
+    """Whether the text holds a control character (Unicode Cc) or a lone surrogate: refused wherever text comes in.
+
+    ``prose``: tab, line feed and carriage return are allowed (free text typed by a person).
+    """
+    return (_CONTROL_IN_PROSE if prose else _CONTROL).search(text) is not None
+
+
+def day_problem(name: str, day: dt.date) -> str | None:
+    """Why a date cannot be a record's ``name`` (or any date Credo takes), or None."""
+    return None if EARLIEST_DATE <= day <= LATEST_DATE else Reason.out_of_range(name)
+
+
+def parse_date(name: str, text: str) -> dt.date | str:
+    """The one date parser: YYYY-MM-DD (a time part after it is ignored), in range; or the reason it is not.
+
+    Records, CLI options and API parameters all read dates with it, so a
+    date is refused everywhere alike and with the same words.
+    """
+    day = _date(text)
+    if day is None:
+        return f"{name} is not a valid date (YYYY-MM-DD)"
+    return day_problem(name, day) or day
+
+
+def parse_amount(name: str, text: str) -> float | str:
+    """The one amount parser: decimal text (no exponent), at least 0 (-0 is 0), at most MAX_AMOUNT; or why not.
+
+    Records and the CLI's ``--amount`` read amounts with it, in the same words.
+    """
+    if not re.fullmatch(AMOUNT_PATTERN, text):
+        return f"{name} is not a decimal number"
+    amount = float(text)
+    if text.startswith("-") and amount != 0:
+        return f"{name} is negative"
+    amount = abs(amount)
+    return f"{name} is larger than {MAX_AMOUNT}" if amount > MAX_AMOUNT else amount
+
+
+def amount_problem(amount: float) -> str | None:
+    """Why a number cannot be an amount (not a number, negative, too large), or None."""
+    if math.isnan(amount):
+        return Reason.BAD_AMOUNT
+    if amount < 0:
+        return Reason.NEGATIVE_AMOUNT
+    return Reason.AMOUNT_TOO_LARGE if amount > MAX_AMOUNT else None
+
+
+def typed_problem(record: Record) -> str | None:
+    """The rules on a record's typed values (dates in range and in order, amount), for a record not read from text.
+
+    A reviewer's correction is checked with it: the same reasons as parse_row.
+    """
+    problem = day_problem("occurred_on", record.occurred_on)
+    if problem is None and record.resolved_on is not None:
+        problem = day_problem("resolved_on", record.resolved_on)
+        if problem is None and record.resolved_on < record.occurred_on:
+            problem = Reason.RESOLVED_BEFORE
+    if problem is None and record.amount is not None:
+        problem = amount_problem(record.amount)
+    return problem
+
+
+def _number_text(value: float) -> str:
+    """A JSON number written out in full; one too large for a double as 10^308 (still too large, same sign)."""
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        number = float("inf") if value > 0 else float("-inf")
+    if math.isinf(number):
+        return ("-" if number < 0 else "") + "1" + "0" * 308
+    return f"{number:.20f}"
 
 
 def _text(value: object) -> str | None:
@@ -116,15 +242,33 @@ def _type_problem(row: Mapping[str, object]) -> str | None:
     return None
 
 
+def _text_problem(fields: Mapping[str, str | None]) -> str | None:
+    """A control character or lone surrogate in any field, then a field longer than the store holds."""
+    for name in FIELD_ORDER:
+        value = fields[name]
+        if value is not None and has_control(value):
+            return Reason.control(name)
+    for name, limit in MAX_LENGTHS.items():
+        value = fields[name]
+        if value is not None and len(value) > limit:
+            return Reason.too_long(name)
+    return None
+
+
 def parse_row(row: Mapping[str, object]) -> Record | str:
     """Return the row as a Record, or the reason it must be rejected."""
+    if isinstance(row, DuplicateKeys):
+        return Reason.DUPLICATE_KEYS
     problem = _type_problem(row)
     if problem is not None:
         return problem
     fields = {name: _text(row.get(name)) for name in FIELD_ORDER}
     raw_amount = row.get("amount")
     if isinstance(raw_amount, int | float):  # a JSON number, in any notation: written out in full
-        fields["amount"] = f"{float(raw_amount):.20f}"
+        fields["amount"] = _number_text(raw_amount)
+    problem = _text_problem(fields)
+    if problem is not None:
+        return problem
     for name in REQUIRED_FIELDS:
         if fields[name] is None:
             return Reason.missing(name)
@@ -136,24 +280,23 @@ def parse_row(row: Mapping[str, object]) -> Record | str:
         return problem
     if not re.fullmatch(CATEGORY_PATTERN, category):
         return Reason.BAD_CATEGORY
-    occurred_on = _date(occurred)
-    if occurred_on is None:
-        return Reason.BAD_OCCURRED_ON
-    resolved_on = None
+    occurred_on = parse_date("occurred_on", occurred)
+    if isinstance(occurred_on, str):
+        return occurred_on
+    resolved_on: dt.date | None = None
     if fields["resolved_on"] is not None:
-        resolved_on = _date(fields["resolved_on"])
-        if resolved_on is None:
-            return Reason.BAD_RESOLVED_ON
-        if resolved_on < occurred_on:
+        resolved = parse_date("resolved_on", fields["resolved_on"])
+        if isinstance(resolved, str):
+            return resolved
+        if resolved < occurred_on:
             return Reason.RESOLVED_BEFORE
+        resolved_on = resolved
     amount = None
     if fields["amount"] is not None:
-        if not re.fullmatch(AMOUNT_PATTERN, fields["amount"]):
-            return Reason.BAD_AMOUNT
-        amount = float(fields["amount"])
-        if fields["amount"].startswith("-") and amount != 0:
-            return Reason.NEGATIVE_AMOUNT
-        amount = abs(amount)
+        parsed = parse_amount("amount", fields["amount"])
+        if isinstance(parsed, str):
+            return parsed
+        amount = parsed
     status = fields["status"] or "active"
     if status not in STATUSES:
         return Reason.BAD_STATUS

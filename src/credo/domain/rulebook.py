@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from credo.domain.durations import parse_duration
-from credo.domain.records import CATEGORY_PATTERN
+from credo.domain.records import CATEGORY_PATTERN, EARLIEST_DATE, LATEST_DATE, MAX_AMOUNT
 
 __all__ = [
     "EARLIEST_RULEBOOK_DATE",
@@ -51,10 +51,10 @@ __all__ = [
 MAX_POINTS = 100_000  # |points| of a rule or a tier
 MAX_FACTOR = 100  # repeat.factor
 MAX_SCORE = 1_000_000  # |score.base/min/max|, |grade min|, |dimension min/max|, |dimension_at_most|
-MAX_MIN_AMOUNT = 10**15  # a tier's min_amount: the largest amount a record may carry (MAX_AMOUNT)
+MAX_MIN_AMOUNT = MAX_AMOUNT  # a tier's min_amount: the largest amount a record may carry
 # Dates a rulebook may name: those a record may carry (1900-01-01 .. 2999-12-31).
-EARLIEST_RULEBOOK_DATE = dt.date(1900, 1, 1)
-LATEST_RULEBOOK_DATE = dt.date(2999, 12, 31)
+EARLIEST_RULEBOOK_DATE = EARLIEST_DATE
+LATEST_RULEBOOK_DATE = LATEST_DATE
 
 
 def _between(low: int, high: int) -> AfterValidator:

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 from collections.abc import Mapping
 
+from credo.domain.records import parse_date
 from credo.store.errors import StoreError
 
 __all__ = ["ENV_TODAY", "as_utc", "today", "utc_iso"]
@@ -26,10 +27,10 @@ def today(environ: Mapping[str, str] | None = None) -> dt.date:
     text = env.get(ENV_TODAY, "").strip()
     if not text:
         return dt.datetime.now(dt.UTC).date()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise StoreError(f"{ENV_TODAY} must be a date YYYY-MM-DD, not {text!r}") from None
+    day = parse_date(ENV_TODAY, text)  # the one date parser: as records and date options read dates
+    if isinstance(day, str):
+        raise StoreError(day)
+    return day
 
 
 def as_utc(at: dt.datetime) -> dt.datetime:

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.domain.records import LAST_YEAR, Record
+from credo.domain.records import Record, typed_problem
 from credo.domain.rulebook import Rulebook
 from credo.store.errors import ConflictError, NotFoundError, StoreError
 from credo.store.keys import KeyRing
@@ -292,13 +292,9 @@ def _correct(
         row.status, row.reference,
     )  # fmt: skip
     fixed = replace(fixed, **dict(correction))
-    if fixed.amount is not None and (fixed.amount < 0 or fixed.amount != fixed.amount):
-        raise StoreError("a corrected amount must be a number of at least 0")
-    dates = [d for d in (fixed.occurred_on, fixed.resolved_on) if d is not None]
-    if any(d.year >= LAST_YEAR for d in dates):
-        raise StoreError(f"corrected dates must be before the year {LAST_YEAR}")
-    if fixed.resolved_on is not None and fixed.resolved_on < fixed.occurred_on:
-        raise StoreError("resolved_on is before occurred_on")
+    problem = typed_problem(fixed)
+    if problem is not None:  # the words of every other path (parse_row, the batch SQL)
+        raise StoreError(problem)
     supersede(connection, row, fixed, now)
     return int(row.subject_id)
 

@@ -51,6 +51,7 @@ from credo.batch.reader import FIELDS, InputError, read_rows
 from credo.batch.sqltext import EPOCH_SQL, lit
 from credo.batch.validation import checked_sql, identifier_problem_sql
 from credo.domain.identifiers import mask_raw_row
+from credo.domain.records import Reason
 from credo.store import clock
 from credo.store.bootstrap import Store
 from credo.store.bulk import insert_dicts, insert_select, placeholder, select_in
@@ -717,7 +718,14 @@ def retry_quarantine(
 
 
 def _as_caller(raw: dict[str, Any], caller: str | None) -> dict[str, Any]:
-    """A quarantined row pushed over the API, checked again as its caller's: its source filled in or held to it."""
+    """A quarantined row pushed over the API, checked again as its caller's: its source filled in or held to it.
+
+    A lone surrogate (a push can carry one, a file cannot) is no text DuckDB holds: such a row keeps its reason.
+    """
+    if raw.get("malformed") is None:
+        for name in FIELDS:
+            if isinstance(raw.get(name), str) and re.search("[\ud800-\udfff]", raw[name]):
+                return {**dict.fromkeys(FIELDS), "malformed": Reason.control(name)}
     if caller is None or raw.get("malformed") is not None:
         return raw
     if raw.get("source") in (None, ""):
@@ -758,6 +766,11 @@ class QuarantineEntry:
         }
 
 
+def _shown(value: object) -> object:
+    """A raw value as it can be shown: a lone surrogate (why such a row was refused) as U+FFFD."""
+    return re.sub("[\ud800-\udfff]", "\N{REPLACEMENT CHARACTER}", value) if isinstance(value, str) else value
+
+
 def quarantine_entries(
     connection: Connection, ring: KeyRing, *, include_resolved: bool = False
 ) -> list[QuarantineEntry]:
@@ -767,7 +780,7 @@ def quarantine_entries(
         query = query.where(quarantine.c.state == "open")
     found = []
     for row in connection.execute(query):
-        raw = mask_raw_row(json.loads(ring.decrypt(row.raw_enc)))
+        raw = {k: _shown(v) for k, v in mask_raw_row(json.loads(ring.decrypt(row.raw_enc))).items()}
         found.append(
             QuarantineEntry(
                 row.id,

@@ -7,9 +7,9 @@ answered in milliseconds, so it does not start the DuckDB pipeline of
 * every record is checked by :func:`credo.domain.records.parse_row`, which
   the tests hold equal to the batch SQL checks, then the source rules in the
   same order (the record's source must be the caller's, registered, enabled
-  and registered for the category); a push also refuses what the store's
-  columns cannot hold (over-long ids, NUL characters, amounts of hundreds
-  of digits); dates from the year 9000 on are not valid dates on either path;
+  and registered for the category); parse_row also refuses what the
+  store's columns cannot hold (over-long ids, control characters, amounts
+  and dates out of range), on both paths;
 * the same content hash (:data:`credo.store.ingest.CONTENT_HASH_SQL`, here
   in Python; a test holds them equal) decides ``new`` / ``version`` /
   ``unchanged``, with the same rule for a record sent in several versions at
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,13 +33,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.domain.records import FIELD_ORDER, Record, parse_row
+from credo.domain.records import FIELD_ORDER, DuplicateKeys, Reason, Record, has_control, parse_row
 from credo.store.bulk import placeholder, select_in
 from credo.store.errors import ForbiddenError, NotFoundError
 from credo.store.ingest import ensure_subjects
 from credo.store.keys import KeyRing
 from credo.store.moves import close_moved_disputes
-from credo.store.quarantine import SOURCE_NOT_CALLER, api_label
+from credo.store.quarantine import SOURCE_NOT_CALLER, api_label, raw_json
 from credo.store.scoring import rescore_subjects
 from credo.store.sources import Source, source_allows
 from credo.store.tables import quarantine, records
@@ -59,8 +58,6 @@ __all__ = [
 
 MAX_RECORDS = 1000
 NOT_AN_OBJECT = "record is not a JSON object"
-_LIMITS = (("source", 100), ("record_id", 200), ("category", 200))
-_TEXT = ("source", "record_id", "subject_id", "subject_kind", "category", "status", "reference")
 _ABSENT = "\x1e"
 
 
@@ -107,22 +104,12 @@ class PushResult:
 def _check(row: object, caller: Source) -> Record | str:
     if not isinstance(row, Mapping):
         return NOT_AN_OBJECT
-    given = dict(row)
+    given: dict[str, object] = DuplicateKeys(row) if isinstance(row, DuplicateKeys) else dict(row)
     if given.get("source") in (None, ""):
         given["source"] = caller.id  # a source may leave out its own id
-    try:
-        parsed = parse_row(given)
-    except OverflowError:  # an amount of hundreds of digits
-        return "amount is out of range"
+    parsed = parse_row(given)
     if isinstance(parsed, str):
         return parsed
-    for name, limit in _LIMITS:
-        if len(getattr(parsed, name)) > limit:
-            return f"{name} is longer than {limit} characters"
-    for name in _TEXT:
-        value = getattr(parsed, name)
-        if isinstance(value, str) and "\x00" in value:
-            return f"{name} contains a NUL character"
     if parsed.source != caller.id:
         return SOURCE_NOT_CALLER
     return source_allows(caller, parsed.category) or parsed
@@ -131,10 +118,12 @@ def _check(row: object, caller: Source) -> Record | str:
 def _raw(row: object, caller: Source) -> dict[str, object]:
     """The row as kept in the quarantine: its fields, its source filled in; a non-object as text, with why."""
     if not isinstance(row, Mapping):
-        return {"malformed": NOT_AN_OBJECT, "text": json.dumps(row, ensure_ascii=False, default=str)[:10_000]}
+        return {"malformed": NOT_AN_OBJECT, "text": raw_json(row)[:10_000]}
     kept = {name: row.get(name) for name in FIELD_ORDER}
     if kept["source"] in (None, ""):
         kept["source"] = caller.id
+    if isinstance(row, DuplicateKeys):  # only one value of a repeated key is kept: a retry must not take it
+        kept["malformed"] = Reason.DUPLICATE_KEYS
     return kept
 
 
@@ -220,7 +209,7 @@ def store_pushed(
         if isinstance(checked, str):
             record_id = row.get("record_id") if isinstance(row, Mapping) else None
             results.append(PushResult(index, "rejected", reason=checked, record_id=_short_text(record_id)))
-            text = json.dumps(_raw(row, caller), ensure_ascii=False, default=str)
+            text = raw_json(_raw(row, caller))
             rejected.setdefault(
                 (checked, text),
                 {
@@ -256,7 +245,9 @@ def _already_quarantined(connection: Connection, ring: KeyRing, source: str) -> 
 
 
 def _short_text(value: object) -> str | None:
-    return value[:200] if isinstance(value, str) else None
+    """A rejected record's id as the answer repeats it: not when it holds what made it rejected (a lone surrogate
+    cannot even be sent back as JSON text)."""
+    return value[:200] if isinstance(value, str) and not has_control(value) else None
 
 
 def _store(

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from credo.store.keys import KeyRing
 from credo.store.tables import quarantine
 
-__all__ = ["API_PREFIX", "SOURCE_NOT_CALLER", "api_caller", "api_label", "quarantine_row", "raw_row"]
+__all__ = ["API_PREFIX", "SOURCE_NOT_CALLER", "api_caller", "api_label", "quarantine_row", "raw_json", "raw_row"]
 
 API_PREFIX = "api:"  # the ``file`` of a record pushed over the API: api:SOURCE:PUSH_ID
 SOURCE_NOT_CALLER = "source is not the caller's source"
@@ -38,6 +38,12 @@ def api_caller(file: str) -> str | None:
     return file[len(API_PREFIX) :].partition(":")[0] or None
 
 
+def raw_json(raw: object) -> str:
+    """A raw row as JSON text that UTF-8 can hold: a lone surrogate (refused, but kept) stays a JSON escape."""
+    text = json.dumps(raw, ensure_ascii=False, default=str)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")  # only inside a JSON string: "\\ud800"
+
+
 def quarantine_row(
     connection: Connection,
     ring: KeyRing,
@@ -49,7 +55,7 @@ def quarantine_row(
     now: dt.datetime,
 ) -> int:
     """Keep a row that could not be stored; ``reason`` must not quote an identifier."""
-    sealed = ring.encrypt(json.dumps(dict(raw), ensure_ascii=False, default=str).encode())
+    sealed = ring.encrypt(raw_json(dict(raw)).encode())
     values = {
         "file": file,
         "row_number": row_number,
