@@ -29,6 +29,7 @@ from credo.store.audit import verify as verify_chain
 from credo.store.bootstrap import init_store, open_store
 from credo.store.delivery import LEASE, claim_due, committed_marks, enqueue, mark_delivered, mark_failed
 from credo.store.errors import StoreError
+from credo.store.keys import KeyRing
 from credo.store.tables import audit_log, deliveries
 from credo.webhook_http import checked_addresses, resolve
 from tests.apisupport import BANK, OTHER_PERSON, PERSON, SOURCE, TODAY, Api, record
@@ -556,3 +557,28 @@ def test_a_pass_during_a_long_insert_still_sends_on_postgresql(api: Api, backend
         report = run_pass(api.store, None)  # the marks cannot be told now; disputes are still owed and sent
         holder.rollback()
     assert report.delivered == 1
+
+
+def test_a_pass_with_nothing_new_seals_and_writes_nothing_owed(
+    api: Api, receiver: Receiver, smtp: tuple[SmtpSettings, Mailbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass looks again at the last week's disputes and new addresses; what is owed already costs a read.
+
+    It used to seal every such message again and try to insert it under the write lock, every pass: in the
+    soak that grew with every dispute opened until pushes waited seconds behind the pass.
+    """
+    settings, _ = smtp
+    api.client.put("/v1/me/contact", json={"email": ADDRESS}, headers=api.headers("subject", PERSON))
+    api.push(record("J-1"), record("J-2"))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    for record_id in ("J-1", "J-2"):
+        open_dispute(api, record_id)
+    first = run_pass(api.store, settings)
+    assert first.enqueued.emails > 0 and first.enqueued.to_sources == 2
+    sealed: list[bytes] = []
+    real_encrypt = KeyRing.encrypt
+    monkeypatch.setattr(KeyRing, "encrypt", lambda self, data: sealed.append(data) or real_encrypt(self, data))
+    again = run_pass(api.store, settings)
+    assert (again.enqueued.total, again.delivered) == (0, 0)
+    assert sealed == []  # nothing owed again was sealed again
+    assert len(states(api)) == first.enqueued.total  # and each message is owed once

@@ -12,9 +12,11 @@ import contextlib
 import gc
 import logging
 import sys
+import traceback
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -227,7 +229,16 @@ async def _deliver(store: Store, smtp: SmtpSettings | None, every: float) -> Non
         except StoreError as exc:  # its messages never hold identifiers
             logger.warning("delivery pass failed: %s", exc)
         except Exception as exc:  # the loop must outlive a bad pass; the next one tries again
-            logger.warning("delivery pass failed: %s", type(exc).__name__)
+            logger.warning("delivery pass failed: %s", where_it_failed(exc))
+
+
+def where_it_failed(exc: BaseException) -> str:
+    """An unexpected error's type and the line it came from, never its message (which may hold personal data)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno} in {last.name}"
 
 
 def _asset(name: str) -> str:

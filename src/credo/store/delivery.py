@@ -28,7 +28,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -266,34 +266,85 @@ def _save_cursor(connection: Connection, cursor: Mapping[str, Any]) -> None:
 
 
 @dataclass(frozen=True)
+class _Owed:
+    """One message a pass found owed, sealed, not yet written."""
+
+    channel: str
+    party: tuple[str, str]
+    key: str
+    event_type: str
+    sealed: bytes
+    subject_id: int
+
+
+@dataclass
 class _Ledger:
-    """Where one pass writes what it owes."""
+    """What one pass finds owed: gathered while reading, written at the end in a short write transaction.
+
+    Gathering writes nothing, so on SQLite the pass takes the write lock (and makes pushes wait) only for the
+    inserts of what is new; messages owed or sent already are told apart with one read per party, before any
+    is sealed, since a pass looks again at every dispute and new address of the last :data:`LOOKBACK`.
+    """
 
     connection: Connection
     ring: KeyRing
     now: dt.datetime
+    found: dict[tuple[str, str, str], list[tuple[str, Mapping[str, Any], int]]] = field(default_factory=dict)
 
     def owe(
         self, channel: str, party: tuple[str, str], key: str, message: Mapping[str, Any], *, subject_id: int
-    ) -> int:
-        """Add one message about a subject unless it is already owed or sent; 1 if added.
+    ) -> None:
+        """Owe one message about a subject, unless it is already owed or sent (told at :meth:`fresh`).
 
         The subject's surrogate id is kept beside the message (encrypted with it), not sent: the audit entry of
         the delivery names it, so the subject sees who was told what.
         """
-        event_type = message["notice"]["kind"] if channel == "email" else message["type"]
-        sealed = self.ring.encrypt(json.dumps({"subject_id": subject_id, "message": message}).encode())
-        added = self.connection.execute(
-            dialect_insert(self.connection.dialect.name, deliveries)
-            .values(
-                channel=channel, party_kind=party[0], party_id=party[1], event_key=key, event_type=event_type,
-                payload_enc=sealed, state="pending", attempts=0, next_attempt_at=self.now, created_at=self.now,
-                subject_id=subject_id,
-            )
-            .on_conflict_do_nothing()  # owed or sent already (the unique channel, party and event)
-            .returning(deliveries.c.id)  # a row back only if added (a rowcount is not reliable here on psycopg)
-        ).first()  # fmt: skip
-        return 0 if added is None else 1
+        self.found.setdefault((channel, *party), []).append((key, message, subject_id))
+
+    def fresh(self) -> list[_Owed]:
+        """What is owed and not yet in the ledger, each message once, sealed (reads only)."""
+        fresh = []
+        for (channel, party_kind, party_id), items in self.found.items():
+            keys = sorted({key for key, _, _ in items})
+            known: set[str] = set()
+            for start in range(0, len(keys), IN_LIST):
+                known.update(
+                    self.connection.execute(
+                        sa.select(deliveries.c.event_key).where(
+                            deliveries.c.channel == channel,
+                            deliveries.c.party_kind == party_kind,
+                            deliveries.c.party_id == party_id,
+                            deliveries.c.event_key.in_(keys[start : start + IN_LIST]),
+                            deliveries.c.state != "cancelled",  # as the unique index: a cancelled one is owed again
+                        )
+                    ).scalars()
+                )
+            for key, message, subject_id in items:
+                if key in known:
+                    continue
+                known.add(key)
+                event_type = message["notice"]["kind"] if channel == "email" else message["type"]
+                sealed = self.ring.encrypt(json.dumps({"subject_id": subject_id, "message": message}).encode())
+                fresh.append(_Owed(channel, (party_kind, party_id), key, event_type, sealed, subject_id))
+        return fresh
+
+    def write(self, owed: Sequence[_Owed]) -> Enqueued:
+        """Insert what :meth:`fresh` found; a pass running beside this one may have owed some already."""
+        added = {"email": 0, "relying": 0, "source": 0}
+        for o in owed:
+            row = self.connection.execute(
+                dialect_insert(self.connection.dialect.name, deliveries)
+                .values(
+                    channel=o.channel, party_kind=o.party[0], party_id=o.party[1], event_key=o.key,
+                    event_type=o.event_type, payload_enc=o.sealed, state="pending", attempts=0,
+                    next_attempt_at=self.now, created_at=self.now, subject_id=o.subject_id,
+                )
+                .on_conflict_do_nothing()  # owed or sent already (the unique channel, party and event)
+                .returning(deliveries.c.id)  # a row back only if added (a rowcount is not reliable here on psycopg)
+            ).first()  # fmt: skip
+            if row is not None:
+                added["email" if o.channel == "email" else o.party[0]] += 1
+        return Enqueued(emails=added["email"], to_relying=added["relying"], to_sources=added["source"])
 
 
 @dataclass(frozen=True)
@@ -327,8 +378,14 @@ def committed_marks(connection: Connection) -> tuple[int, int] | None:
     return int(top_event), int(top_record)
 
 
+def _read_cursor(connection: Connection) -> dict[str, Any]:
+    """Where the last pass stopped looking at new outbox events and records (nothing yet: 0 and 0)."""
+    text = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == CURSOR)).scalar()
+    return {"outbox": 0, "records": 0} if text is None else dict(json.loads(text))
+
+
 def _lock_cursor(connection: Connection) -> dict[str, Any]:
-    """The cursor, write-locked for this transaction: passes owe one at a time (two would both insert)."""
+    """The cursor, write-locked for the rest of this transaction: passes write what they owe one at a time."""
     first = json.dumps({"outbox": 0, "records": 0})
     insert = dialect_insert(connection.dialect.name, store_meta).values(name=CURSOR, value=first)
     connection.execute(insert.on_conflict_do_nothing())  # two first passes at once: one row
@@ -352,7 +409,7 @@ def enqueue(  # noqa: PLR0917 (what a pass needs)
     rather than adding one); what is already owed is not owed again. ``book`` gives the rulebook in force, needed
     only to word emails (None: there is none, and emails wait).
     """
-    cursor = _lock_cursor(connection)
+    cursor = _read_cursor(connection)  # not locked: gathering writes nothing (see _Ledger)
     top_event, top_record = (cursor["outbox"], cursor["records"]) if marks is None else marks
     top_event, top_record = max(top_event, cursor["outbox"]), max(top_record, cursor["records"])
     since_day = today - LOOKBACK
@@ -361,12 +418,16 @@ def enqueue(  # noqa: PLR0917 (what a pass needs)
     ).all()
     new_events = (cursor["outbox"], top_event)
     ledger = _Ledger(connection, ring, now)
-    counts = Enqueued(
-        emails=_owe_emails(ledger, book, today, new_events, (cursor["records"], top_record), changed_disputes),
-        to_relying=_owe_relying(ledger, new_events),
-        to_sources=_owe_sources(ledger, changed_disputes),
+    _owe_emails(ledger, book, today, new_events, (cursor["records"], top_record), changed_disputes)
+    _owe_relying(ledger, new_events)
+    _owe_sources(ledger, changed_disputes)
+    fresh = ledger.fresh()
+    locked = _lock_cursor(connection)  # the write lock from here to the commit: only inserts follow
+    counts = ledger.write(fresh)
+    # A pass that ran meanwhile may have moved the cursor on: owing is idempotent, and the cursor only grows.
+    _save_cursor(
+        connection, {"outbox": max(top_event, locked["outbox"]), "records": max(top_record, locked["records"])}
     )
-    _save_cursor(connection, {"outbox": top_event, "records": top_record})
     return counts
 
 
@@ -377,14 +438,14 @@ def _owe_emails(  # noqa: PLR0917 (what owing emails needs)
     events: tuple[int, int],
     new_records: tuple[int, int],
     changed_disputes: Sequence[Any],
-) -> int:
+) -> None:
     connection, ring = ledger.connection, ledger.ring
     since_of = {
         int(sid): since
         for sid, since in connection.execute(sa.select(subject_contacts.c.subject_id, subject_contacts.c.since))
     }
     if not since_of:
-        return 0
+        return
     touched = set(
         connection.execute(
             sa.select(outbox.c.subject_id).where(outbox.c.id > events[0], outbox.c.id <= events[1]).distinct()
@@ -403,8 +464,7 @@ def _owe_emails(  # noqa: PLR0917 (what owing emails needs)
     wanted = sorted(touched & since_of.keys())
     rulebook = book() if wanted else None
     if rulebook is None:
-        return 0
-    added = 0
+        return
     for sid in wanted:  # only these addresses are opened
         sealed = connection.execute(
             sa.select(subject_contacts.c.email_enc).where(subject_contacts.c.subject_id == sid)
@@ -413,8 +473,7 @@ def _owe_emails(  # noqa: PLR0917 (what owing emails needs)
         for notice in reversed(notices_of(connection, rulebook, sid)):  # the oldest first, so they go in order
             if notice.on >= since_day:
                 message = {"to": email, "notice": notice.to_json()}
-                added += ledger.owe("email", ("subject", str(sid)), notice.notice_id, message, subject_id=sid)
-    return added
+                ledger.owe("email", ("subject", str(sid)), notice.notice_id, message, subject_id=sid)
 
 
 def _hooks(connection: Connection, party_kind: str) -> dict[str, dt.datetime]:
@@ -426,11 +485,11 @@ def _hooks(connection: Connection, party_kind: str) -> dict[str, dt.datetime]:
     return {r.party_id: r.created_at for r in rows}
 
 
-def _owe_relying(ledger: _Ledger, events: tuple[int, int]) -> int:
+def _owe_relying(ledger: _Ledger, events: tuple[int, int]) -> None:
     connection, now = ledger.connection, ledger.now
     hooks = _hooks(connection, "relying")
     if not hooks:
-        return 0
+        return
     enabled = {
         r.id: set(r.measures)
         for r in connection.execute(
@@ -443,7 +502,6 @@ def _owe_relying(ledger: _Ledger, events: tuple[int, int]) -> int:
         .order_by(outbox.c.id)
     ).all()
     asked = _answers(connection, sorted({int(e.subject_id) for e in changes}), set(hooks), now - ASKED_WITHIN)
-    added = 0
     for event in changes:
         measure = event.detail.get("measure")
         changed_at = as_utc(event.created_at)
@@ -469,8 +527,7 @@ def _owe_relying(ledger: _Ledger, events: tuple[int, int]) -> int:
                 "what_to_do": f"Ask again: GET /v1/decisions/{measure}?subject=<the subject you asked about>",
             }
             party, key = ("relying", relying_id), f"event-{event.id}"
-            added += ledger.owe("webhook", party, key, payload, subject_id=int(event.subject_id))
-    return added
+            ledger.owe("webhook", party, key, payload, subject_id=int(event.subject_id))
 
 
 def _answers(
@@ -496,9 +553,8 @@ def _answers(
     return found
 
 
-def _owe_sources(ledger: _Ledger, changed: Sequence[Any]) -> int:
+def _owe_sources(ledger: _Ledger, changed: Sequence[Any]) -> None:
     hooks = _hooks(ledger.connection, "source")
-    added = 0
     for d in changed:
         created = hooks.get(d.source_id)
         if created is None:
@@ -512,15 +568,14 @@ def _owe_sources(ledger: _Ledger, changed: Sequence[Any]) -> int:
                 "statement": ledger.ring.decrypt(d.statement_enc).decode(),
             }  # fmt: skip
             key = f"dispute-{d.dispute_id}-opened"
-            added += ledger.owe("webhook", party, key, opened, subject_id=sid)
+            ledger.owe("webhook", party, key, opened, subject_id=sid)
         if d.state != "open" and d.decided_on is not None:  # decided since the last pass (the caller's choice)
             decided = {
                 "type": "dispute.decided", **base, "outcome": d.outcome, "reasons": d.reasons,
                 "decided_on": d.decided_on.isoformat(),
             }  # fmt: skip
             key = f"dispute-{d.dispute_id}-decided"
-            added += ledger.owe("webhook", party, key, decided, subject_id=sid)
-    return added
+            ledger.owe("webhook", party, key, decided, subject_id=sid)
 
 
 # -- sending -------------------------------------------------------------------------------------
