@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from credo.api.app import create_app
 from credo.cli.app import app as cli
 from credo.store.bootstrap import init_store, open_store
-from credo.store.tables import records
+from credo.store.tables import audit_log, records
 from tests.apisupport import API_YAML, OTHER_PERSON, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
 from tests.conftest import Backend
 
@@ -268,3 +268,26 @@ def test_the_source_sees_the_disputes_of_its_records_and_no_others(api: Api) -> 
     assert api.client.get("/v1/source/disputes", headers=api.headers("source", OTHER_SOURCE)).json() == []
     accesses = api.client.get("/v1/me/report", headers=api.headers("subject", PERSON)).json()["subjects"][0]["accesses"]
     assert (SOURCE, "dispute.read") in {(a["who"], a["action"]) for a in accesses}
+
+
+def test_the_reviewers_queue_comes_a_page_at_a_time_and_audits_what_it_shows(api: Api) -> None:
+    """A long queue read whole appended an audit entry per open dispute at every read; a page bounds both."""
+    api.push(*(record(f"J-{n}") for n in range(3)))
+    opened = [open_dispute(api, f"J-{n}").json()["dispute_id"] for n in range(3)]
+    rita = api.headers("reviewer", "rita")
+
+    def queue_read_entries() -> int:
+        with api.store.begin() as connection:
+            query = sa.select(sa.func.count()).select_from(audit_log).where(audit_log.c.action == "dispute.queue.read")
+            return int(connection.execute(query).scalar_one())
+
+    first = api.client.get("/v1/disputes", params={"limit": 2}, headers=rita)
+    assert [d["dispute_id"] for d in first.json()] == opened[:2]  # the same deadline: the first opened first
+    assert queue_read_entries() == 2
+    rest = api.client.get("/v1/disputes", params={"offset": 2, "limit": 2}, headers=rita)
+    assert [d["dispute_id"] for d in rest.json()] == opened[2:]
+    assert queue_read_entries() == 3
+    whole = api.client.get("/v1/disputes", headers=rita)  # 50 a page by default
+    assert [d["dispute_id"] for d in whole.json()] == opened
+    too_many = api.client.get("/v1/disputes", params={"limit": 201}, headers=rita)
+    assert (too_many.status_code, too_many.json()["code"]) == (422, "invalid-request")

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Connection
@@ -28,6 +28,9 @@ from credo.store.disputes import (
     queue,
     statement_of,
 )
+
+QUEUE_PAGE = 50  # open disputes a page of the reviewers' queue shows unless asked otherwise
+MAX_QUEUE_PAGE = 200
 
 router = APIRouter(prefix="/v1", tags=["disputes"])  # the prefix here, so routes know their full path (metrics)
 Subject = Annotated[Any, Depends(roles("subject"))]
@@ -164,15 +167,20 @@ async def for_source(caller: Annotated[Any, Depends(roles("source"))]) -> list[d
 
 @router.get(
     "/disputes",
-    summary="Open disputes and repair applications, the nearest deadline first",
+    summary="Open disputes and repair applications, the nearest deadline first, a page at a time",
     response_model=list[DisputeOut],
     response_model_exclude_unset=True,
     openapi_extra=role_extra("reviewer", personal=True),
 )
-async def reviewer_queue(caller: Reviewer) -> list[dict[str, Any]]:
+async def reviewer_queue(
+    caller: Reviewer,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Open disputes to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_QUEUE_PAGE, description="Open disputes on this page")] = QUEUE_PAGE,
+) -> list[dict[str, Any]]:
+    """A page of the queue: each dispute shown is one audit entry for its subject, so a page is bounded."""
     ctx = caller.ctx
     with ctx.begin() as connection:
-        found = queue(connection)
+        found = queue(connection, offset=offset, limit=limit)
     entries = [
         AuditEntry("reviewer", caller.id, "dispute.queue.read", "the reviewers' queue", d.subject_id,
                    {"dispute_id": d.dispute_id})

@@ -380,12 +380,12 @@ def lapse_overdue(connection: Connection, today: dt.date, now: dt.datetime) -> l
     return lapsed
 
 
-def queue(connection: Connection) -> list[Dispute]:
-    """Open disputes, the nearest deadline first (a reviewer's work list)."""
-    rows = connection.execute(
-        sa.select(disputes).where(disputes.c.state == "open").order_by(disputes.c.deadline, disputes.c.id)
-    )
-    return [_of(r) for r in rows]
+def queue(connection: Connection, *, offset: int = 0, limit: int | None = None) -> list[Dispute]:
+    """Open disputes, the nearest deadline first (a reviewer's work list); ``limit`` of them from ``offset``."""
+    query = sa.select(disputes).where(disputes.c.state == "open").order_by(disputes.c.deadline, disputes.c.id)
+    if offset or limit is not None:
+        query = query.offset(offset).limit(limit)
+    return [_of(r) for r in connection.execute(query)]
 
 
 def _record_under_review(connection: Connection, source: str, record_id: str) -> dict[str, Any] | None:
