@@ -38,6 +38,10 @@ def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: i
         )
     ):
         found.append((from_event(int(event_id), event_type, detail, as_of), as_utc(created_at)))
+    found.extend(_moves_away(connection, subject_id))
+    # The latest versions before their first versions: reads here may see pushes that commit between two
+    # statements (no snapshot), and a record read first as latest must then be found among the first versions.
+    latest = connection.execute(sa.select(records).where(records.c.subject_id == subject_id, records.c.is_latest)).all()
     first = {
         (source, record_id): (int(row_id), as_utc(received), int(version) > 1)
         for source, record_id, row_id, received, version in connection.execute(
@@ -49,8 +53,7 @@ def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: i
             .group_by(records.c.source_id, records.c.record_id)
         )
     }  # fmt: skip
-    found.extend(_moves_away(connection, subject_id))
-    for row in connection.execute(sa.select(records).where(records.c.subject_id == subject_id, records.c.is_latest)):
+    for row in latest:
         rule = book.rule_for(row.category, kind)
         if rule is None:
             continue
@@ -58,6 +61,8 @@ def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: i
             row.source_id, row.record_id, str(subject_id), kind, row.category, row.occurred_on, row.amount,
             row.resolved_on, row.status, row.reference,
         )  # fmt: skip
+        if (row.source_id, row.record_id) not in first:
+            continue  # purged between the two reads
         first_id, arrived, moved_in = first[(row.source_id, row.record_id)]
         notice = from_record(first_id, record, rule, arrived.date(), moved_in=moved_in)
         if notice is not None:
