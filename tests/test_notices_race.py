@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,12 +19,13 @@ TODAY = "2026-06-30"
 
 
 @pytest.fixture
-def store(backend: Backend) -> Store:
+def store(backend: Backend) -> Iterator[Store]:
     backend.environ["CREDO_TODAY"] = TODAY
     made = backend.open()
     init_store(made)
     prepare(made)
-    return made
+    yield made
+    made.engine.dispose()
 
 
 def test_a_record_that_commits_between_the_reads_of_notices_is_no_error(store: Store) -> None:
