@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import random
 import subprocess
@@ -77,7 +78,8 @@ class Options:
     deliver_every: float = 15.0
     ingest_people: int = 400
     ingest_at: float | None = None  # seconds after the warm-up; default: a third of the run
-    active: int = 200
+    active: int = 200  # subjects active at a time: a third of the pushes go to them, and they visit
+    active_for: float = 60.0  # seconds each set of active subjects stays active before the next set's turn (0: always)
     seed: int = 7
 
 
@@ -117,7 +119,8 @@ def run(options: Options, say: Any = print) -> Report:
             add_relying(connection, BANK, measures, set(measures), NOW)
             ring = store.keys(connection)
         people = known_people(store, 5_000)
-        active = rng.sample(people, min(options.active, len(people)))
+        sets = 1 if options.active_for <= 0 else max(1, math.ceil(options.seconds / options.active_for))
+        active = rng.sample(people, min(options.active * sets, len(people)))
 
         def token(role: str, principal: str, kind: str | None = None) -> str:
             return issue_token(ring, role, principal, now=NOW, expires=dt.timedelta(days=1), kind=kind)
@@ -157,6 +160,8 @@ def run(options: Options, say: Any = print) -> Report:
                     measures=measures,
                     people=people,
                     active={p: token("subject", p, "person") for p in active},
+                    active_size=options.active,
+                    active_for=options.active_for,
                     today=DEMO_AS_OF.isoformat(),
                     server_pid=process.pid,
                     ingest=[sys.executable, "-m", "credo", "--db", url, "ingest", extra[0]] if extra[1] else [],
@@ -193,7 +198,7 @@ def _prepare(port: int, got: Received, token: Any, active: list[str]) -> None:
     operator = token("operator", "soak-operator")
     for kind, party in (("relying", BANK), ("source", "people-court")):
         _call(port, "PUT", f"/v1/webhooks/{kind}/{party}", operator, {"url": got.webhook_url})
-    for n, subject in enumerate(active[:CONTACTS]):
+    for n, subject in enumerate(active[:: max(1, len(active) // CONTACTS)][:CONTACTS]):  # spread over the sets
         _call(port, "PUT", "/v1/me/contact", token("subject", subject, "person"), {"email": f"subject{n}@example.org"})
 
 
@@ -369,7 +374,7 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="A PostgreSQL URL (a new schema is made and dropped).")
     defaults = Options()
     for name in ("people", "push_rate", "connections", "subject_rate", "review_every", "window", "warmup",
-                 "deliver_every", "ingest_people", "ingest_at", "active", "seed"):  # fmt: skip
+                 "deliver_every", "ingest_people", "ingest_at", "active", "active_for", "seed"):  # fmt: skip
         default = getattr(defaults, name)
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=type(default) if default is not None else float, default=default

@@ -100,13 +100,15 @@ class Plan:
     reviewer: str
     measures: Sequence[str]
     people: Sequence[str]
-    active: dict[str, str]  # active subject's identifier -> its token
+    active: dict[str, str]  # active subject's identifier -> its token, set after set (active_size each)
     today: str
     server_pid: int
     ingest: Sequence[str] = ()  # the command line of the file ingest, if any
     ingest_at: float = 0.0
     ingest_env: dict[str, str] = field(default_factory=dict)
     seed: int = 7
+    active_size: int = 0  # subjects active at a time (0: all of them, always)
+    active_for: float = 0.0  # seconds each set stays active (0: always the first set)
 
 
 class _Connection:
@@ -138,7 +140,17 @@ class _Load:
         self.stop = tally.started + plan.seconds
         self.pushes = 0  # pushes sent (or being sent)
         self.push_begun = time.perf_counter()
-        self.actives = list(plan.active)
+        self.all_actives = list(plan.active)
+        size = plan.active_size or len(self.all_actives)
+        self.active_sets = [self.all_actives[i : i + size] for i in range(0, len(self.all_actives), size)] or [[]]
+
+    @property
+    def actives(self) -> list[str]:
+        """The subjects active now: a set's turn lasts ``active_for`` seconds, so none piles up records for long."""
+        if self.plan.active_for <= 0:
+            return self.active_sets[0]
+        turn = int((time.perf_counter() - self.tally.started) / self.plan.active_for)
+        return self.active_sets[turn % len(self.active_sets)]
 
     def json_request(self, method: str, path: str, token: str, body: Any = None) -> bytes:
         headers = {"Authorization": f"Bearer {token}"}
