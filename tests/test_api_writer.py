@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
+from credo.api.app import create_app
 from credo.api.writer import AuditWriter, Done
 from credo.store.audit import AuditEntry, verify
 from credo.store.bootstrap import Store, init_store, open_store
+from credo.store.database import SERVER_CACHE_MIB
 from credo.store.tables import audit_log, store_meta
 
 NOW = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
@@ -99,3 +101,17 @@ def test_a_database_error_fails_the_batch_at_once_without_retrying_each_job(sqli
     results = asyncio.run(run())
     assert all(isinstance(r, OperationalError) for r in results), results
     assert calls == ["fine", "busy"]  # not run again one by one (each would wait for the lock again)
+
+
+def test_a_servers_sqlite_connections_keep_a_smaller_page_cache(tmp_path: Path) -> None:
+    """256 MiB a connection suits a bulk ingest's chunk; a server holds several connections for its life."""
+    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}")
+    init_store(store)
+    try:
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == -262144
+        create_app(store)
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == -SERVER_CACHE_MIB * 1024
+    finally:
+        store.engine.dispose()

@@ -45,7 +45,7 @@ from credo.api.writer import AuditWriter
 from credo.notify import SmtpSettings, run_pass
 from credo.store import clock
 from credo.store.bootstrap import Store
-from credo.store.database import database_failure, sqlite_path
+from credo.store.database import database_failure, limit_sqlite_cache, sqlite_path
 from credo.store.errors import StoreError
 from credo.store.migrate import require_head
 
@@ -78,6 +78,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
     With ``deliver_every`` (seconds), a background task sends owed notices and webhooks that often
     (:func:`credo.notify.run_pass`, SMTP from ``CREDO_SMTP_*``, read now so a bad setting stops the start).
     """
+    limit_sqlite_cache(store.engine)
     with store.begin() as connection:
         require_head(connection)
         ring = store.keys(connection)

@@ -23,9 +23,11 @@ from credo.store.errors import StorageFullError, StoreError, UnavailableError
 __all__ = [
     "DEFAULT_URL",
     "ENV_DB",
+    "SERVER_CACHE_MIB",
     "create_store_engine",
     "database_failure",
     "display_url",
+    "limit_sqlite_cache",
     "resolve_url",
     "sqlite_path",
 ]
@@ -80,6 +82,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-262144")  # up to 256 MiB: a chunk's index pages stay in memory until commit
     cursor.close()
+
+
+SERVER_CACHE_MIB = 32  # SQLite's page cache per connection of a server (the operating system caches the file too)
+
+
+def limit_sqlite_cache(engine: Engine, mib: int = SERVER_CACHE_MIB) -> None:
+    """Give each new SQLite connection of ``engine`` a page cache of ``mib`` MiB instead of the bulk paths' 256.
+
+    A server keeps several connections for its life, each filling its cache as the store is read: in the
+    10-minute soak its resident memory doubled (188 to 390 MiB) with 256 MiB a connection. The pooled
+    connections are closed, so every connection from now on has the smaller cache.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    def smaller(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA cache_size=-{int(mib) * 1024}")
+        cursor.close()
+
+    event.listen(engine, "connect", smaller)
+    engine.dispose()
 
 
 def create_store_engine(url: URL) -> Engine:
