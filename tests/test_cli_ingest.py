@@ -12,7 +12,8 @@ from tests.test_cli_store import credo
 from tests.test_store_ingest import row
 
 
-def test_ingest_quarantine_and_retry(backend: Backend, tmp_path: Path) -> None:
+def a_store_with_a_source(backend: Backend, tmp_path: Path) -> None:
+    """A store with the base rulebook in force and tax-authority registered for tax.*, on 2026-06-30."""
     backend.environ["CREDO_TODAY"] = "2026-06-30"
     book = tmp_path / "book.yaml"
     book.write_text(BASE_YAML, encoding="utf-8")
@@ -23,6 +24,10 @@ def test_ingest_quarantine_and_retry(backend: Backend, tmp_path: Path) -> None:
         ("source", "add", "tax-authority", "--category", "tax.*"),
     ):
         assert credo(backend, *args)[0] == 0
+
+
+def test_ingest_quarantine_and_retry(backend: Backend, tmp_path: Path) -> None:
+    a_store_with_a_source(backend, tmp_path)
     path = write_records(tmp_path / "r.csv", [row("1"), row("2", source="bank", category="traffic.violation")])
     code, out, _ = credo(backend, "ingest", str(path))
     assert code == 0
@@ -53,16 +58,7 @@ def test_ingest_quarantine_and_retry(backend: Backend, tmp_path: Path) -> None:
 
 def test_a_csv_with_the_wrong_delimiter_is_refused_whole(backend: Backend, tmp_path: Path) -> None:
     """Before: every row quarantined as 'missing subject_id', exit 0. Now one line, exit 1, nothing stored."""
-    backend.environ["CREDO_TODAY"] = "2026-06-30"
-    book = tmp_path / "book.yaml"
-    book.write_text(BASE_YAML, encoding="utf-8")
-    for args in (
-        ("init",),
-        ("rulebook", "publish", str(book)),
-        ("rulebook", "activate", "2026.1"),
-        ("source", "add", "tax-authority", "--category", "tax.*"),
-    ):
-        assert credo(backend, *args)[0] == 0
+    a_store_with_a_source(backend, tmp_path)
     path = tmp_path / "semicolons.csv"
     header = "source;record_id;subject_id;subject_kind;category;occurred_on"
     path.write_text(f"{header}\ntax-authority;T-1;{PERSON};person;tax.late_payment;2026-03-01\n", encoding="utf-8")
