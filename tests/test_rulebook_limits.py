@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from credo.cli.app import app
+from credo.domain.records import MAX_AMOUNT
 from credo.domain.rulebook import (
     MAX_FACTOR,
-    MAX_MIN_AMOUNT,
     MAX_POINTS,
     MAX_SCORE,
     Rulebook,
@@ -147,8 +147,8 @@ BOUNDED: list[tuple[str, str, tuple[int, ...], tuple[int, ...]]] = [
     (
         "{min_amount: 500, points: -10}",
         "{{min_amount: {}, points: -10}}",
-        (0, MAX_MIN_AMOUNT),
-        (-1, MAX_MIN_AMOUNT + 1),
+        (0, MAX_AMOUNT),
+        (-1, MAX_AMOUNT + 1),
     ),
     ("repeat: {window: 1y, factor: 2,", "repeat: {{window: 1y, factor: {},", (1, MAX_FACTOR), (0, MAX_FACTOR + 1)),
     (
@@ -203,7 +203,7 @@ def rulebooks_at_the_bounds(draw: st.DrawFn) -> Rulebook:
             "counts_for": draw(longest),
             "decay": draw(st.sampled_from(["none", "linear"])),
             "tiers": [
-                {"min_amount": MAX_MIN_AMOUNT, "points": draw(edge)},
+                {"min_amount": MAX_AMOUNT, "points": draw(edge)},
                 {"min_amount": 0, "points": draw(edge)},
             ],
         }
@@ -250,7 +250,7 @@ def rows_at_the_bounds(draw: st.DrawFn) -> list[dict[str, Any]]:
             "category": draw(st.sampled_from(["tax.late", "court.default"])),
             "occurred_on": draw(st.sampled_from(["1900-01-01", "1950-06-30", "2026-06-30"])),
         }
-        amount = draw(st.sampled_from([None, 0, 1.5, MAX_MIN_AMOUNT]))
+        amount = draw(st.sampled_from([None, 0, 1.5, MAX_AMOUNT]))
         if amount is not None:
             row["amount"] = amount
         if draw(st.booleans()):

@@ -18,10 +18,7 @@ from credo.domain.durations import parse_duration
 from credo.domain.records import CATEGORY_PATTERN, EARLIEST_DATE, LATEST_DATE, MAX_AMOUNT
 
 __all__ = [
-    "EARLIEST_RULEBOOK_DATE",
-    "LATEST_RULEBOOK_DATE",
     "MAX_FACTOR",
-    "MAX_MIN_AMOUNT",
     "MAX_POINTS",
     "MAX_SCORE",
     "CatalogueEntry",
@@ -51,10 +48,8 @@ __all__ = [
 MAX_POINTS = 100_000  # |points| of a rule or a tier
 MAX_FACTOR = 100  # repeat.factor
 MAX_SCORE = 1_000_000  # |score.base/min/max|, |grade min|, |dimension min/max|, |dimension_at_most|
-MAX_MIN_AMOUNT = MAX_AMOUNT  # a tier's min_amount: the largest amount a record may carry
-# Dates a rulebook may name: those a record may carry (1900-01-01 .. 2999-12-31).
-EARLIEST_RULEBOOK_DATE = EARLIEST_DATE
-LATEST_RULEBOOK_DATE = LATEST_DATE
+# A tier's min_amount is at most the largest amount a record may carry (MAX_AMOUNT), and the dates a
+# rulebook may name are those a record may carry (EARLIEST_DATE .. LATEST_DATE): records.py has both.
 
 
 def _between(low: int, high: int) -> AfterValidator:
@@ -67,8 +62,8 @@ def _between(low: int, high: int) -> AfterValidator:
 
 
 def _in_date_range(day: dt.date) -> dt.date:
-    if not EARLIEST_RULEBOOK_DATE <= day <= LATEST_RULEBOOK_DATE:
-        raise ValueError(f"must be between {EARLIEST_RULEBOOK_DATE} and {LATEST_RULEBOOK_DATE}")
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
     return day
 
 
@@ -130,7 +125,7 @@ class Retention(_Model):
 
 
 class Tier(_Model):
-    min_amount: Annotated[float, Field(allow_inf_nan=False), _between(0, MAX_MIN_AMOUNT)]
+    min_amount: Annotated[float, Field(allow_inf_nan=False), _between(0, MAX_AMOUNT)]
     points: Points
 
 
@@ -225,7 +220,7 @@ class ExampleRecord(_Model):
     occurred_on: Day
     source: StrictStr = "example"
     record_id: StrictStr | None = None
-    amount: Annotated[float, Field(allow_inf_nan=False), _between(0, MAX_MIN_AMOUNT)] | None = None
+    amount: Annotated[float, Field(allow_inf_nan=False), _between(0, MAX_AMOUNT)] | None = None
     resolved_on: Day | None = None
     status: Literal["active", "withdrawn"] = "active"
 
