@@ -92,6 +92,11 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
 
+def _register_ints(con: duckdb.DuckDBPyConnection, name: str, **columns: Sequence[int]) -> None:
+    """Make Python's integer columns a DuckDB view ``name`` (BIGINT each), in the order given."""
+    con.register(name, pa.table({column: pa.array(values, pa.int64()) for column, values in columns.items()}))
+
+
 def _rule_facts_sql(book: Rulebook) -> str:
     """Per rule: whether it decays, its dimension, whether a list counts its records, how long after a record it
     can still precede a repeat."""
@@ -155,35 +160,16 @@ class _Walk:
 
     def prepare(self, stale: Sequence[tuple[int, dt.date]]) -> None:
         con, t = self.con, self.t
-        con.register(
-            "due",
-            pa.table(
-                {
-                    "ka": pa.array([sid for sid, _ in stale], pa.int64()),
-                    "since": pa.array([day_number(d) for _, d in stale], pa.int64()),
-                }
-            ),
-        )
-        con.register(
+        _register_ints(con, "due", ka=[sid for sid, _ in stale], since=[day_number(d) for _, d in stale])
+        _register_ints(
+            con,
             "versions",
-            pa.table(
-                {
-                    "vno": pa.array([v.no for v in self.versions], pa.int64()),
-                    "first": pa.array([v.first for v in self.versions], pa.int64()),
-                    "last": pa.array([v.last for v in self.versions], pa.int64()),
-                }
-            ),
+            vno=[v.no for v in self.versions],
+            first=[v.first for v in self.versions],
+            last=[v.last for v in self.versions],
         )
         entries = [(sid, day_number(on)) for sid, history in self.consent.items() for on, _ in history]
-        con.register(
-            "consent_days",
-            pa.table(
-                {
-                    "ka": pa.array([e[0] for e in entries], pa.int64()),
-                    "t": pa.array([e[1] for e in entries], pa.int64()),
-                }
-            ),
-        )
+        _register_ints(con, "consent_days", ka=[e[0] for e in entries], t=[e[1] for e in entries])
         con.execute(
             """CREATE OR REPLACE TEMP TABLE rule_rows (vno BIGINT, ka BIGINT, source VARCHAR, record_id VARCHAR,
                category VARCHAR, occ BIGINT, res BIGINT, amount DOUBLE, base BIGINT, ends BIGINT, decays BOOLEAN,
@@ -193,15 +179,7 @@ class _Walk:
         for v in self.versions:
             self._rule_rows(v)
             clean_fors += [(v.no, cf) for cf in _clean_fors(v.book)]
-        con.register(
-            "clean_fors",
-            pa.table(
-                {
-                    "vno": pa.array([c[0] for c in clean_fors], pa.int64()),
-                    "cf": pa.array([c[1] for c in clean_fors], pa.int64()),
-                }
-            ),
-        )
+        _register_ints(con, "clean_fors", vno=[c[0] for c in clean_fors], cf=[c[1] for c in clean_fors])
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE directions AS
             SELECT r.vno, r.ka, r.dim_no,
@@ -367,7 +345,7 @@ class _Walk:
         """Each pair's consent history, moved forward with its records (only under a version that asks for it)."""
         if not v.book.score.requires_consent or not self.consent:
             return {}
-        self.con.register("consenting", pa.table({"ka": pa.array(sorted(self.consent), pa.int64())}))
+        _register_ints(self.con, "consenting", ka=sorted(self.consent))
         rows = self.con.execute(
             f"SELECT p.pk, p.ka, p.t FROM pairs p WHERE {chosen} AND p.ka IN (SELECT ka FROM consenting)"
         ).fetchall()
