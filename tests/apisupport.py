@@ -23,6 +23,15 @@ TODAY = "2026-06-30"
 SOURCE = "court"
 OTHER_SOURCE = "tax-office"
 BANK = "city-bank"
+# A principal for each role: the source and bank api_over registers, a valid person, names for the trail.
+PRINCIPALS = {
+    "source": SOURCE,
+    "relying": BANK,
+    "subject": PERSON,
+    "operator": "alice",
+    "auditor": "audit",
+    "reviewer": "bob",
+}
 # The black list is public for a year from the day a debtor entered it.
 API_YAML = BASE_YAML.replace(
     "    enter_when: {categories: [court.judgment_default]}\n",
@@ -36,6 +45,7 @@ __all__ = [
     "OTHER_PERSON",
     "OTHER_SOURCE",
     "PERSON",
+    "PRINCIPALS",
     "SOURCE",
     "TODAY",
     "Api",

@@ -18,16 +18,20 @@ from credo.api.auth import ROLES
 from credo.store.bootstrap import init_store, open_store
 from credo.store.relying import add_relying, disable_relying
 from credo.store.sources import add_source, disable_source
-from tests.apisupport import BANK, NOW, OTHER_PERSON, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
+from tests.apisupport import (
+    BANK,
+    NOW,
+    OTHER_PERSON,
+    OTHER_SOURCE,
+    PERSON,
+    PRINCIPALS,
+    SOURCE,
+    TODAY,
+    Api,
+    api_over,
+    record,
+)
 
-PRINCIPALS = {
-    "source": SOURCE,
-    "relying": BANK,
-    "subject": PERSON,
-    "operator": "alice",
-    "auditor": "audit",
-    "reviewer": "bob",
-}
 # Each role's principals by standing: (principal, whether it stands as registered and enabled).
 STANDINGS: dict[str, list[tuple[str, bool]]] = {
     "source": [(SOURCE, True), ("closed-court", False), ("never-registered", False)],

@@ -23,17 +23,9 @@ from typer.testing import CliRunner
 from credo.cli.app import app
 from credo.store.bootstrap import init_store, open_store
 from credo.store.tables import audit_log
-from tests.apisupport import BANK, OTHER_SOURCE, PERSON, SOURCE, TODAY, Api, api_over, record
+from tests.apisupport import BANK, OTHER_SOURCE, PERSON, PRINCIPALS, SOURCE, TODAY, Api, api_over, record
 
 MARK = "x-credo-reads-personal-data"
-PRINCIPALS = {
-    "source": SOURCE,
-    "relying": BANK,
-    "subject": PERSON,
-    "operator": "alice",
-    "auditor": "audit",
-    "reviewer": "bob",
-}
 
 
 @pytest.fixture(scope="module")
