@@ -6,6 +6,8 @@ migrations folder of their own; ``credo init`` (and tests) call :func:`upgrade`.
 
 from __future__ import annotations
 
+import functools
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -24,7 +26,12 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
+    """The newest packaged migration. Cached: reading the scripts takes milliseconds, and every transaction asks.
+
+    The migrations are part of the installed package, so their head does not change while a process runs.
+    """
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
