@@ -1,11 +1,11 @@
 """Sending what the store owes: email over SMTP and signed webhooks over HTTP (docs/due-process.md, "Delivery").
 
 One pass (:func:`run_pass`): in a transaction, owe whatever is new
-(:func:`credo.store.delivery.enqueue`) and lease what is due; then send each
-message outside any transaction, and record each outcome in a short
-transaction of its own, with the audit entry of a delivery. A crash between
-sending and recording sends that message again after its lease: delivery is
-at least once, and a receiver drops repeats by ``X-Credo-Delivery``.
+(:func:`credo.store.delivery.enqueue`) and lease what is due, ten at a time; send each
+message outside any transaction, and record the ten outcomes in one short
+transaction, with the audit entries of the deliveries. A crash between
+sending and recording sends those messages again after their lease: delivery
+is at least once, and a receiver drops repeats by ``X-Credo-Delivery``.
 
 ``credo deliver`` runs a pass (or one every few seconds with ``--watch``);
 ``credo serve`` runs one every ``CREDO_DELIVERY_INTERVAL`` seconds.
@@ -197,6 +197,8 @@ def run_pass(
             batch = claim_due(connection, ring, now, moment(), min(BATCH, limit), channels)
         if not batch:
             break
+        sent: list[tuple[Due, dt.datetime]] = []
+        failed: list[tuple[Due, str, dt.datetime, bool]] = []
         for message in batch:
             try:
                 if message.channel == "email":
@@ -206,16 +208,21 @@ def run_pass(
                     _post_webhook(message, moment(), timeout, allowed, resolver)
             except Exception as exc:  # any failure of one message is that message's failed attempt
                 give_up = isinstance(exc, DeliveryError) and exc.permanent
-                reason = plain_reason(exc, message.channel)
-                with store.begin() as connection:
-                    state = mark_failed(connection, message, reason, moment(), give_up=give_up)
+                failed.append((message, plain_reason(exc, message.channel), moment(), give_up))
+            else:
+                sent.append((message, moment()))
+        # The batch's outcomes in one short transaction, not one each: a pass takes the write lock (which pushes
+        # and decisions wait for) once per batch. A crash before it sends the batch again after its lease, as a
+        # crash after any one message would: delivery is at least once either way.
+        with store.begin() as connection:
+            for message, reason, at, give_up in failed:
+                state = mark_failed(connection, message, reason, at, give_up=give_up)
                 retrying += state == "pending"
                 given_up += state == "failed"
-                continue
-            with store.begin() as connection:
-                at = moment()
-                append(connection, [mark_delivered(connection, ring, message, at)], at)
-            delivered += 1
+            if sent:
+                entries = [mark_delivered(connection, ring, message, at) for message, at in sent]
+                append(connection, entries, max(at for _, at in sent))
+        delivered += len(sent)
     return PassReport(enqueued, delivered, retrying, given_up, waiting)
 
 
