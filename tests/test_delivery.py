@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +35,8 @@ from credo.store.tables import audit_log, deliveries
 from credo.webhook_http import checked_addresses, resolve
 from tests.apisupport import BANK, OTHER_PERSON, PERSON, SOURCE, TODAY, Api, record
 from tests.conftest import Backend
-from tests.tlspeers import serving
+from tests.serving import call, serving
+from tests.tlspeers import serving as serving_tls
 
 PENALTY = "high-consumption-restriction"
 ADDRESS = "subject@example.org"
@@ -121,7 +123,7 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     got.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/credo"
-    with serving(server):
+    with serving_tls(server):
         yield got
 
 
@@ -408,6 +410,29 @@ def test_the_server_sends_what_is_owed_in_the_background(api: Api, receiver: Rec
     assert [json.loads(body)["type"] for _, body in receiver.requests] == ["dispute.opened"]
 
 
+def test_several_workers_answer_and_a_process_of_their_own_sends_what_is_owed(
+    api: Api, backend: Backend, receiver: Receiver, tmp_path: Path
+) -> None:
+    api.push(record("J-1"))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    open_dispute(api, "J-1")
+    environ = {**backend.environ, "CREDO_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
+    options = ("--workers", "2", "--deliver-every", "0.2")
+    with serving(backend.url, environ, tmp_path / "server.log", options=options) as served:
+        children = Path(f"/proc/{served.process.pid}/task/{served.process.pid}/children").read_text().split()
+        pushed = [
+            call(served.port, "POST", "/v1/records", api.token("source", SOURCE), [record(f"J-{n}")]) for n in (2, 3)
+        ]
+        deadline = time.monotonic() + 60  # a bound on waiting, not a speed requirement
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # further passes: they must not send it again
+    assert len(children) >= 3  # two workers and the delivery process (and perhaps multiprocessing's helper)
+    assert [status for status, _ in pushed] == [200, 200]
+    assert [json.loads(body)["type"] for _, body in receiver.requests] == ["dispute.opened"]
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
 def test_an_address_given_after_a_pass_still_gets_the_days_notices(
     api: Api, smtp: tuple[SmtpSettings, Mailbox]
 ) -> None:
@@ -452,6 +477,33 @@ def test_a_sender_whose_lease_ran_out_cannot_undo_a_delivery(api: Api, receiver:
     with api.store.begin() as connection:
         assert mark_failed(connection, slow, "HTTP 500", later_on) == "lost"  # A's late failure changes nothing
     assert states(api) == [("webhook", "dispute.opened", "delivered", 1)]
+
+
+def test_a_pass_that_dies_before_recording_sends_the_same_messages_again_after_the_lease(
+    api: Api, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.push(record("J-1"), record("J-2"))
+    set_webhook(api, "source", SOURCE, receiver.url)
+    for record_id in ("J-1", "J-2"):
+        open_dispute(api, record_id)
+    now = later()
+
+    def dies(*_args: object) -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr("credo.notify.append", dies)  # after sending both, while recording the batch's outcomes
+    with pytest.raises(RuntimeError, match="died"):
+        run_pass(api.store, None, now=now)
+    monkeypatch.undo()
+    first = sorted(headers["X-Credo-Delivery"] for headers, _ in receiver.requests)
+    assert len(first) == 2
+    assert [s[2] for s in states(api)] == ["pending", "pending"]  # nothing recorded: both still owed
+    assert run_pass(api.store, None, now=now + dt.timedelta(minutes=1)).delivered == 0  # leased meanwhile
+    report = run_pass(api.store, None, now=now + LEASE + dt.timedelta(seconds=1))
+    assert report.delivered == 2
+    again = sorted(headers["X-Credo-Delivery"] for headers, _ in receiver.requests[2:])
+    assert again == first  # the same ids: a receiver drops the repeats
+    assert [s[2:] for s in states(api)] == [("delivered", 1), ("delivered", 1)]
 
 
 def test_two_passes_at_once_owe_and_send_each_message_once(api: Api, receiver: Receiver) -> None:
