@@ -79,7 +79,6 @@ class Options:
     ingest_people: int = 400
     ingest_at: float | None = None  # seconds after the warm-up; default: a third of the run
     active: int = 200  # subjects active at a time: a third of the pushes go to them, and they visit
-    workers: int = 1  # credo serve --workers: with more, the delivery pass runs in a process of its own
     active_for: float = 60.0  # seconds each set of active subjects stays active before the next set's turn (0: always)
     seed: int = 7
 
@@ -144,8 +143,7 @@ def run(options: Options, say: Any = print) -> Report:
                 "CREDO_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
                 "CREDO_DELIVERY_INTERVAL": str(options.deliver_every),
             }
-            serve = ["-m", "credo", "--db", url, "serve", "--port", str(port), "--workers", str(options.workers)]
-            with server(serve, env, port, log) as process:
+            with server(["-m", "credo", "--db", url, "serve", "--port", str(port)], env, port, log) as process:
                 _prepare(port, got, token, active)
                 plan = Plan(
                     port=port,
@@ -376,7 +374,7 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="A PostgreSQL URL (a new schema is made and dropped).")
     defaults = Options()
     for name in ("people", "push_rate", "connections", "subject_rate", "review_every", "window", "warmup",
-                 "deliver_every", "ingest_people", "ingest_at", "active", "active_for", "workers", "seed"):  # fmt: skip
+                 "deliver_every", "ingest_people", "ingest_at", "active", "active_for", "seed"):  # fmt: skip
         default = getattr(defaults, name)
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=type(default) if default is not None else float, default=default

@@ -307,8 +307,10 @@ class _Load:
 
     async def memory(self) -> None:
         while time.perf_counter() < self.stop:
-            rss = _tree_rss(self.plan.server_pid)
-            if rss is None:
+            try:
+                with open(f"/proc/{self.plan.server_pid}/status", encoding="ascii") as status:
+                    rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            except (OSError, StopIteration):
                 return
             self.ledger.memory[self.tally.window_of(time.perf_counter())] = rss
             await asyncio.sleep(1.0)
@@ -337,18 +339,6 @@ class _Load:
             "said": (out.decode().strip().splitlines() or [""])[0],
             "error": err.decode().strip()[-500:],
         }
-
-
-def _tree_rss(pid: int) -> int | None:
-    """The resident memory (kB) of a process and of its children (workers, the delivery process); None once gone."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as children:
-            kids = [int(child) for child in children.read().split()]
-    except (OSError, StopIteration):
-        return None
-    return rss + sum(_tree_rss(kid) or 0 for kid in kids)
 
 
 async def run_load(plan: Plan) -> tuple[Tally, Ledger]:

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,19 +78,14 @@ class Served:
 
 
 @contextmanager
-def serving(
-    url: str, environ: Mapping[str, str], log: Path, port: int | None = None, options: Sequence[str] = ()
-) -> Iterator[Served]:
-    """``credo --db URL serve`` in a child process (no delivery pass), once it answers; stopped at the end.
-
-    ``options`` go to ``serve`` (``--workers 2``, or ``--deliver-every 0.2`` for a delivery pass after all).
-    """
+def serving(url: str, environ: Mapping[str, str], log: Path, port: int | None = None) -> Iterator[Served]:
+    """``credo --db URL serve`` in a child process (no delivery pass), once it answers; stopped at the end."""
     env = {**os.environ, **environ, "CREDO_TODAY": TODAY, "CREDO_DELIVERY_INTERVAL": "0"}
     env.pop("CREDO_KEYS", None)
     port = port or free_port()
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "credo", "--db", url, "serve", "--port", str(port), *options], env=env, stderr=sink
+            [sys.executable, "-m", "credo", "--db", url, "serve", "--port", str(port)], env=env, stderr=sink
         )
     served = Served(process, port, log)
     try:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,8 +34,7 @@ from credo.store.tables import audit_log, deliveries
 from credo.webhook_http import checked_addresses, resolve
 from tests.apisupport import BANK, OTHER_PERSON, PERSON, SOURCE, TODAY, Api, record
 from tests.conftest import Backend
-from tests.serving import call, serving
-from tests.tlspeers import serving as serving_tls
+from tests.tlspeers import serving
 
 PENALTY = "high-consumption-restriction"
 ADDRESS = "subject@example.org"
@@ -123,7 +121,7 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     got.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/credo"
-    with serving_tls(server):
+    with serving(server):
         yield got
 
 
@@ -408,29 +406,6 @@ def test_the_server_sends_what_is_owed_in_the_background(api: Api, receiver: Rec
         while not receiver.requests and time.monotonic() < deadline:
             time.sleep(0.05)
     assert [json.loads(body)["type"] for _, body in receiver.requests] == ["dispute.opened"]
-
-
-def test_several_workers_answer_and_a_process_of_their_own_sends_what_is_owed(
-    api: Api, backend: Backend, receiver: Receiver, tmp_path: Path
-) -> None:
-    api.push(record("J-1"))
-    set_webhook(api, "source", SOURCE, receiver.url)
-    open_dispute(api, "J-1")
-    environ = {**backend.environ, "CREDO_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
-    options = ("--workers", "2", "--deliver-every", "0.2")
-    with serving(backend.url, environ, tmp_path / "server.log", options=options) as served:
-        children = Path(f"/proc/{served.process.pid}/task/{served.process.pid}/children").read_text().split()
-        pushed = [
-            call(served.port, "POST", "/v1/records", api.token("source", SOURCE), [record(f"J-{n}")]) for n in (2, 3)
-        ]
-        deadline = time.monotonic() + 60  # a bound on waiting, not a speed requirement
-        while not receiver.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)  # further passes: they must not send it again
-    assert len(children) >= 3  # two workers and the delivery process (and perhaps multiprocessing's helper)
-    assert [status for status, _ in pushed] == [200, 200]
-    assert [json.loads(body)["type"] for _, body in receiver.requests] == ["dispute.opened"]
-    assert "Traceback" not in (tmp_path / "server.log").read_text()
 
 
 def test_an_address_given_after_a_pass_still_gets_the_days_notices(

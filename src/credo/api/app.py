@@ -44,12 +44,12 @@ from credo.api.params import plain_parameters
 from credo.api.writer import AuditWriter
 from credo.notify import SmtpSettings, run_pass
 from credo.store import clock
-from credo.store.bootstrap import Store, open_store
+from credo.store.bootstrap import Store
 from credo.store.database import database_failure, limit_sqlite_cache, sqlite_path
 from credo.store.errors import StoreError
 from credo.store.migrate import require_head
 
-__all__ = ["MAX_BODY", "ROUTES", "app_from_environment", "create_app", "deliver_forever"]
+__all__ = ["MAX_BODY", "ROUTES", "create_app"]
 
 logger = logging.getLogger("credo.api")
 MAX_BODY = 4 * 1024 * 1024  # bytes in a request body at most (docs/api.md, "Limits")
@@ -152,14 +152,6 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
     return app
 
 
-def app_from_environment() -> FastAPI:
-    """The app one of several worker processes serves (``credo serve --workers N``): the store from ``CREDO_DB``.
-
-    Workers send nothing themselves: ``credo serve`` runs the delivery pass in a process of its own.
-    """
-    return create_app(open_store())
-
-
 def _with_bearer_scheme(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """The OpenAPI document, with the bearer scheme on every route that is not public.
 
@@ -239,20 +231,6 @@ async def _deliver(store: Store, smtp: SmtpSettings | None, every: float) -> Non
             logger.warning("delivery pass failed: %s", exc)
         except Exception as exc:  # the loop must outlive a bad pass; the next one tries again
             logger.warning("delivery pass failed: %s", where_it_failed(exc))
-
-
-def deliver_forever(url: str, every: float) -> None:
-    """A delivery pass every ``every`` seconds, in a process of its own (``credo serve --workers N``).
-
-    Apart from the workers so that its work (wording notices, sealing, talking to SMTP and webhook receivers)
-    never holds the interpreter lock a request waits for. Runs until the process is stopped.
-    """
-    store = open_store(url)
-    smtp = SmtpSettings.from_env(store.environ)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_deliver(store, smtp, every))
 
 
 def where_it_failed(exc: BaseException) -> str:

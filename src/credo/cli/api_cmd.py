@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -13,7 +12,6 @@ from credo.cli.console import echo_json, err, fail, out, shown
 from credo.cli.store_ctx import audit_cli, open_from, store_errors
 from credo.store.audit import verify
 from credo.store.clock import today
-from credo.store.database import ENV_DB
 from credo.store.relying import add_relying, disable_relying, list_relying
 from credo.store.rulebooks import rulebook_at
 
@@ -36,52 +34,29 @@ def serve(
             envvar="CREDO_DELIVERY_INTERVAL",
         ),
     ] = 15.0,
-    workers: Annotated[
-        int,
-        typer.Option(
-            help="Processes that answer requests; with more than 1, the delivery pass runs in a process of its own.",
-            min=1,
-            max=64,
-            envvar="CREDO_WORKERS",
-        ),
-    ] = 1,
 ) -> None:
     """Serve the HTTP API (docs/api.md) over the store: routes under /v1, OpenAPI at /v1/openapi.json."""
-    import multiprocessing
-
     import uvicorn
 
-    from credo.api.app import create_app, deliver_forever
+    from credo.api.app import create_app
 
-    settings: dict[str, Any] = {
-        "host": host, "port": port, "log_level": "warning",
-        "access_log": False,  # uvicorn's access log prints paths, and paths hold identifiers
-        "server_header": False, "loop": "uvloop", "http": "httptools", "log_config": None,
-    }  # fmt: skip
     with open_from(ctx) as store, store_errors():
-        # Checked here, once: a store not at the schema's head, or bad SMTP settings, stop the start.
         app = create_app(store, deliver_every=deliver_every or None)
         err.print(f"Credo API on http://{host}:{port}/v1/docs (OpenAPI: /v1/openapi.json); Ctrl-C stops it")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
         logging.getLogger("uvicorn.error").addFilter(_no_traceback)
-        if workers == 1:
-            uvicorn.run(app, **settings)
-            return
-        url = store.url.render_as_string(hide_password=False)
-        os.environ[ENV_DB] = url  # what each worker (a new interpreter) opens: credo.api.app.app_from_environment
-        sender = None
-        if deliver_every:
-            sender = multiprocessing.get_context("spawn").Process(
-                target=deliver_forever, args=(url, deliver_every), name="credo-deliver", daemon=True
-            )
-            sender.start()
-        try:
-            uvicorn.run("credo.api.app:app_from_environment", factory=True, workers=workers, **settings)
-        finally:
-            if sender is not None:
-                sender.terminate()
-                sender.join(timeout=10)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,  # uvicorn's access log prints paths, and paths hold identifiers
+            server_header=False,
+            loop="uvloop",
+            http="httptools",
+            log_config=None,
+        )
 
 
 def _no_traceback(record: logging.LogRecord) -> bool:
