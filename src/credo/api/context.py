@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from fastapi import Request
@@ -23,10 +23,11 @@ from sqlalchemy import Connection
 from credo.api.auth import AuthError, TokenVerifier
 from credo.api.metrics import Metrics
 from credo.api.problems import Problem
-from credo.api.writer import AuditWriter
+from credo.api.writer import AuditWriter, Done
 from credo.domain.identifiers import problem_with_identifier
 from credo.domain.records import KINDS
 from credo.domain.rulebook import Rulebook
+from credo.services.unit_of_work import UnitOfWork
 from credo.store import clock
 from credo.store.audit import AuditEntry
 from credo.store.bootstrap import KEY_CHECK, Store
@@ -37,6 +38,8 @@ from credo.store.relying import RelyingParty, get_relying
 from credo.store.rulebooks import rulebook_at
 from credo.store.sources import Source, get_source
 from credo.store.tables import store_meta
+
+T = TypeVar("T")
 
 __all__ = ["PUBLIC", "ApiContext", "Caller", "RateLimit", "context", "roles"]
 
@@ -241,6 +244,35 @@ class ApiContext:
 
     async def audit(self, *entries: AuditEntry) -> None:
         await self.writer.write(entries)
+
+    def unit(self, connection: Connection, now: dt.datetime) -> UnitOfWork:
+        """A unit of work over ``connection`` with this server's cached keys and rulebook."""
+        return UnitOfWork(connection, now, self.today(), self.fresh_keys, self.book)
+
+    async def run_write(self, service: Callable[[UnitOfWork], T]) -> T:
+        """Run a use case in the next group commit (credo.api.writer); its value once committed."""
+
+        def work(connection: Connection, now: dt.datetime) -> Done:
+            uow = self.unit(connection, now)
+            value = service(uow)
+            return Done(value, uow.entries, sorted(uow.to_rescore))
+
+        result: T = await self.writer.run(work)
+        return result
+
+    async def run_read(self, service: Callable[[UnitOfWork], T]) -> T:
+        """Run a use case that only reads, in a transaction of its own; its audit entries then go to the writer.
+
+        The answer waits for the entries to be committed: nobody reads personal data without it being logged.
+        """
+        with self.begin() as connection:
+            uow = self.unit(connection, self.now())
+            value = service(uow)
+        if uow.to_rescore:
+            raise RuntimeError("a use case run as a read changed records")  # a bug: writes go through run_write
+        if uow.entries:
+            await self.audit(*uow.entries)
+        return value
 
 
 async def context(request: Request) -> ApiContext:

@@ -10,11 +10,12 @@ import typer
 from credo.cli.console import echo_json, fail, out, shown
 from credo.cli.dates import DATE_METAVAR, amount_parser, date_parser
 from credo.cli.store_ctx import cli_actor, open_from, reads_personal_data, store_errors
-from credo.store.audit import AuditEntry, append
-from credo.store.clock import today
-from credo.store.disputes import OUTCOMES, REPAIR_OUTCOMES, decide_dispute, dispute_for_review, queue, statement_of
+from credo.domain.disputes import OUTCOMES, REPAIR_OUTCOMES
+from credo.services import disputes
+from credo.services.actor import Actor
+from credo.services.disputes import Decision
+from credo.services.unit_of_work import unit_of_work
 from credo.store.errors import StoreError
-from credo.store.scoring import rescore_subjects
 
 __all__ = ["app"]
 
@@ -28,30 +29,22 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of lines.")] = False,
 ) -> None:
     """Open disputes and repair applications, the nearest deadline first, each with the subject's statement."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        found = queue(connection)
-        ring = store.keys(connection)
-        statements = {d.dispute_id: statement_of(connection, ring, d.dispute_id) for d in found}
-        entries = [
-            AuditEntry("reviewer", cli_actor(), "dispute.queue.read", "the reviewers' queue", d.subject_id,
-                       {"dispute_id": d.dispute_id})
-            for d in found
-        ]  # fmt: skip
-        append(connection, entries, store.clock())
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        found = disputes.review_queue(uow, Actor("reviewer", cli_actor()), statements=True)
     if as_json:
-        echo_json([d.to_json(statement=statements[d.dispute_id]) for d in found])
+        echo_json(found)
         return
     if not found:
         out.print("no open disputes")
         return
     for d in found:  # a line each: the id must stay whole to be copied; the statement below it
-        suspended = "record suspended" if d.suspends else "record counts meanwhile"
+        suspended = "record suspended" if d["record_suspended"] else "record counts meanwhile"
         line = (
-            f"{d.dispute_id}  {d.kind}  {d.source}/{d.record_id}  opened {d.opened_on}  deadline {d.deadline}  "
-            f"{suspended}"
+            f"{d['dispute_id']}  {d['kind']}  {d['source']}/{d['record_id']}  opened {d['opened_on']}  "
+            f"deadline {d['deadline']}  {suspended}"
         )
         out.print(shown(line), soft_wrap=True)
-        out.print(f"  statement: {shown(statements[d.dispute_id])}", soft_wrap=True)
+        out.print(f"  statement: {shown(d['statement'])}", soft_wrap=True)
 
 
 @app.command("show")
@@ -62,19 +55,16 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="JSON, as GET /v1/disputes/{id} answers.")] = False,
 ) -> None:
     """One dispute or repair application: its state, the subject's statement, and the record it is about."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        found, body = dispute_for_review(connection, store.keys(connection), dispute_id)
-        entry = AuditEntry(
-            "reviewer", cli_actor(), "dispute.read", "review of a dispute", found.subject_id, {"dispute_id": dispute_id}
-        )
-        append(connection, [entry], store.clock())
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        body = disputes.for_review(uow, Actor("reviewer", cli_actor()), dispute_id)
     if as_json:
         echo_json(body)
         return
     suspended = "record suspended" if body["record_suspended"] else "record counts"
+    where = f"{body['source']}/{body['record_id']}"
     out.print(
-        f"[bold]{shown(found.dispute_id)}[/]  {shown(found.kind)}  {shown(f'{found.source}/{found.record_id}')}  "
-        f"{shown(found.state)}  opened {found.opened_on}  deadline {found.deadline}  {suspended}",
+        f"[bold]{shown(body['dispute_id'])}[/]  {shown(body['kind'])}  {shown(where)}  "
+        f"{shown(body['state'])}  opened {body['opened_on']}  deadline {body['deadline']}  {suspended}",
         soft_wrap=True,
     )
     out.print(f"[bold]statement:[/] {shown(body['statement'])}", soft_wrap=True)
@@ -84,10 +74,10 @@ def show(
     else:
         fields = ", ".join(f"{k} {v}" for k, v in record.items() if v is not None)
         out.print(f"[bold]record:[/] {shown(fields)}", soft_wrap=True)
-    if found.outcome is not None:
+    if body["outcome"] is not None:
         out.print(
-            f"[bold]decided:[/] {shown(found.outcome)} by {shown(found.decided_by)} on {found.decided_on}: "
-            f"{shown(found.reasons)}",
+            f"[bold]decided:[/] {shown(body['outcome'])} by {shown(body['decided_by'])} on {body['decided_on']}: "
+            f"{shown(body['reasons'])}",
             soft_wrap=True,
         )
 
@@ -142,17 +132,9 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
         correction["occurred_on"] = occurred_on
     if resolved_on is not None:
         correction["resolved_on"] = resolved_on
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        day, now = today(store.environ), store.clock()
-        decided, touched = decide_dispute(
-            connection, dispute_id, outcome, reasons, name, today=day, now=now, correction=correction or None
-        )
-        rescore_subjects(connection, touched, day)
-        detail: dict[str, object] = {"dispute_id": dispute_id, "outcome": outcome}
-        if reviewer is not None:
-            detail["at"] = cli_actor()  # who ran the command, beside the name they decided under
-        entry = AuditEntry("reviewer", name, "dispute.decide", "decision on a dispute", decided.subject_id, detail)
-        append(connection, [entry], now)
+    actor = Actor("reviewer", name, None if reviewer is None else cli_actor())  # at: who ran it, beside the name
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        disputes.decide(uow, actor, dispute_id, Decision(outcome, reasons, correction or None))
     out.print(f"dispute {dispute_id} decided: {outcome}; the subject's score is recomputed", markup=False)
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from credo.domain.disputes import Dispute
 from credo.store.audit import AuditEntry
-from credo.store.disputes import Dispute, lapse_overdue
+from credo.store.disputes import lapse_overdue
 from credo.store.scoring import RescoreOutcome, refresh_due
 
 __all__ = ["Daily", "lapse_and_refresh"]

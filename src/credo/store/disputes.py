@@ -1,4 +1,8 @@
-"""Disputes: a subject contests one of its records, a reviewer decides within the deadline, or the subject wins.
+"""Disputes as rows: a subject contests one of its records, a reviewer decides within the deadline, or the subject wins.
+
+The rules (deadline, suspension, repair eligibility, what a decision must say) are
+:mod:`credo.domain.disputes`; the use cases that run these functions, with their audit entries and the
+rescoring they call for, are :mod:`credo.services.disputes`.
 
 * **Open** (:func:`open_dispute`): on a record that is the subject's own,
   with a statement (kept encrypted). If the rulebook in force says
@@ -24,12 +28,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from credo.domain.disputes import Dispute, deadline, decision_problem, repair_problem
+from credo.domain.disputes import suspends as dispute_suspends
 from credo.domain.records import Record, typed_problem
 from credo.domain.rulebook import Rulebook
 from credo.store.errors import ConflictError, NotFoundError, StoreError
@@ -38,9 +44,6 @@ from credo.store.push import supersede
 from credo.store.tables import disputes, records, subjects
 
 __all__ = [
-    "OUTCOMES",
-    "REPAIR_OUTCOMES",
-    "Dispute",
     "decide_dispute",
     "dispute_for_review",
     "disputes_of",
@@ -51,47 +54,6 @@ __all__ = [
     "queue",
     "statement_of",
 ]
-
-OUTCOMES = ("upheld", "corrected", "removed")
-REPAIR_OUTCOMES = ("granted", "refused")
-
-
-@dataclass(frozen=True)
-class Dispute:
-    """A dispute of a record, or an application for its early repair (``kind``)."""
-
-    dispute_id: str
-    subject_id: int
-    source: str
-    record_id: str
-    state: str
-    suspends: bool
-    opened_on: dt.date
-    deadline: dt.date
-    outcome: str | None
-    reasons: str | None
-    decided_by: str | None
-    decided_on: dt.date | None
-    kind: str = "dispute"
-
-    def to_json(self, *, statement: str | None = None) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "dispute_id": self.dispute_id,
-            "kind": self.kind,
-            "source": self.source,
-            "record_id": self.record_id,
-            "state": self.state,
-            "record_suspended": self.state == "open" and self.suspends,
-            "opened_on": self.opened_on.isoformat(),
-            "deadline": self.deadline.isoformat(),
-            "outcome": self.outcome,
-            "reasons": self.reasons,
-            "decided_by": self.decided_by,
-            "decided_on": None if self.decided_on is None else self.decided_on.isoformat(),
-        }
-        if statement is not None:
-            data["statement"] = statement
-        return data
 
 
 def _of(row: Any) -> Dispute:
@@ -139,10 +101,8 @@ def open_dispute(  # noqa: PLR0917 (a dispute's parts)
     _own_record(connection, subject_id, source, record_id)
     if not statement.strip():
         raise StoreError("say what is wrong with the record (statement)")
-    # A record upheld after a dispute is not suspended again by the next one (nor removed by its deadline): else
-    # disputing it anew each time it is upheld would keep it out of the score for good. As the FCRA lets a
-    # repeated dispute wait for new information, it waits for a reviewer, and the record counts meanwhile.
-    suspends = book.disputes.while_open == "suspend" and not _upheld_before(connection, subject_id, source, record_id)
+    # Upheld before: not suspended again (nor removed by its deadline, see lapse_overdue); credo.domain.disputes.
+    suspends = dispute_suspends(book, upheld_before=_upheld_before(connection, subject_id, source, record_id))
     return _file(connection, ring, book, "dispute", suspends, subject_id, source, record_id, statement, today, now)
 
 
@@ -166,14 +126,9 @@ def open_repair(  # noqa: PLR0917 (an application's parts)
     """
     row = _own_record(connection, subject_id, source, record_id)
     kind = connection.execute(sa.select(subjects.c.kind).where(subjects.c.id == subject_id)).scalar_one()
-    rule = book.rule_for(row.category, kind)
-    if rule is None or rule.repair_after is None:
-        raise StoreError(f"the rulebook in force allows no early repair of {row.category} records")
-    if row.status != "active" or row.resolved_on is None:
-        raise StoreError("only a resolved record can be repaired early: it has no resolved_on")
-    earliest = row.resolved_on + dt.timedelta(days=rule.repair_after)
-    if today < earliest:
-        raise StoreError(f"early repair of this record can be asked for from {earliest.isoformat()}")
+    problem = repair_problem(book.rule_for(row.category, kind), row.category, row.status, row.resolved_on, today)
+    if problem is not None:
+        raise StoreError(problem)
     if not statement.strip():
         raise StoreError("say why the record should be repaired (statement)")
     return _file(connection, ring, book, "repair", False, subject_id, source, record_id, statement, today, now)
@@ -210,7 +165,7 @@ def _file(  # noqa: PLR0917 (a dispute's or application's parts)
         state="open",
         suspends=suspends,
         opened_on=today,
-        deadline=today + dt.timedelta(days=book.disputes.decide_within),
+        deadline=deadline(book, today),
         outcome=None,
         reasons=None,
         decided_by=None,
@@ -312,13 +267,9 @@ def decide_dispute(
 ) -> tuple[Dispute, list[int]]:
     """Decide an open dispute or repair application; returns it and the subjects to rescore."""
     dispute = _get(connection, dispute_id)
-    allowed = OUTCOMES if dispute.kind == "dispute" else REPAIR_OUTCOMES
-    if outcome not in allowed:
-        raise StoreError(f"the outcome of a {dispute.kind} is one of {', '.join(allowed)}")
-    if not reasons.strip():
-        raise StoreError("a decision needs its reasons")
-    if (outcome == "corrected") != (correction is not None):
-        raise StoreError("a correction goes with the outcome corrected, and only with it")
+    problem = decision_problem(dispute.kind, outcome, reasons, corrected=correction is not None)
+    if problem is not None:
+        raise StoreError(problem)
     if dispute.state != "open":
         raise ConflictError(f"dispute {dispute_id} was already decided ({dispute.outcome})")
     held = _latest(connection, dispute.source, dispute.record_id)

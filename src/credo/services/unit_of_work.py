@@ -1,0 +1,81 @@
+"""One unit of work: a transaction, the subjects it changed and the audit entries it owes, finished together.
+
+A use case (:mod:`credo.services`) reads and writes through ``uow.connection``, says whose records it changed
+(:meth:`UnitOfWork.rescore`) and what it must leave in the audit trail (:meth:`UnitOfWork.audit`). Finishing
+is always the same three steps, in this order: rescore those subjects, append the entries to the chain,
+commit; so a change and its audit entry are in the store together or not at all.
+
+The command line runs one unit per command (:func:`unit_of_work`). The API's group writer runs the units of
+many requests in one transaction (credo.api.context.ApiContext.run_write); a read runs in a unit whose entries
+the API hands to that writer once the read is done (``run_read``), so that reads never wait for writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from credo.domain.rulebook import Rulebook
+from credo.store import clock
+from credo.store.audit import AuditEntry, append
+from credo.store.bootstrap import Store
+from credo.store.keys import KeyRing
+from credo.store.rulebooks import rulebook_at
+from credo.store.scoring import rescore_subjects
+
+__all__ = ["UnitOfWork", "unit_of_work"]
+
+
+@dataclass
+class UnitOfWork:
+    """What a use case works in: ``connection`` (its transaction), ``now`` and ``today``, keys and rulebooks.
+
+    ``keys`` and ``rulebooks`` are how this edge finds them (the API caches both; the command line reads them
+    from the store); they are asked for only when a use case needs them.
+    """
+
+    connection: Connection
+    now: dt.datetime
+    today: dt.date
+    keys: Callable[[Connection], KeyRing]
+    rulebooks: Callable[[Connection, dt.date], tuple[str, Rulebook]] = rulebook_at
+    to_rescore: set[int] = field(default_factory=set)
+    entries: list[AuditEntry] = field(default_factory=list)
+    _ring: KeyRing | None = field(default=None, repr=False)
+
+    @property
+    def ring(self) -> KeyRing:
+        if self._ring is None:
+            self._ring = self.keys(self.connection)
+        return self._ring
+
+    def rulebook(self) -> Rulebook:
+        """The rulebook in force today (no rulebook in force: ``NoActiveRulebookError``)."""
+        return self.rulebooks(self.connection, self.today)[1]
+
+    def rescore(self, subject_ids: Iterable[int]) -> None:
+        """These subjects' records changed: rescore them before the commit."""
+        self.to_rescore.update(subject_ids)
+
+    def audit(self, *entries: AuditEntry) -> None:
+        """Leave these entries in the audit trail with the commit."""
+        self.entries.extend(entries)
+
+    def finish(self, *, exact_next_change: bool = True) -> None:
+        """Rescore, then append the audit entries; the caller commits. ``exact_next_change``: see rescore_subjects."""
+        if self.to_rescore:
+            rescore_subjects(self.connection, sorted(self.to_rescore), self.today, exact_next_change=exact_next_change)
+        append(self.connection, self.entries, self.now)
+
+
+@contextmanager
+def unit_of_work(store: Store) -> Iterator[UnitOfWork]:
+    """One unit in a transaction of its own, finished and committed at the end of the block (the command line)."""
+    with store.begin() as connection:
+        uow = UnitOfWork(connection, store.clock(), clock.today(store.environ), store.keys)
+        yield uow
+        uow.finish()

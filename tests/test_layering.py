@@ -1,0 +1,133 @@
+"""The layers run one way (docs/architecture.md), checked from the imports of every module, not by review.
+
+- ``domain/`` imports nothing from Credo outside ``domain/``;
+- ``store/`` imports neither ``duckdb`` nor ``credo.services`` (nor the edges);
+- ``services/`` imports neither edge (``api/``, ``cli/``): they call it, not the other way;
+- ``api/`` and ``cli/`` import neither ``sqlalchemy`` nor ``credo.store.tables``.
+
+Imports inside functions count too. What does not hold yet is declared in :data:`NOT_YET` with the module
+and the import: the redesign (issue 12) removes them one use case at a time, and a declared gap that no longer
+exists fails too, so the list can only shrink.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "credo"
+
+# layer -> imports it must not make (a name, or a name's prefix followed by ".")
+FORBIDDEN = {
+    "domain": ("credo",),  # outside credo.domain: see _forbidden
+    "store": ("duckdb", "credo.services", "credo.api", "credo.cli"),
+    "services": ("credo.api", "credo.cli"),
+    "api": ("sqlalchemy", "credo.store.tables", "credo.cli"),
+    "cli": ("sqlalchemy", "credo.store.tables"),
+}
+
+# (module, import) pairs that break the rules today, each to be removed by moving its use case into services/.
+NOT_YET = {
+    ("credo.store.bulk", "duckdb"),
+    ("credo.store.catchup", "duckdb"),
+    ("credo.store.ingest", "duckdb"),
+    ("credo.store.rescore", "duckdb"),
+    ("credo.api.app", "sqlalchemy"),
+    ("credo.api.context", "sqlalchemy"),
+    ("credo.api.context", "credo.store.tables"),
+    ("credo.api.problems", "sqlalchemy"),
+    ("credo.api.routes_audit", "sqlalchemy"),
+    ("credo.api.routes_audit", "credo.store.tables"),
+    ("credo.api.routes_delivery", "sqlalchemy"),
+    ("credo.api.routes_public", "sqlalchemy"),
+    ("credo.api.routes_public", "credo.store.tables"),
+    ("credo.api.routes_relying", "sqlalchemy"),
+    ("credo.api.routes_sources", "sqlalchemy"),
+    ("credo.api.routes_subjects", "sqlalchemy"),
+    ("credo.api.routes_subjects", "credo.store.tables"),
+    ("credo.api.writer", "sqlalchemy"),
+    ("credo.cli.store_ctx", "sqlalchemy"),
+}
+
+
+def _modules() -> Iterator[tuple[str, str, Path]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if len(parts) > 2 and parts[1] in FORBIDDEN:  # a module inside one of the layers
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            yield parts[1], name, path
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def _forbidden(layer: str, imported: str) -> str | None:
+    """The rule an import breaks (the forbidden name), or None."""
+    if layer == "domain":
+        inside = imported == "credo.domain" or imported.startswith("credo.domain.")
+        return None if inside or not (imported == "credo" or imported.startswith("credo.")) else "credo"
+    for banned in FORBIDDEN[layer]:
+        if imported == banned or imported.startswith(banned + "."):
+            return banned
+    return None
+
+
+def _breaches() -> set[tuple[str, str]]:
+    return {
+        (name, banned)
+        for layer, name, path in _modules()
+        for imported in _imports(path)
+        if (banned := _forbidden(layer, imported)) is not None
+    }
+
+
+def test_every_layer_imports_only_what_it_may() -> None:
+    new = sorted(_breaches() - NOT_YET)
+    assert new == [], f"imports across the layers' rules (docs/architecture.md): {new}"
+
+
+def test_a_declared_gap_that_was_closed_leaves_the_list() -> None:
+    closed = sorted(NOT_YET - _breaches())
+    assert closed == [], f"no longer true, remove from NOT_YET: {closed}"
+
+
+@pytest.mark.parametrize(
+    ("layer", "imported", "banned"),
+    [
+        ("domain", "credo.store.tables", "credo"),
+        ("domain", "credo.domain.records", None),
+        ("domain", "sqlalchemy", None),
+        ("store", "duckdb", "duckdb"),
+        ("store", "duckdbx", None),
+        ("store", "credo.services.disputes", "credo.services"),
+        ("api", "sqlalchemy.exc", "sqlalchemy"),
+        ("cli", "credo.store.tables", "credo.store.tables"),
+        ("cli", "credo.store.disputes", None),
+    ],
+)
+def test_the_rule_is_read_as_written(layer: str, imported: str, banned: str | None) -> None:
+    assert _forbidden(layer, imported) == banned
+
+
+@pytest.mark.parametrize(
+    ("edge", "assembled_from"),
+    [
+        ("api/routes_disputes.py", {"credo.store.disputes", "credo.store.audit"}),
+        ("cli/dispute_cmd.py", {"credo.store.disputes", "credo.store.audit"}),
+    ],
+)
+def test_moved_use_cases_are_called_not_assembled_at_the_edges(edge: str, assembled_from: set[str]) -> None:
+    """The use cases moved to services/ so far: their edges call the service, not the store's pieces."""
+    imported = _imports(PACKAGE / edge)
+    assert "credo.services" in imported or any(name.startswith("credo.services.") for name in imported), edge
+    assert not (assembled_from | {"sqlalchemy"}) & imported, edge
