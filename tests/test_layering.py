@@ -124,6 +124,9 @@ def test_the_rule_is_read_as_written(layer: str, imported: str, banned: str | No
     [
         ("api/routes_disputes.py", {"credo.store.disputes", "credo.store.audit"}),
         ("cli/dispute_cmd.py", {"credo.store.disputes", "credo.store.audit"}),
+        ("api/routes_operator.py", {"credo.store.sources", "credo.store.relying"}),
+        ("cli/source_cmd.py", {"credo.store.sources", "credo.store.audit"}),
+        ("cli/api_cmd.py", {"credo.store.sources", "credo.store.relying"}),
     ],
 )
 def test_moved_use_cases_are_called_not_assembled_at_the_edges(edge: str, assembled_from: set[str]) -> None:

@@ -8,25 +8,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
-from credo.api.context import role_extra, roles
+from credo.api.context import Caller, role_extra, roles
 from credo.api.params import TextIn
+from credo.services import administration
+from credo.services.actor import Actor
 from credo.store.audit import AuditEntry, append
 from credo.store.ingest import quarantine_entries, retry_quarantine
-from credo.store.relying import add_relying, disable_relying, list_relying
 from credo.store.rescore import rescore_store
-from credo.store.sources import (
-    add_source,
-    allow_categories,
-    disable_source,
-    get_source,
-    list_sources,
-    refuse_unknown_patterns,
-)
 from credo.store.stats import store_statistics
 
 router = APIRouter(prefix="/v1", tags=["operators"])  # the prefix here, so routes know their full path (metrics)
 OPERATOR = roles("operator")
-Operator = Annotated[Any, Depends(OPERATOR)]
+Operator = Annotated[Caller, Depends(OPERATOR)]
 Id = Annotated[str, Path(max_length=100)]
 
 
@@ -49,56 +42,26 @@ def _entry(caller: Any, action: str, detail: dict[str, Any]) -> AuditEntry:
 
 @router.get("/sources", summary="Registered sources", openapi_extra=role_extra("operator", personal=False))
 async def sources(caller: Operator) -> list[dict[str, Any]]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        found = list_sources(connection)
-    return [
-        {
-            "id": s.id,
-            "title": s.title,
-            "legal_basis": s.legal_basis,
-            "categories": list(s.categories),
-            "enabled": s.enabled,
-        }
-        for s in found
-    ]
+    found = await caller.ctx.run_read(administration.list_sources)
+    return [administration.source_json(s) for s in found]
 
 
 @router.post(
     "/sources", summary="Register a source", status_code=201, openapi_extra=role_extra("operator", personal=False)
 )
 async def register_source(body: SourceIn, caller: Operator) -> dict[str, Any]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        refuse_unknown_patterns(connection, body.categories, ctx.now().date())
-        made = add_source(
-            connection, body.id, body.categories, ctx.now(), title=body.title, legal_basis=body.legal_basis
-        )
-        append(
-            connection,
-            [_entry(caller, "source.add", {"source": made.id, "categories": list(made.categories)})],
-            ctx.now(),
-        )
-    ctx.forget("source", made.id)
-    return {
-        "id": made.id,
-        "title": made.title,
-        "legal_basis": made.legal_basis,
-        "categories": list(made.categories),
-        "enabled": True,
-    }
+    new = administration.SourceIn(body.id, body.categories, body.title, body.legal_basis)
+    made = await caller.ctx.run_write(lambda uow: administration.add_source(uow, _operator(caller), new))
+    caller.ctx.forget("source", made.id)
+    return administration.source_json(made)
 
 
 @router.post(
     "/sources/{source_id}/disable", summary="Disable a source", openapi_extra=role_extra("operator", personal=False)
 )
 async def disable_a_source(source_id: Id, caller: Operator) -> dict[str, Any]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        changed = disable_source(connection, source_id)
-        if changed:
-            append(connection, [_entry(caller, "source.disable", {"source": source_id})], ctx.now())
-    ctx.forget("source", source_id)
+    changed = await caller.ctx.run_write(lambda uow: administration.disable_source(uow, _operator(caller), source_id))
+    caller.ctx.forget("source", source_id)
     return {"id": source_id, "enabled": False, "changed": changed}
 
 
@@ -112,14 +75,10 @@ class CategoriesIn(TextIn):
     openapi_extra=role_extra("operator", personal=False),
 )
 async def allow_source_categories(source_id: Id, body: CategoriesIn, caller: Operator) -> dict[str, Any]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        if get_source(connection, source_id) is not None:  # an unknown source is a 404, below
-            refuse_unknown_patterns(connection, body.categories, ctx.now().date())
-        changed = allow_categories(connection, source_id, body.categories)
-        detail = {"source": source_id, "categories": list(changed.categories)}
-        append(connection, [_entry(caller, "source.allow", detail)], ctx.now())
-    ctx.forget("source", source_id)
+    changed = await caller.ctx.run_write(
+        lambda uow: administration.allow_categories(uow, _operator(caller), source_id, body.categories)
+    )
+    caller.ctx.forget("source", source_id)
     return {"id": changed.id, "categories": list(changed.categories), "enabled": changed.enabled}
 
 
@@ -129,9 +88,7 @@ async def allow_source_categories(source_id: Id, body: CategoriesIn, caller: Ope
     openapi_extra=role_extra("operator", personal=False),
 )
 async def relying(caller: Operator) -> list[dict[str, Any]]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        return [p.to_json() for p in list_relying(connection)]
+    return [p.to_json() for p in await caller.ctx.run_read(administration.list_relying)]
 
 
 @router.post(
@@ -141,14 +98,10 @@ async def relying(caller: Operator) -> list[dict[str, Any]]:
     openapi_extra=role_extra("operator", personal=False),
 )
 async def register_relying(body: RelyingIn, caller: Operator) -> dict[str, Any]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        _, book = ctx.book(connection, ctx.today())
-        party = add_relying(
-            connection, body.id, body.measures, {m.id for m in book.measures}, ctx.now(), title=body.title
-        )
-        append(connection, [_entry(caller, "relying.add", party.to_json())], ctx.now())
-    ctx.forget("relying", party.id)
+    party = await caller.ctx.run_write(
+        lambda uow: administration.add_relying(uow, _operator(caller), body.id, body.measures, body.title)
+    )
+    caller.ctx.forget("relying", party.id)
     return party.to_json()
 
 
@@ -158,13 +111,13 @@ async def register_relying(body: RelyingIn, caller: Operator) -> dict[str, Any]:
     openapi_extra=role_extra("operator", personal=False),
 )
 async def disable_a_relying(relying_id: Id, caller: Operator) -> dict[str, Any]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        changed = disable_relying(connection, relying_id)
-        if changed:
-            append(connection, [_entry(caller, "relying.disable", {"relying": relying_id})], ctx.now())
-    ctx.forget("relying", relying_id)
+    changed = await caller.ctx.run_write(lambda uow: administration.disable_relying(uow, _operator(caller), relying_id))
+    caller.ctx.forget("relying", relying_id)
     return {"id": relying_id, "enabled": False, "changed": changed}
+
+
+def _operator(caller: Caller) -> Actor:
+    return Actor("operator", caller.id)
 
 
 @router.get(

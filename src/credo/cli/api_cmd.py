@@ -9,11 +9,10 @@ import typer
 from rich.table import Table
 
 from credo.cli.console import echo_json, err, fail, out, shown
-from credo.cli.store_ctx import audit_cli, open_from, store_errors
+from credo.cli.store_ctx import audit_cli, cli_operator, open_from, store_errors
+from credo.services import administration
+from credo.services.unit_of_work import unit_of_work
 from credo.store.audit import verify
-from credo.store.clock import today
-from credo.store.relying import add_relying, disable_relying, list_relying
-from credo.store.rulebooks import rulebook_at
 
 __all__ = ["audit_app", "relying_app", "serve", "token_app"]
 
@@ -109,10 +108,8 @@ def relying_add(
     title: Annotated[str | None, typer.Option(help="A readable name; defaults to the id.")] = None,
 ) -> None:
     """Register a relying party for the measures its purpose needs; asking about any other is refused."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        _, book = rulebook_at(connection, today(store.environ))
-        party = add_relying(connection, relying_id, measure, {m.id for m in book.measures}, store.clock(), title=title)
-        audit_cli(connection, store, "relying.add", party.to_json())
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        party = administration.add_relying(uow, cli_operator(), relying_id, measure, title)
     out.print(f"relying party {party.id} registered for {', '.join(party.measures)}", markup=False, soft_wrap=True)
 
 
@@ -122,8 +119,8 @@ def relying_list(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
 ) -> None:
     """Every relying party, its measures, and whether it is enabled."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        found = list_relying(connection)
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        found = administration.list_relying(uow)
     if as_json:
         echo_json([p.to_json() for p in found])
         return
@@ -141,10 +138,8 @@ def relying_disable(
     ctx: typer.Context, relying_id: Annotated[str, typer.Argument(help="The id of a registered relying party.")]
 ) -> None:
     """Stop answering a relying party; its past decisions stay."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        changed = disable_relying(connection, relying_id)
-        if changed:
-            audit_cli(connection, store, "relying.disable", {"relying": relying_id})
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        changed = administration.disable_relying(uow, cli_operator(), relying_id)
     out.print(f"relying party {relying_id} {'disabled' if changed else 'was already disabled'}", markup=False)
 
 

@@ -8,8 +8,9 @@ import typer
 from rich.table import Table
 
 from credo.cli.console import echo_json, out, shown
-from credo.cli.store_ctx import audit_cli, open_from, store_errors
-from credo.store import sources
+from credo.cli.store_ctx import cli_operator, open_from, store_errors
+from credo.services import administration
+from credo.services.unit_of_work import unit_of_work
 
 app = typer.Typer(help="Register, list and disable sources.", no_args_is_help=True)
 
@@ -26,10 +27,9 @@ def add(
     legal_basis: Annotated[str | None, typer.Option(help="The law or agreement under which it reports.")] = None,
 ) -> None:
     """Register a source and the categories it may report; an id already registered is refused."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        sources.refuse_unknown_patterns(connection, category, store.clock().date())
-        added = sources.add_source(connection, source_id, category, store.clock(), title=title, legal_basis=legal_basis)
-        audit_cli(connection, store, "source.add", {"source": added.id, "categories": list(added.categories)})
+    new = administration.SourceIn(source_id, category, title, legal_basis)
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        added = administration.add_source(uow, cli_operator(), new)
     out.print(f"source {added.id} registered for {', '.join(added.categories)}", markup=False, soft_wrap=True)
 
 
@@ -39,15 +39,10 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
 ) -> None:
     """Every registered source, with its categories and whether it is enabled."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        found = sources.list_sources(connection)
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        found = administration.list_sources(uow)
     if as_json:
-        rows = [
-            {"id": s.id, "title": s.title, "legal_basis": s.legal_basis, "categories": list(s.categories),
-             "enabled": s.enabled}
-            for s in found
-        ]  # fmt: skip
-        echo_json(rows)
+        echo_json([administration.source_json(s) for s in found])
         return
     table = Table("source", "title", "categories", "legal basis", "enabled")
     for s in found:
@@ -66,11 +61,8 @@ def allow(
     ],
 ) -> None:
     """Let a registered source report more categories; then credo quarantine retry stores its rows held for that."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        if sources.get_source(connection, source_id) is not None:
-            sources.refuse_unknown_patterns(connection, category, store.clock().date())
-        changed = sources.allow_categories(connection, source_id, category)
-        audit_cli(connection, store, "source.allow", {"source": source_id, "categories": list(changed.categories)})
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        changed = administration.allow_categories(uow, cli_operator(), source_id, category)
     out.print(f"source {changed.id} may report {', '.join(changed.categories)}", markup=False, soft_wrap=True)
 
 
@@ -79,8 +71,6 @@ def disable(
     ctx: typer.Context, source_id: Annotated[str, typer.Argument(help="The id of a registered source.")]
 ) -> None:
     """Stop accepting records from a source; the records it sent stay, with their history."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        changed = sources.disable_source(connection, source_id)
-        if changed:
-            audit_cli(connection, store, "source.disable", {"source": source_id})
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        changed = administration.disable_source(uow, cli_operator(), source_id)
     out.print(f"source {source_id} {'disabled' if changed else 'was already disabled'}", markup=False)

@@ -11,6 +11,7 @@ import typer
 from sqlalchemy import Connection
 
 from credo.cli.console import fail
+from credo.services.actor import Actor
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store, open_store
 from credo.store.errors import StoreError
@@ -67,6 +68,11 @@ def reads_personal_data(command: F) -> F:
     """
     command.reads_personal_data = True  # type: ignore[attr-defined]
     return command
+
+
+def cli_operator() -> Actor:
+    """An operator at the command line, as the audit trail names them."""
+    return Actor("operator", cli_actor())
 
 
 def audit_cli(connection: Connection, store: Store, action: str, detail: Mapping[str, Any]) -> None:
