@@ -6,9 +6,11 @@ the registers is not personal data and leaves no entry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Connection
 
 from credo.services.actor import Actor
 from credo.services.unit_of_work import UnitOfWork
@@ -70,10 +72,7 @@ def allow_categories(uow: UnitOfWork, operator: Actor, source_id: str, categorie
 
 def disable_source(uow: UnitOfWork, operator: Actor, source_id: str) -> bool:
     """Stop accepting a source's records (they stay); False if it was disabled already."""
-    changed = sources.disable_source(uow.connection, source_id)
-    if changed:
-        uow.audit(_operation(operator, "source.disable", {"source": source_id}))
-    return changed
+    return _disable(uow, operator, ("source", source_id), sources.disable_source)
 
 
 def list_relying(uow: UnitOfWork) -> list[relying.RelyingParty]:
@@ -92,9 +91,17 @@ def add_relying(
 
 def disable_relying(uow: UnitOfWork, operator: Actor, relying_id: str) -> bool:
     """Stop answering a relying party (its past decisions stay); False if it was disabled already."""
-    changed = relying.disable_relying(uow.connection, relying_id)
+    return _disable(uow, operator, ("relying", relying_id), relying.disable_relying)
+
+
+def _disable(
+    uow: UnitOfWork, operator: Actor, party: tuple[str, str], disable: Callable[[Connection, str], bool]
+) -> bool:
+    """Disable a source or relying party (``party``: kind and id); the change, not a repeat, is audited."""
+    kind, party_id = party
+    changed = disable(uow.connection, party_id)
     if changed:
-        uow.audit(_operation(operator, "relying.disable", {"relying": relying_id}))
+        uow.audit(_operation(operator, f"{kind}.disable", {kind: party_id}))
     return changed
 
 
