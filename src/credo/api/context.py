@@ -7,6 +7,7 @@ whether they read personal data (:func:`role_extra`).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 import os
@@ -260,14 +261,19 @@ class ApiContext:
         result: T = await self.writer.run(work)
         return result
 
-    async def run_read(self, service: Callable[[UnitOfWork], T]) -> T:
+    async def run_read(self, service: Callable[[UnitOfWork], T], *, in_thread: bool = False) -> T:
         """Run a use case that only reads, in a transaction of its own; its audit entries then go to the writer.
 
         The answer waits for the entries to be committed: nobody reads personal data without it being logged.
+        ``in_thread``: in a worker thread, for reads that compute (a report), so the event loop goes on meanwhile.
         """
-        with self.begin() as connection:
-            uow = self.unit(connection, self.now())
-            value = service(uow)
+
+        def read() -> tuple[T, UnitOfWork]:
+            with self.begin() as connection:
+                uow = self.unit(connection, self.now())
+                return service(uow), uow
+
+        value, uow = await asyncio.to_thread(read) if in_thread else read()
         if uow.to_rescore:
             raise RuntimeError("a use case run as a read changed records")  # a bug: writes go through run_write
         if uow.entries:

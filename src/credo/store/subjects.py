@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from credo.store.keys import KeyRing
-from credo.store.tables import subjects
+from credo.store.tables import records, subjects
 
-__all__ = ["ensure_subject", "find_subject", "identifier_of"]
+__all__ = ["ensure_subject", "find_subject", "has_records", "identifier_of"]
 
 
 def find_subject(connection: Connection, ring: KeyRing, identifier: str, kind: str) -> int | None:
@@ -43,3 +43,9 @@ def identifier_of(connection: Connection, ring: KeyRing, subject_id: int) -> tup
         sa.select(subjects.c.identifier_enc, subjects.c.kind).where(subjects.c.id == subject_id)
     ).one()
     return ring.decrypt(row.identifier_enc).decode(), row.kind
+
+
+def has_records(connection: Connection, subject_id: int) -> bool:
+    """Whether any record names the subject (a person may give consent before its first record)."""
+    found = connection.execute(sa.select(records.c.id).where(records.c.subject_id == subject_id).limit(1)).first()
+    return found is not None

@@ -1,0 +1,143 @@
+"""What a subject asks of Credo about itself: its report, its notices, its consent (docs/api.md, "Subjects").
+
+A subject is found by the edge from its token (``found``: its stored subjects, surrogate id and kind, one
+per kind the identifier is stored under). Every read here is personal data and leaves an entry for the
+subject ("report.read", "notices.read", "consent.read"), so the subject also sees its own reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from credo.domain.changes import explanation_without_consent
+from credo.domain.consent import ConsentHistory, asks_consent, consent_on, is_scored
+from credo.domain.rulebook import Rulebook
+from credo.domain.scoring import explain
+from credo.services.unit_of_work import UnitOfWork
+from credo.store.audit import AuditEntry, entries_about
+from credo.store.clock import utc_iso
+from credo.store.consent import consent_histories, consent_rows, set_consent
+from credo.store.decisions import decisions_about
+from credo.store.notices import notices_of
+from credo.store.scoring import current_state, load_subject_records, suppressed_records
+from credo.store.subjects import ensure_subject, has_records
+
+__all__ = ["NOT_SCORED_MESSAGE", "SCORED_MESSAGE", "consent", "notices", "reports", "set_consent_of"]
+
+NOT_SCORED_MESSAGE = (
+    "You are not scored: the rulebook in force scores persons only with their consent, and you have not given it. "
+    "You have no score, no grade and no rewards; lists and penalties grounded in legal decisions still apply. "
+    'To be scored, give consent: POST /v1/me/consent with {"given": true}.'
+)
+SCORED_MESSAGE = (
+    'You are scored with your consent. You may withdraw it at any time: POST /v1/me/consent with {"given": false}.'
+)
+
+Found = Sequence[tuple[int, str]]  # a subject's stored subjects: (surrogate id, kind)
+
+
+def reports(uow: UnitOfWork, found: Found, identifier: str) -> dict[str, Any]:
+    """The subject's report under each kind it is stored as: the explanation, consent, decisions, accesses.
+
+    Each state is brought up to date first (as ``credo score`` does), so the report is today's.
+    """
+    book, today = uow.rulebook(), uow.today
+    ids = [sid for sid, _ in found]
+    for sid in ids:
+        current_state(uow.connection, sid, today)
+    loaded = load_subject_records(uow.connection, ids)
+    hidden = suppressed_records(uow.connection, ids)
+    agreed = consent_histories(uow.connection, ids)
+    bodies = []
+    for sid, kind in found:
+        e = explain(book, str(sid), kind, loaded[sid][1], today, hidden.get(sid, frozenset()))
+        history = agreed.get(sid, ())
+        if not is_scored(book, kind, history, today):
+            e = explanation_without_consent(book, e)
+        body = replace(e, subject_id=identifier).to_json()
+        body["consent"] = _standing(book, kind, history, today)
+        body["decisions"] = decisions_about(uow.connection, sid)
+        body["accesses"] = [_access(row) for row in entries_about(uow.connection, sid)]
+        bodies.append(body)
+        uow.audit(AuditEntry("subject", "subject", "report.read", "subject's own report", sid, {}))
+    return {"as_of": today.isoformat(), "subjects": bodies}
+
+
+def notices(uow: UnitOfWork, found: Found) -> dict[str, Any]:
+    """The subject's notices, newest first, under each kind it is stored as."""
+    book = uow.rulebook()
+    gathered: list[dict[str, Any]] = []
+    for sid, _ in found:
+        gathered.extend(n.to_json() for n in notices_of(uow.connection, book, sid))
+        uow.audit(AuditEntry("subject", "subject", "notices.read", "subject's own notices", sid, {}))
+    return {"as_of": uow.today.isoformat(), "notices": gathered}
+
+
+def consent(uow: UnitOfWork, subject_id: int | None) -> dict[str, Any]:
+    """A person's consent to be scored as the rulebook in force sees it (``subject_id`` None: not stored yet)."""
+    version, book = uow.rulebooks(uow.connection, uow.today)
+    if subject_id is not None:
+        uow.audit(AuditEntry("subject", "subject", "consent.read", "subject's own consent", subject_id, {}))
+    return _consent_view(uow, book, version, subject_id)
+
+
+def set_consent_of(uow: UnitOfWork, identifier: str, given: bool) -> dict[str, Any]:
+    """Give or withdraw a person's consent from today; the consent as it now stands, and whether it ``changed``.
+
+    A rulebook must be in force; a person with records is rescored before the commit, one given in advance
+    (no record yet) is scored from its first record.
+    """
+    uow.rulebook()
+    sid = ensure_subject(uow.connection, uow.ring, identifier, "person", uow.now)
+    change = set_consent(uow.connection, sid, given, today=uow.today, now=uow.now)
+    detail = {"given": given, "changed": change.written is not None}
+    action = "consent.give" if given else "consent.withdraw"
+    uow.audit(AuditEntry("subject", "subject", action, "the subject's consent to be scored", sid, detail))
+    if has_records(uow.connection, sid):
+        uow.rescore([sid])
+    version, book = uow.rulebooks(uow.connection, uow.today)
+    return {**_consent_view(uow, book, version, sid), "changed": change.written is not None}
+
+
+def _consent_view(uow: UnitOfWork, book: Rulebook, version: str, subject_id: int | None) -> dict[str, Any]:
+    rows = [] if subject_id is None else consent_rows(uow.connection, subject_id)
+    history = [(r.on, r.given) for r in rows]
+    holding = [r for r in rows if r.on <= uow.today]
+    since = max(holding, key=lambda r: (r.on, r.id)).on if holding else None
+    return {
+        "as_of": uow.today.isoformat(),
+        "rulebook_version": version,
+        "requires_consent": book.score.requires_consent,
+        "given": consent_on(history, uow.today),
+        "since": None if since is None else since.isoformat(),
+        "scored": is_scored(book, "person", history, uow.today),
+        "history": [r.to_json() for r in rows],
+    }
+
+
+def _standing(book: Rulebook, kind: str, history: ConsentHistory, today: dt.date) -> dict[str, Any]:
+    """What the report says about consent: whether it is asked, given, and what follows from it."""
+    asked = asks_consent(book, kind)
+    scored = is_scored(book, kind, history, today)
+    message = None
+    if asked:
+        message = SCORED_MESSAGE if scored else NOT_SCORED_MESSAGE
+    return {
+        "required": asked,
+        "given": consent_on(history, today) if kind == "person" else None,
+        "scored": scored,
+        "message": message,
+    }
+
+
+def _access(row: Any) -> dict[str, Any]:
+    return {
+        "at": utc_iso(row.at),
+        "who": row.actor if row.actor_role != "subject" else "you",
+        "role": row.actor_role,
+        "action": row.action,
+        "purpose": row.purpose,
+    }
