@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 
-from credo.api.context import ApiContext, role_extra, roles
-from credo.store.audit import AuditEntry, ChainReport, verify
-from credo.store.clock import utc_iso
+from credo.api.context import Caller, role_extra, roles
+from credo.services import audit
+from credo.services.actor import Actor
 from credo.store.errors import AuditChainError
-from credo.store.tables import audit_log
 
 router = APIRouter(prefix="/v1", tags=["auditors"])  # the prefix here, so routes know their full path (metrics)
-Auditor = Annotated[Any, Depends(roles("auditor"))]
+Auditor = Annotated[Caller, Depends(roles("auditor"))]
 
 
 @router.get(
@@ -23,9 +20,9 @@ Auditor = Annotated[Any, Depends(roles("auditor"))]
 )
 async def verify_chain(caller: Auditor) -> dict[str, Any]:
     ctx = caller.ctx
-    report = await asyncio.to_thread(_verify, ctx)
+    report = await ctx.run_read(audit.verify, in_thread=True)  # the whole chain: it grows with every decision
     try:
-        await ctx.audit(AuditEntry("auditor", caller.id, "audit.verify", "audit", None, {"intact": report.intact}))
+        await ctx.audit(audit.verification(Actor("auditor", caller.id), report))
     except AuditChainError:  # the report says what is wrong; the check itself cannot be logged until it is mended
         if report.intact:
             raise
@@ -38,12 +35,6 @@ async def verify_chain(caller: Auditor) -> dict[str, Any]:
     }
 
 
-def _verify(ctx: ApiContext) -> ChainReport:
-    """The whole chain, walked in a worker thread: it grows with every decision."""
-    with ctx.begin() as connection:
-        return verify(connection)
-
-
 @router.get(
     "/audit/entries",
     summary="Audit entries after an id, oldest first",
@@ -54,28 +45,5 @@ async def entries(
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        rows = connection.execute(
-            sa.select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(limit)
-        ).all()
-    # Who looked at whom is personal data too: reading entries about subjects is itself in the trail (after
-    # the entries read). Entries about no subject (such as these reads) are not, so paging to the end ends.
-    if any(r.subject_id is not None for r in rows):
-        detail = {"after": after, "entries": len(rows)}
-        await ctx.audit(AuditEntry("auditor", caller.id, "audit.read", "audit", None, detail))
-    return [
-        {
-            "id": r.id,
-            "at": utc_iso(r.at),
-            "actor_role": r.actor_role,
-            "actor": r.actor,
-            "action": r.action,
-            "subject": r.subject_id,
-            "purpose": r.purpose,
-            "detail": r.detail,
-            "prev_hash": bytes(r.prev_hash).hex(),
-            "hash": bytes(r.hash).hex(),
-        }
-        for r in rows
-    ]
+    auditor = Actor("auditor", caller.id)
+    return await caller.ctx.run_read(lambda uow: audit.entries(uow, auditor, after, limit))

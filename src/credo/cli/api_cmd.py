@@ -10,9 +10,8 @@ from rich.table import Table
 
 from credo.cli.console import echo_json, err, fail, out, shown
 from credo.cli.store_ctx import audit_cli, cli_operator, open_from, store_errors
-from credo.services import administration
+from credo.services import administration, audit
 from credo.services.unit_of_work import unit_of_work
-from credo.store.audit import verify
 
 __all__ = ["audit_app", "relying_app", "serve", "token_app"]
 
@@ -146,8 +145,8 @@ def relying_disable(
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Check the hash chain from the first entry; name the first broken entry and exit 1 if there is one."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        report = verify(connection)
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        report = audit.verify(uow)
     if not report.intact:
         fail(
             f"the audit trail is broken at entry {report.broken_at}: {report.problem} "

@@ -43,6 +43,7 @@ __all__ = [
     "ChainReport",
     "append",
     "entries_about",
+    "entries_after",
     "entry_hash",
     "verify",
 ]
@@ -232,5 +233,14 @@ def entries_about(connection: Connection, subject_id: int, limit: int = 1000) ->
             .where(audit_log.c.subject_id == subject_id)
             .order_by(audit_log.c.id.desc())
             .limit(limit)
+        ).all()
+    )
+
+
+def entries_after(connection: Connection, after: int, limit: int) -> list[Any]:
+    """Up to ``limit`` entries with ids above ``after``, oldest first (an auditor pages through the trail)."""
+    return list(
+        connection.execute(
+            sa.select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(limit)
         ).all()
     )
