@@ -6,7 +6,6 @@ import builtins
 import datetime as dt
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
@@ -16,11 +15,10 @@ from credo.api.problems import Problem
 from credo.domain.identifiers import mask_identifier
 from credo.domain.lists import publication
 from credo.domain.rulebook import ListDef
+from credo.services import rulebooks
 from credo.store.audit import AuditEntry
 from credo.store.clock import utc_iso
 from credo.store.list_members import members_of, on_list
-from credo.store.rulebooks import list_versions, rulebook_at
-from credo.store.tables import rulebook_versions
 
 router = APIRouter(prefix="/v1", tags=["public"])  # the prefix here, so routes know their full path (metrics)
 
@@ -60,21 +58,7 @@ class ListAnswer(BaseModel):
     openapi_extra=role_extra(PUBLIC, personal=False),
 )
 async def rulebook(ctx: Annotated[ApiContext, Depends(context)]) -> RulebookText:
-    today = ctx.today()
-    with ctx.begin() as connection:
-        version, _ = rulebook_at(connection, today)
-        row = connection.execute(sa.select(rulebook_versions).where(rulebook_versions.c.version == version)).one()
-        since = next(
-            (max(d for d in v.active_from if d <= today) for v in list_versions(connection) if v.version == version),
-        )
-    return RulebookText(
-        version=row.version,
-        name=row.name,
-        effective_from=row.effective_from.isoformat(),
-        checksum=row.checksum,
-        in_force_since=since.isoformat(),
-        content=row.content,
-    )
+    return RulebookText(**await ctx.run_read(rulebooks.in_force))
 
 
 @router.get(
@@ -84,8 +68,7 @@ async def rulebook(ctx: Annotated[ApiContext, Depends(context)]) -> RulebookText
     openapi_extra=role_extra(PUBLIC, personal=False),
 )
 async def versions(ctx: Annotated[ApiContext, Depends(context)]) -> list[VersionInfo]:
-    with ctx.begin() as connection:
-        found = list_versions(connection)
+    found = await ctx.run_read(rulebooks.versions)
     return [
         VersionInfo(
             version=v.version,

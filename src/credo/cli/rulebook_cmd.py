@@ -11,9 +11,10 @@ from rich.table import Table
 
 from credo.cli.console import err, fail, out, shown
 from credo.cli.dates import DATE_METAVAR, date_parser
-from credo.cli.store_ctx import audit_cli, open_from, store_errors
+from credo.cli.store_ctx import cli_operator, open_from, store_errors
 from credo.rulebook_file import RulebookError, parse_rulebook, read_rulebook_text
-from credo.store import rulebooks
+from credo.services import rulebooks
+from credo.services.unit_of_work import unit_of_work
 
 app = typer.Typer(help="Check, publish, activate and list rulebooks.", no_args_is_help=True)
 
@@ -73,10 +74,8 @@ def _read(path: Path) -> str:
 def publish(ctx: typer.Context, rulebook: Annotated[Path, typer.Argument(help="The rulebook YAML file.")]) -> None:
     """Store a checked rulebook as an immutable version; other content under a published version is refused."""
     text = _read(rulebook)
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        done = rulebooks.publish(connection, text, str(rulebook), store.clock())
-        if done.created:
-            audit_cli(connection, store, "rulebook.publish", {"version": done.version, "checksum": done.checksum})
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        done = rulebooks.publish(uow, cli_operator(), text, str(rulebook))
     state = "published" if done.created else "already published with identical content; nothing changed"
     out.print(f"version {done.version} {state} (sha256 {done.checksum})", markup=False, soft_wrap=True)
 
@@ -96,19 +95,16 @@ def activate(
     ] = None,
 ) -> None:
     """Put a published version in force from a date; scores as of that date on use it."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        done = rulebooks.activate(connection, version, store.clock(), from_)
-        audit_cli(
-            connection, store, "rulebook.activate", {"version": done.version, "from": done.active_from.isoformat()}
-        )
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        done = rulebooks.activate(uow, cli_operator(), version, from_)
     out.print(f"version {done.version} in force from {done.active_from}", markup=False, soft_wrap=True)
 
 
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Every published version, its checksum and the dates it was activated from."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        found = rulebooks.list_versions(connection)
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        found = rulebooks.versions(uow)
     if not found:
         out.print("no rulebook published: credo rulebook publish FILE")
         return

@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -29,6 +30,7 @@ __all__ = [
     "categories_known",
     "list_versions",
     "publish",
+    "published_text",
     "rulebook_at",
     "versions_in_force",
 ]
@@ -194,3 +196,8 @@ def _parsed(version: str, content: str) -> Rulebook:
     if loaded.rulebook is None:  # stored content was checked at publish; only a newer, stricter checker gets here
         raise StoreError(f"stored rulebook version {version} no longer passes the checker")
     return loaded.rulebook
+
+
+def published_text(connection: Connection, version: str) -> Any:
+    """A published version's row: its name, effective_from, checksum and the YAML text as published."""
+    return connection.execute(sa.select(rulebook_versions).where(rulebook_versions.c.version == version)).one()
