@@ -248,7 +248,9 @@ class ApiContext:
 
     def unit(self, connection: Connection, now: dt.datetime) -> UnitOfWork:
         """A unit of work over ``connection`` with this server's cached keys and rulebook."""
-        return UnitOfWork(connection, now, self.today(), self.fresh_keys, self.book)
+        return UnitOfWork(
+            connection, now, self.today(), self.fresh_keys, self.book, self.store.environ, self.subject_ids
+        )
 
     async def run_write(self, service: Callable[[UnitOfWork], T]) -> T:
         """Run a use case in the next group commit (credo.api.writer); its value once committed."""

@@ -7,33 +7,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import Field
-from sqlalchemy import Connection
 
-from credo.api.context import role_extra, roles
+from credo.api.context import Caller, role_extra, roles
 from credo.api.params import TextIn
-from credo.api.writer import Done
 from credo.domain.delivery import overlap_of
-from credo.domain.identifiers import problem_with_identifier
-from credo.store.audit import AuditEntry
+from credo.services import delivery
+from credo.services.actor import Actor
+from credo.services.unit_of_work import UnitOfWork
 from credo.store.clock import utc_iso
-from credo.store.delivery import (
-    contact_of,
-    delivery_rows,
-    remove_contact,
-    remove_webhook,
-    retry_delivery,
-    rotate_secret,
-    set_contact,
-    set_webhook,
-    webhook_rows,
-)
-from credo.store.errors import NotFoundError, StoreError
-from credo.store.subjects import ensure_subject
-from credo.store.webhook_hosts import allowed_hosts
+from credo.store.errors import StoreError
 
 router = APIRouter(prefix="/v1", tags=["delivery"])  # the prefix here, so routes know their full path (metrics)
-Subject = Annotated[Any, Depends(roles("subject"))]
-Operator = Annotated[Any, Depends(roles("operator"))]
+Subject = Annotated[Caller, Depends(roles("subject"))]
+Operator = Annotated[Caller, Depends(roles("operator"))]
 PartyKind = Annotated[Literal["relying", "source"], Path(description="relying (a relying party) or source")]
 PartyId = Annotated[str, Path(max_length=100)]
 
@@ -52,23 +38,16 @@ class RotationIn(TextIn):
     )
 
 
-def _ids(caller: Any, connection: Connection) -> list[int]:
-    return [sid for sid, _ in caller.ctx.own_subjects(connection, caller.id, caller.kind)]
-
-
-def _ids_or_new(caller: Any, connection: Connection, now: dt.datetime) -> list[int]:
-    """The caller's subjects; one made for it if Credo holds none yet (an address may come before any record)."""
-    found = caller.ctx.subject_ids(connection, caller.id, caller.kind)
-    if found:
-        return [sid for sid, _ in found]
-    kind = caller.kind or ("person" if problem_with_identifier(caller.id, "person") is None else "organization")
-    if problem_with_identifier(caller.id, kind) is not None:
-        raise StoreError(f"the token names no valid {kind} identifier")
-    return [ensure_subject(connection, caller.ctx.fresh_keys(connection), caller.id, kind, now)]
+def _own(caller: Caller, uow: UnitOfWork) -> list[int]:
+    return [sid for sid, _ in caller.ctx.own_subjects(uow.connection, caller.id, caller.kind)]
 
 
 def _iso(at: dt.datetime | None) -> str | None:
     return None if at is None else utc_iso(at)
+
+
+def _operator(caller: Caller) -> Actor:
+    return Actor("operator", caller.id)
 
 
 @router.put(
@@ -77,29 +56,12 @@ def _iso(at: dt.datetime | None) -> str | None:
     openapi_extra=role_extra("subject", personal=False),
 )
 async def put_contact(body: ContactIn, caller: Subject) -> dict[str, Any]:
-    ctx = caller.ctx
-
-    def work(connection: Connection, now: dt.datetime) -> Done:
-        ids = _ids_or_new(caller, connection, now)
-        today = ctx.today()
-        set_contact(connection, ctx.fresh_keys(connection), ids, body.email, today)
-        entries = [AuditEntry("subject", "subject", "contact.set", "the subject's address for notices", s) for s in ids]
-        return Done({"email": body.email.strip(), "since": today.isoformat()}, entries, [])
-
-    result: dict[str, Any] = await ctx.writer.run(work)
-    return result
+    return await caller.ctx.run_write(lambda uow: delivery.set_contact(uow, caller.id, caller.kind, body.email))
 
 
 @router.get("/me/contact", summary="The address your notices go to", openapi_extra=role_extra("subject", personal=True))
 async def get_contact(caller: Subject) -> dict[str, Any]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        ids = _ids(caller, connection)
-        found = contact_of(connection, ctx.fresh_keys(connection), ids[0])
-    if found is None:
-        raise NotFoundError("you gave no address for notices: PUT /v1/me/contact")
-    await ctx.audit(AuditEntry("subject", "subject", "contact.read", "the subject's address for notices", ids[0]))
-    return {"email": found[0], "since": found[1].date().isoformat()}
+    return await caller.ctx.run_read(lambda uow: delivery.contact(uow, _own(caller, uow)[0]))
 
 
 @router.delete(
@@ -109,18 +71,7 @@ async def get_contact(caller: Subject) -> dict[str, Any]:
     openapi_extra=role_extra("subject", personal=False),
 )
 async def delete_contact(caller: Subject) -> Response:
-    ctx = caller.ctx
-
-    def work(connection: Connection, _now: dt.datetime) -> Done:
-        ids = _ids(caller, connection)
-        if not remove_contact(connection, ctx.fresh_keys(connection), ids):
-            raise NotFoundError("you gave no address for notices")
-        entries = [
-            AuditEntry("subject", "subject", "contact.remove", "the subject's address for notices", s) for s in ids
-        ]
-        return Done(None, entries, [])
-
-    await ctx.writer.run(work)
+    await caller.ctx.run_write(lambda uow: delivery.remove_contact(uow, _own(caller, uow)))
     return Response(status_code=204)
 
 
@@ -130,19 +81,10 @@ async def delete_contact(caller: Subject) -> Response:
     openapi_extra=role_extra("operator", personal=False),
 )
 async def put_webhook(party_kind: PartyKind, party_id: PartyId, body: WebhookIn, caller: Operator) -> dict[str, Any]:
-    ctx = caller.ctx
-
-    def work(connection: Connection, now: dt.datetime) -> Done:
-        ring, allowed = ctx.fresh_keys(connection), allowed_hosts(connection, ctx.store.environ)
-        secret = set_webhook(connection, ring, (party_kind, party_id), body.url, now, allowed_hosts=allowed)
-        entry = AuditEntry(
-            "operator", caller.id, "webhook.set", "operation", None, {"party_kind": party_kind, "party_id": party_id}
-        )
-        answer = {"party_kind": party_kind, "party_id": party_id, "url": body.url, "secret": secret}
-        return Done(answer, [entry], [])
-
-    result: dict[str, Any] = await ctx.writer.run(work)
-    return result
+    made = await caller.ctx.run_write(
+        lambda uow: delivery.set_webhook(uow, _operator(caller), (party_kind, party_id), body.url)
+    )
+    return {"party_kind": party_kind, "party_id": party_id, "url": body.url, "secret": made.secret}
 
 
 @router.delete(
@@ -152,14 +94,7 @@ async def put_webhook(party_kind: PartyKind, party_id: PartyId, body: WebhookIn,
     openapi_extra=role_extra("operator", personal=False),
 )
 async def delete_webhook(party_kind: PartyKind, party_id: PartyId, caller: Operator) -> Response:
-    ctx = caller.ctx
-
-    def work(connection: Connection, _now: dt.datetime) -> Done:
-        remove_webhook(connection, ctx.fresh_keys(connection), party_kind, party_id)
-        detail = {"party_kind": party_kind, "party_id": party_id}
-        return Done(None, [AuditEntry("operator", caller.id, "webhook.remove", "operation", None, detail)], [])
-
-    await ctx.writer.run(work)
+    await caller.ctx.run_write(lambda uow: delivery.remove_webhook(uow, _operator(caller), (party_kind, party_id)))
     return Response(status_code=204)
 
 
@@ -171,34 +106,29 @@ async def delete_webhook(party_kind: PartyKind, party_id: PartyId, caller: Opera
 async def rotate_webhook_secret(
     party_kind: PartyKind, party_id: PartyId, body: RotationIn, caller: Operator
 ) -> dict[str, Any]:
-    ctx = caller.ctx
     try:
         overlap = overlap_of(body.overlap)
     except ValueError as exc:
         raise StoreError(str(exc)) from None
-
-    def work(connection: Connection, now: dt.datetime) -> Done:
-        secret = rotate_secret(connection, ctx.fresh_keys(connection), (party_kind, party_id), now, overlap)
-        detail = {"party_kind": party_kind, "party_id": party_id, "overlap_seconds": int(overlap.total_seconds())}
-        entry = AuditEntry("operator", caller.id, "webhook.rotate_secret", "operation", None, detail)
-        until = _iso(now + overlap) if overlap else None
-        return Done({"party_kind": party_kind, "party_id": party_id, "secret": secret, "old_secret_until": until},
-                    [entry], [])  # fmt: skip
-
-    result: dict[str, Any] = await ctx.writer.run(work)
-    return result
+    made = await caller.ctx.run_write(
+        lambda uow: delivery.rotate_secret(uow, _operator(caller), (party_kind, party_id), overlap)
+    )
+    return {
+        "party_kind": party_kind,
+        "party_id": party_id,
+        "secret": made.secret,
+        "old_secret_until": _iso(made.old_until),
+    }
 
 
 @router.get(
     "/webhooks", summary="Every webhook (never its secret)", openapi_extra=role_extra("operator", personal=False)
 )
 async def list_webhooks(caller: Operator) -> list[dict[str, Any]]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        rows = webhook_rows(connection, ctx.store.clock())
+    found = await caller.ctx.run_read(delivery.webhooks)
     return [
         {**row, "created_at": utc_iso(row["created_at"]), "previous_secret_until": _iso(row["previous_secret_until"])}
-        for row in rows
+        for row in found.rows
     ]
 
 
@@ -208,14 +138,10 @@ async def list_webhooks(caller: Operator) -> list[dict[str, Any]]:
     openapi_extra=role_extra("operator", "auditor", personal=True),
 )
 async def list_deliveries(
-    caller: Annotated[Any, Depends(roles("operator", "auditor"))],
+    caller: Annotated[Caller, Depends(roles("operator", "auditor"))],
     state: Annotated[Literal["pending", "delivered", "failed", "cancelled"] | None, Query()] = None,
 ) -> dict[str, Any]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        found = delivery_rows(connection, state)
-    detail = {"state": state, "deliveries": len(found["deliveries"])}
-    await ctx.audit(AuditEntry(caller.role, caller.id, "deliveries.read", "operation", None, detail))
+    found = await caller.ctx.run_read(lambda uow: delivery.deliveries(uow, Actor(caller.role, caller.id), state))
     for row in found["deliveries"]:
         for key in ("next_attempt_at", "created_at", "delivered_at"):
             row[key] = _iso(row[key])
@@ -228,12 +154,5 @@ async def list_deliveries(
     openapi_extra=role_extra("operator", personal=False),
 )
 async def retry(delivery_id: Annotated[int, Path(ge=1, le=2**62)], caller: Operator) -> dict[str, Any]:
-    ctx = caller.ctx
-
-    def work(connection: Connection, now: dt.datetime) -> Done:
-        retry_delivery(connection, delivery_id, now)
-        entry = AuditEntry("operator", caller.id, "delivery.retry", "operation", None, {"delivery_id": delivery_id})
-        return Done({"delivery_id": delivery_id, "state": "pending"}, [entry], [])
-
-    result: dict[str, Any] = await ctx.writer.run(work)
-    return result
+    await caller.ctx.run_write(lambda uow: delivery.retry(uow, _operator(caller), delivery_id))
+    return {"delivery_id": delivery_id, "state": "pending"}

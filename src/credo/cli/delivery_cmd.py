@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import time
-import urllib.parse
 from typing import Annotated, Any
 
 import typer
 
 from credo.cli.console import echo_json, err, out, shown
-from credo.cli.store_ctx import audit_cli, open_from, reads_personal_data, store_errors
-from credo.domain.delivery import host_key, overlap_of
+from credo.cli.store_ctx import cli_operator, open_from, reads_personal_data, store_errors
+from credo.domain.delivery import overlap_of
 from credo.notify import PassReport, SmtpSettings, run_pass
+from credo.services import delivery
+from credo.services.unit_of_work import unit_of_work
 from credo.store.clock import utc_iso
-from credo.store.delivery import (
-    PARTY_KINDS,
-    STATES,
-    delivery_rows,
-    remove_webhook,
-    retry_delivery,
-    rotate_secret,
-    set_webhook,
-    webhook_rows,
-)
-from credo.store.webhook_hosts import ENV_ALLOW_HOSTS, allow_host, allowed_hosts, disallow_host, stored_hosts
+from credo.store.delivery import PARTY_KINDS, STATES
+from credo.store.webhook_hosts import ENV_ALLOW_HOSTS
 
 __all__ = ["deliver", "delivery_app", "webhook_app"]
 
@@ -84,25 +76,16 @@ def webhook_set(
     ],
 ) -> None:
     """Send a party's events to URL; prints the new signing secret, once (a second set replaces it at once)."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        ring, allowed = store.keys(connection), allowed_hosts(connection, store.environ)
-        secret = set_webhook(connection, ring, (party_kind, party_id), url, store.clock(), allowed_hosts=allowed)
-        audit_cli(connection, store, "webhook.set", {"party_kind": party_kind, "party_id": party_id})
-        only_here = _allowed_only_here(connection, url, allowed)
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        made = delivery.set_webhook(uow, cli_operator(), (party_kind, party_id), url)
     err.print(f"webhook of {shown(party_kind)} {shown(party_id)} set; its signing secret (shown once):")
-    typer.echo(secret)
-    if only_here:
+    typer.echo(made.secret)
+    if only_here := made.only_here:
         err.print(
             f"[yellow]warning: {shown(only_here)} is allowed only by {ENV_ALLOW_HOSTS} in this command; a server "
             f"started without it refuses these deliveries. Keep it in the store: credo webhook allow-host "
             f"{shown(only_here)}[/]"
         )
-
-
-def _allowed_only_here(connection: Any, url: str, allowed: frozenset[str]) -> str | None:
-    """The URL's host if only this process's environment allows it (the store's list does not)."""
-    host = host_key(urllib.parse.urlsplit(url).hostname or "")
-    return host if host in allowed and host not in stored_hosts(connection) else None
 
 
 @webhook_app.command("rotate-secret")
@@ -119,34 +102,31 @@ def webhook_rotate_secret(
         span = overlap_of(overlap)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--overlap") from None
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        now = store.clock()
-        secret = rotate_secret(connection, store.keys(connection), (party_kind, party_id), now, span)
-        detail = {"party_kind": party_kind, "party_id": party_id, "overlap_seconds": int(span.total_seconds())}
-        audit_cli(connection, store, "webhook.rotate_secret", detail)
-    until = f"the old one signs beside it until {utc_iso(now + span)}" if span else "the old one no longer signs"
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        made = delivery.rotate_secret(uow, cli_operator(), (party_kind, party_id), span)
+    old = made.old_until
+    until = f"the old one signs beside it until {utc_iso(old)}" if old else "the old one no longer signs"
     err.print(f"webhook of {shown(party_kind)} {shown(party_id)}: new signing secret (shown once); {until}:")
-    typer.echo(secret)
+    typer.echo(made.secret)
 
 
 @webhook_app.command("remove")
 def webhook_remove(ctx: typer.Context, party_kind: PartyKind, party_id: PartyId) -> None:
     """Stop a party's webhook; what was still owed to it is cancelled (kept in the delivery log, not sent)."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        remove_webhook(connection, store.keys(connection), party_kind, party_id)
-        audit_cli(connection, store, "webhook.remove", {"party_kind": party_kind, "party_id": party_id})
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        delivery.remove_webhook(uow, cli_operator(), (party_kind, party_id))
     out.print(f"webhook of {party_kind} {party_id} removed", markup=False)
 
 
 @webhook_app.command("list")
 def webhook_list(ctx: typer.Context) -> None:
     """Every webhook (never its secret), and the hosts webhooks may reach although private or plain http."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        rows = webhook_rows(connection, store.clock())
-        stored, allowed = stored_hosts(connection), allowed_hosts(connection, store.environ)
-    if not rows:
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        found = delivery.webhooks(uow)
+    stored, allowed = found.stored_hosts, found.allowed_hosts
+    if not found.rows:
         out.print("no webhooks")
-    for row in rows:
+    for row in found.rows:
         state = "enabled" if row["enabled"] else "disabled"
         overlap = row["previous_secret_until"]
         old = f"  (old secret signs too until {utc_iso(overlap)})" if overlap else ""
@@ -163,19 +143,16 @@ HostArg = Annotated[str, typer.Argument(help="A host name or IP address, as in t
 @webhook_app.command("allow-host")
 def webhook_allow_host(ctx: typer.Context, host: HostArg) -> None:
     """Let webhooks reach HOST although it is private, local or plain http (kept in the store: every process)."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        key, added = allow_host(connection, host)
-        if added:
-            audit_cli(connection, store, "webhook.allow_host", {"host": key})
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        key, added = delivery.allow_host(uow, cli_operator(), host)
     out.print(f"{key} {'allowed' if added else 'was allowed already'}", markup=False)
 
 
 @webhook_app.command("disallow-host")
 def webhook_disallow_host(ctx: typer.Context, host: HostArg) -> None:
     """Take HOST off the store's allowed hosts: webhooks to it are refused when sent (and when set)."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        key = disallow_host(connection, host)
-        audit_cli(connection, store, "webhook.disallow_host", {"host": key})
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        key = delivery.disallow_host(uow, cli_operator(), host)
     out.print(f"{key} no longer allowed", markup=False)
 
 
@@ -189,9 +166,8 @@ def delivery_list(
     """Counts by channel and state, then the latest messages (no content: where, what event, which attempt, why)."""
     if state not in (None, *STATES):
         raise typer.BadParameter(f"must be {', '.join(STATES[:-1])} or {STATES[-1]}", param_hint="--state")
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        found = delivery_rows(connection, state)
-        audit_cli(connection, store, "deliveries.read", {"state": state, "deliveries": len(found["deliveries"])})
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        found = delivery.deliveries(uow, cli_operator(), state)
     if as_json:
         echo_json(found, default=_json_value)
         return
@@ -218,7 +194,6 @@ def delivery_retry(
     ctx: typer.Context, delivery_id: Annotated[int, typer.Argument(help="A failed message's id.", min=1)]
 ) -> None:
     """Try a message Credo gave up on once more, at the next pass."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        retry_delivery(connection, delivery_id, store.clock())
-        audit_cli(connection, store, "delivery.retry", {"delivery_id": delivery_id})
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        delivery.retry(uow, cli_operator(), delivery_id)
     out.print(f"delivery {delivery_id} will be tried again at the next pass", markup=False)

@@ -13,12 +13,13 @@ the API hands to that writer once the read is done (``run_read``), so that reads
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
+from credo.domain.records import KINDS
 from credo.domain.rulebook import Rulebook
 from credo.store import clock
 from credo.store.audit import AuditEntry, append
@@ -26,6 +27,7 @@ from credo.store.bootstrap import Store
 from credo.store.keys import KeyRing
 from credo.store.rulebooks import rulebook_at
 from credo.store.scoring import rescore_subjects
+from credo.store.subjects import find_subject
 
 __all__ = ["UnitOfWork", "unit_of_work"]
 
@@ -43,6 +45,8 @@ class UnitOfWork:
     today: dt.date
     keys: Callable[[Connection], KeyRing]
     rulebooks: Callable[[Connection, dt.date], tuple[str, Rulebook]] = rulebook_at
+    environ: Mapping[str, str] | None = None  # the settings this edge runs with (None: the process's)
+    finder: Callable[[Connection, str, str | None], list[tuple[int, str]]] | None = None
     to_rescore: set[int] = field(default_factory=set)
     entries: list[AuditEntry] = field(default_factory=list)
     _ring: KeyRing | None = field(default=None, repr=False)
@@ -56,6 +60,17 @@ class UnitOfWork:
     def rulebook(self) -> Rulebook:
         """The rulebook in force today (no rulebook in force: ``NoActiveRulebookError``)."""
         return self.rulebooks(self.connection, self.today)[1]
+
+    def subjects(self, identifier: str, kind: str | None = None) -> list[tuple[int, str]]:
+        """The stored subjects the identifier names (surrogate id, kind), of ``kind`` or of either kind."""
+        if self.finder is not None:
+            return self.finder(self.connection, identifier, kind)
+        found = []
+        for each in (kind,) if kind else KINDS:
+            sid = find_subject(self.connection, self.ring, identifier, each)
+            if sid is not None:
+                found.append((sid, each))
+        return found
 
     def rescore(self, subject_ids: Iterable[int]) -> None:
         """These subjects' records changed: rescore them before the commit."""
@@ -76,6 +91,6 @@ class UnitOfWork:
 def unit_of_work(store: Store) -> Iterator[UnitOfWork]:
     """One unit in a transaction of its own, finished and committed at the end of the block (the command line)."""
     with store.begin() as connection:
-        uow = UnitOfWork(connection, store.clock(), clock.today(store.environ), store.keys)
+        uow = UnitOfWork(connection, store.clock(), clock.today(store.environ), store.keys, environ=store.environ)
         yield uow
         uow.finish()
