@@ -10,12 +10,11 @@ from pydantic import Field
 
 from credo.api.context import Caller, role_extra, roles
 from credo.api.params import TextIn
-from credo.services import administration
+from credo.services import administration, operations
 from credo.services.actor import Actor
-from credo.store.audit import AuditEntry, append
-from credo.store.ingest import quarantine_entries, retry_quarantine
+from credo.store.audit import AuditEntry
+from credo.store.ingest import retry_quarantine
 from credo.store.rescore import rescore_store
-from credo.store.stats import store_statistics
 
 router = APIRouter(prefix="/v1", tags=["operators"])  # the prefix here, so routes know their full path (metrics)
 OPERATOR = roles("operator")
@@ -126,10 +125,9 @@ def _operator(caller: Caller) -> Actor:
     openapi_extra=role_extra("operator", personal=True),
 )
 async def quarantine(caller: Operator, include_resolved: Annotated[bool, Query()] = False) -> list[dict[str, object]]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        entries = quarantine_entries(connection, ctx.fresh_keys(connection), include_resolved=include_resolved)
-        append(connection, [_entry(caller, "quarantine.read", {"entries": len(entries)})], ctx.now())
+    entries = await caller.ctx.run_read(
+        lambda uow: operations.quarantine(uow, _operator(caller), include_resolved=include_resolved)
+    )
     return [e.as_json() for e in entries]
 
 
@@ -151,10 +149,8 @@ async def retry(caller: Operator) -> dict[str, Any]:
     summary="Grade distribution, list sizes, measures in force",
     openapi_extra=role_extra("operator", "auditor", personal=False),
 )
-async def stats(caller: Annotated[Any, Depends(roles("operator", "auditor"))]) -> dict[str, Any]:
-    ctx = caller.ctx
-    with ctx.begin() as connection:
-        return store_statistics(connection, ctx.today())
+async def stats(caller: Annotated[Caller, Depends(roles("operator", "auditor"))]) -> dict[str, Any]:
+    return await caller.ctx.run_read(operations.statistics)
 
 
 @router.post(

@@ -11,8 +11,10 @@ from rich.table import Table
 
 from credo.batch.reader import InputError
 from credo.cli.console import echo_json, err, fail, out, shown
-from credo.cli.store_ctx import audit_cli, open_from, reads_personal_data, store_errors
-from credo.store.ingest import IngestSummary, ingest_path, quarantine_entries, retry_quarantine
+from credo.cli.store_ctx import audit_cli, cli_operator, open_from, reads_personal_data, store_errors
+from credo.services import operations
+from credo.services.unit_of_work import unit_of_work
+from credo.store.ingest import IngestSummary, ingest_path, retry_quarantine
 
 __all__ = ["ingest", "quarantine_app"]
 
@@ -84,9 +86,8 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Resolved rows too, not only open ones.")] = False,
 ) -> None:
     """Quarantined rows: file, row, reason and the row as read, its identifier masked."""
-    with open_from(ctx) as store, store_errors(), store.begin() as connection:
-        entries = quarantine_entries(connection, store.keys(connection), include_resolved=all_)
-        audit_cli(connection, store, "quarantine.read", {"entries": len(entries)})
+    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        entries = operations.quarantine(uow, cli_operator(), include_resolved=all_)
     if as_json:
         echo_json([e.as_json() for e in entries])
         return
