@@ -92,5 +92,13 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_readme_links_the_docs() -> None:
     readme = README.read_text(encoding="utf-8")
-    for target in ("docs/scoring.md", "docs/rulebook.md", "docs/cli.md", "docs/adr/", "docs/performance.md"):
+    targets = (
+        "docs/scoring.md",
+        "docs/rulebook.md",
+        "docs/cli.md",
+        "docs/adr/",
+        "docs/performance.md",
+        "docs/architecture.md",
+    )
+    for target in targets:
         assert f"]({target})" in readme, f"README.md does not link {target}"
