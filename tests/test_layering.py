@@ -132,3 +132,14 @@ def test_moved_use_cases_are_called_not_assembled_at_the_edges(edge: str, assemb
     imported = _imports(PACKAGE / edge)
     assert "credo.services" in imported or any(name.startswith("credo.services.") for name in imported), edge
     assert not (assembled_from | {"sqlalchemy"}) & imported, edge
+
+
+def test_route_dependencies_are_typed() -> None:
+    """A route's caller is a ``Caller`` (``Annotated[Caller, Depends(roles(...))]``), never ``Any``."""
+    untyped = [
+        f"{path.name}:{n}"
+        for path in sorted((PACKAGE / "api").glob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "Annotated[Any, Depends(" in line
+    ]
+    assert untyped == []

@@ -35,7 +35,7 @@ class RelyingIn(TextIn):
     title: str | None = Field(default=None, max_length=500)
 
 
-def _entry(caller: Any, action: str, detail: dict[str, Any]) -> AuditEntry:
+def _entry(caller: Caller, action: str, detail: dict[str, Any]) -> AuditEntry:
     return AuditEntry("operator", caller.id, action, "operation", None, detail)
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
-from credo.api.context import ApiContext, role_extra, roles
+from credo.api.context import ApiContext, Caller, role_extra, roles
 from credo.api.problems import Problem
 from credo.api.writer import Done
 from credo.domain.identifiers import problem_with_identifier
@@ -48,7 +48,7 @@ class DecisionAnswer(BaseModel):
 async def decide(
     measure_id: Annotated[str, Path(max_length=100)],
     subject: Annotated[str, Query(min_length=1, max_length=64, description="The subject's identifier")],
-    caller: Annotated[Any, Depends(roles("relying"))],
+    caller: Annotated[Caller, Depends(roles("relying"))],
     kind: Annotated[
         Literal["person", "organization"] | None,
         Query(description="Only when an identifier is valid for both kinds"),

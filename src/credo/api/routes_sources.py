@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
-from credo.api.context import ApiContext, role_extra, roles
+from credo.api.context import ApiContext, Caller, role_extra, roles
 from credo.api.problems import Problem
 from credo.api.writer import Done, Work
 from credo.domain.records import json_object
@@ -126,7 +126,7 @@ def _parse(body: bytes, media: str) -> list[Any]:
 )
 async def push(
     request: Request,
-    caller: Annotated[Any, Depends(roles("source"))],
+    caller: Annotated[Caller, Depends(roles("source"))],
 ) -> PushAnswer:
     ctx = caller.ctx
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -201,7 +201,7 @@ def _push(ctx: ApiContext, source_id: str, rows: list[Any], push_id: str) -> Wor
 async def withdraw(
     source: Annotated[str, Path(max_length=100)],
     record_id: Annotated[str, Path(max_length=200)],
-    caller: Annotated[Any, Depends(roles("source"))],
+    caller: Annotated[Caller, Depends(roles("source"))],
 ) -> RecordOutcome:
     ctx = caller.ctx
     if source != caller.id:
