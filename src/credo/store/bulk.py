@@ -31,10 +31,10 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from credo.batch.sqltext import lit
+from credo.store.chunks import chunks
 
 __all__ = [
     "FETCH_ROWS",
-    "IN_LIST",
     "dialect_insert",
     "driver_cursor",
     "insert_dicts",
@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 FETCH_ROWS = 100_000  # rows per fetch from DuckDB when feeding SQLite
-IN_LIST = 5_000  # values per IN (...) list: well below SQLite's and PostgreSQL's parameter limits
 
 
 @contextmanager
@@ -213,8 +212,8 @@ def select_in(
     joiner = " AND " if " WHERE " in head else " WHERE "
     postgresql = connection.dialect.name == "postgresql"
     with driver_cursor(connection) as cursor:
-        for start in range(0, len(values), IN_LIST):
-            part = list(values[start : start + IN_LIST])
+        for chunk in chunks(values):
+            part = list(chunk)
             if postgresql:  # one array parameter: PostgreSQL plans a list of thousands of parameters slowly
                 cursor.execute(f"{head}{joiner}{column} = ANY(%s)", [*params, part])
             else:

@@ -18,13 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from credo.domain.consent import consent_on
+from credo.store.chunks import chunks
 from credo.store.clock import utc_iso
 from credo.store.errors import StoreError
 from credo.store.tables import consents, subjects
 
 __all__ = ["ConsentChange", "ConsentRow", "consent_histories", "consent_rows", "set_consent"]
-
-CHUNK = 5000  # subjects per IN list
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,8 @@ def consent_histories(
     """Each subject's consent history as the domain takes it, (on, given) in id order; absent: no row."""
     found: dict[int, list[tuple[dt.date, bool]]] = {}
     ids = list(subject_ids)
-    for start in range(0, len(ids), CHUNK):
-        for sid, on, given in connection.execute(_HISTORIES, {"ids": ids[start : start + CHUNK]}):
+    for part in chunks(ids):
+        for sid, on, given in connection.execute(_HISTORIES, {"ids": part}):
             found.setdefault(int(sid), []).append((on, bool(given)))
     return {sid: tuple(rows) for sid, rows in found.items()}
 

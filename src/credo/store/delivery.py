@@ -37,7 +37,8 @@ from sqlalchemy import Connection
 from credo.domain.delivery import retry_after, url_problem
 from credo.domain.rulebook import Rulebook
 from credo.store.audit import AuditEntry
-from credo.store.bulk import IN_LIST, dialect_insert
+from credo.store.bulk import dialect_insert
+from credo.store.chunks import chunks
 from credo.store.clock import as_utc
 from credo.store.errors import ConflictError, NotFoundError, StoreError
 from credo.store.keys import KeyRing
@@ -307,14 +308,14 @@ class _Ledger:
         for (channel, party_kind, party_id), items in self.found.items():
             keys = sorted({key for key, _, _ in items})
             known: set[str] = set()
-            for start in range(0, len(keys), IN_LIST):
+            for part in chunks(keys):
                 known.update(
                     self.connection.execute(
                         sa.select(deliveries.c.event_key).where(
                             deliveries.c.channel == channel,
                             deliveries.c.party_kind == party_kind,
                             deliveries.c.party_id == party_id,
-                            deliveries.c.event_key.in_(keys[start : start + IN_LIST]),
+                            deliveries.c.event_key.in_(part),
                             deliveries.c.state != "cancelled",  # as the unique index: a cancelled one is owed again
                         )
                     ).scalars()
@@ -535,14 +536,14 @@ def _answers(
 ) -> dict[tuple[int, str], list[tuple[dt.datetime, str, str]]]:
     """The answers parties with a webhook gave since ``since`` about these subjects, by subject and measure."""
     found: dict[tuple[int, str], list[tuple[dt.datetime, str, str]]] = {}
-    for start in range(0, len(subject_ids), IN_LIST):
+    for part in chunks(subject_ids):
         rows = connection.execute(
             sa.select(
                 decisions.c.subject_id, decisions.c.measure_id, decisions.c.asked_at, decisions.c.relying_id,
                 decisions.c.decision_id,
             )
             .where(
-                decisions.c.subject_id.in_(subject_ids[start : start + IN_LIST]),
+                decisions.c.subject_id.in_(part),
                 decisions.c.relying_id.in_(parties),
                 decisions.c.asked_at >= since,
             )

@@ -37,7 +37,7 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,6 +55,7 @@ from credo.domain.records import Reason
 from credo.store import clock
 from credo.store.bootstrap import Store
 from credo.store.bulk import insert_dicts, insert_select, placeholder, select_in
+from credo.store.chunks import chunks
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
 from credo.store.moves import close_moved_disputes
@@ -83,7 +84,6 @@ __all__ = [
 CHUNK_ROWS = 200_000
 SOURCE_MISMATCH = "source does not match --source"
 ANALYZE_FROM = 20_000  # records written by a chunk from which PostgreSQL's statistics are renewed
-_BATCH = 5_000  # keys per IN (...) list: well below SQLite's and PostgreSQL's parameter limits
 
 # The content hash of a record version, in ONE place (docs/store.md, "Ingestion"): SHA-256 of a version
 # tag and the record's fields joined by U+001F, an absent value written U+001E. The subject is its
@@ -169,11 +169,6 @@ def store_today(store: Store) -> dt.date:
     return clock.today(store.environ)
 
 
-def _batches(items: Sequence[Any], size: int = _BATCH) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _lookup_subjects(connection: Connection, keys: Sequence[bytes]) -> dict[bytes, int]:
     rows = select_in(connection, "SELECT subject_key, id FROM subjects", "subject_key", keys)
     return {bytes(k): int(i) for k, i in rows}
@@ -185,7 +180,7 @@ def ensure_subjects(
     """The surrogate ids of (identifier, kind) pairs, creating the missing subjects in bulk; and those created.
 
     The bulk twin of :func:`credo.store.subjects.ensure_subject`: the same
-    keyed hash and encryption, one lookup per :data:`_BATCH` keys and one
+    keyed hash and encryption, one lookup per :data:`~credo.store.chunks.IN_LIST` keys and one
     multi-row insert for the new subjects.
     """
     keys = [ring.subject_key(identifier, kind) for identifier, kind in pairs]
@@ -402,7 +397,7 @@ class _Pipeline:
                 "SELECT DISTINCT old_id FROM ing_chunk WHERE outcome <> 'unchanged' AND old_id IS NOT NULL"
             ).fetchall()
         ]
-        for part in _batches(superseded):
+        for part in chunks(superseded):
             connection.execute(sa.update(records).where(records.c.id.in_(part)).values(is_latest=False))
         written = insert_select(
             connection,
@@ -700,7 +695,7 @@ def retry_quarantine(
             return len(rows)
 
         def accepted(connection: Connection, ids: list[int], now: dt.datetime) -> None:
-            for part in _batches(ids):
+            for part in chunks(ids):
                 connection.execute(
                     sa.update(quarantine)
                     .where(quarantine.c.id.in_(part))

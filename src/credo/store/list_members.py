@@ -26,12 +26,12 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from credo.store.bulk import driver_cursor, insert_dicts, placeholder
+from credo.store.chunks import chunks
 from credo.store.tables import list_members, outbox, subjects
 
 __all__ = ["LIST_EVENTS", "Member", "members_of", "on_list", "rekey", "write_events"]
 
 LIST_EVENTS = ("list_entered", "list_left")
-_CHUNK = 5_000
 
 
 def write_events(connection: Connection, events: Sequence[Mapping[str, Any]], *, bulk: bool = False) -> None:
@@ -58,8 +58,7 @@ def _apply(connection: Connection, events: Sequence[Mapping[str, Any]]) -> None:
         return
     ids = sorted({sid for sid, _ in latest})
     keys: dict[int, bytes] = {}
-    for start in range(0, len(ids), _CHUNK):
-        part = ids[start : start + _CHUNK]
+    for part in chunks(ids):
         found = connection.execute(sa.select(subjects.c.id, subjects.c.subject_key).where(subjects.c.id.in_(part)))
         keys.update((int(sid), bytes(key)) for sid, key in found)
     connection.execute(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,8 @@ from credo.domain.rulebook import Rulebook
 from credo.store import clock
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
-from credo.store.bulk import IN_LIST, driver_cursor, insert_dicts, placeholder
+from credo.store.bulk import driver_cursor, insert_dicts, placeholder
+from credo.store.chunks import chunks
 from credo.store.daily import lapse_and_refresh
 from credo.store.keys import KeyRing
 from credo.store.rulebooks import rulebook_at
@@ -227,11 +228,6 @@ def _left_with_nothing(connection: Connection) -> list[int]:
     return sorted(s for s, n in touched.items() if rows.get(s) == n and s not in disputing)
 
 
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), IN_LIST):
-        yield values[start : start + IN_LIST]
-
-
 def _erase(  # noqa: PLR0917 (what an erase needs)
     connection: Connection,
     found: Sequence[_Due],
@@ -271,7 +267,7 @@ def _erase(  # noqa: PLR0917 (what an erase needs)
     connection.execute(sa.text(owed_about))
     connection.execute(sa.text(f"DELETE FROM disputes WHERE state = 'decided' AND {_MATCH.format(t='disputes')}"))
     connection.execute(sa.text(f"DELETE FROM records WHERE {_MATCH.format(t='records')}"))
-    for part in _chunks(gone):
+    for part in chunks(gone):
         # Every message about the subject, to it or to anyone else (a statement to a source, a change to a bank).
         for table in (current_scores, list_members, outbox, disputes, consents, subject_contacts, deliveries):
             connection.execute(sa.delete(table).where(table.c.subject_id.in_(part)))

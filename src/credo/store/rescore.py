@@ -58,6 +58,7 @@ from credo.rulebook_file import parse_rulebook
 from credo.store import clock
 from credo.store.bootstrap import Store
 from credo.store.bulk import driver_cursor, insert_select
+from credo.store.chunks import chunks
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
 from credo.store.list_members import write_events
@@ -89,7 +90,6 @@ __all__ = [
 ENGINES = ("duckdb",)
 PARALLEL_FROM = 200_000  # record ids from which a whole-store rescore reads SQLite in worker processes
 READ_WORKERS = 2  # worker processes at most (and no more than the CPUs)
-ID_CHUNK = 5_000  # subjects per IN (...) list when only some subjects are read
 # Some subjects, if at least 1/8 of the store's, are read with the whole tables and kept: reading the records of
 # many subjects by index, one row at a time, costs more than reading them all in order (a refresh's catch-up).
 WHOLE_READ_SHARE = 8
@@ -450,9 +450,7 @@ def _only(query: str, column: str, ids: Sequence[int]) -> str:
 def fetch_some(
     connection: Connection, query: str, column: str, columns: Sequence[tuple[str, pa.DataType]], ids: Sequence[int]
 ) -> pa.Table:
-    tables = [
-        _fetch(connection, _only(query, column, ids[i : i + ID_CHUNK]), columns) for i in range(0, len(ids), ID_CHUNK)
-    ]
+    tables = [_fetch(connection, _only(query, column, part), columns) for part in chunks(ids)]
     return pa.concat_tables(tables) if tables else _empty(columns)
 
 
@@ -483,7 +481,7 @@ def load_tables(
     """Register ``store_subjects``, ``store_records`` and ``stored`` in DuckDB; the number of records.
 
     Every subject of the store, or only ``subject_ids`` (real-time scoring of
-    many subjects: one query per :data:`ID_CHUNK` subjects and table); of
+    many subjects: one query per :data:`~credo.store.chunks.IN_LIST` subjects and table); of
     those, the ``fresh`` ones are taken as given instead of read back.
     """
     queries = _queries(connection.dialect.name)

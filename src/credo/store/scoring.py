@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,7 @@ from credo.rulebook_file import parse_rulebook
 from credo.store.bootstrap import utc_now
 from credo.store.bulk import dialect_insert
 from credo.store.catchup import catch_up_many
+from credo.store.chunks import chunks
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
 from credo.store.list_members import write_events
@@ -61,7 +62,6 @@ from credo.store.tables import (
 
 __all__ = [
     "BULK_FROM",
-    "CHUNK",
     "RescoreOutcome",
     "current_state",
     "is_exact",
@@ -75,7 +75,6 @@ __all__ = [
 ]
 
 # Subjects per statement: IN lists stay well below SQLite's and PostgreSQL's bound parameter limits.
-CHUNK = 5000
 # From this many subjects on, rescore_subjects scores in bulk in DuckDB (measured: docs/performance.md).
 BULK_FROM = 300
 REFRESH_CHUNK = 50_000  # subjects per bulk rescoring in a refresh
@@ -113,11 +112,6 @@ class _Books:
                 raise StoreError(f"stored rulebook version {version} no longer passes the checker")
             self.parsed[version] = loaded.rulebook
         return self.parsed[version]
-
-
-def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 def _in_force(connection: Connection, today: dt.date) -> tuple[str, Rulebook]:
@@ -182,11 +176,11 @@ _STORED = sa.select(current_scores).where(current_scores.c.subject_id.in_(_IDS))
 def load_subject_records(connection: Connection, subject_ids: Sequence[int]) -> dict[int, tuple[str, list[Record]]]:
     """Each subject's kind and the latest version of each of its records, as domain records.
 
-    One query for the kinds and one for the records per :data:`CHUNK` subjects.
+    One query for the kinds and one for the records per :data:`~credo.store.chunks.IN_LIST` subjects.
     A subject with no record left is present with an empty list.
     """
     found: dict[int, tuple[str, list[Record]]] = {}
-    for chunk in _chunks(subject_ids):
+    for chunk in chunks(subject_ids):
         for sid, kind in connection.execute(_KINDS, {"ids": list(chunk)}):
             found[sid] = (kind, [])
         rows = connection.execute(_LATEST_RECORDS, {"ids": list(chunk)})
@@ -206,12 +200,12 @@ def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> di
     decided dispute, takes no part, while the subject who disputed it holds
     it (a record its source moved to another subject is that subject's to
     dispute: :mod:`credo.store.moves`). One query
-    per :data:`CHUNK` subjects; every scoring path passes the keys to the
+    per :data:`~credo.store.chunks.IN_LIST` subjects; every scoring path passes the keys to the
     domain functions (the bulk paths read records without them,
     :func:`credo.store.rescore.load_tables`).
     """
     found: dict[int, set[RecordKey]] = {}
-    for chunk in _chunks(list(subject_ids)):
+    for chunk in chunks(list(subject_ids)):
         for sid, source, record_id in connection.execute(_SUPPRESSED, {"ids": list(chunk)}):
             found.setdefault(int(sid), set()).add((source, record_id))
     return {sid: frozenset(keys) for sid, keys in found.items()}
@@ -231,7 +225,7 @@ def _state_of_row(row: Any) -> ScoreState:
 
 def _stored_rows(connection: Connection, subject_ids: Sequence[int]) -> dict[int, Any]:
     rows: dict[int, Any] = {}
-    for chunk in _chunks(subject_ids):
+    for chunk in chunks(subject_ids):
         for row in connection.execute(_STORED, {"ids": list(chunk)}):
             rows[row.subject_id] = row
     return rows
@@ -445,7 +439,7 @@ def rescore_subjects(
     """Rescore these subjects (surrogate ids) at ``today``, inside the caller's transaction.
 
     Loads the latest version of every record of the subjects (one query per
-    :data:`CHUNK` subjects), scores each under the rulebook in force today
+    :data:`~credo.store.chunks.IN_LIST` subjects), scores each under the rulebook in force today
     (:class:`~credo.store.rulebooks.NoActiveRulebookError` if none), upserts its
     ``current_scores`` row with ``next_change``, and writes to the outbox the
     events between the stored state and the new one (dated today). A subject
@@ -545,15 +539,15 @@ def refresh_due(conn: sa.Connection, today: dt.date) -> RescoreOutcome:
     late = [(sid, as_of) for sid, as_of in due if as_of is not None and as_of < yesterday]
     outcome = RescoreOutcome()
     if len(at_once) >= BULK_FROM:
-        for chunk in _chunks(at_once, REFRESH_CHUNK):
+        for chunk in chunks(at_once, REFRESH_CHUNK):
             outcome += _rescore_in_bulk(conn, chunk, today, None)
         at_once = []
     if len(late) >= BULK_FROM:
-        for start in range(0, len(late), REFRESH_CHUNK):
-            changed, events = catch_up_many(conn, late[start : start + REFRESH_CHUNK], today, utc_now())
-            outcome += RescoreOutcome(len(late[start : start + REFRESH_CHUNK]), changed, events)
+        for part in chunks(late, REFRESH_CHUNK):
+            changed, events = catch_up_many(conn, part, today, utc_now())
+            outcome += RescoreOutcome(len(part), changed, events)
         late = []
-    for chunk in _chunks(sorted([*at_once, *(sid for sid, _ in late)])):
+    for chunk in chunks(sorted([*at_once, *(sid for sid, _ in late)])):
         outcome += _rescore(conn, chunk, today, walk=True)
     return outcome
 

@@ -19,10 +19,9 @@ from sqlalchemy import Connection
 
 from credo.batch.sqltext import EPOCH
 from credo.domain.suppression import Suppression
+from credo.store.chunks import chunks
 
 __all__ = ["day_sql", "periods_sql", "suppression_periods"]
-
-_IDS_PER_QUERY = 5_000  # subjects per IN (...) list
 
 
 def day_sql(column: str, dialect: str) -> str:
@@ -68,8 +67,8 @@ def suppression_periods(connection: Connection, subject_ids: Sequence[int]) -> M
     found: dict[int, list[Suppression]] = {}
     dialect = connection.dialect.name
     ids = list(subject_ids)
-    for start in range(0, len(ids), _IDS_PER_QUERY):
-        query = sa.text(periods_sql(dialect, ids[start : start + _IDS_PER_QUERY]))
+    for part in chunks(ids):
+        query = sa.text(periods_sql(dialect, part))
         for sid, source, record_id, first, stop in connection.execute(query):
             begin = _date(first)
             assert begin is not None  # the WHERE clause leaves no period without its first day
