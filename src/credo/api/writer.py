@@ -113,7 +113,9 @@ class AuditWriter:
             results = [job.work(connection, now) for job in jobs]
             touched = sorted({sid for r in results for sid in r.touched})
             if touched:
-                rescore_subjects(connection, touched, today, exact_next_change=False)
+                # The outbox's events stamped after the jobs ran, by the same clock: a decision stored in this
+                # batch was answered from the state before them, and its party must be told of the change.
+                rescore_subjects(connection, touched, today, exact_next_change=False, now=self.clock())
             append(connection, [e for r in results for e in r.entries], now)
         return results
 

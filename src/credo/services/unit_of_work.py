@@ -83,7 +83,9 @@ class UnitOfWork:
     def finish(self, *, exact_next_change: bool = True) -> None:
         """Rescore, then append the audit entries; the caller commits. ``exact_next_change``: see rescore_subjects."""
         if self.to_rescore:
-            rescore_subjects(self.connection, sorted(self.to_rescore), self.today, exact_next_change=exact_next_change)
+            rescore_subjects(
+                self.connection, sorted(self.to_rescore), self.today, exact_next_change=exact_next_change, now=self.now
+            )
         append(self.connection, self.entries, self.now)
 
 

@@ -41,4 +41,4 @@ def lapse_and_refresh(connection: Connection, day: dt.date, actor: str, now: dt.
         )
         for d in lapsed
     ]  # fmt: skip
-    return Daily(lapsed, refresh_due(connection, day), entries)
+    return Daily(lapsed, refresh_due(connection, day, now), entries)

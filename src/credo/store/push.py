@@ -181,7 +181,7 @@ def push_records(
     """Store a source's pushed records and rescore the subjects touched, in the caller's transaction."""
     results, touched = store_pushed(connection, ring, caller, rows, today=today, now=now, push_id=push_id)
     if touched:
-        rescore_subjects(connection, sorted(touched), today)
+        rescore_subjects(connection, sorted(touched), today, now=now)
     return results
 
 

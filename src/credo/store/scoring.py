@@ -336,7 +336,13 @@ def _upsert(connection: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def _rescore(
-    connection: Connection, subject_ids: Iterable[int], today: dt.date, *, walk: bool, exact_next: bool = True
+    connection: Connection,
+    subject_ids: Iterable[int],
+    today: dt.date,
+    *,
+    walk: bool,
+    exact_next: bool = True,
+    now: dt.datetime | None = None,
 ) -> RescoreOutcome:
     """Rescore subjects at ``today``; with ``walk``, date each event on the day it happened.
 
@@ -363,7 +369,7 @@ def _rescore(
     periods = suppression_periods(connection, ids) if walk else {}
     consent = consent_histories(connection, ids)
     stored_rows = _stored_rows(connection, ids)
-    now = utc_now()
+    now = now or utc_now()
     switch_cache: dict[tuple[str, dt.date], list[_Switch]] = {}
 
     scores: list[dict[str, Any]] = []
@@ -420,11 +426,11 @@ def _rescore(
 
 
 def _rescore_in_bulk(
-    connection: Connection, ids: Sequence[int], today: dt.date, fresh: FreshSubjects | None
+    connection: Connection, ids: Sequence[int], today: dt.date, fresh: FreshSubjects | None, now: dt.datetime
 ) -> RescoreOutcome:
     """:func:`rescore_subjects` for many subjects: the store-mode batch plan in DuckDB (docs/store.md)."""
     version, book = _in_force(connection, today)
-    changed, events = rescore_many(connection, ids, book, version=version, today=today, now=utc_now(), fresh=fresh)
+    changed, events = rescore_many(connection, ids, book, version=version, today=today, now=now, fresh=fresh)
     return RescoreOutcome(len(ids), changed, events)
 
 
@@ -435,6 +441,7 @@ def rescore_subjects(
     *,
     fresh: FreshSubjects | None = None,
     exact_next_change: bool = True,
+    now: dt.datetime | None = None,
 ) -> RescoreOutcome:
     """Rescore these subjects (surrogate ids) at ``today``, inside the caller's transaction.
 
@@ -455,12 +462,13 @@ def rescore_subjects(
     records: the bulk path takes them as given instead of reading them back.
     ``exact_next_change=False`` stores, below that, the first day the state
     can change instead of the day it does (also never later; the API's pushes
-    use it, to answer in milliseconds).
+    use it, to answer in milliseconds). ``now`` stamps the outbox's events (the caller's clock; the system's
+    by default).
     """
     ids = sorted(set(subject_ids))
     if len(ids) >= BULK_FROM:
-        return _rescore_in_bulk(conn, ids, today, fresh)
-    return _rescore(conn, ids, today, walk=False, exact_next=exact_next_change)
+        return _rescore_in_bulk(conn, ids, today, fresh, now or utc_now())
+    return _rescore(conn, ids, today, walk=False, exact_next=exact_next_change, now=now)
 
 
 def _due(connection: Connection, today: dt.date) -> list[tuple[int, dt.date | None]]:
@@ -514,7 +522,7 @@ def _disputed_since_stored(connection: Connection, today: dt.date) -> list[tuple
     return [(int(sid), as_of) for sid, as_of in connection.execute(query)]
 
 
-def refresh_due(conn: sa.Connection, today: dt.date) -> RescoreOutcome:
+def refresh_due(conn: sa.Connection, today: dt.date, now: dt.datetime | None = None) -> RescoreOutcome:
     """Bring every stale stored state up to date at ``today`` (the daily ``credo refresh``).
 
     Stale: ``next_change <= today`` (time alone changed it), computed under a
@@ -531,8 +539,9 @@ def refresh_due(conn: sa.Connection, today: dt.date) -> RescoreOutcome:
     the missed days, however many. From :data:`BULK_FROM` subjects of either
     kind on, they are done in bulk (:func:`rescore_subjects`' DuckDB path,
     and :func:`credo.store.catchup.catch_up_many` for the walk: the same
-    states and events); fewer go through the Python path.
+    states and events); fewer go through the Python path. ``now`` stamps the outbox's events.
     """
+    now = now or utc_now()
     yesterday = today - _DAY
     due = _due(conn, today)
     at_once = [sid for sid, as_of in due if as_of is None or as_of >= yesterday]
@@ -540,15 +549,15 @@ def refresh_due(conn: sa.Connection, today: dt.date) -> RescoreOutcome:
     outcome = RescoreOutcome()
     if len(at_once) >= BULK_FROM:
         for chunk in chunks(at_once, REFRESH_CHUNK):
-            outcome += _rescore_in_bulk(conn, chunk, today, None)
+            outcome += _rescore_in_bulk(conn, chunk, today, None, now)
         at_once = []
     if len(late) >= BULK_FROM:
         for part in chunks(late, REFRESH_CHUNK):
-            changed, events = catch_up_many(conn, part, today, utc_now())
+            changed, events = catch_up_many(conn, part, today, now)
             outcome += RescoreOutcome(len(part), changed, events)
         late = []
     for chunk in chunks(sorted([*at_once, *(sid for sid, _ in late)])):
-        outcome += _rescore(conn, chunk, today, walk=True)
+        outcome += _rescore(conn, chunk, today, walk=True, now=now)
     return outcome
 
 
