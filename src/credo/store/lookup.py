@@ -13,15 +13,14 @@ decisions through this path on both backends.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection
 
 from credo.domain.changes import ScoreState
 from credo.store.bulk import driver_cursor, placeholder
+from credo.store.states import as_date, decode_state, from_json
 
 __all__ = ["SubjectSnapshot", "last_change", "read_snapshot", "records_mark"]
 
@@ -42,16 +41,6 @@ class SubjectSnapshot:
     records_mark: int  # the highest record row id when read (:func:`records_mark`), in the same statement
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def read_snapshot(connection: Connection, keys: Sequence[bytes]) -> list[SubjectSnapshot]:
     """The subjects whose keyed hashes are ``keys``, with their stored states."""
     p = placeholder(connection)
@@ -62,16 +51,8 @@ def read_snapshot(connection: Connection, keys: Sequence[bytes]) -> list[Subject
     for sid, kind, score, grade, dims, lists, measures, version, as_of, next_change, mark in rows:
         state = None
         if version is not None:  # a stored state (its score is NULL for a person not scored without consent)
-            state = ScoreState(
-                score=None if score is None else int(score),
-                grade=grade,
-                dimensions=dict(_json(dims)),
-                lists=tuple(_json(lists)),
-                measures=tuple(_json(measures)),
-                rulebook_version=version,
-                as_of=_date(as_of),  # type: ignore[arg-type]
-            )
-        found.append(SubjectSnapshot(int(sid), kind, state, _date(next_change), int(mark or 0)))
+            state = decode_state(score, grade, dims, lists, measures, version, as_of)
+        found.append(SubjectSnapshot(int(sid), kind, state, as_date(next_change), int(mark or 0)))
     return found
 
 
@@ -104,6 +85,6 @@ def last_change(connection: Connection, subject_id: int, what: str, item_id: str
         cursor.execute(_EVENTS.format(p=placeholder(connection)), (subject_id, start, stop))
         rows = cursor.fetchall()
     for event_type, detail, as_of in rows:
-        if _json(detail).get(what) == item_id:
-            return _date(as_of) if event_type == (start if now_on else stop) else None
+        if from_json(detail).get(what) == item_id:
+            return as_date(as_of) if event_type == (start if now_on else stop) else None
     return None

@@ -64,6 +64,7 @@ from credo.store.errors import StoreError
 from credo.store.list_members import write_events
 from credo.store.rulebooks import rulebook_at
 from credo.store.sqlite_read import fetch_arrow, read_in_parallel
+from credo.store.states import decode_state
 from credo.store.suppression import day_sql, periods_sql
 from credo.store.tables import consents, current_scores, rulebook_versions
 
@@ -394,15 +395,7 @@ def _changed_sql(version: str) -> str:
 def state_of(row: Sequence[Any], version: str, as_of: dt.date) -> ScoreState:
     """A state from (score, grade, dimensions, lists, measures) as DuckDB gives them (JSON as text)."""
     score, grade, dims, lists, measures = row
-    return ScoreState(
-        None if score is None else int(score),
-        grade or None,
-        json.loads(dims),
-        tuple(json.loads(lists)),
-        tuple(json.loads(measures)),
-        version,
-        as_of,
-    )
+    return decode_state(score, grade, dims, lists, measures, version, as_of)
 
 
 class StoredBooks:

@@ -50,6 +50,7 @@ from credo.store.errors import StoreError
 from credo.store.list_members import write_events
 from credo.store.rescore import FreshSubjects, rescore_many
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
+from credo.store.states import decode_state
 from credo.store.suppression import suppression_periods
 from credo.store.tables import (
     current_scores,
@@ -212,15 +213,7 @@ def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> di
 
 
 def _state_of_row(row: Any) -> ScoreState:
-    return ScoreState(
-        score=row.score,
-        grade=row.grade,
-        dimensions=dict(row.dimensions),
-        lists=tuple(row.lists),
-        measures=tuple(row.measures),
-        rulebook_version=row.rulebook_version,
-        as_of=row.as_of,
-    )
+    return decode_state(row.score, row.grade, row.dimensions, row.lists, row.measures, row.rulebook_version, row.as_of)
 
 
 def _stored_rows(connection: Connection, subject_ids: Sequence[int]) -> dict[int, Any]:
