@@ -263,15 +263,19 @@ class ApiContext:
         result: T = await self.writer.run(work)
         return result
 
-    async def run_read(self, service: Callable[[UnitOfWork], T], *, in_thread: bool = False) -> T:
+    async def run_read(
+        self, service: Callable[[UnitOfWork], T], *, in_thread: bool = False, transaction: bool = True
+    ) -> T:
         """Run a use case that only reads, in a transaction of its own; its audit entries then go to the writer.
 
         The answer waits for the entries to be committed: nobody reads personal data without it being logged.
         ``in_thread``: in a worker thread, for reads that compute (a report), so the event loop goes on meanwhile.
+        ``transaction=False``: on a connection for reads only (:meth:`read`: no BEGIN and COMMIT on PostgreSQL),
+        for lookups that need no snapshot.
         """
 
         def read() -> tuple[T, UnitOfWork]:
-            with self.begin() as connection:
+            with self.begin() if transaction else self.read() as connection:
                 uow = self.unit(connection, self.now())
                 return service(uow), uow
 

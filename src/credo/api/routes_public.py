@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import builtins
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection
 
 from credo.api.context import PUBLIC, ApiContext, context, role_extra
-from credo.api.problems import Problem
-from credo.domain.identifiers import mask_identifier
-from credo.domain.lists import publication
-from credo.domain.rulebook import ListDef
-from credo.services import rulebooks
-from credo.store.audit import AuditEntry
+from credo.services import lists, rulebooks
 from credo.store.clock import utc_iso
-from credo.store.list_members import members_of, on_list
 
 router = APIRouter(prefix="/v1", tags=["public"])  # the prefix here, so routes know their full path (metrics)
 
@@ -120,74 +112,11 @@ async def public_list(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Browsing: entries per page")] = MAX_PAGE,
 ) -> ListAnswer | ListPage:
     if subject is None:
-        page, shown = _browse(ctx, list_id, offset, limit)
-        if shown:  # the entries shown are personal data: the read is audited, one entry a page (no amplification)
-            detail = {"list": list_id, "offset": offset, "subjects": shown}
-            await ctx.audit(AuditEntry("public", "public", "list.browse", f"public list {list_id}", None, detail))
-        return page
-    answer, subject_id = _look_up(ctx, list_id, subject)
-    # Every lookup that found a published entry is a read of personal data; one that found none reveals nothing.
-    if subject_id is not None:
-        await ctx.audit(
-            AuditEntry("public", "public", "list.lookup", f"public list {list_id}", subject_id, {"list": list_id})
-        )
-    return answer
-
-
-def _list(ctx: ApiContext, connection: Connection, list_id: str, today: dt.date) -> ListDef:
-    _, book = ctx.book(connection, today)
-    lst = next((x for x in book.lists if x.id == list_id), None)
-    if lst is None:
-        raise Problem("not-found", f"the rulebook in force defines no list {list_id}")
-    return lst
-
-
-def _look_up(ctx: ApiContext, list_id: str, subject: str) -> tuple[ListAnswer, int | None]:
-    """The answer from the read model of list members only (ADR 0008): the same statements for any identifier.
-
-    Nothing is computed or refreshed: a subject Credo holds records about and
-    one it has never seen are both a miss in ``list_members`` unless on the list.
-    """
-    today = ctx.today()
-    with ctx.read() as connection:
-        lst = _list(ctx, connection, list_id, today)
-        found = on_list(connection, lst.id, ctx.subject_keys(connection, subject))
-    answer = ListAnswer(list=lst.id, kind=lst.kind, title=lst.title, legal_basis=lst.legal_basis, listed=False)
-    subject_id = None
-    for sid, since in found:
-        until = publication(lst, since, today)
-        if until is not False:
-            subject_id = sid
-            answer.listed = True
-            answer.since = None if since is None else since.isoformat()
-            answer.published_until = None if until is None else until.isoformat()
-    return answer, subject_id
-
-
-def _browse(ctx: ApiContext, list_id: str, offset: int, limit: int) -> tuple[ListPage, list[int]]:
-    """A page of the entries public today, the most recent first, identifiers masked."""
-    today = ctx.today()
-    with ctx.read() as connection:
-        lst = _list(ctx, connection, list_id, today)
-        if lst.publish_for is None and lst.kind != "red":
-            members = []  # a black list without a publication period is never public
-        else:
-            entered_from = None if lst.publish_for is None else today - dt.timedelta(days=lst.publish_for - 1)
-            members = members_of(connection, lst.id, entered_from=entered_from, offset=offset, limit=limit + 1)
-        ring = ctx.fresh_keys(connection)
-        entries = []
-        for m in members[:limit]:
-            until = publication(lst, m.since, today)
-            entries.append(
-                ListEntry(
-                    subject=mask_identifier(ring.decrypt(m.identifier_enc).decode()),
-                    kind=m.kind,
-                    since=None if m.since is None else m.since.isoformat(),
-                    published_until=None if until is None or until is False else until.isoformat(),
-                )
-            )
-    page = ListPage(
-        list=lst.id, kind=lst.kind, title=lst.title, legal_basis=lst.legal_basis, as_of=today.isoformat(),
-        entries=entries, offset=offset, limit=limit, next_offset=offset + limit if len(members) > limit else None,
-    )  # fmt: skip
-    return page, [m.subject_id for m in members[:limit]]
+        page = await ctx.run_read(lambda uow: lists.browse(uow, list_id, offset, limit), transaction=False)
+        return ListPage(**page)
+    # The same statements for any identifier: its keyed hashes, then the list's members (ADR 0008).
+    answer = await ctx.run_read(
+        lambda uow: lists.look_up(uow, list_id, lambda: ctx.subject_keys(uow.connection, subject)),
+        transaction=False,
+    )
+    return ListAnswer(**answer)
