@@ -11,7 +11,7 @@ from pydantic import Field
 from credo.api.context import Caller, role_extra, roles
 from credo.api.params import TextIn
 from credo.services import administration, operations
-from credo.services.actor import Actor
+from credo.services.actor import Actor, operation
 from credo.store.audit import AuditEntry
 from credo.store.ingest import retry_quarantine
 from credo.store.rescore import rescore_store
@@ -36,7 +36,7 @@ class RelyingIn(TextIn):
 
 
 def _entry(caller: Caller, action: str, detail: dict[str, Any]) -> AuditEntry:
-    return AuditEntry("operator", caller.id, action, "operation", None, detail)
+    return operation(_operator(caller), action, detail)
 
 
 @router.get("/sources", summary="Registered sources", openapi_extra=role_extra("operator", personal=False))

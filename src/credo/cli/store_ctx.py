@@ -11,8 +11,8 @@ import typer
 from sqlalchemy import Connection
 
 from credo.cli.console import fail
-from credo.services.actor import Actor
-from credo.store.audit import AuditEntry, append
+from credo.services.actor import Actor, operation
+from credo.store.audit import append
 from credo.store.bootstrap import Store, open_store
 from credo.store.errors import StoreError
 
@@ -77,4 +77,4 @@ def cli_operator() -> Actor:
 
 def audit_cli(connection: Connection, store: Store, action: str, detail: Mapping[str, Any]) -> None:
     """Append an operator's command-line action to the audit trail, in the command's transaction, last."""
-    append(connection, [AuditEntry("operator", cli_actor(), action, "operation", None, detail)], store.clock())
+    append(connection, [operation(cli_operator(), action, detail)], store.clock())

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from credo.demo.rates import CATEGORIES
 from credo.rulebook_file import parse_rulebook
+from credo.services.actor import Actor, operation
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store, init_store
 from credo.store.errors import StoreError
@@ -123,7 +124,7 @@ def load_town(
 
 
 def _entry(actor: str, action: str, detail: Mapping[str, object]) -> AuditEntry:
-    return AuditEntry("operator", actor, action, "operation", None, detail)
+    return operation(Actor("operator", actor), action, detail)
 
 
 def compare_with_batch(store: Store, scores: str) -> Agreement:

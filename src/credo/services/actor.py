@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Actor"]
+from credo.store.audit import AuditEntry
+
+__all__ = ["Actor", "operation"]
 
 
 @dataclass(frozen=True)
@@ -17,3 +21,8 @@ class Actor:
     role: str
     name: str
     at: str | None = None
+
+
+def operation(actor: Actor, action: str, detail: Mapping[str, Any]) -> AuditEntry:
+    """The audit entry of an operator's (or auditor's) action on the deployment, about no one subject."""
+    return AuditEntry(actor.role, actor.name, action, "operation", None, dict(detail))

@@ -12,10 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from credo.services.actor import Actor
+from credo.services.actor import Actor, operation
 from credo.services.unit_of_work import UnitOfWork
 from credo.store import relying, sources
-from credo.store.audit import AuditEntry
 
 __all__ = [
     "SourceIn",
@@ -57,7 +56,7 @@ def add_source(uow: UnitOfWork, operator: Actor, new: SourceIn) -> sources.Sourc
     added = sources.add_source(
         uow.connection, new.id, list(new.categories), uow.now, title=new.title, legal_basis=new.legal_basis
     )
-    uow.audit(_operation(operator, "source.add", {"source": added.id, "categories": list(added.categories)}))
+    uow.audit(operation(operator, "source.add", {"source": added.id, "categories": list(added.categories)}))
     return added
 
 
@@ -66,7 +65,7 @@ def allow_categories(uow: UnitOfWork, operator: Actor, source_id: str, categorie
     if sources.get_source(uow.connection, source_id) is not None:  # an unknown source is a NotFoundError, below
         sources.refuse_unknown_patterns(uow.connection, list(categories), uow.now.date())
     changed = sources.allow_categories(uow.connection, source_id, list(categories))
-    uow.audit(_operation(operator, "source.allow", {"source": source_id, "categories": list(changed.categories)}))
+    uow.audit(operation(operator, "source.allow", {"source": source_id, "categories": list(changed.categories)}))
     return changed
 
 
@@ -85,7 +84,7 @@ def add_relying(
     """Register a relying party for measures of the rulebook in force (asking about any other is refused)."""
     known = {m.id for m in uow.rulebook().measures}
     party = relying.add_relying(uow.connection, relying_id, list(measures), known, uow.now, title=title)
-    uow.audit(_operation(operator, "relying.add", party.to_json()))
+    uow.audit(operation(operator, "relying.add", party.to_json()))
     return party
 
 
@@ -101,9 +100,5 @@ def _disable(
     kind, party_id = party
     changed = disable(uow.connection, party_id)
     if changed:
-        uow.audit(_operation(operator, f"{kind}.disable", {kind: party_id}))
+        uow.audit(operation(operator, f"{kind}.disable", {kind: party_id}))
     return changed
-
-
-def _operation(operator: Actor, action: str, detail: dict[str, Any]) -> AuditEntry:
-    return AuditEntry(operator.role, operator.name, action, "operation", None, detail)

@@ -14,7 +14,7 @@ from typing import Any
 
 from credo.domain.delivery import host_key
 from credo.domain.identifiers import problem_with_identifier
-from credo.services.actor import Actor
+from credo.services.actor import Actor, operation
 from credo.services.unit_of_work import UnitOfWork
 from credo.store import delivery, webhook_hosts
 from credo.store.audit import AuditEntry
@@ -107,7 +107,7 @@ def set_webhook(uow: UnitOfWork, operator: Actor, party: tuple[str, str], url: s
     """Point a party's webhook (``party``: kind and id) at ``url``; its new secret, to be shown once."""
     allowed = webhook_hosts.allowed_hosts(uow.connection, uow.environ)
     secret = delivery.set_webhook(uow.connection, uow.ring, party, url, uow.now, allowed_hosts=allowed)
-    uow.audit(_operation(operator, "webhook.set", {"party_kind": party[0], "party_id": party[1]}))
+    uow.audit(operation(operator, "webhook.set", {"party_kind": party[0], "party_id": party[1]}))
     host = host_key(urllib.parse.urlsplit(url).hostname or "")
     only_here = host if host in allowed and host not in webhook_hosts.stored_hosts(uow.connection) else None
     return NewSecret(secret, only_here)
@@ -117,14 +117,14 @@ def rotate_secret(uow: UnitOfWork, operator: Actor, party: tuple[str, str], over
     """A new signing secret for the party's webhook; the old one signs beside it for ``overlap``."""
     secret = delivery.rotate_secret(uow.connection, uow.ring, party, uow.now, overlap)
     detail = {"party_kind": party[0], "party_id": party[1], "overlap_seconds": int(overlap.total_seconds())}
-    uow.audit(_operation(operator, "webhook.rotate_secret", detail))
+    uow.audit(operation(operator, "webhook.rotate_secret", detail))
     return NewSecret(secret, old_until=uow.now + overlap if overlap else None)
 
 
 def remove_webhook(uow: UnitOfWork, operator: Actor, party: tuple[str, str]) -> None:
     """Stop the party's webhook; what was still owed to it is cancelled (kept in the log, not sent)."""
     delivery.remove_webhook(uow.connection, uow.ring, *party)
-    uow.audit(_operation(operator, "webhook.remove", {"party_kind": party[0], "party_id": party[1]}))
+    uow.audit(operation(operator, "webhook.remove", {"party_kind": party[0], "party_id": party[1]}))
 
 
 def webhooks(uow: UnitOfWork) -> Webhooks:
@@ -137,13 +137,13 @@ def allow_host(uow: UnitOfWork, operator: Actor, host: str) -> tuple[str, bool]:
     """Let webhooks reach a private or plain-http host; the host as kept, and whether it was new."""
     key, added = webhook_hosts.allow_host(uow.connection, host)
     if added:
-        uow.audit(_operation(operator, "webhook.allow_host", {"host": key}))
+        uow.audit(operation(operator, "webhook.allow_host", {"host": key}))
     return key, added
 
 
 def disallow_host(uow: UnitOfWork, operator: Actor, host: str) -> str:
     key = webhook_hosts.disallow_host(uow.connection, host)
-    uow.audit(_operation(operator, "webhook.disallow_host", {"host": key}))
+    uow.audit(operation(operator, "webhook.disallow_host", {"host": key}))
     return key
 
 
@@ -153,15 +153,11 @@ def disallow_host(uow: UnitOfWork, operator: Actor, host: str) -> str:
 def deliveries(uow: UnitOfWork, reader: Actor, state: str | None) -> dict[str, Any]:
     """Counts by channel and state, then the latest messages (no content: where, what event, which attempt, why)."""
     found = delivery.delivery_rows(uow.connection, state)
-    uow.audit(_operation(reader, "deliveries.read", {"state": state, "deliveries": len(found["deliveries"])}))
+    uow.audit(operation(reader, "deliveries.read", {"state": state, "deliveries": len(found["deliveries"])}))
     return found
 
 
 def retry(uow: UnitOfWork, operator: Actor, delivery_id: int) -> None:
     """Try a message Credo gave up on once more, at the next pass."""
     delivery.retry_delivery(uow.connection, delivery_id, uow.now)
-    uow.audit(_operation(operator, "delivery.retry", {"delivery_id": delivery_id}))
-
-
-def _operation(actor: Actor, action: str, detail: dict[str, Any]) -> AuditEntry:
-    return AuditEntry(actor.role, actor.name, action, "operation", None, detail)
+    uow.audit(operation(operator, "delivery.retry", {"delivery_id": delivery_id}))

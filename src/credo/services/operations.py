@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from credo.services.actor import Actor
+from credo.services.actor import Actor, operation
 from credo.services.unit_of_work import UnitOfWork
-from credo.store.audit import AuditEntry
 from credo.store.ingest import QuarantineEntry, quarantine_entries
 from credo.store.stats import store_statistics
 
@@ -21,7 +20,7 @@ def quarantine(uow: UnitOfWork, operator: Actor, *, include_resolved: bool = Fal
     """Quarantined rows, oldest first (open ones only unless ``include_resolved``), each with why it was held."""
     entries = quarantine_entries(uow.connection, uow.ring, include_resolved=include_resolved)
     detail = {"entries": len(entries)}
-    uow.audit(AuditEntry(operator.role, operator.name, "quarantine.read", "operation", None, detail))
+    uow.audit(operation(operator, "quarantine.read", detail))
     return entries
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from credo.services.actor import Actor
+from credo.services.actor import Actor, operation
 from credo.services.unit_of_work import UnitOfWork
 from credo.store import rulebooks
-from credo.store.audit import AuditEntry
 
 __all__ = ["activate", "in_force", "publish", "versions"]
 
@@ -22,7 +21,7 @@ def publish(uow: UnitOfWork, operator: Actor, text: str, path: str) -> rulebooks
     done = rulebooks.publish(uow.connection, text, path, uow.now)
     if done.created:
         detail = {"version": done.version, "checksum": done.checksum}
-        uow.audit(AuditEntry(operator.role, operator.name, "rulebook.publish", "operation", None, detail))
+        uow.audit(operation(operator, "rulebook.publish", detail))
     return done
 
 
@@ -30,7 +29,7 @@ def activate(uow: UnitOfWork, operator: Actor, version: str, active_from: dt.dat
     """Put a published version in force from a day (default: its ``effective_from``)."""
     done = rulebooks.activate(uow.connection, version, uow.now, active_from)
     detail = {"version": done.version, "from": done.active_from.isoformat()}
-    uow.audit(AuditEntry(operator.role, operator.name, "rulebook.activate", "operation", None, detail))
+    uow.audit(operation(operator, "rulebook.activate", detail))
     return done
 
 
