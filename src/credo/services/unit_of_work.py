@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from credo.domain.records import KINDS
 from credo.domain.rulebook import Rulebook
 from credo.store import clock
 from credo.store.audit import AuditEntry, append
@@ -27,7 +26,7 @@ from credo.store.bootstrap import Store
 from credo.store.keys import KeyRing
 from credo.store.rulebooks import rulebook_at
 from credo.store.scoring import rescore_subjects
-from credo.store.subjects import find_subject
+from credo.store.subjects import stored_subjects
 
 __all__ = ["UnitOfWork", "unit_of_work"]
 
@@ -65,12 +64,7 @@ class UnitOfWork:
         """The stored subjects the identifier names (surrogate id, kind), of ``kind`` or of either kind."""
         if self.finder is not None:
             return self.finder(self.connection, identifier, kind)
-        found = []
-        for each in (kind,) if kind else KINDS:
-            sid = find_subject(self.connection, self.ring, identifier, each)
-            if sid is not None:
-                found.append((sid, each))
-        return found
+        return stored_subjects(self.connection, self.ring, identifier, kind)
 
     def rescore(self, subject_ids: Iterable[int]) -> None:
         """These subjects' records changed: rescore them before the commit."""

@@ -27,7 +27,7 @@ from credo.store.consent import consent_histories
 from credo.store.errors import NotFoundError
 from credo.store.rulebooks import rulebook_at
 from credo.store.scoring import current_state, load_subject_records, suppressed_records
-from credo.store.subjects import find_subject
+from credo.store.subjects import stored_subjects
 
 __all__ = ["SubjectNotInStore", "SubjectScore", "explain_subject", "find_subjects", "score_subject"]
 
@@ -51,11 +51,9 @@ class SubjectScore:
 
 def find_subjects(store: Store, connection: Connection, identifier: str) -> list[tuple[int, str]]:
     """(surrogate id, kind) of each stored subject the identifier names, by keyed hash."""
-    valid = [kind for kind in KINDS if problem_with_identifier(identifier, kind) is None]
-    if not valid:
+    if all(problem_with_identifier(identifier, kind) is not None for kind in KINDS):
         raise SubjectNotInStore("the identifier is neither a valid resident identity number nor a valid USCC")
-    ring = store.keys(connection)
-    found = [(sid, kind) for kind in valid if (sid := find_subject(connection, ring, identifier, kind)) is not None]
+    found = stored_subjects(connection, store.keys(connection), identifier)
     if not found:
         raise SubjectNotInStore("no subject with this identifier is in the store")
     return found

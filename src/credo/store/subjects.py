@@ -11,15 +11,25 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from credo.domain.identifiers import problem_with_identifier
+from credo.domain.records import KINDS
 from credo.store.keys import KeyRing
 from credo.store.tables import records, subjects
 
-__all__ = ["ensure_subject", "find_subject", "has_records", "identifier_of"]
+__all__ = ["ensure_subject", "find_subject", "has_records", "identifier_of", "stored_subjects"]
 
 
 def find_subject(connection: Connection, ring: KeyRing, identifier: str, kind: str) -> int | None:
     key = ring.subject_key(identifier, kind)
     return connection.execute(sa.select(subjects.c.id).where(subjects.c.subject_key == key)).scalar()
+
+
+def stored_subjects(
+    connection: Connection, ring: KeyRing, identifier: str, kind: str | None = None
+) -> list[tuple[int, str]]:
+    """(surrogate id, kind) of each stored subject the identifier names, as ``kind`` or as each kind it is valid for."""
+    valid = [k for k in ((kind,) if kind else KINDS) if problem_with_identifier(identifier, k) is None]
+    return [(sid, k) for k in valid if (sid := find_subject(connection, ring, identifier, k)) is not None]
 
 
 def ensure_subject(connection: Connection, ring: KeyRing, identifier: str, kind: str, now: dt.datetime) -> int:
