@@ -302,6 +302,10 @@ class Caller:
     ctx: ApiContext
     kind: str | None = None  # a subject's kind
 
+    def own_subjects(self, uow: UnitOfWork) -> list[tuple[int, str]]:
+        """A subject caller's stored subjects (surrogate id, kind) of its token's kind; none is a 404."""
+        return self.ctx.own_subjects(uow.connection, self.id, self.kind)
+
 
 def roles(*allowed: str) -> Callable[..., Any]:
     """A dependency that admits only callers with one of ``allowed`` roles whose principal is registered and enabled.

@@ -13,7 +13,6 @@ from credo.api.params import TextIn
 from credo.domain.delivery import overlap_of
 from credo.services import delivery
 from credo.services.actor import Actor
-from credo.services.unit_of_work import UnitOfWork
 from credo.store.clock import utc_iso
 from credo.store.errors import StoreError
 
@@ -38,10 +37,6 @@ class RotationIn(TextIn):
     )
 
 
-def _own(caller: Caller, uow: UnitOfWork) -> list[int]:
-    return [sid for sid, _ in caller.ctx.own_subjects(uow.connection, caller.id, caller.kind)]
-
-
 def _iso(at: dt.datetime | None) -> str | None:
     return None if at is None else utc_iso(at)
 
@@ -61,7 +56,7 @@ async def put_contact(body: ContactIn, caller: Subject) -> dict[str, Any]:
 
 @router.get("/me/contact", summary="The address your notices go to", openapi_extra=role_extra("subject", personal=True))
 async def get_contact(caller: Subject) -> dict[str, Any]:
-    return await caller.ctx.run_read(lambda uow: delivery.contact(uow, _own(caller, uow)[0]))
+    return await caller.ctx.run_read(lambda uow: delivery.contact(uow, caller.own_subjects(uow)[0][0]))
 
 
 @router.delete(
@@ -71,7 +66,7 @@ async def get_contact(caller: Subject) -> dict[str, Any]:
     openapi_extra=role_extra("subject", personal=False),
 )
 async def delete_contact(caller: Subject) -> Response:
-    await caller.ctx.run_write(lambda uow: delivery.remove_contact(uow, _own(caller, uow)))
+    await caller.ctx.run_write(lambda uow: delivery.remove_contact(uow, [sid for sid, _ in caller.own_subjects(uow)]))
     return Response(status_code=204)
 
 

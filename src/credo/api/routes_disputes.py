@@ -16,7 +16,6 @@ from credo.domain.records import parse_date
 from credo.services import disputes
 from credo.services.actor import Actor
 from credo.services.disputes import Decision, Filing
-from credo.services.unit_of_work import UnitOfWork
 
 QUEUE_PAGE = 50  # open disputes a page of the reviewers' queue shows unless asked otherwise
 MAX_QUEUE_PAGE = 200
@@ -62,11 +61,6 @@ class DecisionIn(TextIn):
     correction: Correction | None = None
 
 
-def _subject_id(caller: Caller, uow: UnitOfWork) -> int:
-    """The caller's own subject (its token names the identifier)."""
-    return caller.ctx.own_subjects(uow.connection, caller.id, caller.kind)[0][0]
-
-
 @router.post(
     "/me/disputes",
     summary="Dispute one of your records: while it is open the record stops counting (if the rulebook says so)",
@@ -77,7 +71,7 @@ def _subject_id(caller: Caller, uow: UnitOfWork) -> int:
 )
 async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
     return await caller.ctx.run_write(
-        lambda uow: disputes.file(uow, "dispute", _subject_id(caller, uow), body.filing())
+        lambda uow: disputes.file(uow, "dispute", caller.own_subjects(uow)[0][0], body.filing())
     )
 
 
@@ -90,7 +84,9 @@ async def open_(body: DisputeIn, caller: Subject) -> dict[str, Any]:
     openapi_extra=role_extra("subject", personal=False),
 )
 async def apply_for_repair(body: DisputeIn, caller: Subject) -> dict[str, Any]:
-    return await caller.ctx.run_write(lambda uow: disputes.file(uow, "repair", _subject_id(caller, uow), body.filing()))
+    return await caller.ctx.run_write(
+        lambda uow: disputes.file(uow, "repair", caller.own_subjects(uow)[0][0], body.filing())
+    )
 
 
 @router.get(
@@ -101,7 +97,7 @@ async def apply_for_repair(body: DisputeIn, caller: Subject) -> dict[str, Any]:
     openapi_extra=role_extra("subject", personal=True),
 )
 async def mine(caller: Subject) -> list[dict[str, Any]]:
-    return await caller.ctx.run_read(lambda uow: disputes.of_subject(uow, _subject_id(caller, uow)))
+    return await caller.ctx.run_read(lambda uow: disputes.of_subject(uow, caller.own_subjects(uow)[0][0]))
 
 
 @router.get(

@@ -21,11 +21,6 @@ router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so route
 Subject = Annotated[Caller, Depends(roles("subject"))]
 
 
-def _own(caller: Caller, uow: UnitOfWork) -> list[tuple[int, str]]:
-    """The caller's own stored subjects (its token names the identifier); none is a 404."""
-    return caller.ctx.own_subjects(uow.connection, caller.id, caller.kind)
-
-
 @router.get(
     "/me/report",
     summary="Everything about the caller: score, grade, every record's part, forecast, lists, measures, decisions",
@@ -34,7 +29,9 @@ def _own(caller: Caller, uow: UnitOfWork) -> list[tuple[int, str]]:
 )
 async def report(caller: Subject) -> dict[str, Any]:
     # Scoring and explaining: off the event loop.
-    return await caller.ctx.run_read(lambda uow: subjects.reports(uow, _own(caller, uow), caller.id), in_thread=True)
+    return await caller.ctx.run_read(
+        lambda uow: subjects.reports(uow, caller.own_subjects(uow), caller.id), in_thread=True
+    )
 
 
 @router.get(
@@ -44,7 +41,7 @@ async def report(caller: Subject) -> dict[str, Any]:
     openapi_extra=role_extra("subject", personal=True),
 )
 async def notices(caller: Subject) -> dict[str, Any]:
-    return await caller.ctx.run_read(lambda uow: subjects.notices(uow, _own(caller, uow)), in_thread=True)
+    return await caller.ctx.run_read(lambda uow: subjects.notices(uow, caller.own_subjects(uow)), in_thread=True)
 
 
 class ConsentIn(TextIn):

@@ -90,7 +90,7 @@ def set_consent_of(uow: UnitOfWork, identifier: str, given: bool) -> dict[str, A
     A rulebook must be in force; a person with records is rescored before the commit, one given in advance
     (no record yet) is scored from its first record.
     """
-    uow.rulebook()
+    version, book = uow.rulebooks(uow.connection, uow.today)  # none in force: refused before anything is written
     sid = ensure_subject(uow.connection, uow.ring, identifier, "person", uow.now)
     change = set_consent(uow.connection, sid, given, today=uow.today, now=uow.now)
     detail = {"given": given, "changed": change.written is not None}
@@ -98,7 +98,6 @@ def set_consent_of(uow: UnitOfWork, identifier: str, given: bool) -> dict[str, A
     uow.audit(AuditEntry("subject", "subject", action, "the subject's consent to be scored", sid, detail))
     if has_records(uow.connection, sid):
         uow.rescore([sid])
-    version, book = uow.rulebooks(uow.connection, uow.today)
     return {**_consent_view(uow, book, version, sid), "changed": change.written is not None}
 
 
