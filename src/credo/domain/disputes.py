@@ -20,7 +20,6 @@ from typing import Any
 from credo.domain.rulebook import Rule, Rulebook
 
 __all__ = [
-    "KINDS",
     "OUTCOMES",
     "REPAIR_OUTCOMES",
     "Dispute",
@@ -30,7 +29,6 @@ __all__ = [
     "suspends",
 ]
 
-KINDS = ("dispute", "repair")
 OUTCOMES = ("upheld", "corrected", "removed")
 REPAIR_OUTCOMES = ("granted", "refused")
 
