@@ -18,12 +18,9 @@ from credo.domain.identifiers import problem_with_identifier
 from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import explain
+from credo.errors import SubjectNotFound
 
 __all__ = ["SubjectNotFound", "explain_from_files"]
-
-
-class SubjectNotFound(Exception):
-    """No accepted record names the subject (the message never repeats the identifier)."""
 
 
 ROWS_OF_SUBJECT = """

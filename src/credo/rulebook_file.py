@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from credo.domain.policy import Path, Problem, format_path, problems_in
 from credo.domain.rulebook import Rulebook
+from credo.errors import BadInputError
 
 __all__ = [
     "MAX_DEPTH",
@@ -65,7 +66,7 @@ class LoadedRulebook:
         return self.rulebook is not None and not self.problems
 
 
-class RulebookError(Exception):
+class RulebookError(BadInputError):
     """An invalid or unreadable rulebook; ``problems`` lists every one found."""
 
     def __init__(self, path: str, problems: tuple[PlacedProblem, ...]) -> None:

@@ -18,18 +18,11 @@ import urllib.parse
 from collections.abc import Callable, Collection, Mapping
 
 from credo.domain.delivery import address_refused, host_key
+from credo.errors import DeliveryError
 
 __all__ = ["DeliveryError", "Resolver", "post", "resolve"]
 
 Resolver = Callable[[str, int], list[str]]  # a host and port to the addresses to connect to
-
-
-class DeliveryError(Exception):
-    """A receiver that answered, but not with success; ``permanent``: trying again cannot help."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
 
 def resolve(host: str, port: int) -> list[str]:

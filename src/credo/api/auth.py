@@ -46,6 +46,7 @@ from credo.domain.delivery import host_key
 from credo.domain.durations import parse_duration
 from credo.domain.identifiers import problem_with_identifier
 from credo.domain.records import KINDS
+from credo.errors import AuthError
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
 from credo.store.sources import SOURCE_ID
@@ -70,10 +71,6 @@ DEFAULT_EXPIRY = dt.timedelta(days=30)
 _LABEL = b"credo api token signing v1"
 ALLOW_HTTP_HOSTS = "CREDO_OIDC_ALLOW_HTTP_HOSTS"
 logger = logging.getLogger("credo.api")
-
-
-class AuthError(Exception):
-    """A missing, malformed, expired or untrusted token (401); never names the principal."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from credo.batch.plan import compile_plan
 from credo.batch.reader import InputError, find_files, read_rows
 from credo.batch.validation import checked_sql
 from credo.domain.rulebook import Rulebook
+from credo.errors import OutputError
 
 __all__ = [
     "OUTPUT_FORMATS",
@@ -32,10 +33,6 @@ __all__ = [
 
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json", ".parquet": "parquet"}
 Progress = Callable[[str], None]
-
-
-class OutputError(Exception):
-    """An output path Credo cannot write (unknown extension, missing folder, no permission)."""
 
 
 @dataclass(frozen=True)

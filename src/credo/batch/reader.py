@@ -34,6 +34,7 @@ import pyarrow.csv as pacsv
 
 from credo.batch.sqltext import lit
 from credo.domain.records import FIELD_ORDER, REQUIRED_FIELDS, Reason
+from credo.errors import InputError
 
 __all__ = ["FIELDS", "FORMATS", "InputError", "RawRows", "find_files", "read_rows"]
 
@@ -48,10 +49,6 @@ FORMATS = {
 }
 MALFORMED_JSON = "malformed JSON line: not a JSON object"
 MAX_COLUMNS = 4096  # CSV columns read as text; more are read with guessed types
-
-
-class InputError(Exception):
-    """The input cannot be read at all: no such file, unknown format, unreadable bytes."""
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from credo.domain.explanation import Explanation
 from credo.domain.identifiers import problem_with_identifier
 from credo.domain.records import KINDS
 from credo.domain.scoring import explain
+from credo.errors import SubjectNotInStore
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
 from credo.store.consent import consent_histories
-from credo.store.errors import NotFoundError
 from credo.store.rulebooks import rulebook_at
 from credo.store.scoring import current_state, load_subject_records, suppressed_records
 from credo.store.subjects import stored_subjects
@@ -33,10 +33,6 @@ __all__ = ["SubjectNotInStore", "SubjectScore", "explain_subject", "find_subject
 
 
 Reader = tuple[str, str, str]  # who reads, for the audit trail: role, actor, purpose
-
-
-class SubjectNotInStore(NotFoundError):
-    """No subject with this identifier (the message never repeats it)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from credo.domain.rulebook import Rulebook
+from credo.errors import NoActiveRulebookError
 from credo.rulebook_file import parse_rulebook
 from credo.store.errors import StoreError
 from credo.store.tables import rulebook_activations, rulebook_versions
@@ -34,10 +35,6 @@ __all__ = [
     "rulebook_at",
     "versions_in_force",
 ]
-
-
-class NoActiveRulebookError(StoreError):
-    """A date before any activated rulebook version."""
 
 
 @dataclass(frozen=True)
