@@ -3,6 +3,9 @@
 Every 4xx the API gives is one of :data:`CODES`; the ``detail`` is a plain
 sentence for a person and never repeats an identifier or record content
 (messages come from the store's errors, which are written that way).
+Every :class:`~credo.errors.CredoError` a route lets through is answered here,
+by one handler and one table (:data:`PROBLEMS`: each class of the tree and its
+code), not route by route (ADR 0019).
 An unexpected error is a 500 problem that says only that, and is logged
 without the request's content.
 """
@@ -19,20 +22,21 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from credo.api.auth import AuthError
-from credo.batch.reader import InputError
-from credo.store.database import database_failure
-from credo.store.errors import (
+from credo.errors import (
     AuditChainError,
+    AuthError,
+    BadInputError,
     ConflictError,
+    CredoError,
     ForbiddenError,
     NotFoundError,
     StorageFullError,
     StoreError,
     UnavailableError,
 )
+from credo.store.database import database_failure
 
-__all__ = ["CODES", "MEDIA_TYPE", "BodyLimitMiddleware", "Problem", "install", "problem_response"]
+__all__ = ["CODES", "MEDIA_TYPE", "PROBLEMS", "BodyLimitMiddleware", "Problem", "install", "problem_response"]
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("credo.api")
@@ -59,7 +63,27 @@ CODES: dict[str, tuple[int, str]] = {
 }
 
 
-class Problem(Exception):
+# The one place an error class becomes a problem: the nearest class in an error's MRO decides its code.
+# A CredoError of no class here (DeliveryError: never a request's fault) is answered as unexpected (500).
+PROBLEMS: dict[type[CredoError], str] = {
+    BadInputError: "bad-request",
+    AuthError: "unauthenticated",
+    StoreError: "unprocessable",
+    NotFoundError: "not-found",
+    ForbiddenError: "forbidden",
+    ConflictError: "conflict",
+    UnavailableError: "unavailable",
+    StorageFullError: "storage-full",
+    AuditChainError: "audit-inconsistent",
+}
+
+
+def problem_code(exc: CredoError) -> str | None:
+    """The code of :data:`PROBLEMS` for ``exc``'s class or its nearest ancestor there; None: none is."""
+    return next((PROBLEMS[cls] for cls in type(exc).__mro__ if cls in PROBLEMS), None)
+
+
+class Problem(CredoError):
     """Raise to answer with a problem; ``code`` is a key of :data:`CODES`."""
 
     def __init__(
@@ -112,39 +136,19 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response("invalid-request", "see errors", _where(request), errors=errors)
 
 
-def _problem(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Problem)
-    return problem_response(exc.code, exc.detail, _where(request), headers=exc.headers, **exc.extra)
-
-
-def _store(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, StorageFullError):
-        return problem_response("storage-full", str(exc), _where(request))
-    if isinstance(exc, AuditChainError):
-        return problem_response("audit-inconsistent", str(exc), _where(request))
-    if isinstance(exc, UnavailableError):
-        return problem_response("unavailable", str(exc), _where(request))
-    if isinstance(exc, NotFoundError):
-        return problem_response("not-found", str(exc), _where(request))
-    if isinstance(exc, ForbiddenError):
-        return problem_response("forbidden", str(exc), _where(request))
-    if isinstance(exc, ConflictError):
-        return problem_response("conflict", str(exc), _where(request))
-    return problem_response("unprocessable", str(exc), _where(request))
-
-
-def _auth(request: Request, exc: Exception) -> JSONResponse:
-    return problem_response("unauthenticated", str(exc), _where(request))
-
-
-def _input(request: Request, exc: Exception) -> JSONResponse:
-    return problem_response("bad-request", str(exc), _where(request))
+def _credo(request: Request, exc: Exception) -> JSONResponse:
+    """Any :class:`CredoError`: a :class:`Problem` as raised, any other by :data:`PROBLEMS`."""
+    assert isinstance(exc, CredoError)
+    if isinstance(exc, Problem):
+        return problem_response(exc.code, exc.detail, _where(request), headers=exc.headers, **exc.extra)
+    code = problem_code(exc)
+    return _unexpected(request, exc) if code is None else problem_response(code, str(exc), _where(request))
 
 
 def _database(request: Request, exc: Exception) -> JSONResponse:
     """The database failed (503, or 507 for a full disk: :func:`credo.store.database.database_failure`), or a bug."""
     failure = database_failure(exc)
-    return _unexpected(request, exc) if failure is None else _store(request, failure)
+    return _unexpected(request, exc) if failure is None else _credo(request, failure)
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -194,9 +198,6 @@ class BodyLimitMiddleware:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(Problem, _problem)
-    app.add_exception_handler(StoreError, _store)
-    app.add_exception_handler(AuthError, _auth)
-    app.add_exception_handler(InputError, _input)
+    app.add_exception_handler(CredoError, _credo)
     app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(Exception, _unexpected)
