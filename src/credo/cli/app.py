@@ -20,11 +20,13 @@ from credo.cli import (
     source_cmd,
     store_cmd,
 )
+from credo.cli.errors import OneLineErrors
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="credo",
+    cls=OneLineErrors,  # every error as one line, here and nowhere else (cli/errors.py)
     help="Credo: published rules, explained scores, due process.",
     no_args_is_help=True,
     add_completion=False,

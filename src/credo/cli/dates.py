@@ -1,8 +1,9 @@
 """Date and amount options: the parsers of records (:func:`credo.domain.records.parse_date`, ``parse_amount``).
 
 ``--as-of 2026-6-30`` and ``--as-of 2026-02-30`` are refused as the same
-values are refused in a record, in the same words, and as one line on
-standard error (exit 1), not a usage box.
+values are refused in a record, in the same words: a :class:`~credo.errors.BadValueError`,
+which the command line prints as one line on standard error (exit 1, :mod:`credo.cli.errors`),
+not a usage box. (Not a ``ValueError``: Click would turn that into a usage error.)
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from credo.cli.console import fail
 from credo.domain.records import parse_amount, parse_date
+from credo.errors import BadValueError
 
 __all__ = ["DATE_METAVAR", "amount_parser", "date_parser"]
 
@@ -29,7 +30,7 @@ def date_parser(option: str) -> Callable[[Any], dt.date]:
             return value
         day = parse_date(option, str(value))
         if isinstance(day, str):
-            fail(day)
+            raise BadValueError(day)
         return day
 
     return parse
@@ -43,7 +44,7 @@ def amount_parser(option: str) -> Callable[[Any], float]:
             return float(value)
         amount = parse_amount(option, str(value))
         if isinstance(amount, str):
-            fail(amount)
+            raise BadValueError(amount)
         return amount
 
     return parse
