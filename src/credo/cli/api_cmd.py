@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from credo.cli.console import echo_json, err, fail, out, shown
-from credo.cli.store_ctx import audit_cli, cli_operator, open_from, store_errors
+from credo.cli.store_ctx import audit_cli, cli_operator, open_from
 from credo.services import administration, audit
 from credo.services.unit_of_work import unit_of_work
 
@@ -38,7 +38,7 @@ def serve(
 
     from credo.api.app import create_app
 
-    with open_from(ctx) as store, store_errors():
+    with open_from(ctx) as store:
         app = create_app(store, deliver_every=deliver_every or None)
         err.print(f"Credo API on http://{host}:{port}/v1/docs (OpenAPI: /v1/openapi.json); Ctrl-C stops it")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -85,7 +85,7 @@ def issue(
     """Print a signed bearer token for ROLE (and PRINCIPAL), and nothing else."""
     from credo.api.auth import issue_token, parse_expiry
 
-    with open_from(ctx) as store, store_errors():
+    with open_from(ctx) as store:
         lifetime = parse_expiry(expires)
         with store.begin() as connection:
             ring = store.keys(connection)
@@ -107,7 +107,7 @@ def relying_add(
     title: Annotated[str | None, typer.Option(help="A readable name; defaults to the id.")] = None,
 ) -> None:
     """Register a relying party for the measures its purpose needs; asking about any other is refused."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         party = administration.add_relying(uow, cli_operator(), relying_id, measure, title)
     out.print(f"relying party {party.id} registered for {', '.join(party.measures)}", markup=False, soft_wrap=True)
 
@@ -118,7 +118,7 @@ def relying_list(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
 ) -> None:
     """Every relying party, its measures, and whether it is enabled."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         found = administration.list_relying(uow)
     if as_json:
         echo_json([p.to_json() for p in found])
@@ -137,7 +137,7 @@ def relying_disable(
     ctx: typer.Context, relying_id: Annotated[str, typer.Argument(help="The id of a registered relying party.")]
 ) -> None:
     """Stop answering a relying party; its past decisions stay."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         changed = administration.disable_relying(uow, cli_operator(), relying_id)
     out.print(f"relying party {relying_id} {'disabled' if changed else 'was already disabled'}", markup=False)
 
@@ -145,7 +145,7 @@ def relying_disable(
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
     """Check the hash chain from the first entry; name the first broken entry and exit 1 if there is one."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         report = audit.verify(uow)
     if not report.intact:
         fail(

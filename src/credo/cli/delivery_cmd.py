@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from credo.cli.console import echo_json, err, out, shown
-from credo.cli.store_ctx import cli_operator, open_from, reads_personal_data, store_errors
+from credo.cli.store_ctx import cli_operator, open_from, reads_personal_data
 from credo.domain.delivery import overlap_of
 from credo.notify import PassReport, SmtpSettings, run_pass
 from credo.services import delivery
@@ -38,7 +38,7 @@ def deliver(
     as_json: Annotated[bool, typer.Option("--json", help="Each pass's counts as a JSON line.")] = False,
 ) -> None:
     """Send owed notices by email (CREDO_SMTP_*) and signed webhooks; failures are retried later, with backoff."""
-    with open_from(ctx) as store, store_errors():
+    with open_from(ctx) as store:
         smtp = SmtpSettings.from_env(store.environ)
         while True:
             report = run_pass(store, smtp)
@@ -76,7 +76,7 @@ def webhook_set(
     ],
 ) -> None:
     """Send a party's events to URL; prints the new signing secret, once (a second set replaces it at once)."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         made = delivery.set_webhook(uow, cli_operator(), (party_kind, party_id), url)
     err.print(f"webhook of {shown(party_kind)} {shown(party_id)} set; its signing secret (shown once):")
     typer.echo(made.secret)
@@ -102,7 +102,7 @@ def webhook_rotate_secret(
         span = overlap_of(overlap)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--overlap") from None
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         made = delivery.rotate_secret(uow, cli_operator(), (party_kind, party_id), span)
     old = made.old_until
     until = f"the old one signs beside it until {utc_iso(old)}" if old else "the old one no longer signs"
@@ -113,7 +113,7 @@ def webhook_rotate_secret(
 @webhook_app.command("remove")
 def webhook_remove(ctx: typer.Context, party_kind: PartyKind, party_id: PartyId) -> None:
     """Stop a party's webhook; what was still owed to it is cancelled (kept in the delivery log, not sent)."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         delivery.remove_webhook(uow, cli_operator(), (party_kind, party_id))
     out.print(f"webhook of {party_kind} {party_id} removed", markup=False)
 
@@ -121,7 +121,7 @@ def webhook_remove(ctx: typer.Context, party_kind: PartyKind, party_id: PartyId)
 @webhook_app.command("list")
 def webhook_list(ctx: typer.Context) -> None:
     """Every webhook (never its secret), and the hosts webhooks may reach although private or plain http."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         found = delivery.webhooks(uow)
     stored, allowed = found.stored_hosts, found.allowed_hosts
     if not found.rows:
@@ -143,7 +143,7 @@ HostArg = Annotated[str, typer.Argument(help="A host name or IP address, as in t
 @webhook_app.command("allow-host")
 def webhook_allow_host(ctx: typer.Context, host: HostArg) -> None:
     """Let webhooks reach HOST although it is private, local or plain http (kept in the store: every process)."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         key, added = delivery.allow_host(uow, cli_operator(), host)
     out.print(f"{key} {'allowed' if added else 'was allowed already'}", markup=False)
 
@@ -151,7 +151,7 @@ def webhook_allow_host(ctx: typer.Context, host: HostArg) -> None:
 @webhook_app.command("disallow-host")
 def webhook_disallow_host(ctx: typer.Context, host: HostArg) -> None:
     """Take HOST off the store's allowed hosts: webhooks to it are refused when sent (and when set)."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         key = delivery.disallow_host(uow, cli_operator(), host)
     out.print(f"{key} no longer allowed", markup=False)
 
@@ -166,7 +166,7 @@ def delivery_list(
     """Counts by channel and state, then the latest messages (no content: where, what event, which attempt, why)."""
     if state not in (None, *STATES):
         raise typer.BadParameter(f"must be {', '.join(STATES[:-1])} or {STATES[-1]}", param_hint="--state")
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         found = delivery.deliveries(uow, cli_operator(), state)
     if as_json:
         echo_json(found, default=_json_value)
@@ -194,6 +194,6 @@ def delivery_retry(
     ctx: typer.Context, delivery_id: Annotated[int, typer.Argument(help="A failed message's id.", min=1)]
 ) -> None:
     """Try a message Credo gave up on once more, at the next pass."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         delivery.retry(uow, cli_operator(), delivery_id)
     out.print(f"delivery {delivery_id} will be tried again at the next pass", markup=False)

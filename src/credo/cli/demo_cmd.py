@@ -12,12 +12,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from credo.batch.engine import BatchSummary, OutputError, run_batch
-from credo.batch.reader import InputError
+from credo.batch.engine import BatchSummary, run_batch
 from credo.cli.console import credo_command, err, fail, out
 from credo.cli.dates import DATE_METAVAR, date_parser
 from credo.cli.explain_view import render_explanation
-from credo.cli.store_ctx import cli_actor, db_option, store_errors
+from credo.cli.store_ctx import cli_actor, db_option
 from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
 from credo.demo.store_load import Agreement, StoreLoad, compare_with_batch, load_town
 from credo.demo.summary import Count, RunSummary, lowest_scored, summarize
@@ -146,8 +145,6 @@ def demo(
     try:
         book = _rulebook(rulebook)
         text = demo_rulebook_text() if rulebook is None else rulebook.read_text(encoding="utf-8")
-    except RulebookError as exc:
-        fail(str(exc))
     except OSError as exc:
         fail(f"{rulebook}: cannot read: {exc.strerror or exc}")
     try:
@@ -181,7 +178,7 @@ def demo(
                 started = time.perf_counter()
                 loaded = _load_store(ctx, out_dir, records, scores, text, day, bar)
                 timings["store"] = time.perf_counter() - started
-    except (ValueError, OSError, InputError, OutputError) as exc:
+    except (ValueError, OSError) as exc:
         fail(str(exc))
     started = time.perf_counter()
     summary = summarize(scores, book, rejects)
@@ -209,15 +206,14 @@ def _load_store(  # noqa: PLR0917 (the demo's pieces)
     def progress(done: int, total: int) -> None:
         bar.update(task, completed=done, total=total)
 
-    with store_errors():
-        opened = open_store(db)
-        try:
-            now = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
-            loaded = load_town(opened, records, text, day, now, actor=cli_actor(), progress=progress)
-            bar.update(task, description="comparing with the batch")
-            agreement = compare_with_batch(opened, scores)
-        finally:
-            opened.engine.dispose()
+    opened = open_store(db)
+    try:
+        now = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+        loaded = load_town(opened, records, text, day, now, actor=cli_actor(), progress=progress)
+        bar.update(task, description="comparing with the batch")
+        agreement = compare_with_batch(opened, scores)
+    finally:
+        opened.engine.dispose()
     return display_url(opened.url), loaded, agreement
 
 

@@ -9,7 +9,7 @@ import typer
 
 from credo.cli.console import echo_json, fail, out, shown
 from credo.cli.dates import DATE_METAVAR, amount_parser, date_parser
-from credo.cli.store_ctx import cli_actor, open_from, reads_personal_data, store_errors
+from credo.cli.store_ctx import cli_actor, open_from, reads_personal_data
 from credo.domain.disputes import OUTCOMES, REPAIR_OUTCOMES
 from credo.services import disputes
 from credo.services.actor import Actor
@@ -29,7 +29,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of lines.")] = False,
 ) -> None:
     """Open disputes and repair applications, the nearest deadline first, each with the subject's statement."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         found = disputes.review_queue(uow, Actor("reviewer", cli_actor()), statements=True)
     if as_json:
         echo_json(found)
@@ -55,7 +55,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="JSON, as GET /v1/disputes/{id} answers.")] = False,
 ) -> None:
     """One dispute or repair application: its state, the subject's statement, and the record it is about."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         body = disputes.for_review(uow, Actor("reviewer", cli_actor()), dispute_id)
     if as_json:
         echo_json(body)
@@ -133,7 +133,7 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
     if resolved_on is not None:
         correction["resolved_on"] = resolved_on
     actor = Actor("reviewer", name, None if reviewer is None else cli_actor())  # at: who ran it, beside the name
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         disputes.decide(uow, actor, dispute_id, Decision(outcome, reasons, correction or None))
     out.print(f"dispute {dispute_id} decided: {outcome}; the subject's score is recomputed", markup=False)
 

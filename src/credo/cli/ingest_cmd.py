@@ -11,7 +11,7 @@ from rich.table import Table
 
 from credo.batch.reader import InputError
 from credo.cli.console import echo_json, err, fail, out, shown
-from credo.cli.store_ctx import audit_cli, cli_operator, open_from, reads_personal_data, store_errors
+from credo.cli.store_ctx import audit_cli, cli_operator, open_from, reads_personal_data
 from credo.services import operations
 from credo.services.unit_of_work import unit_of_work
 from credo.store.ingest import IngestSummary, ingest_path, retry_quarantine
@@ -62,7 +62,7 @@ def ingest(
     ] = None,
 ) -> None:
     """Store records and rescore every subject they touch; bad rows go to the quarantine."""
-    with open_from(ctx) as store, store_errors(), _bar() as bar:
+    with open_from(ctx) as store, _bar() as bar:
         task = bar.add_task("ingesting", total=None)
         try:
             summary = ingest_path(
@@ -86,7 +86,7 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Resolved rows too, not only open ones.")] = False,
 ) -> None:
     """Quarantined rows: file, row, reason and the row as read, its identifier masked."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         entries = operations.quarantine(uow, cli_operator(), include_resolved=all_)
     if as_json:
         echo_json([e.as_json() for e in entries])
@@ -108,7 +108,7 @@ def retry(ctx: typer.Context) -> None:
 
     A row cannot be corrected in place: send the corrected row again with credo ingest.
     """
-    with open_from(ctx) as store, store_errors(), _bar() as bar:
+    with open_from(ctx) as store, _bar() as bar:
         task = bar.add_task("retrying", total=None)
         result = retry_quarantine(store, progress=lambda done, total: bar.update(task, completed=done, total=total))
         with store.begin() as connection:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from credo.cli.console import echo_json, fail, out, phases
-from credo.cli.store_ctx import cli_actor, open_from, store_errors
+from credo.cli.store_ctx import cli_actor, open_from
 from credo.store.clock import today
 from credo.store.purge import PurgeReport, purge
 
@@ -30,7 +30,7 @@ def purge_cmd(
     ] = False,
 ) -> None:
     """Purge the records past the retention period of the rulebook in force: content erased, tombstones kept."""
-    with open_from(ctx) as store, store_errors():
+    with open_from(ctx) as store:
         day, real = today(store.environ), dt.datetime.now(dt.UTC).date()
         if day > real and not dry_run and not future:
             fail(

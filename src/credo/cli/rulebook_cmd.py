@@ -11,7 +11,7 @@ from rich.table import Table
 
 from credo.cli.console import err, fail, out, shown
 from credo.cli.dates import DATE_METAVAR, date_parser
-from credo.cli.store_ctx import cli_operator, open_from, store_errors
+from credo.cli.store_ctx import cli_operator, open_from
 from credo.rulebook_file import RulebookError, parse_rulebook, read_rulebook_text
 from credo.services import rulebooks
 from credo.services.unit_of_work import unit_of_work
@@ -66,15 +66,13 @@ def _read(path: Path) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         fail(f"cannot read {path}: {reason}")
-    except RulebookError as exc:
-        fail(str(exc))
 
 
 @app.command("publish")
 def publish(ctx: typer.Context, rulebook: Annotated[Path, typer.Argument(help="The rulebook YAML file.")]) -> None:
     """Store a checked rulebook as an immutable version; other content under a published version is refused."""
     text = _read(rulebook)
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         done = rulebooks.publish(uow, cli_operator(), text, str(rulebook))
     state = "published" if done.created else "already published with identical content; nothing changed"
     out.print(f"version {done.version} {state} (sha256 {done.checksum})", markup=False, soft_wrap=True)
@@ -95,7 +93,7 @@ def activate(
     ] = None,
 ) -> None:
     """Put a published version in force from a date; scores as of that date on use it."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         done = rulebooks.activate(uow, cli_operator(), version, from_)
     out.print(f"version {done.version} in force from {done.active_from}", markup=False, soft_wrap=True)
 
@@ -103,7 +101,7 @@ def activate(
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Every published version, its checksum and the dates it was activated from."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         found = rulebooks.versions(uow)
     if not found:
         out.print("no rulebook published: credo rulebook publish FILE")

@@ -8,7 +8,7 @@ import typer
 
 from credo.cli.console import echo_json, err, out, shown
 from credo.cli.dates import DATE_METAVAR, date_parser
-from credo.cli.store_ctx import audit_cli, cli_actor, open_from, reads_personal_data, store_errors
+from credo.cli.store_ctx import audit_cli, cli_actor, open_from, reads_personal_data
 from credo.domain.identifiers import mask_identifier
 from credo.store.audit import append
 from credo.store.clock import today
@@ -55,7 +55,7 @@ def score(
 ) -> None:
     """Show subjects' scores from the store: score, grade, dimensions, lists, measures, rulebook version."""
     missing = 0
-    with open_from(ctx) as store, store_errors():
+    with open_from(ctx) as store:
         day = today(store.environ)
         for position, identifier in enumerate(subject_id, 1):
             try:
@@ -76,7 +76,7 @@ def score(
 
 def refresh(ctx: typer.Context) -> None:
     """Bring every stored score that time or a newly active rulebook has made stale up to date (run daily)."""
-    with open_from(ctx) as store, store_errors():
+    with open_from(ctx) as store:
         day = today(store.environ)
         with store.begin() as connection:
             daily = lapse_and_refresh(

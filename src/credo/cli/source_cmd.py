@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from credo.cli.console import echo_json, out, shown
-from credo.cli.store_ctx import cli_operator, open_from, store_errors
+from credo.cli.store_ctx import cli_operator, open_from
 from credo.services import administration
 from credo.services.unit_of_work import unit_of_work
 
@@ -28,7 +28,7 @@ def add(
 ) -> None:
     """Register a source and the categories it may report; an id already registered is refused."""
     new = administration.SourceIn(source_id, category, title, legal_basis)
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         added = administration.add_source(uow, cli_operator(), new)
     out.print(f"source {added.id} registered for {', '.join(added.categories)}", markup=False, soft_wrap=True)
 
@@ -39,7 +39,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
 ) -> None:
     """Every registered source, with its categories and whether it is enabled."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         found = administration.list_sources(uow)
     if as_json:
         echo_json([administration.source_json(s) for s in found])
@@ -61,7 +61,7 @@ def allow(
     ],
 ) -> None:
     """Let a registered source report more categories; then credo quarantine retry stores its rows held for that."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         changed = administration.allow_categories(uow, cli_operator(), source_id, category)
     out.print(f"source {changed.id} may report {', '.join(changed.categories)}", markup=False, soft_wrap=True)
 
@@ -71,6 +71,6 @@ def disable(
     ctx: typer.Context, source_id: Annotated[str, typer.Argument(help="The id of a registered source.")]
 ) -> None:
     """Stop accepting records from a source; the records it sent stay, with their history."""
-    with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+    with open_from(ctx) as store, unit_of_work(store) as uow:
         changed = administration.disable_source(uow, cli_operator(), source_id)
     out.print(f"source {source_id} {'disabled' if changed else 'was already disabled'}", markup=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from credo.cli.console import out
-from credo.cli.store_ctx import audit_cli, open_from, store_errors
+from credo.cli.store_ctx import audit_cli, open_from
 from credo.store.bootstrap import init_store
 from credo.store.rotate import rotate_keys
 
@@ -14,7 +14,7 @@ keys_app = typer.Typer(help="Manage the keys that hash and encrypt identifiers."
 
 def init(ctx: typer.Context) -> None:
     """Create the database (or upgrade it to the newest schema) and its keys; safe to run again."""
-    with open_from(ctx) as store, store_errors():
+    with open_from(ctx) as store:
         report = init_store(store)
     out.print(f"database {report.url}: schema up to date", markup=False, soft_wrap=True)
     made = "created" if report.created_keys else "found, and they fit this database"
@@ -26,7 +26,7 @@ def init(ctx: typer.Context) -> None:
 @keys_app.command("rotate")
 def rotate(ctx: typer.Context) -> None:
     """Make a new key version and re-hash and re-encrypt every identifier in one transaction; then drop the old keys."""
-    with open_from(ctx) as store, store_errors():
+    with open_from(ctx) as store:
         report = rotate_keys(store)
         with store.begin() as connection:  # after the rotation has committed: what it did, with its actor
             detail = {"from_version": report.old_version, "to_version": report.new_version, "subjects": report.subjects}
