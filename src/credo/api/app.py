@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 import logging
 import sys
@@ -22,7 +23,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError
 
 from credo import __version__
@@ -43,7 +44,7 @@ from credo.api.metrics import Metrics, MetricsMiddleware
 from credo.api.params import plain_parameters
 from credo.api.writer import AuditWriter
 from credo.notify import SmtpSettings, run_pass
-from credo.store import clock
+from credo.services.unit_of_work import UnitOfWork
 from credo.store.bootstrap import Store
 from credo.store.database import database_failure, limit_sqlite_cache, sqlite_path
 from credo.store.errors import StoreError
@@ -84,7 +85,12 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
         ring = store.keys(connection)
     smtp = SmtpSettings.from_env(store.environ) if deliver_every else None
     metrics = Metrics()
-    writer = AuditWriter(store.engine, store.clock, lambda: clock.today(store.environ))
+
+    def unit(connection: Connection, now: dt.datetime) -> UnitOfWork:
+        """Each job's unit of work, with the context's cached keys, rulebook and parties (``ctx``: just below)."""
+        return ctx.unit(connection, now)
+
+    writer = AuditWriter(store.engine, store.clock, unit)
     verifier = TokenVerifier(ring, OidcSettings.from_env(store.environ))
     ctx = ApiContext(store, ring, verifier, metrics, writer, max_body, RateLimit.from_env(store.environ))
 

@@ -24,17 +24,15 @@ from sqlalchemy import Connection
 from credo.api.auth import AuthError, TokenVerifier
 from credo.api.metrics import Metrics
 from credo.api.problems import Problem
-from credo.api.writer import AuditWriter, Done
-from credo.domain.identifiers import problem_with_identifier
-from credo.domain.records import KINDS
+from credo.api.writer import AuditWriter
 from credo.domain.rulebook import Rulebook
+from credo.services import identify
 from credo.services.unit_of_work import UnitOfWork
 from credo.store import clock
 from credo.store.audit import AuditEntry
 from credo.store.bootstrap import KEY_CHECK, Store
-from credo.store.errors import NotFoundError, StoreError
+from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
-from credo.store.lookup import SubjectSnapshot, read_snapshot
 from credo.store.relying import RelyingParty, get_relying
 from credo.store.rulebooks import rulebook_at
 from credo.store.sources import Source, get_source
@@ -213,60 +211,35 @@ class ApiContext:
             return f"{what} {principal} is disabled"
         return None
 
-    def subject_keys(self, connection: Connection, identifier: str, kind: str | None = None) -> list[bytes]:
-        """The keyed hashes the identifier has as each kind it is valid for; a bad identifier is a 422.
-
-        Computed, not looked up: the same work whether Credo holds the subject or not.
-        """
-        kinds = [kind] if kind is not None else list(KINDS)
-        valid = [k for k in kinds if problem_with_identifier(identifier, k) is None]
-        if not valid:
-            raise Problem(
-                "unprocessable",
-                "the subject is not a valid identifier (resident identity number or USCC, check character included)",
-            )
-        ring = self.fresh_keys(connection)
-        return [ring.subject_key(identifier, k) for k in valid]
-
-    def snapshots(self, connection: Connection, identifier: str, kind: str | None = None) -> list[SubjectSnapshot]:
-        """The stored subjects the identifier names, with their stored states; a bad identifier is a 422."""
-        return read_snapshot(connection, self.subject_keys(connection, identifier, kind))
-
-    def subject_ids(self, connection: Connection, identifier: str, kind: str | None = None) -> list[tuple[int, str]]:
-        """(surrogate id, kind) of the stored subjects the identifier names; a bad identifier is a 422."""
-        return [(s.subject_id, s.kind) for s in self.snapshots(connection, identifier, kind)]
-
-    def own_subjects(self, connection: Connection, identifier: str, kind: str | None) -> list[tuple[int, str]]:
-        """A subject's own stored subjects, as :meth:`subject_ids` (only the token's kind); none is a 404."""
-        found = self.subject_ids(connection, identifier, kind)
-        if not found:
-            raise NotFoundError("Credo holds no record about you")
-        return found
-
     async def audit(self, *entries: AuditEntry) -> None:
         await self.writer.write(entries)
 
     def unit(self, connection: Connection, now: dt.datetime) -> UnitOfWork:
         """A unit of work over ``connection`` with this server's cached keys and rulebook."""
         return UnitOfWork(
-            connection, now, self.today(), self.fresh_keys, self.book, self.store.environ, self.subject_ids
+            connection,
+            now,
+            self.today(),
+            self.fresh_keys,
+            self.book,
+            self.store.environ,
+            finder=identify.subject_ids,
+            parties=self.party,
         )
 
     async def run_write(self, service: Callable[[UnitOfWork], T]) -> T:
         """Run a use case in the next group commit (credo.api.writer); its value once committed."""
 
-        def work(connection: Connection, now: dt.datetime) -> Done:
-            uow = self.unit(connection, now)
-            value = service(uow)
-            return Done(value, uow.entries, sorted(uow.to_rescore))
-
-        result: T = await self.writer.run(work)
+        result: T = await self.writer.run(service)
         return result
 
     async def run_read(
         self, service: Callable[[UnitOfWork], T], *, in_thread: bool = False, transaction: bool = True
     ) -> T:
         """Run a use case that only reads, in a transaction of its own; its audit entries then go to the writer.
+
+        A read may bring a stale stored state up to date first (a decision, a report): that state is derived from
+        the records, which the read does not change, so it is kept in the read's own transaction.
 
         The answer waits for the entries to be committed: nobody reads personal data without it being logged.
         ``in_thread``: in a worker thread, for reads that compute (a report), so the event loop goes on meanwhile.
@@ -304,7 +277,7 @@ class Caller:
 
     def own_subjects(self, uow: UnitOfWork) -> list[tuple[int, str]]:
         """A subject caller's stored subjects (surrogate id, kind) of its token's kind; none is a 404."""
-        return self.ctx.own_subjects(uow.connection, self.id, self.kind)
+        return identify.own_subjects(uow, self.id, self.kind)
 
 
 def roles(*allowed: str) -> Callable[..., Any]:
