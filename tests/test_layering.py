@@ -125,6 +125,9 @@ def test_the_rule_is_read_as_written(layer: str, imported: str, banned: str | No
         ("api/routes_subjects.py", {"credo.store.consent", "credo.store.notices", "credo.store.scoring"}),
         ("api/routes_sources.py", {"credo.store.sources", "credo.store.audit", "credo.api.writer"}),
         ("api/routes_relying.py", {"credo.store.decisions", "credo.store.scoring", "credo.store.audit"}),
+        ("cli/score_cmd.py", {"credo.store.reading", "credo.store.daily", "credo.store.audit"}),
+        ("cli/store_cmd.py", {"credo.store.rotate", "credo.store.audit"}),
+        ("cli/purge_cmd.py", {"credo.store.purge", "credo.store.clock"}),
     ],
 )
 def test_moved_use_cases_are_called_not_assembled_at_the_edges(edge: str, assembled_from: set[str]) -> None:
