@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from credo.api.app import create_app
-from credo.api.writer import AuditWriter
+from credo.services.group_commit import GroupCommit
 from credo.services.unit_of_work import UnitOfWork
 from credo.store.audit import AuditEntry, verify
 from credo.store.bootstrap import Store, init_store, open_store
@@ -28,9 +28,9 @@ def sqlite_store(tmp_path: Path) -> Store:
     return store
 
 
-def writer_over(store: Store) -> AuditWriter:
+def writer_over(store: Store) -> GroupCommit:
     """A writer whose jobs run in units of work on the tests' day."""
-    return AuditWriter(
+    return GroupCommit(
         store.engine, lambda: NOW, lambda connection, now: UnitOfWork(connection, now, NOW.date(), store.keys)
     )
 

@@ -39,7 +39,7 @@ from credo.services.unit_of_work import UnitOfWork, finish_together
 from credo.store.audit import AuditEntry
 from credo.store.database import database_failure
 
-__all__ = ["AuditWriter", "Service", "Units"]
+__all__ = ["GroupCommit", "Service", "Units"]
 
 MAX_BATCH = 500  # jobs per transaction at most
 
@@ -53,7 +53,7 @@ class _Job:
     done: asyncio.Future[Any] = field(repr=False)
 
 
-class AuditWriter:
+class GroupCommit:
     def __init__(self, engine: Engine, clock: Callable[[], dt.datetime], units: Units) -> None:
         self.engine, self.clock, self.units = engine, clock, units
         self.queue: asyncio.Queue[_Job | None] | None = None
