@@ -255,7 +255,7 @@ def test_a_decision_on_a_stale_state_rescores_it_first(api: Api, backend: Backen
 
 
 def test_keys_rotated_while_serving_take_effect(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("credo.api.context.CACHE_TTL", 0.0)
+    monkeypatch.setattr("credo.services.lookups.CACHE_TTL", 0.0)
     old_token = api.headers("source", SOURCE)
     api.push(record("J-1"))
     rotate_keys(api.store)

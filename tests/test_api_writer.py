@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
 from credo.api.app import create_app
-from credo.api.writer import AuditWriter, Done
+from credo.services.group_commit import GroupCommit
+from credo.services.unit_of_work import UnitOfWork
 from credo.store.audit import AuditEntry, verify
 from credo.store.bootstrap import Store, init_store, open_store
 from credo.store.database import SERVER_CACHE_MIB
@@ -28,26 +28,34 @@ def sqlite_store(tmp_path: Path) -> Store:
     return store
 
 
+def writer_over(store: Store) -> GroupCommit:
+    """A writer whose jobs run in units of work on the tests' day."""
+    return GroupCommit(
+        store.engine, lambda: NOW, lambda connection, now: UnitOfWork(connection, now, NOW.date(), store.keys)
+    )
+
+
 def entry(n: int) -> AuditEntry:
     return AuditEntry("cli", f"job-{n}", "test", "test")
 
 
 def test_queued_jobs_share_a_transaction_and_a_bad_one_fails_alone(sqlite_store: Store) -> None:
-    writer = AuditWriter(sqlite_store.engine, lambda: NOW, NOW.date)
+    writer = writer_over(sqlite_store)
     begun = [0]
     sa.event.listen(sqlite_store.engine, "begin", lambda _conn: begun.__setitem__(0, begun[0] + 1))
     transactions: list[int] = []  # the number of the transaction each good job ran in, attempt by attempt
 
     def good(n: int):  # type: ignore[no-untyped-def]
-        def work(connection: Connection, now: dt.datetime) -> Done:
+        def work(uow: UnitOfWork) -> int:
             transactions.append(begun[0])
-            connection.execute(sa.insert(store_meta).values(name=f"job-{n}", value="done"))
-            return Done(n, [entry(n)])
+            uow.connection.execute(sa.insert(store_meta).values(name=f"job-{n}", value="done"))
+            uow.audit(entry(n))
+            return n
 
         return work
 
-    def bad(connection: Connection, now: dt.datetime) -> Done:
-        connection.execute(sa.insert(store_meta).values(name="job-bad", value="half"))
+    def bad(uow: UnitOfWork) -> None:
+        uow.connection.execute(sa.insert(store_meta).values(name="job-bad", value="half"))
         raise ValueError("this job cannot be done")
 
     async def run() -> list[object]:
@@ -73,21 +81,22 @@ def test_queued_jobs_share_a_transaction_and_a_bad_one_fails_alone(sqlite_store:
 
 
 def test_without_its_lifespan_the_writer_writes_at_once(sqlite_store: Store) -> None:
-    writer = AuditWriter(sqlite_store.engine, lambda: NOW, NOW.date)
+    writer = writer_over(sqlite_store)
     asyncio.run(writer.write([entry(1)]))
     with sqlite_store.begin() as connection:
         assert verify(connection).entries == 1
 
 
 def test_a_database_error_fails_the_batch_at_once_without_retrying_each_job(sqlite_store: Store) -> None:
-    writer = AuditWriter(sqlite_store.engine, lambda: NOW, NOW.date)
+    writer = writer_over(sqlite_store)
     calls: list[str] = []
 
-    def fine(connection: Connection, now: dt.datetime) -> Done:
+    def fine(uow: UnitOfWork) -> str:
         calls.append("fine")
-        return Done("ok", [entry(1)])
+        uow.audit(entry(1))
+        return "ok"
 
-    def busy(connection: Connection, now: dt.datetime) -> Done:
+    def busy(uow: UnitOfWork) -> None:
         calls.append("busy")
         raise OperationalError("INSERT ...", {}, Exception("database is locked"))
 

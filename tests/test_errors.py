@@ -45,7 +45,7 @@ def test_the_docstring_draws_every_class_of_the_tree() -> None:
     [
         ("credo.store.errors", "StoreError"),
         ("credo.store.errors", "AuditChainError"),
-        ("credo.store.reading", "SubjectNotInStore"),
+        ("credo.services.scores", "SubjectNotInStore"),
         ("credo.store.rulebooks", "NoActiveRulebookError"),
         ("credo.explain_service", "SubjectNotFound"),
         ("credo.api.auth", "AuthError"),

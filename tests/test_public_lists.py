@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from credo.api import context
 from credo.domain.identifiers import make_resident_id
+from credo.services import lookups
 from credo.store.bootstrap import Store, init_store, open_store
 from credo.store.tables import audit_log, current_scores, list_members, outbox, subjects
 from tests.apisupport import OTHER_PERSON, PERSON, TODAY, Api, api_over, record
@@ -32,7 +32,7 @@ BLACK = "dishonest-judgment-debtors"
 
 @pytest.fixture
 def traced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, list[str]]]:
-    monkeypatch.setattr(context, "CACHE_TTL", 3600.0)  # the rulebook and keys read once: only the lookups differ
+    monkeypatch.setattr(lookups, "CACHE_TTL", 3600.0)  # the rulebook and keys read once: only the lookups differ
     store = open_store(f"sqlite:///{tmp_path / 'credo.db'}", environ={"CREDO_TODAY": TODAY})
     init_store(store)
     statements: list[str] = []

@@ -22,8 +22,6 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError
 
 from credo import __version__
 from credo.api import (
@@ -41,11 +39,11 @@ from credo.api.auth import OidcSettings, TokenVerifier
 from credo.api.context import PUBLIC, ApiContext, RateLimit
 from credo.api.metrics import Metrics, MetricsMiddleware
 from credo.api.params import plain_parameters
-from credo.api.writer import AuditWriter
 from credo.notify import SmtpSettings, run_pass
-from credo.store import clock
+from credo.services.group_commit import GroupCommit
+from credo.services.lookups import Lookups
 from credo.store.bootstrap import Store
-from credo.store.database import database_failure, limit_sqlite_cache, sqlite_path
+from credo.store.database import checkpoint_wal, limit_sqlite_cache, sqlite_path, stop_autocheckpoint
 from credo.store.errors import StoreError
 from credo.store.migrate import require_head
 
@@ -84,9 +82,11 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
         ring = store.keys(connection)
     smtp = SmtpSettings.from_env(store.environ) if deliver_every else None
     metrics = Metrics()
-    writer = AuditWriter(store.engine, store.clock, lambda: clock.today(store.environ))
+
+    lookups = Lookups(store, ring)
+    writer = GroupCommit(store.engine, store.clock, lookups.unit)
     verifier = TokenVerifier(ring, OidcSettings.from_env(store.environ))
-    ctx = ApiContext(store, ring, verifier, metrics, writer, max_body, RateLimit.from_env(store.environ))
+    ctx = ApiContext(store, lookups, verifier, metrics, writer, max_body, RateLimit.from_env(store.environ))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -130,7 +130,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
-        with ctx.begin() as connection:
+        with lookups.transaction() as connection:
             connection.exec_driver_sql("SELECT 1")
         return {"status": "ok"}
 
@@ -185,28 +185,19 @@ def _with_bearer_scheme(app: FastAPI) -> Callable[[], dict[str, Any]]:
 CHECKPOINT_EVERY = 1.0  # seconds between WAL checkpoints of a SQLite store while the API runs
 
 
-def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
-
-
 async def _checkpoint_wal(store: Store) -> None:
     """Copy the WAL back into a SQLite database in the background, once a second.
 
     SQLite otherwise checkpoints inside whichever commit fills the WAL, and
     that commit (a request's) then waits for the copy and its fsync: tens of
-    milliseconds at the tail. A PASSIVE checkpoint from a connection of its
-    own blocks neither readers nor the writer.
+    milliseconds at the tail (:func:`credo.store.database.checkpoint_wal`).
     """
-    event.listen(store.engine, "connect", _no_autocheckpoint)
-    store.engine.dispose()  # pooled connections made before the listener still checkpoint themselves
+    stop_autocheckpoint(store.engine)
     failing: str | None = None  # why the last checkpoint failed: said once, not every second
     while True:
         await asyncio.sleep(CHECKPOINT_EVERY)
-        try:
-            await asyncio.to_thread(_checkpoint, store)
-        except DBAPIError as exc:  # a full disk, say: the WAL keeps the commits, and the next try copies them
-            if (failure := database_failure(exc)) is None:
-                raise
+        failure = await asyncio.to_thread(checkpoint_wal, store.engine)
+        if failure is not None:  # a full disk, say: the WAL keeps the commits, and the next try copies them
             if str(failure) != failing:
                 logger.warning("WAL checkpoint failed: %s", failure)
             failing = str(failure)
@@ -214,11 +205,6 @@ async def _checkpoint_wal(store: Store) -> None:
         if failing is not None:
             logger.warning("WAL checkpoints work again")
             failing = None
-
-
-def _checkpoint(store: Store) -> None:
-    with store.engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 async def _deliver(store: Store, smtp: SmtpSettings | None, every: float) -> None:

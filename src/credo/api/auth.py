@@ -251,6 +251,7 @@ class TokenVerifier:
     CACHE = 10_000  # verified tokens remembered (until they expire), so a busy caller is not re-verified each time
 
     def __init__(self, ring: KeyRing, oidc: OidcSettings | None = None) -> None:
+        self.ring = ring  # the keys it was made with: a rotation makes a new verifier
         self.keys = {version: signing_key(ring, version) for version in ring.versions}
         self.oidc = oidc
         self.jwks = _Jwks(oidc.jwks) if oidc is not None else None

@@ -12,40 +12,29 @@ import datetime as dt
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
 from fastapi import Request
-from sqlalchemy import Connection
 
 from credo.api.auth import AuthError, TokenVerifier
 from credo.api.metrics import Metrics
 from credo.api.problems import Problem
-from credo.api.writer import AuditWriter, Done
-from credo.domain.identifiers import problem_with_identifier
-from credo.domain.records import KINDS
-from credo.domain.rulebook import Rulebook
+from credo.services import identify
+from credo.services.group_commit import GroupCommit
+from credo.services.lookups import Lookups
 from credo.services.unit_of_work import UnitOfWork
-from credo.store import clock
 from credo.store.audit import AuditEntry
-from credo.store.bootstrap import KEY_CHECK, Store
-from credo.store.errors import NotFoundError, StoreError
+from credo.store.bootstrap import Store
+from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
-from credo.store.lookup import SubjectSnapshot, read_snapshot
-from credo.store.relying import RelyingParty, get_relying
-from credo.store.rulebooks import rulebook_at
-from credo.store.sources import Source, get_source
-from credo.store.tables import store_meta
 
 T = TypeVar("T")
 
 __all__ = ["PUBLIC", "ApiContext", "Caller", "RateLimit", "context", "roles"]
 
 PUBLIC = "public"
-CACHE_TTL = 1.0  # seconds a rulebook in force or a relying party is reused (a change shows within this)
 
 
 RATE_ENV, BURST_ENV = "CREDO_RELYING_RATE", "CREDO_RELYING_BURST"
@@ -101,94 +90,29 @@ def _positive(env: Mapping[str, str], name: str, text: str) -> float:
 @dataclass
 class ApiContext:
     store: Store
-    ring: KeyRing
+    lookups: Lookups
     verifier: TokenVerifier
     metrics: Metrics
-    writer: AuditWriter
+    writer: GroupCommit
     max_body: int
     limit: RateLimit | None = None  # relying parties' requests a second (CREDO_RELYING_RATE); None: no limit
-    _book: tuple[float, dt.date, str, Rulebook] | None = field(default=None, repr=False)
-    _parties: dict[str, tuple[float, RelyingParty | None]] = field(default_factory=dict, repr=False)
-    _sources: dict[str, tuple[float, Source | None]] = field(default_factory=dict, repr=False)
-    _keys_seen: tuple[float, str | None] = field(default=(0.0, None), repr=False)
 
     def today(self) -> dt.date:
-        return clock.today(self.store.environ)
+        return self.lookups.today()
 
     def now(self) -> dt.datetime:
         return self.store.clock()
 
-    @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A transaction (the schema was checked at start-up); a failed database answers 503 or 507 (problems.py)."""
-        with self.store.engine.begin() as connection:
-            yield connection
-
-    def fresh_keys(self, connection: Connection | None = None) -> KeyRing:
-        """The store's keys, checked at most once a second: a ``credo keys rotate`` while serving takes effect.
-
-        Without this a running server would go on hashing new subjects under a
-        retired key version (splitting them from their records) and accept
-        tokens signed under it.
-        """
-        seen_at, check = self._keys_seen
-        if time.monotonic() - seen_at < CACHE_TTL:
-            return self.ring
-        if connection is None:
-            with self.read() as own:
-                return self.fresh_keys(own)
-        current = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == KEY_CHECK)).scalar()
-        if check is not None and current != check:
-            self.ring = self.store.keys(connection)
-            self.verifier = TokenVerifier(self.ring, self.verifier.oidc)
-        self._keys_seen = (time.monotonic(), current)
-        return self.ring
-
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection for reads only: on PostgreSQL in autocommit (no BEGIN and COMMIT round trips).
-
-        Whatever must write (a stale state rescored) uses :meth:`begin` instead.
-        """
-        with self.store.engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execution_options(isolation_level="AUTOCOMMIT")  # this connection, until returned
-            yield connection
-
-    def book(self, connection: Connection, day: dt.date) -> tuple[str, Rulebook]:
-        """The rulebook in force on ``day``, looked up at most once a second."""
-        cached = self._book
-        if cached is not None and cached[1] == day and time.monotonic() - cached[0] < CACHE_TTL:
-            return cached[2], cached[3]
-        version, book = rulebook_at(connection, day)
-        self._book = (time.monotonic(), day, version, book)
-        return version, book
-
-    def party(self, connection: Connection, relying_id: str) -> RelyingParty | None:
-        """A relying party as registered, looked up at most once a second (a change shows within this)."""
-        cached = self._parties.get(relying_id)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_TTL:
-            return cached[1]
-        found = get_relying(connection, relying_id)
-        if len(self._parties) > 10_000:
-            self._parties.clear()
-        self._parties[relying_id] = (time.monotonic(), found)
-        return found
-
-    def source(self, connection: Connection, source_id: str) -> Source | None:
-        """A source as registered, looked up at most once a second (a change shows within this)."""
-        cached = self._sources.get(source_id)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_TTL:
-            return cached[1]
-        found = get_source(connection, source_id)
-        if len(self._sources) > 10_000:
-            self._sources.clear()
-        self._sources[source_id] = (time.monotonic(), found)
-        return found
+    def fresh_keys(self) -> KeyRing:
+        """The store's keys (checked at most once a second); tokens are verified under the same keys."""
+        ring = self.lookups.keys()
+        if ring is not self.verifier.ring:  # rotated while serving: tokens signed under a retired key are refused
+            self.verifier = TokenVerifier(ring, self.verifier.oidc)
+        return ring
 
     def forget(self, role: str, principal: str) -> None:
         """Drop a cached source or relying party: a change made through this server shows at once."""
-        (self._sources if role == "source" else self._parties).pop(principal, None)
+        self.lookups.forget(role, principal)
 
     def standing(self, role: str, principal: str) -> str | None:
         """Why the principal may not act in its role now (not registered, disabled), or None when it may.
@@ -201,72 +125,29 @@ class ApiContext:
         if role not in ("source", "relying"):
             return None
         what = "source" if role == "source" else "relying party"
-        cached = (self._sources if role == "source" else self._parties).get(principal)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_TTL:
-            found: Source | RelyingParty | None = cached[1]
-        else:
-            with self.read() as connection:
-                found = self.source(connection, principal) if role == "source" else self.party(connection, principal)
+        found = self.lookups.registered(role, principal)
         if found is None:
             return f"{what} {principal} is not registered"
         if not found.enabled:
             return f"{what} {principal} is disabled"
         return None
 
-    def subject_keys(self, connection: Connection, identifier: str, kind: str | None = None) -> list[bytes]:
-        """The keyed hashes the identifier has as each kind it is valid for; a bad identifier is a 422.
-
-        Computed, not looked up: the same work whether Credo holds the subject or not.
-        """
-        kinds = [kind] if kind is not None else list(KINDS)
-        valid = [k for k in kinds if problem_with_identifier(identifier, k) is None]
-        if not valid:
-            raise Problem(
-                "unprocessable",
-                "the subject is not a valid identifier (resident identity number or USCC, check character included)",
-            )
-        ring = self.fresh_keys(connection)
-        return [ring.subject_key(identifier, k) for k in valid]
-
-    def snapshots(self, connection: Connection, identifier: str, kind: str | None = None) -> list[SubjectSnapshot]:
-        """The stored subjects the identifier names, with their stored states; a bad identifier is a 422."""
-        return read_snapshot(connection, self.subject_keys(connection, identifier, kind))
-
-    def subject_ids(self, connection: Connection, identifier: str, kind: str | None = None) -> list[tuple[int, str]]:
-        """(surrogate id, kind) of the stored subjects the identifier names; a bad identifier is a 422."""
-        return [(s.subject_id, s.kind) for s in self.snapshots(connection, identifier, kind)]
-
-    def own_subjects(self, connection: Connection, identifier: str, kind: str | None) -> list[tuple[int, str]]:
-        """A subject's own stored subjects, as :meth:`subject_ids` (only the token's kind); none is a 404."""
-        found = self.subject_ids(connection, identifier, kind)
-        if not found:
-            raise NotFoundError("Credo holds no record about you")
-        return found
-
     async def audit(self, *entries: AuditEntry) -> None:
         await self.writer.write(entries)
 
-    def unit(self, connection: Connection, now: dt.datetime) -> UnitOfWork:
-        """A unit of work over ``connection`` with this server's cached keys and rulebook."""
-        return UnitOfWork(
-            connection, now, self.today(), self.fresh_keys, self.book, self.store.environ, self.subject_ids
-        )
-
     async def run_write(self, service: Callable[[UnitOfWork], T]) -> T:
-        """Run a use case in the next group commit (credo.api.writer); its value once committed."""
+        """Run a use case in the next group commit (credo.services.group_commit); its value once committed."""
 
-        def work(connection: Connection, now: dt.datetime) -> Done:
-            uow = self.unit(connection, now)
-            value = service(uow)
-            return Done(value, uow.entries, sorted(uow.to_rescore))
-
-        result: T = await self.writer.run(work)
+        result: T = await self.writer.run(service)
         return result
 
     async def run_read(
         self, service: Callable[[UnitOfWork], T], *, in_thread: bool = False, transaction: bool = True
     ) -> T:
         """Run a use case that only reads, in a transaction of its own; its audit entries then go to the writer.
+
+        A read may bring a stale stored state up to date first (a decision, a report): that state is derived from
+        the records, which the read does not change, so it is kept in the read's own transaction.
 
         The answer waits for the entries to be committed: nobody reads personal data without it being logged.
         ``in_thread``: in a worker thread, for reads that compute (a report), so the event loop goes on meanwhile.
@@ -275,8 +156,8 @@ class ApiContext:
         """
 
         def read() -> tuple[T, UnitOfWork]:
-            with self.begin() if transaction else self.read() as connection:
-                uow = self.unit(connection, self.now())
+            with self.lookups.transaction() if transaction else self.lookups.reading() as connection:
+                uow = self.lookups.unit(connection, self.now())
                 return service(uow), uow
 
         value, uow = await asyncio.to_thread(read) if in_thread else read()
@@ -304,7 +185,7 @@ class Caller:
 
     def own_subjects(self, uow: UnitOfWork) -> list[tuple[int, str]]:
         """A subject caller's stored subjects (surrogate id, kind) of its token's kind; none is a 404."""
-        return self.ctx.own_subjects(uow.connection, self.id, self.kind)
+        return identify.own_subjects(uow, self.id, self.kind)
 
 
 def roles(*allowed: str) -> Callable[..., Any]:

@@ -114,9 +114,5 @@ async def public_list(
     if subject is None:
         page = await ctx.run_read(lambda uow: lists.browse(uow, list_id, offset, limit), transaction=False)
         return ListPage(**page)
-    # The same statements for any identifier: its keyed hashes, then the list's members (ADR 0008).
-    answer = await ctx.run_read(
-        lambda uow: lists.look_up(uow, list_id, lambda: ctx.subject_keys(uow.connection, subject)),
-        transaction=False,
-    )
+    answer = await ctx.run_read(lambda uow: lists.look_up(uow, list_id, subject), transaction=False)
     return ListAnswer(**answer)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel
-from sqlalchemy import Connection
 
-from credo.api.context import ApiContext, Caller, role_extra, roles
+from credo.api.context import Caller, role_extra, roles
 from credo.api.problems import Problem
-from credo.api.writer import Done, Work
 from credo.domain.records import json_object
-from credo.store.audit import AuditEntry
-from credo.store.push import MAX_RECORDS, store_pushed, withdraw_record
-from credo.store.sources import get_source
+from credo.services import records
+from credo.store.push import MAX_RECORDS
 
 router = APIRouter(prefix="/v1", tags=["sources"])  # the prefix here, so routes know their full path (metrics)
 
@@ -136,7 +132,7 @@ async def push(
     if len(rows) > MAX_RECORDS:
         raise Problem("payload-too-large", f"at most {MAX_RECORDS} records per request; send the rest in more requests")
     push_id = str(uuid.uuid4())
-    results = await ctx.writer.run(_push(ctx, caller.id, rows, push_id))
+    results = await ctx.run_write(lambda uow: records.push(uow, caller.id, rows, push_id))
     counts = {o: sum(r.outcome == o for r in results) for o in ("new", "version", "unchanged", "rejected")}
     for outcome, n in counts.items():
         if n:
@@ -154,43 +150,6 @@ async def push(
     )
 
 
-def _push(ctx: ApiContext, source_id: str, rows: list[Any], push_id: str) -> Work:
-    def work(connection: Connection, now: dt.datetime) -> Done:
-        source = get_source(connection, source_id)
-        if source is None:
-            raise Problem("forbidden", f"source {source_id} is not registered")
-        results, touched = store_pushed(
-            connection, ctx.fresh_keys(connection), source, rows, today=ctx.today(), now=now, push_id=push_id
-        )
-        entries = [
-            AuditEntry(
-                "source",
-                source_id,
-                f"record.{r.outcome}",
-                "record reported by its source",
-                r.subject_pk,
-                {"source": source_id, "record_id": r.record_id, "version": r.version, "push_id": push_id},
-            )
-            for r in results
-            if r.outcome in ("new", "version")
-        ]
-        rejected = sum(r.outcome == "rejected" for r in results)
-        if rejected:
-            entries.append(
-                AuditEntry(
-                    "source",
-                    source_id,
-                    "record.quarantined",
-                    "record reported by its source",
-                    None,
-                    {"push_id": push_id, "records": rejected},
-                )
-            )
-        return Done(results, entries, sorted(touched))
-
-    return work
-
-
 @router.post(
     "/records/{source}/{record_id:path}/withdraw",  # any record id, "/" included (docs/api.md)
     summary="Withdraw one of the caller's records",
@@ -206,27 +165,6 @@ async def withdraw(
     ctx = caller.ctx
     if source != caller.id:
         raise Problem("forbidden", "a source may only withdraw its own records")
-    result = await ctx.writer.run(_withdraw(source, record_id))
+    result = await ctx.run_write(lambda uow: records.withdraw(uow, source, record_id))
     ctx.metrics.records.labels("withdrawn" if result.outcome == "version" else "unchanged").inc()
     return RecordOutcome(**result.to_json())
-
-
-def _withdraw(source_id: str, record_id: str) -> Work:
-    def work(connection: Connection, now: dt.datetime) -> Done:
-        source = get_source(connection, source_id)
-        if source is None:
-            raise Problem("forbidden", f"source {source_id} is not registered")
-        result = withdraw_record(connection, source, record_id, now)
-        if result.outcome != "version" or result.subject_pk is None:
-            return Done(result)
-        entry = AuditEntry(
-            "source",
-            source_id,
-            "record.withdrawn",
-            "record withdrawn by its source",
-            result.subject_pk,
-            {"source": source_id, "record_id": record_id, "version": result.version},
-        )
-        return Done(result, [entry], [result.subject_pk])
-
-    return work

@@ -12,7 +12,7 @@ from credo.api.models import NoticesOut, ReportOut
 from credo.api.params import TextIn
 from credo.api.problems import Problem
 from credo.domain.identifiers import problem_with_identifier
-from credo.services import subjects
+from credo.services import identify, subjects
 from credo.services.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so routes know their full path (metrics)
@@ -66,7 +66,7 @@ async def consent(caller: Subject) -> dict[str, Any]:
     _person(caller)
 
     def read(uow: UnitOfWork) -> dict[str, Any]:
-        found = caller.ctx.subject_ids(uow.connection, caller.id, "person")
+        found = identify.subject_ids(uow, caller.id, "person")
         return subjects.consent(uow, found[0][0] if found else None)
 
     return await caller.ctx.run_read(read, in_thread=True)

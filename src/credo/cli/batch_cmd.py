@@ -12,11 +12,11 @@ from credo.batch.reader import InputError
 from credo.cli.console import echo_json, fail, out, phases
 from credo.cli.dates import DATE_METAVAR, date_parser
 from credo.cli.explain_view import render_explanation
-from credo.cli.store_ctx import cli_actor, open_from, reads_personal_data, store_errors
+from credo.cli.store_ctx import cli_reader, open_from, reads_personal_data, store_errors
 from credo.explain_service import SubjectNotFound, explain_from_files
 from credo.rulebook_file import RulebookError, load_rulebook
-from credo.store.clock import today
-from credo.store.reading import explain_subject
+from credo.services import scores
+from credo.services.unit_of_work import unit_of_work
 
 RecordsOpt = typer.Option(..., "--records", help="Records: a .csv, .jsonl or .parquet file, a folder, or a glob.")
 RulebookOpt = typer.Option(..., "--rulebook", help="The rulebook YAML file.")
@@ -102,14 +102,8 @@ def explain(
     else:
         if rulebook is not None:
             fail("--rulebook goes with --records; the store uses the rulebook version in force on the date")
-        with open_from(ctx) as store, store_errors():
-            explanations = explain_subject(
-                store,
-                subject_id,
-                today(store.environ),
-                as_of,
-                reader=("operator", cli_actor(), "command line lookup"),
-            )
+        with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+            explanations = scores.explain(uow, subject_id, as_of, cli_reader())
     for explanation in explanations:
         if as_json:
             echo_json(explanation.to_json(), indent=2)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from credo.cli.console import echo_json, fail, out, phases
-from credo.cli.store_ctx import cli_actor, open_from
-from credo.store.clock import today
-from credo.store.purge import PurgeReport, purge
+from credo.cli.console import echo_json, out, phases
+from credo.cli.store_ctx import cli_operator, open_from
+from credo.services import retention
+from credo.services.retention import PurgeReport
 
 __all__ = ["purge_cmd"]
 
@@ -30,15 +29,8 @@ def purge_cmd(
     ] = False,
 ) -> None:
     """Purge the records past the retention period of the rulebook in force: content erased, tombstones kept."""
-    with open_from(ctx) as store:
-        day, real = today(store.environ), dt.datetime.now(dt.UTC).date()
-        if day > real and not dry_run and not future:
-            fail(
-                f"CREDO_TODAY ({day}) is after today's date ({real}): purging as of a later day erases records "
-                "that still count today. Try --dry-run, or add --future on a copy of the store."
-            )
-        with phases() as say:
-            report = purge(store, actor=cli_actor(), dry_run=dry_run, progress=say)
+    with open_from(ctx) as store, phases() as say:
+        report = retention.purge(store, cli_operator(), dry_run=dry_run, future=future, progress=say)
     if as_json:
         echo_json(report.to_json())
         return

@@ -8,12 +8,11 @@ import typer
 
 from credo.cli.console import echo_json, err, out, shown
 from credo.cli.dates import DATE_METAVAR, date_parser
-from credo.cli.store_ctx import audit_cli, cli_actor, open_from, reads_personal_data
+from credo.cli.store_ctx import cli_operator, cli_reader, open_from, reads_personal_data
 from credo.domain.identifiers import mask_identifier
-from credo.store.audit import append
-from credo.store.clock import today
-from credo.store.daily import lapse_and_refresh
-from credo.store.reading import SubjectNotInStore, SubjectScore, score_subject
+from credo.services import scores
+from credo.services.scores import SubjectNotInStore, SubjectScore
+from credo.services.unit_of_work import unit_of_work
 
 __all__ = ["refresh", "score"]
 
@@ -39,10 +38,6 @@ def _line(s: SubjectScore) -> str:
     )
 
 
-def _reader() -> tuple[str, str, str]:
-    return ("operator", cli_actor(), "command line lookup")
-
-
 @reads_personal_data
 def score(
     ctx: typer.Context,
@@ -56,10 +51,10 @@ def score(
     """Show subjects' scores from the store: score, grade, dimensions, lists, measures, rulebook version."""
     missing = 0
     with open_from(ctx) as store:
-        day = today(store.environ)
         for position, identifier in enumerate(subject_id, 1):
             try:
-                found = score_subject(store, identifier, day, as_of, reader=_reader())
+                with unit_of_work(store) as uow:
+                    found = scores.score(uow, identifier, as_of, cli_reader())
             except SubjectNotInStore as exc:
                 missing += 1
                 which = f"subject {position} of {len(subject_id)}" if len(subject_id) > 1 else "subject"
@@ -76,16 +71,9 @@ def score(
 
 def refresh(ctx: typer.Context) -> None:
     """Bring every stored score that time or a newly active rulebook has made stale up to date (run daily)."""
-    with open_from(ctx) as store:
-        day = today(store.environ)
-        with store.begin() as connection:
-            daily = lapse_and_refresh(
-                connection, day, cli_actor(), store.clock()
-            )  # overdue disputes decided for the subject
-            lapsed, outcome = daily.lapsed, daily.refreshed
-            append(connection, daily.entries, store.clock())
-            detail = {"as_of": day.isoformat(), "subjects": outcome.subjects, "changed": outcome.changed}
-            audit_cli(connection, store, "refresh", detail)
+    with open_from(ctx) as store, unit_of_work(store) as uow:
+        daily = scores.refresh(uow, cli_operator())
+    lapsed, outcome, day = daily.lapsed, daily.refreshed, uow.today
     if lapsed:
         out.print(f"{len(lapsed)} dispute(s) past their deadline decided for the subject: record removed", markup=False)
     out.print(

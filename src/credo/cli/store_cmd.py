@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from credo.cli.console import out
-from credo.cli.store_ctx import audit_cli, open_from
+from credo.cli.store_ctx import cli_operator, open_from
+from credo.services import keys
 from credo.store.bootstrap import init_store
-from credo.store.rotate import rotate_keys
 
 keys_app = typer.Typer(help="Manage the keys that hash and encrypt identifiers.", no_args_is_help=True)
 
@@ -27,10 +27,7 @@ def init(ctx: typer.Context) -> None:
 def rotate(ctx: typer.Context) -> None:
     """Make a new key version and re-hash and re-encrypt every identifier in one transaction; then drop the old keys."""
     with open_from(ctx) as store:
-        report = rotate_keys(store)
-        with store.begin() as connection:  # after the rotation has committed: what it did, with its actor
-            detail = {"from_version": report.old_version, "to_version": report.new_version, "subjects": report.subjects}
-            audit_cli(connection, store, "keys.rotate", detail)
+        report = keys.rotate(store, cli_operator())
     out.print(
         f"keys rotated from version {report.old_version} to {report.new_version}: "
         f"{report.subjects} subject(s) and {report.quarantined} quarantined row(s) re-encrypted; old keys removed",

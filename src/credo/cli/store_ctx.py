@@ -11,6 +11,7 @@ import typer
 from sqlalchemy import Connection
 
 from credo.services.actor import Actor, operation
+from credo.services.scores import Reader
 from credo.store.audit import append
 from credo.store.bootstrap import Store, open_store
 
@@ -70,6 +71,11 @@ def reads_personal_data(command: F) -> F:
 def cli_operator() -> Actor:
     """An operator at the command line, as the audit trail names them."""
     return Actor("operator", cli_actor())
+
+
+def cli_reader() -> Reader:
+    """An operator looking a subject up at the command line, as the audit trail names the read."""
+    return Reader(cli_operator(), "command line lookup")
 
 
 def audit_cli(connection: Connection, store: Store, action: str, detail: Mapping[str, Any]) -> None:

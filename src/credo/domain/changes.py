@@ -140,8 +140,7 @@ def subject_records(
 
 
 def _state(book: Rulebook, kind: str, mine: list[Record], as_of: dt.date, consent: ConsentHistory = ()) -> ScoreState:
-    score, grade, dimensions, lists, measures = score_only(book, kind, mine, as_of)
-    state = ScoreState(score, grade, dimensions, lists, measures, book.version, as_of)
+    state = ScoreState(*score_only(book, kind, mine, as_of), book.version, as_of)
     return state if is_scored(book, kind, consent, as_of) else without_consent(book, state)
 
 

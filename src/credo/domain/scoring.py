@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from credo.domain.arithmetic import clamp, div_round_half_away
 from credo.domain.explanation import (
@@ -25,7 +25,7 @@ from credo.domain.explanation import (
 from credo.domain.records import Record, RecordKey
 from credo.domain.rulebook import Rule, Rulebook
 
-__all__ = ["MAX_REASONS", "counting_end", "explain", "latest_versions", "score_only"]
+__all__ = ["MAX_REASONS", "Standing", "counting_end", "explain", "latest_versions", "score_only"]
 
 MAX_REASONS = 4  # the FCRA caps adverse-action reasons at four
 
@@ -308,13 +308,21 @@ def explain(  # noqa: PLR0917 (the public signature engines and the CLI call)
     )
 
 
-def score_only(
-    book: Rulebook, subject_kind: str, records: Iterable[Record], as_of: dt.date
-) -> tuple[int, str, dict[str, int], tuple[str, ...], tuple[str, ...]]:
-    """Score, grade, dimension totals (hundredths), lists and measures, without the forecast."""
+class Standing(NamedTuple):
+    """A subject's score, grade, dimension totals (hundredths), lists and measures (ids, sorted)."""
+
+    score: int
+    grade: str
+    dimensions: dict[str, int]
+    lists: tuple[str, ...]
+    measures: tuple[str, ...]
+
+
+def score_only(book: Rulebook, subject_kind: str, records: Iterable[Record], as_of: dt.date) -> Standing:
+    """The subject's standing without the explanation or the forecast (the fast path of real-time scoring)."""
     valid, _ = _valid_and_ignored(records, as_of, frozenset())
     out = _evaluate(book, subject_kind, valid, as_of)
-    return (
+    return Standing(
         out.score,
         out.grade,
         {d.name: d.total for d in out.dimensions},

@@ -9,12 +9,12 @@ read of personal data and leaves an entry; a lookup that found none reveals noth
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from credo.domain.identifiers import mask_identifier
 from credo.domain.lists import publication
 from credo.domain.rulebook import ListDef
+from credo.services.identify import subject_keys
 from credo.services.unit_of_work import UnitOfWork
 from credo.store.audit import AuditEntry
 from credo.store.errors import NotFoundError
@@ -23,13 +23,14 @@ from credo.store.list_members import members_of, on_list
 __all__ = ["browse", "look_up"]
 
 
-def look_up(uow: UnitOfWork, list_id: str, keys: Callable[[], Sequence[bytes]]) -> dict[str, Any]:
-    """Whether the subject whose keyed hashes ``keys`` gives is on the list and published today, and since when.
+def look_up(uow: UnitOfWork, list_id: str, identifier: str) -> dict[str, Any]:
+    """Whether the subject the identifier names is on the list and published today, and since when.
 
-    The list is found first: an unknown list is said before a bad identifier is.
+    The list is found first: an unknown list is said before a bad identifier is. The same statements for any
+    identifier: its keyed hashes, then the list's members (ADR 0008).
     """
     lst = _list(uow, list_id)
-    found = on_list(uow.connection, lst.id, keys())
+    found = on_list(uow.connection, lst.id, subject_keys(uow, identifier))
     answer: dict[str, Any] = {
         "list": lst.id, "kind": lst.kind, "title": lst.title, "legal_basis": lst.legal_basis, "listed": False,
     }  # fmt: skip

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
-from credo.domain.changes import explanation_without_consent
 from credo.domain.consent import ConsentHistory, asks_consent, consent_on, is_scored
 from credo.domain.rulebook import Rulebook
-from credo.domain.scoring import explain
+from credo.services.scores import explained
 from credo.services.unit_of_work import UnitOfWork
 from credo.store.audit import AuditEntry, entries_about
 from credo.store.clock import utc_iso
-from credo.store.consent import consent_histories, consent_rows, set_consent
+from credo.store.consent import consent_rows, set_consent
 from credo.store.decisions import decisions_about
 from credo.store.notices import notices_of
-from credo.store.scoring import current_state, load_subject_records, suppressed_records
+from credo.store.scoring import current_state
 from credo.store.subjects import ensure_subject, has_records
 
 __all__ = ["NOT_SCORED_MESSAGE", "SCORED_MESSAGE", "consent", "notices", "reports", "set_consent_of"]
@@ -45,24 +43,16 @@ def reports(uow: UnitOfWork, found: Found, identifier: str) -> dict[str, Any]:
     Each state is brought up to date first (as ``credo score`` does), so the report is today's.
     """
     book, today = uow.rulebook(), uow.today
-    ids = [sid for sid, _ in found]
-    for sid in ids:
+    for sid, _ in found:
         current_state(uow.connection, sid, today)
-    loaded = load_subject_records(uow.connection, ids)
-    hidden = suppressed_records(uow.connection, ids)
-    agreed = consent_histories(uow.connection, ids)
     bodies = []
-    for sid, kind in found:
-        e = explain(book, str(sid), kind, loaded[sid][1], today, hidden.get(sid, frozenset()))
-        history = agreed.get(sid, ())
-        if not is_scored(book, kind, history, today):
-            e = explanation_without_consent(book, e)
-        body = replace(e, subject_id=identifier).to_json()
-        body["consent"] = _standing(book, kind, history, today)
-        body["decisions"] = decisions_about(uow.connection, sid)
-        body["accesses"] = [_access(row) for row in entries_about(uow.connection, sid)]
+    for x in explained(uow, found, identifier, book, today):
+        body = x.explanation.to_json()
+        body["consent"] = _standing(book, x.kind, x.consent, today)
+        body["decisions"] = decisions_about(uow.connection, x.subject_id)
+        body["accesses"] = [_access(row) for row in entries_about(uow.connection, x.subject_id)]
         bodies.append(body)
-        uow.audit(AuditEntry("subject", "subject", "report.read", "subject's own report", sid, {}))
+        uow.audit(AuditEntry("subject", "subject", "report.read", "subject's own report", x.subject_id, {}))
     return {"as_of": today.isoformat(), "subjects": bodies}
 
 

@@ -13,7 +13,7 @@ the API hands to that writer once the read is done (``run_read``), so that reads
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -24,19 +24,20 @@ from credo.store import clock
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
 from credo.store.keys import KeyRing
+from credo.store.relying import RelyingParty, get_relying
 from credo.store.rulebooks import rulebook_at
 from credo.store.scoring import rescore_subjects
 from credo.store.subjects import stored_subjects
 
-__all__ = ["UnitOfWork", "unit_of_work"]
+__all__ = ["UnitOfWork", "finish_together", "unit_of_work"]
 
 
 @dataclass
 class UnitOfWork:
     """What a use case works in: ``connection`` (its transaction), ``now`` and ``today``, keys and rulebooks.
 
-    ``keys`` and ``rulebooks`` are how this edge finds them (the API caches both; the command line reads them
-    from the store); they are asked for only when a use case needs them.
+    ``keys``, ``rulebooks`` and ``parties`` are how this edge finds them (the API caches them; the command line
+    reads them from the store); they are asked for only when a use case needs them.
     """
 
     connection: Connection
@@ -45,7 +46,8 @@ class UnitOfWork:
     keys: Callable[[Connection], KeyRing]
     rulebooks: Callable[[Connection, dt.date], tuple[str, Rulebook]] = rulebook_at
     environ: Mapping[str, str] | None = None  # the settings this edge runs with (None: the process's)
-    finder: Callable[[Connection, str, str | None], list[tuple[int, str]]] | None = None
+    finder: Callable[[UnitOfWork, str, str | None], list[tuple[int, str]]] | None = None
+    parties: Callable[[Connection, str], RelyingParty | None] = get_relying
     to_rescore: set[int] = field(default_factory=set)
     entries: list[AuditEntry] = field(default_factory=list)
     _ring: KeyRing | None = field(default=None, repr=False)
@@ -63,8 +65,12 @@ class UnitOfWork:
     def subjects(self, identifier: str, kind: str | None = None) -> list[tuple[int, str]]:
         """The stored subjects the identifier names (surrogate id, kind), of ``kind`` or of either kind."""
         if self.finder is not None:
-            return self.finder(self.connection, identifier, kind)
+            return self.finder(self, identifier, kind)
         return stored_subjects(self.connection, self.ring, identifier, kind)
+
+    def party(self, relying_id: str) -> RelyingParty | None:
+        """A relying party as registered (None: not registered)."""
+        return self.parties(self.connection, relying_id)
 
     def rescore(self, subject_ids: Iterable[int]) -> None:
         """These subjects' records changed: rescore them before the commit."""
@@ -76,11 +82,28 @@ class UnitOfWork:
 
     def finish(self, *, exact_next_change: bool = True) -> None:
         """Rescore, then append the audit entries; the caller commits. ``exact_next_change``: see rescore_subjects."""
-        if self.to_rescore:
-            rescore_subjects(
-                self.connection, sorted(self.to_rescore), self.today, exact_next_change=exact_next_change, now=self.now
-            )
-        append(self.connection, self.entries, self.now)
+        finish_together([self], exact_next_change=exact_next_change)
+
+
+def finish_together(
+    units: Sequence[UnitOfWork],
+    *,
+    exact_next_change: bool = True,
+    events_at: Callable[[], dt.datetime] | None = None,
+) -> None:
+    """Finish units that share one transaction (the API's group commit): rescore every subject any of them
+    changed, once, then append all their entries in order; the caller commits.
+
+    ``events_at``: the clock that stamps the outbox's events, read after the units ran (default: the units' now).
+    """
+    if not units:
+        return
+    first = units[0]
+    touched = sorted({sid for uow in units for sid in uow.to_rescore})
+    if touched:
+        now = first.now if events_at is None else events_at()
+        rescore_subjects(first.connection, touched, first.today, exact_next_change=exact_next_change, now=now)
+    append(first.connection, [entry for uow in units for entry in uow.entries], first.now)
 
 
 @contextmanager

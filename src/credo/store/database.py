@@ -145,3 +145,28 @@ def database_failure(exc: BaseException) -> UnavailableError | None:
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
         return UnavailableError("the store is busy or unreachable: what was being written was not stored; try again")
     return None
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def stop_autocheckpoint(engine: Engine) -> None:
+    """A SQLite engine's connections stop checkpointing inside commits: a server checkpoints in the background."""
+    event.listen(engine, "connect", _no_autocheckpoint)
+    engine.dispose()  # pooled connections made before the listener still checkpoint themselves
+
+
+def checkpoint_wal(engine: Engine) -> UnavailableError | None:
+    """Copy a SQLite database's WAL back into it; the database's failure (a full disk, say), else None.
+
+    A PASSIVE checkpoint from a connection of its own blocks neither readers nor the writer.
+    """
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except DBAPIError as exc:
+        if (failure := database_failure(exc)) is None:
+            raise
+        return failure
+    return None

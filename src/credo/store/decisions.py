@@ -2,7 +2,7 @@
 
 :func:`prepare_decision` reads; :func:`store_decisions` writes. They are
 apart so the API can answer many decisions from one writer transaction
-(group commit, :mod:`credo.api.writer`) while every answer is still stored,
+(group commit, :mod:`credo.services.group_commit`) while every answer is still stored,
 with what it was made on, before it is sent.
 
 What a decision keeps (``decisions.explanation``): the subject's state at the

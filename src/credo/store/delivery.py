@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import secrets
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,14 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from credo.domain.delivery import retry_after, url_problem
+from credo.domain.outbound import (
+    ASKED_WITHIN,
+    LOOKBACK,
+    decision_changed,
+    dispute_decided,
+    dispute_opened,
+    email_problem,
+)
 from credo.domain.rulebook import Rulebook
 from credo.store.audit import AuditEntry
 from credo.store.bulk import dialect_insert
@@ -79,14 +86,11 @@ __all__ = [
     "webhook_rows",
 ]
 
-LOOKBACK = dt.timedelta(days=7)  # disputes and new addresses are looked at again for this long
-ASKED_WITHIN = dt.timedelta(days=180)  # a relying party is told of changes to answers it got this recently
 LEASE = dt.timedelta(minutes=5)  # a claimed row is not claimed again meanwhile, unless its sender died
 CURSOR = "delivery_cursor"
 PARTY_KINDS = ("relying", "source")
 STATES = ("pending", "delivered", "failed", "cancelled")  # cancelled: its webhook or address went before it was sent
 # An address plain SMTP can carry: ASCII, an unquoted local part, a dotted domain (no IDN, no SMTPUTF8).
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _MEASURE_EVENTS = ("measure_applied", "measure_lifted")
 
 
@@ -101,8 +105,8 @@ def set_contact(connection: Connection, ring: KeyRing, subject_ids: Iterable[int
     """
     since = dt.datetime.combine(today, dt.time(0), dt.UTC)
     email = email.strip()
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise StoreError("email must be a plain ASCII address such as name@example.org")
+    if (problem := email_problem(email)) is not None:
+        raise StoreError(problem)
     for sid in subject_ids:
         connection.execute(sa.delete(subject_contacts).where(subject_contacts.c.subject_id == sid))
         connection.execute(
@@ -515,18 +519,7 @@ def _owe_relying(ledger: _Ledger, events: tuple[int, int]) -> None:
                 continue
             if as_utc(event.created_at) < as_utc(hooks[relying_id]):
                 continue  # the webhook was set after the event
-            payload = {
-                "type": "decision.changed",
-                "event_id": f"event-{event.id}",
-                "measure": measure,
-                "applies": event.event_type == "measure_applied",
-                "since": event.as_of.isoformat(),
-                "kind": event.detail.get("kind"),
-                "legal_basis": event.detail.get("legal_basis"),
-                "rulebook_version": event.detail.get("rulebook_version"),
-                "decision_ids": decision_ids,
-                "what_to_do": f"Ask again: GET /v1/decisions/{measure}?subject=<the subject you asked about>",
-            }
+            payload = decision_changed(event.id, event.event_type, event.as_of, event.detail, decision_ids)
             party, key = ("relying", relying_id), f"event-{event.id}"
             ledger.owe("webhook", party, key, payload, subject_id=int(event.subject_id))
 
@@ -561,22 +554,11 @@ def _owe_sources(ledger: _Ledger, changed: Sequence[Any]) -> None:
         if created is None:
             continue
         party, sid = ("source", d.source_id), int(d.subject_id)
-        base = {"dispute_id": d.dispute_id, "kind": d.kind, "source": d.source_id, "record_id": d.record_id}
         if as_utc(d.created_at) >= as_utc(created):
-            opened = {
-                "type": "dispute.opened", **base, "opened_on": d.opened_on.isoformat(),
-                "deadline": d.deadline.isoformat(), "record_suspended": bool(d.suspends),
-                "statement": ledger.ring.decrypt(d.statement_enc).decode(),
-            }  # fmt: skip
-            key = f"dispute-{d.dispute_id}-opened"
-            ledger.owe("webhook", party, key, opened, subject_id=sid)
+            opened = dispute_opened(d, ledger.ring.decrypt(d.statement_enc).decode())
+            ledger.owe("webhook", party, f"dispute-{d.dispute_id}-opened", opened, subject_id=sid)
         if d.state != "open" and d.decided_on is not None:  # decided since the last pass (the caller's choice)
-            decided = {
-                "type": "dispute.decided", **base, "outcome": d.outcome, "reasons": d.reasons,
-                "decided_on": d.decided_on.isoformat(),
-            }  # fmt: skip
-            key = f"dispute-{d.dispute_id}-decided"
-            ledger.owe("webhook", party, key, decided, subject_id=sid)
+            ledger.owe("webhook", party, f"dispute-{d.dispute_id}-decided", dispute_decided(d), subject_id=sid)
 
 
 # -- sending -------------------------------------------------------------------------------------

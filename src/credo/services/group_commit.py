@@ -9,11 +9,13 @@ each other's locks. So requests hand their writes to this writer as jobs and
 wait; it runs, in a worker thread, everything that queued up while the
 previous transaction committed, in the next one:
 
-1. each job's work (store a decision; store a source's records), in order;
-2. one rescoring of every subject the jobs touched
-   (:func:`credo.store.scoring.rescore_subjects`, storing the first day each
-   state can change rather than scoring days ahead to find the day it does);
-3. the audit entries of every job, appended to the chain;
+1. each job's use case (store a decision; store a source's records), each in a
+   unit of work of its own (:class:`credo.services.unit_of_work.UnitOfWork`),
+   in order;
+2. one rescoring of every subject the units changed, and the audit entries
+   of every unit appended to the chain
+   (:func:`credo.services.unit_of_work.finish_together`: the state's first
+   change day is stored rather than scoring days ahead to find the day it does);
 
 then commits, and wakes each request. If the shared transaction fails
 because of one of its jobs, each job is run again alone, in a transaction of
@@ -33,36 +35,27 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from credo.store.audit import AuditEntry, append
+from credo.services.unit_of_work import UnitOfWork, finish_together
+from credo.store.audit import AuditEntry
 from credo.store.database import database_failure
-from credo.store.scoring import rescore_subjects
 
-__all__ = ["AuditWriter", "Done", "Work"]
+__all__ = ["GroupCommit", "Service", "Units"]
 
 MAX_BATCH = 500  # jobs per transaction at most
 
-
-@dataclass
-class Done:
-    """What a job's work did: its answer, its audit entries, and the subjects whose records it changed."""
-
-    value: Any = None
-    entries: Sequence[AuditEntry] = ()
-    touched: Sequence[int] = ()
-
-
-Work = Callable[[Connection, dt.datetime], Done]
+Service = Callable[[UnitOfWork], Any]  # a use case: what it returns is its request's answer
+Units = Callable[[Connection, dt.datetime], UnitOfWork]  # makes each job's unit in the shared transaction
 
 
 @dataclass
 class _Job:
-    work: Work
+    service: Service
     done: asyncio.Future[Any] = field(repr=False)
 
 
-class AuditWriter:
-    def __init__(self, engine: Engine, clock: Callable[[], dt.datetime], today: Callable[[], dt.date]) -> None:
-        self.engine, self.clock, self.today = engine, clock, today
+class GroupCommit:
+    def __init__(self, engine: Engine, clock: Callable[[], dt.datetime], units: Units) -> None:
+        self.engine, self.clock, self.units = engine, clock, units
         self.queue: asyncio.Queue[_Job | None] | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -77,10 +70,10 @@ class AuditWriter:
             await self.task
             self.task = self.queue = None
 
-    async def run(self, work: Work) -> Any:
-        """Run ``work`` in the next group transaction; return its value once committed, or raise its error."""
+    async def run(self, service: Service) -> Any:
+        """Run ``service`` in the next group transaction; return its value once committed, or raise its error."""
         loop = asyncio.get_running_loop()
-        job = _Job(work, loop.create_future())
+        job = _Job(service, loop.create_future())
         if self.task is None or self.queue is None:  # not started (an app used without its lifespan): at once
             await asyncio.to_thread(self._commit_each, [job], loop)
         else:
@@ -89,7 +82,7 @@ class AuditWriter:
 
     async def write(self, entries: Sequence[AuditEntry]) -> None:
         """Append audit entries (a read of personal data) and return once they are committed."""
-        await self.run(lambda _connection, _now: Done(None, entries))
+        await self.run(lambda uow: uow.audit(*entries))
 
     async def _run(self, queue: asyncio.Queue[_Job | None]) -> None:
         loop = asyncio.get_running_loop()
@@ -107,21 +100,19 @@ class AuditWriter:
                 batch.append(job)
             await asyncio.to_thread(self._commit_batch, batch, loop)
 
-    def _transaction(self, jobs: Sequence[_Job]) -> list[Done]:
-        now, today = self.clock(), self.today()
+    def _transaction(self, jobs: Sequence[_Job]) -> list[Any]:
+        now = self.clock()
         with self.engine.begin() as connection:
-            results = [job.work(connection, now) for job in jobs]
-            touched = sorted({sid for r in results for sid in r.touched})
-            if touched:
-                # The outbox's events stamped after the jobs ran, by the same clock: a decision stored in this
-                # batch was answered from the state before them, and its party must be told of the change.
-                rescore_subjects(connection, touched, today, exact_next_change=False, now=self.clock())
-            append(connection, [e for r in results for e in r.entries], now)
-        return results
+            units = [self.units(connection, now) for _ in jobs]
+            values = [job.service(uow) for job, uow in zip(jobs, units, strict=True)]
+            # The outbox's events stamped after the jobs ran, by the same clock: a decision stored in this
+            # batch was answered from the state before them, and its party must be told of the change.
+            finish_together(units, exact_next_change=False, events_at=self.clock)
+        return values
 
     def _commit_batch(self, jobs: Sequence[_Job], loop: asyncio.AbstractEventLoop) -> None:
         try:
-            results = self._transaction(jobs)
+            values = self._transaction(jobs)
         except Exception as exc:
             if database_failure(exc) is None:  # one of the jobs: each is run again alone below, and gets its own error
                 self._commit_each(jobs, loop)
@@ -129,17 +120,17 @@ class AuditWriter:
             for job in jobs:  # the database, not a job: every job fails at once (the API answers 503, or 507)
                 loop.call_soon_threadsafe(_settle, job.done, None, exc)
             return
-        for job, result in zip(jobs, results, strict=True):
-            loop.call_soon_threadsafe(_settle, job.done, result.value, None)
+        for job, value in zip(jobs, values, strict=True):
+            loop.call_soon_threadsafe(_settle, job.done, value, None)
 
     def _commit_each(self, jobs: Sequence[_Job], loop: asyncio.AbstractEventLoop) -> None:
         for job in jobs:
             try:
-                (result,) = self._transaction([job])
+                (value,) = self._transaction([job])
             except Exception as exc:
                 loop.call_soon_threadsafe(_settle, job.done, None, exc)
             else:
-                loop.call_soon_threadsafe(_settle, job.done, result.value, None)
+                loop.call_soon_threadsafe(_settle, job.done, value, None)
 
 
 def _settle(done: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
