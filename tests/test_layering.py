@@ -36,7 +36,6 @@ NOT_YET = {
     ("credo.store.catchup", "duckdb"),
     ("credo.store.ingest", "duckdb"),
     ("credo.store.rescore", "duckdb"),
-    ("credo.api.problems", "sqlalchemy"),
     ("credo.cli.store_ctx", "sqlalchemy"),
 }
 

@@ -18,7 +18,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -145,13 +144,10 @@ def _credo(request: Request, exc: Exception) -> JSONResponse:
     return _unexpected(request, exc) if code is None else problem_response(code, str(exc), _where(request))
 
 
-def _database(request: Request, exc: Exception) -> JSONResponse:
-    """The database failed (503, or 507 for a full disk: :func:`credo.store.database.database_failure`), or a bug."""
-    failure = database_failure(exc)
-    return _unexpected(request, exc) if failure is None else _credo(request, failure)
-
-
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """The database failed (503, or 507 for a full disk: :func:`credo.store.database.database_failure`), or a bug."""
+    if (failure := database_failure(exc)) is not None:
+        return _credo(request, failure)
     # The type only: an exception's text may quote the request (and so an identifier).
     log.error(
         "internal error on %s %s: %s",
@@ -199,5 +195,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(CredoError, _credo)
-    app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(Exception, _unexpected)
