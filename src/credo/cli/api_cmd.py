@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from credo.cli.console import echo_json, err, fail, out, shown
-from credo.cli.store_ctx import audit_cli, cli_operator, open_from
-from credo.services import administration, audit
+from credo.cli.store_ctx import cli_operator, open_from
+from credo.services import administration, audit, tokens
 from credo.services.unit_of_work import unit_of_work
 
 __all__ = ["audit_app", "relying_app", "serve", "token_app"]
@@ -83,19 +83,8 @@ def issue(
     ] = None,
 ) -> None:
     """Print a signed bearer token for ROLE (and PRINCIPAL), and nothing else."""
-    from credo.api.auth import issue_token, parse_expiry
-
-    with open_from(ctx) as store:
-        lifetime = parse_expiry(expires)
-        with store.begin() as connection:
-            ring = store.keys(connection)
-            token = issue_token(ring, role, principal, now=store.clock(), expires=lifetime, kind=kind)
-            audit_cli(
-                connection,
-                store,
-                "token.issue",
-                {"role": role, "principal": principal if role != "subject" else None, "expires": expires},
-            )
+    with open_from(ctx) as store, unit_of_work(store) as uow:
+        token = tokens.issue(uow, cli_operator(), role, principal, expires, kind=kind)
     typer.echo(token)
 
 

@@ -16,6 +16,7 @@ from credo.services.actor import Actor
 from credo.services.disputes import Decision
 from credo.services.unit_of_work import unit_of_work
 from credo.store.errors import StoreError
+from credo.tokens import check_principal
 
 __all__ = ["app"]
 
@@ -140,8 +141,6 @@ def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is 
 
 def _reviewer(name: str) -> str:
     """A reviewer's name as the API's reviewer tokens carry one; a bad one is a one-line error."""
-    from credo.api.auth import check_principal  # the API's imports only when a name is given
-
     try:
         return check_principal("reviewer", name)
     except StoreError as exc:
