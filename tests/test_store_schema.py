@@ -18,6 +18,7 @@ from tests.conftest import Backend
 from tests.storebackends import postgres_unreachable
 
 
+@pytest.mark.fresh_database  # the migrations themselves, run here, not the template's copy
 def test_migrations_create_exactly_the_tables_in_the_code(store: Store) -> None:
     with store.engine.connect() as connection:
         assert current_revision(connection) == head_revision()
@@ -25,6 +26,7 @@ def test_migrations_create_exactly_the_tables_in_the_code(store: Store) -> None:
     assert diff == []
 
 
+@pytest.mark.fresh_database  # init_store the whole way, twice
 def test_init_is_safe_to_run_again_and_keeps_the_keys(store: Store) -> None:
     key_file = store.key_file().read_bytes()
     report = init_store(store)
