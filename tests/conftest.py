@@ -21,6 +21,7 @@ from credo.store.database import create_store_engine
 from credo.store.migrate import upgrade
 from tests.apisupport import TODAY, Api, api_over
 from tests.exposure import SCANNED, scanning
+from tests.inmemory import InMemory, Prepared
 from tests.storebackends import postgres_database, postgres_schema, postgres_template
 
 # No timing is a test: Hypothesis' default deadline (200 ms an example) failed a correct test on a busy machine.
@@ -70,6 +71,20 @@ def pg_template() -> Iterator[str]:
     """A PostgreSQL database migrated to head (no keys yet), made once per test process; dropped at the end."""
     with postgres_template() as name:
         yield name
+
+
+@pytest.fixture(scope="session")
+def prepared_memory(sqlite_template: Path) -> Iterator[Prepared]:
+    """The template in memory, with the API tests' rulebook, sources and bank, made once per test process."""
+    prepared = Prepared(sqlite_template)
+    yield prepared
+    prepared.close()
+
+
+@pytest.fixture
+def in_memory(prepared_memory: Prepared) -> InMemory:
+    """A store in memory for service tests: this test's copy of the prepared one, with keys of its own."""
+    return prepared_memory.copy()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
