@@ -22,7 +22,7 @@ from credo.store.migrate import upgrade
 from tests.apisupport import TODAY, Api, api_over
 from tests.exposure import SCANNED, scanning
 from tests.inmemory import InMemory, Prepared
-from tests.storebackends import postgres_database, postgres_schema, postgres_template
+from tests.storebackends import Template, postgres_schema, postgres_template
 
 # No timing is a test: Hypothesis' default deadline (200 ms an example) failed a correct test on a busy machine.
 settings.register_profile("credo", deadline=None)
@@ -67,10 +67,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
-    """A PostgreSQL database migrated to head (no keys yet), made once per test process; dropped at the end."""
-    with postgres_template() as name:
-        yield name
+def pg_template() -> Template | None:
+    """A PostgreSQL schema migrated to head (no keys yet), made once per test process, as the SQL that copies it.
+
+    None without a pg_dump that can read the server: then each test runs the migrations.
+    """
+    return postgres_template()
 
 
 @pytest.fixture(scope="session")
@@ -101,13 +103,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield Backend("sqlite", f"sqlite:///{path}", {})
         return
-    environ = {"CREDO_KEY_FILE": str(tmp_path / "credo.keys")}
-    if migrated:
-        with postgres_database(request.getfixturevalue("pg_template")) as url:
-            yield Backend("postgresql", url, environ)
-        return
-    with postgres_schema() as url:
-        yield Backend("postgresql", url, environ)
+    template = request.getfixturevalue("pg_template") if migrated else None
+    with postgres_schema(template) as url:
+        yield Backend("postgresql", url, {"CREDO_KEY_FILE": str(tmp_path / "credo.keys")})
 
 
 @pytest.fixture
