@@ -1,18 +1,28 @@
-"""Fixtures shared by the store tests: a fresh, initialised store on each backend, and the API over one."""
+"""Fixtures shared by the store tests: a fresh, initialised store on each backend, and the API over one.
+
+The ``store`` and ``api`` fixtures (and a test's own fixture of either name) start from a copy of a database
+migrated once per test process, and ``init_store`` makes the copy's keys, new for each test (ADR 0020).
+A test marked ``fresh_database`` gets an empty database instead, and ``init_store`` runs every migration.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from sqlalchemy.engine import make_url
 
 from credo.store.bootstrap import Store, init_store, open_store
+from credo.store.database import create_store_engine
+from credo.store.migrate import upgrade
 from tests.apisupport import TODAY, Api, api_over
 from tests.exposure import SCANNED, scanning
-from tests.storebackends import postgres_schema
+from tests.inmemory import InMemory, Prepared
+from tests.storebackends import Template, postgres_schema, postgres_template
 
 # No timing is a test: Hypothesis' default deadline (200 ms an example) failed a correct test on a busy machine.
 settings.register_profile("credo", deadline=None)
@@ -31,19 +41,76 @@ class Backend:
         return open_store(self.url, environ=self.environ)
 
 
+# A test that uses a fixture of one of these names gets a database already migrated (from the template).
+MIGRATED_FOR = frozenset({"store", "api"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "fresh_database: the store and api fixtures start from an empty database and migrate it"
+    )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head (no keys yet), made once per test process, for each test to copy."""
+    path: Path = tmp_path_factory.mktemp("template") / "credo.db"
+    path.touch()  # as init_store does: the engine opens files, never creates them
+    engine = create_store_engine(make_url(f"sqlite:///{path}"))
+    try:
+        upgrade(engine)  # what init_store runs first, before it makes keys
+    finally:
+        engine.dispose()
+    leftovers = [p.name for p in path.parent.iterdir() if p != path]
+    assert not leftovers, f"the template must be one closed file to copy, not {leftovers}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Template | None:
+    """A PostgreSQL schema migrated to head (no keys yet), made once per test process, as the SQL that copies it.
+
+    None without a pg_dump that can read the server: then each test runs the migrations.
+    """
+    return postgres_template()
+
+
+@pytest.fixture(scope="session")
+def prepared_memory(sqlite_template: Path) -> Iterator[Prepared]:
+    """The template in memory, with the API tests' rulebook, sources and bank, made once per test process."""
+    prepared = Prepared(sqlite_template)
+    yield prepared
+    prepared.close()
+
+
+@pytest.fixture
+def in_memory(prepared_memory: Prepared) -> InMemory:
+    """A store in memory for service tests: this test's copy of the prepared one, with keys of its own."""
+    return prepared_memory.copy()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    """An empty database on each backend (not yet initialised)."""
+    """A database on each backend, not yet initialised: empty, or migrated for the ``store`` and ``api`` fixtures.
+
+    Migrated means a copy of a template that the real migrations made once per test process, with no keys:
+    ``init_store`` still makes this test's own. ``fresh_database`` on a test asks for an empty one regardless.
+    """
+    migrated = bool(MIGRATED_FOR & set(request.fixturenames)) and not request.node.get_closest_marker("fresh_database")
     if request.param == "sqlite":
-        yield Backend("sqlite", f"sqlite:///{tmp_path / 'credo.db'}", {})
+        path = tmp_path / "credo.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield Backend("sqlite", f"sqlite:///{path}", {})
         return
-    with postgres_schema() as url:
+    template = request.getfixturevalue("pg_template") if migrated else None
+    with postgres_schema(template) as url:
         yield Backend("postgresql", url, {"CREDO_KEY_FILE": str(tmp_path / "credo.keys")})
 
 
 @pytest.fixture
 def store(backend: Backend) -> Iterator[Store]:
-    """An initialised store (schema at head, keys created) on each backend."""
+    """An initialised store (schema at head, keys created for this test) on each backend."""
     opened = backend.open()
     init_store(opened)
     yield opened

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
+import time
 from pathlib import Path
 
 import pytest
@@ -15,9 +18,18 @@ from credo.store.errors import StoreError
 from credo.store.migrate import current_revision, head_revision
 from credo.store.tables import metadata, rulebook_activations
 from tests.conftest import Backend
-from tests.storebackends import postgres_unreachable
+from tests.storebackends import (
+    PG_URL,
+    SCHEMA_PREFIX,
+    STALE_AFTER,
+    drop_stale_schemas,
+    postgres_problem,
+    postgres_unreachable,
+    schema_name,
+)
 
 
+@pytest.mark.fresh_database  # the migrations themselves, run here, not the template's copy
 def test_migrations_create_exactly_the_tables_in_the_code(store: Store) -> None:
     with store.engine.connect() as connection:
         assert current_revision(connection) == head_revision()
@@ -25,6 +37,7 @@ def test_migrations_create_exactly_the_tables_in_the_code(store: Store) -> None:
     assert diff == []
 
 
+@pytest.mark.fresh_database  # init_store the whole way, twice
 def test_init_is_safe_to_run_again_and_keeps_the_keys(store: Store) -> None:
     key_file = store.key_file().read_bytes()
     report = init_store(store)
@@ -63,3 +76,24 @@ def test_postgres_unreachable_skips_locally_and_fails_in_ci() -> None:
         postgres_unreachable("refused", {"CI": "false"})
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         postgres_unreachable("refused", {"CI": "true"})
+
+
+def test_schemas_a_crashed_run_left_are_dropped_once_stale_and_others_kept() -> None:
+    if problem := postgres_problem():
+        postgres_unreachable(problem, os.environ)
+    left = f"{SCHEMA_PREFIX}{int(time.time()) - STALE_AFTER - 60}_1_{secrets.token_hex(4)}"
+    running, foreign = schema_name(), f"{SCHEMA_PREFIX}x_{secrets.token_hex(4)}"
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.begin() as connection:
+            for name in (left, running, foreign):
+                connection.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+        assert left in drop_stale_schemas()
+        with admin.begin() as connection:
+            found = set(connection.execute(sa.text("SELECT nspname FROM pg_namespace")).scalars())
+        assert (left in found, running in found, foreign in found) == (False, True, True)
+    finally:
+        with admin.begin() as connection:
+            for name in (left, running, foreign):
+                connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        admin.dispose()
