@@ -69,6 +69,11 @@ class ScoringPlan:
     output_sql: str  # over ``subject_scores``: the published columns
     rejects_sql: str  # over ``checked`` and ``subject_scores``
     columns: tuple[str, ...]
+    # What was compiled, for engines that do not run SQL (the reference scorer) and to tell the plans apart.
+    book: Rulebook
+    as_of: dt.date
+    reasons: bool
+    store: bool
 
 
 def _base_points(rule: Rule) -> str:
@@ -376,4 +381,5 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False, store
            {", ".join(f"CAST(dim_{i} AS BIGINT) AS dim_{i}" for i in range(len(dims)))}, lists, measures, next_change
     FROM subject_scores"""
         rejects_sql = ""  # the store checked every record on the way in
-    return ScoringPlan(_rows_sql(book, t, store=store), subjects_sql, output_sql, rejects_sql, columns)
+    rows_sql = _rows_sql(book, t, store=store)
+    return ScoringPlan(rows_sql, subjects_sql, output_sql, rejects_sql, columns, book, as_of, reasons, store)

@@ -51,7 +51,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Connection
 
-from credo.batch.engine import connect
+from credo.batch.files import connect
 from credo.batch.plan import compile_plan
 from credo.batch.sqltext import EPOCH, day_number, div_round_half_away_sql, lit
 from credo.domain.changes import events_between

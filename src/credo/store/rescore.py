@@ -47,7 +47,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.batch.engine import connect
+from credo.batch.files import connect
 from credo.batch.plan import compile_plan
 from credo.batch.sqltext import EPOCH, day_number, lit
 from credo.domain.changes import ScoreState, events_between
