@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from credo import engines
 from credo.batch.files import RecordFiles, connect, load_checked
-from credo.batch.plan import compile_plan
+from credo.batch.plan import batch_plan
 from credo.batch.reader import find_files
 from credo.domain.rulebook import Rulebook
 
@@ -137,7 +137,7 @@ def run_batch(
     _refuse_clobbering(records, out, rejects)
     scorer = engines.get(engine, threads=threads)
     say("reading records")
-    plan = compile_plan(rulebook, as_of, reasons=reasons)
+    plan = batch_plan(rulebook, as_of, reasons=reasons)
     say("validating and scoring")
     result = scorer.run(plan, {"checked": RecordFiles(records, rulebook)})
     scores, rejected_rows = result["scores"], result["rejects"]

@@ -52,7 +52,7 @@ import pyarrow as pa
 from sqlalchemy import Connection
 
 from credo.batch.files import connect
-from credo.batch.plan import compile_plan
+from credo.batch.plan import store_plan
 from credo.batch.sqltext import EPOCH, day_number, div_round_half_away_sql, lit
 from credo.domain.changes import events_between
 from credo.domain.consent import ConsentHistory
@@ -228,7 +228,7 @@ class _Walk:
         state: after its counting period, the longest ``clean_for`` window it
         blocks, and the repeat window in which it can be a predecessor.
         """
-        plan = compile_plan(v.book, self.today, store=True)
+        plan = store_plan(v.book, self.today)
         _view(
             self.con,
             "checked",

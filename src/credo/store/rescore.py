@@ -8,7 +8,7 @@ rulebook version, a repair, or a check that the real-time path kept up.
    an embedded DuckDB as Arrow tables: PostgreSQL sends them with ``COPY ...
    TO STDOUT`` (CSV, parsed by Arrow); SQLite's rows come in large batches
    from the driver cursor and are turned column by column into Arrow arrays.
-2. :func:`credo.batch.plan.compile_plan` with ``store=True`` scores them: the
+2. :func:`credo.batch.plan.store_plan` scores them on an engine: the
    same scoring SQL as ``credo batch``, with the subject's surrogate id as
    key, no identifier checks and a conservative ``next_change`` per subject
    (never later than the exact one of :func:`credo.domain.changes.next_change`).
@@ -49,7 +49,7 @@ from sqlalchemy import Connection
 
 from credo import engines
 from credo.batch.files import connect
-from credo.batch.plan import compile_plan
+from credo.batch.plan import store_plan
 from credo.batch.sqltext import EPOCH, day_number, lit
 from credo.domain.changes import ScoreState, events_between
 from credo.domain.consent import ConsentHistory, consent_days, consent_on, without_consent
@@ -308,7 +308,7 @@ def score_tables(
     ``consent``: the consent histories of the subjects that have one
     (:func:`apply_consent`; None: nobody has one).
     """
-    plan = compile_plan(book, as_of, store=True)
+    plan = store_plan(book, as_of)
     inputs = {name: con.sql(f"SELECT * FROM {name}").to_arrow_table() for name in STORE_INPUTS}
     con.register("subject_scores", (engine or engines.get("duckdb")).run(plan, inputs)["subject_scores"])
     con.execute(f"CREATE OR REPLACE TEMP TABLE new_states AS {_new_states_sql(book, as_of)}").fetchall()
