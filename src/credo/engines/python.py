@@ -50,9 +50,10 @@ class PythonEngine:
 
     def run(self, plan: ScoringPlan, inputs: Inputs) -> Outputs:
         check(self, plan, inputs)
-        checked, files = inputs["checked"], inputs["input_files"]
+        checked, files = inputs["checked"], inputs.get("input_files")
         if isinstance(checked, RecordFiles):
-            checked, files = checked.to_arrow().values()
+            read = checked.to_arrow()
+            checked, files = read["checked"], read["input_files"]
         assert isinstance(checked, pa.Table) and isinstance(files, pa.Table)
         names = dict(zip(files.column("file_no").to_pylist(), files.column("file").to_pylist(), strict=True))
         rows = sorted(checked.to_pylist(), key=lambda r: (r["file_no"], r["row_no"]))
