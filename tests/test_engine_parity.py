@@ -7,6 +7,7 @@ memory, and its Arrow output is compared with :func:`credo.domain.scoring.explai
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from credo import engines
+from credo.batch.engine import run_batch
 from credo.batch.files import RecordFiles
 from credo.batch.plan import batch_plan
 from credo.domain.records import Record, parse_row
@@ -43,21 +45,30 @@ def reference_rows(book: Rulebook, rows: list[dict[str, Any]]) -> dict[tuple[str
     return expected
 
 
+def _standing(book: Rulebook, row: dict[str, Any]) -> list[str]:
+    """A subject's output row as text, in the order of :func:`reference_rows`."""
+    dims = [str(row[f"dim_{d}"]) for d in book.dimensions]
+    return [str(row["score"]), row["grade"], *dims, row["lists"] or "", row["measures"] or ""]
+
+
 def engine_rows(engine: str, book: Rulebook, rows: list[dict[str, Any]], tmp: Path) -> dict[tuple[str, str], list[str]]:
+    """The engine's scores from Arrow tables in memory (the rows are read and checked as credo batch does)."""
     records = tmp / "records.jsonl"
     records.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = engines.get(engine, threads=1).run(batch_plan(book, AS_OF), RecordFiles(str(records), book).to_arrow())
     assert out["rejects"].num_rows == 0
-    got = {}
-    for row in out["scores"].to_pylist():
-        got[(row["subject_id"], row["subject_kind"])] = [
-            str(row["score"]),
-            row["grade"],
-            *(str(row[f"dim_{d}"]) for d in book.dimensions),
-            row["lists"],
-            row["measures"],
-        ]
-    return got
+    return {(row["subject_id"], row["subject_kind"]): _standing(book, row) for row in out["scores"].to_pylist()}
+
+
+def batch_rows(book: Rulebook, rows: list[dict[str, Any]], tmp: Path) -> dict[tuple[str, str], list[str]]:
+    """The scores ``credo batch`` writes (CSV, on the default engine)."""
+    records = tmp / "records.jsonl"
+    records.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp / "scores.csv"
+    summary = run_batch(str(records), book, AS_OF, str(out), threads=1)
+    assert summary.rejected == 0
+    with out.open() as fh:
+        return {(row["subject_id"], row["subject_kind"]): _standing(book, row) for row in csv.DictReader(fh)}
 
 
 @pytest.mark.parametrize("engine", every_engine())

@@ -107,27 +107,33 @@ def snapshot_text() -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-def test_v1_plan_matches_its_snapshot() -> None:
-    current = snapshot_text()
+REFRESH = "CREDO_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_sql_portability.py"
+
+
+def check_snapshot(path: Path, current: str, what: str) -> None:
+    """``current`` equals the snapshot at ``path`` (written instead with CREDO_UPDATE_SNAPSHOTS=1)."""
     if UPDATE:
-        SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
-        SNAPSHOT.write_text(current, encoding="utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(current, encoding="utf-8")
         return
-    refresh = "CREDO_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_sql_portability.py"
-    if not SNAPSHOT.is_file():
-        pytest.fail(f"no snapshot at {SNAPSHOT}; create it with: {refresh}")
-    saved = SNAPSHOT.read_text(encoding="utf-8")
+    if not path.is_file():
+        pytest.fail(f"no snapshot at {path}; create it with: {REFRESH}")
+    saved = path.read_text(encoding="utf-8")
     if saved != current:
         diff = "".join(
             difflib.unified_diff(
                 saved.splitlines(keepends=True),
                 current.splitlines(keepends=True),
-                fromfile=str(SNAPSHOT),
+                fromfile=str(path),
                 tofile="compiled now",
                 n=2,
             )
         )
-        pytest.fail(f"the compiled v1 plan differs from its snapshot. If the change is intended: {refresh}\n{diff}")
+        pytest.fail(f"{what} differs from its snapshot. If the change is intended: {REFRESH}\n{diff}")
+
+
+def test_v1_plan_matches_its_snapshot() -> None:
+    check_snapshot(SNAPSHOT, snapshot_text(), "the compiled v1 plan")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,25 +163,8 @@ def plan_snapshot_text(plan: str, dialect: str) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-REFRESH = "CREDO_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_sql_portability.py"
-
-
 @pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("plan", ["batch", "store"])
 def test_each_plan_matches_its_snapshot_in_each_dialect(plan: str, dialect: str) -> None:
-    current = plan_snapshot_text(plan, dialect)
     path = PLANS_DIR / f"{plan}-v1.{dialect}.sql"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(current, encoding="utf-8")
-        return
-    if not path.is_file():
-        pytest.fail(f"no snapshot at {path}; create it with: {REFRESH}")
-    saved = path.read_text(encoding="utf-8")
-    if saved != current:
-        diff = "".join(
-            difflib.unified_diff(
-                saved.splitlines(keepends=True), current.splitlines(keepends=True), str(path), "compiled now", n=2
-            )
-        )
-        pytest.fail(f"the compiled {plan} plan in {dialect} differs from its snapshot. If intended: {REFRESH}\n{diff}")
+    check_snapshot(path, plan_snapshot_text(plan, dialect), f"the compiled {plan} plan in {dialect}")
