@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 from typing import Any
-from unittest import mock
 
 import sqlalchemy as sa
 
@@ -19,6 +18,7 @@ from credo.store.bootstrap import Store
 from credo.store.rescore import rescore_store
 from credo.store.rulebooks import activate, publish
 from credo.store.scoring import refresh_due, rescore_subjects
+from credo.store.scoring_policy import ScoringPolicy
 from credo.store.sources import add_source
 from credo.store.stats import store_statistics
 from credo.store.tables import consents, current_scores, outbox, subjects
@@ -90,8 +90,8 @@ def _reset(store: Store) -> None:
 
 
 def _real_time(store: Store, ids: list[int], day: dt.date, *, bulk: bool = False) -> None:
-    with mock.patch("credo.store.scoring.BULK_FROM", 1 if bulk else 10**9), store.begin() as connection:
-        rescore_subjects(connection, ids, day)
+    with store.begin() as connection:
+        rescore_subjects(connection, ids, day, policy=ScoringPolicy(bulk_from=1 if bulk else 10**9))
 
 
 def test_every_path_stores_the_same_states_and_events_with_consent(store: Store) -> None:
@@ -121,8 +121,8 @@ def test_every_path_stores_the_same_states_and_events_with_consent(store: Store)
     for bulk in (False, True):
         _reset(store)
         _real_time(store, ids, TODAY)
-        with mock.patch("credo.store.scoring.BULK_FROM", 1 if bulk else 10**9), store.begin() as connection:
-            refresh_due(connection, LATER)
+        with store.begin() as connection:
+            refresh_due(connection, LATER, policy=ScoringPolicy(bulk_from=1 if bulk else 10**9))
         refreshed.append((_stored(store), _events(store)))
     assert refreshed[0] == refreshed[1]
     _reset(store)

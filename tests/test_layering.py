@@ -2,6 +2,7 @@
 
 - ``domain/`` imports nothing from Credo outside ``domain/``;
 - ``store/`` imports neither ``duckdb`` nor ``credo.services`` (nor the edges);
+- ``engines/`` imports neither ``store/`` nor ``services/`` nor the edges: a plan and Arrow tables in, Arrow out;
 - ``services/`` imports neither edge (``api/``, ``cli/``): they call it, not the other way;
 - ``api/`` and ``cli/`` import neither ``sqlalchemy`` nor ``credo.store.tables``;
 - ``credo.errors`` (the one exception tree) imports nothing from Credo, so every layer but ``domain/`` may use it.
@@ -26,6 +27,7 @@ FORBIDDEN = {
     "domain": ("credo",),  # outside credo.domain: see _forbidden
     "store": ("duckdb", "credo.services", "credo.api", "credo.cli"),
     "services": ("credo.api", "credo.cli"),
+    "engines": ("credo.store", "credo.services", "credo.api", "credo.cli"),
     "api": ("sqlalchemy", "credo.store.tables", "credo.cli"),
     "cli": ("sqlalchemy", "credo.store.tables"),
 }
@@ -102,6 +104,8 @@ def test_a_declared_gap_that_was_closed_leaves_the_list() -> None:
         ("store", "duckdb", "duckdb"),
         ("store", "duckdbx", None),
         ("store", "credo.services.disputes", "credo.services"),
+        ("engines", "credo.store.bulk", "credo.store"),
+        ("engines", "credo.batch.plan", None),
         ("api", "sqlalchemy.exc", "sqlalchemy"),
         ("cli", "credo.store.tables", "credo.store.tables"),
         ("cli", "credo.store.disputes", None),

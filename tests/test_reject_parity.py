@@ -2,7 +2,7 @@
 
 Rows are drawn from small pools of values on the edges of each rule (see
 tests/strategies.py for the style), written as JSON Lines or CSV, and run
-through ``run_batch``. For every row: if ``parse_row`` names a reason, the
+through ``run_batch`` on every engine (tests/engines.py). For every row: if ``parse_row`` names a reason, the
 batch rejects the row at its line with exactly that reason; if ``parse_row``
 returns a Record, the batch accepts the row.
 """
@@ -23,6 +23,7 @@ from credo.batch.reader import FIELDS
 from credo.domain.identifiers import make_uscc, resident_id_check, uscc_check
 from credo.domain.records import Reason, Record, json_object, parse_row
 from tests.batchio import ABSENT, batch, cell, write_records
+from tests.engines import every_engine
 from tests.strategies import ORGS, PEOPLE
 
 
@@ -227,10 +228,10 @@ def line_numbers(rows_: list[dict[str, Any]], fmt: str) -> list[int]:
     return numbers
 
 
-def check_parity(rows_: list[dict[str, Any]], fmt: str) -> None:
+def check_parity(rows_: list[dict[str, Any]], fmt: str, engine: str = "duckdb") -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        result = batch(write_records(folder / f"records.{fmt}", rows_), folder / "scores.csv")
+        result = batch(write_records(folder / f"records.{fmt}", rows_), folder / "scores.csv", engine=engine)
     got = result.reasons()
     expected = reference_reasons(rows_, as_text=fmt == "csv")
     lines = line_numbers(rows_, fmt)
@@ -249,13 +250,14 @@ SETTINGS = settings(
 )
 
 
+@pytest.mark.parametrize("engine", every_engine())
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 @SETTINGS
 @given(rows_=st.lists(rows(), min_size=5, max_size=50))
 def test_batch_rejects_exactly_what_parse_row_rejects_with_the_same_reason(
-    fmt: str, rows_: list[dict[str, Any]]
+    fmt: str, engine: str, rows_: list[dict[str, Any]]
 ) -> None:
-    check_parity(rows_, fmt)
+    check_parity(rows_, fmt, engine)
 
 
 # JSON values that are not text. parse_row turns them into text with Python's str(); the batch
@@ -270,7 +272,8 @@ BASE = {
 }
 
 
-def test_json_numbers_in_any_notation_are_judged_alike() -> None:
+@pytest.mark.parametrize("engine", every_engine())
+def test_json_numbers_in_any_notation_are_judged_alike(engine: str) -> None:
     """0.00001 and 1e16 are decimal numbers >= 0; Python writes them 1e-05 and 1e+16, JSON readers 0.00001."""
     rows_ = [
         {**BASE, "record_id": "small", "amount": 0.00001},
@@ -278,13 +281,14 @@ def test_json_numbers_in_any_notation_are_judged_alike() -> None:
         {**BASE, "record_id": "small-negative", "amount": -0.00001},
         {**BASE, "record_id": "category", "category": 0.00001},
     ]
-    check_parity(rows_, "jsonl")
+    check_parity(rows_, "jsonl", engine)
 
 
-def test_json_booleans_are_judged_alike() -> None:
+@pytest.mark.parametrize("engine", every_engine())
+def test_json_booleans_are_judged_alike(engine: str) -> None:
     """A JSON true is not a category: parse_row sees 'True' and rejects it, the batch must too."""
     rows_ = [{**BASE, "record_id": "flag", "category": True}, {**BASE, "record_id": "off", "category": False}]
-    check_parity(rows_, "jsonl")
+    check_parity(rows_, "jsonl", engine)
 
 
 def test_the_pools_reach_every_reason() -> None:
@@ -303,7 +307,8 @@ def test_the_pools_reach_every_reason() -> None:
     assert len(reasons) == 6 + 8 + 2 + 1 + 3 + 10 + 8
 
 
-def test_duplicate_keys_are_refused_alike() -> None:
+@pytest.mark.parametrize("engine", every_engine())
+def test_duplicate_keys_are_refused_alike(engine: str) -> None:
     """JSON readers disagree on an object that names a key twice (DuckDB keeps the first, Python the last)."""
     head = f'{{"source": "tax", "subject_id": "{PEOPLE[0]}", "subject_kind": "person", "occurred_on": "2026-02-28"'
     lines = [
@@ -315,7 +320,7 @@ def test_duplicate_keys_are_refused_alike() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "records.jsonl"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        got = batch(path, Path(tmp) / "scores.csv").reasons()
+        got = batch(path, Path(tmp) / "scores.csv", engine=engine).reasons()
     expected = {}
     for number, line in enumerate(lines, start=1):
         verdict = parse_row(json.loads(line, object_pairs_hook=json_object))

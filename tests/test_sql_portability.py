@@ -7,8 +7,10 @@ published vector rulebooks and the demo rulebook, and transpile it with
 errors raised, not logged.
 
 The compiled SQL of the v1 vector rulebook is also kept as a snapshot in
-tests/snapshots/plan-v1.sql, so that every change to the plan shows up in
-review as a diff. When a change is intended, refresh the snapshot with
+tests/snapshots/plan-v1.sql, and each plan (the batch plan with reasons, the
+store plan) in each dialect in tests/snapshots/plans/, so that every change to
+the plan, or to what SQLGlot writes of it, shows up in review as a diff. When a
+change is intended, refresh the snapshots with
 
     CREDO_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_sql_portability.py
 
@@ -27,7 +29,7 @@ import pytest
 import sqlglot
 from sqlglot import ErrorLevel
 
-from credo.batch.plan import compile_plan
+from credo.batch.plan import batch_plan, store_plan
 from credo.batch.reader import FIELDS
 from credo.batch.validation import checked_sql
 from credo.demo import demo_rulebook_text
@@ -62,7 +64,7 @@ def _rulebook(name: str) -> Rulebook:
 
 def plan_sql(book: Rulebook, *, reasons: bool = False) -> dict[str, str]:
     """Every SQL text of the compiled plan, by the name of its field, in field order."""
-    plan = compile_plan(book, AS_OF, reasons=reasons)
+    plan = batch_plan(book, AS_OF, reasons=reasons)
     return {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan) if f.name.endswith("_sql")}
 
 
@@ -105,24 +107,64 @@ def snapshot_text() -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-def test_v1_plan_matches_its_snapshot() -> None:
-    current = snapshot_text()
+REFRESH = "CREDO_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_sql_portability.py"
+
+
+def check_snapshot(path: Path, current: str, what: str) -> None:
+    """``current`` equals the snapshot at ``path`` (written instead with CREDO_UPDATE_SNAPSHOTS=1)."""
     if UPDATE:
-        SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
-        SNAPSHOT.write_text(current, encoding="utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(current, encoding="utf-8")
         return
-    refresh = "CREDO_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_sql_portability.py"
-    if not SNAPSHOT.is_file():
-        pytest.fail(f"no snapshot at {SNAPSHOT}; create it with: {refresh}")
-    saved = SNAPSHOT.read_text(encoding="utf-8")
+    if not path.is_file():
+        pytest.fail(f"no snapshot at {path}; create it with: {REFRESH}")
+    saved = path.read_text(encoding="utf-8")
     if saved != current:
         diff = "".join(
             difflib.unified_diff(
                 saved.splitlines(keepends=True),
                 current.splitlines(keepends=True),
-                fromfile=str(SNAPSHOT),
+                fromfile=str(path),
                 tofile="compiled now",
                 n=2,
             )
         )
-        pytest.fail(f"the compiled v1 plan differs from its snapshot. If the change is intended: {refresh}\n{diff}")
+        pytest.fail(f"{what} differs from its snapshot. If the change is intended: {REFRESH}\n{diff}")
+
+
+def test_v1_plan_matches_its_snapshot() -> None:
+    check_snapshot(SNAPSHOT, snapshot_text(), "the compiled v1 plan")
+
+
+# ---------------------------------------------------------------------------------------------
+# Snapshots of each plan (the batch plan and the store plan) in each dialect
+
+DIALECTS = ("duckdb", *TARGETS)
+PLANS_DIR = Path(__file__).parent / "snapshots" / "plans"
+
+
+def _plan_texts(plan: str) -> dict[str, str]:
+    book, store = _rulebook("v1"), plan == "store"
+    compiled = store_plan(book, AS_OF) if store else batch_plan(book, AS_OF, reasons=True)
+    return {f.name: getattr(compiled, f.name) for f in dataclasses.fields(compiled) if f.name.endswith("_sql")}
+
+
+def plan_snapshot_text(plan: str, dialect: str) -> str:
+    sections = []
+    for label, compiled in _plan_texts(plan).items():
+        if not compiled:
+            continue  # the store plan has no rejects: the store checked every record on the way in
+        sql = compiled
+        if dialect != "duckdb":
+            (sql,) = sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True, error_level=ErrorLevel.RAISE)
+        sections.append(f"-- {label}\n{sql.strip()}\n")
+    header = f"-- the {plan} plan of v1-rulebook.yaml as of {AS_OF.isoformat()}, in {dialect}; refresh: {REFRESH}\n"
+    text = header + "\n".join(sections)
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("plan", ["batch", "store"])
+def test_each_plan_matches_its_snapshot_in_each_dialect(plan: str, dialect: str) -> None:
+    path = PLANS_DIR / f"{plan}-v1.{dialect}.sql"
+    check_snapshot(path, plan_snapshot_text(plan, dialect), f"the compiled {plan} plan in {dialect}")

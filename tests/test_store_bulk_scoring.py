@@ -24,6 +24,7 @@ from credo.store.daily import lapse_and_refresh
 from credo.store.disputes import open_dispute
 from credo.store.rulebooks import activate, publish, rulebook_at
 from credo.store.scoring import RescoreOutcome, refresh_due, rescore_subjects
+from credo.store.scoring_policy import ScoringPolicy
 from credo.store.subjects import ensure_subject
 from credo.store.tables import (
     consents,
@@ -103,14 +104,14 @@ def _last_event(store: Store) -> int:
         return int(connection.execute(sa.select(sa.func.coalesce(sa.func.max(outbox.c.id), 0))).scalar_one())
 
 
+def _policy(*, bulk: bool) -> ScoringPolicy:
+    """Every set of subjects in bulk, or none."""
+    return ScoringPolicy(bulk_from=1 if bulk else 10**9)
+
+
 def _rescore(store: Store, ids: list[int], day: dt.date, *, bulk: bool) -> RescoreOutcome:
-    saved = scoring.BULK_FROM
-    scoring.BULK_FROM = 1 if bulk else 10**9
-    try:
-        with store.begin() as connection:
-            return rescore_subjects(connection, ids, day)
-    finally:
-        scoring.BULK_FROM = saved
+    with store.begin() as connection:
+        return rescore_subjects(connection, ids, day, policy=_policy(bulk=bulk))
 
 
 def _restore(store: Store, scores: dict[int, dict[str, Any]], last_event: int) -> None:
@@ -187,8 +188,8 @@ def test_bulk_rescoring_refuses_unknown_subjects(store: Store) -> None:
 
 
 def _refresh(store: Store, day: dt.date, *, bulk: bool) -> RescoreOutcome:
-    with mock.patch.object(scoring, "BULK_FROM", 1 if bulk else 10**9), store.begin() as connection:
-        return refresh_due(connection, day)
+    with store.begin() as connection:
+        return refresh_due(connection, day, policy=_policy(bulk=bulk))
 
 
 @settings(
@@ -433,8 +434,8 @@ def test_late_refresh_equals_the_reference_day_by_day(shared: Store, story: dict
 
     results = []
     for bulk in (False, True):
-        with mock.patch.object(scoring, "BULK_FROM", 1 if bulk else 10**9), store.begin() as connection:
-            lapse_and_refresh(connection, today, "test", NOW)
+        with store.begin() as connection:
+            lapse_and_refresh(connection, today, "test", NOW, _policy(bulk=bulk))
         results.append((_scores(store), _events(store, mark), _reference_periods(store)))
         _restore(store, before, mark)
         _put_table(store, disputes, saved_disputes)
@@ -492,11 +493,10 @@ def test_a_refresh_200_days_late_with_a_dispute_open_catches_up_in_bulk(store: S
     today = asof + dt.timedelta(days=200)
     walked_in_python = AssertionError("a late subject walked in Python")
     with (
-        mock.patch.object(scoring, "BULK_FROM", 1),
         mock.patch.object(scoring, "_rescore", side_effect=walked_in_python),
         store.begin() as connection,
     ):
-        daily = lapse_and_refresh(connection, today, "test", NOW)
+        daily = lapse_and_refresh(connection, today, "test", NOW, _policy(bulk=True))
     assert [d.record_id for d in daily.lapsed] == ["c-1"]
     assert daily.refreshed.subjects == 2
     left = D("2026-09-01")

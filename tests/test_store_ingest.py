@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,6 +21,8 @@ from credo.store.errors import StoreError
 from credo.store.ingest import SOURCE_MISMATCH, ingest_path, retry_quarantine
 from credo.store.quarantine import raw_row
 from credo.store.rulebooks import activate, publish
+from credo.store.scoring import rescore_subjects
+from credo.store.scoring_policy import ScoringPolicy
 from credo.store.sources import add_source
 from credo.store.subjects import find_subject
 from credo.store.tables import current_scores, quarantine, records, subjects
@@ -306,9 +308,9 @@ def test_new_and_known_subjects_scored_in_bulk_or_one_by_one_equal_the_batch(
         {**late(4, 4, 5000, occurred_on="2026-05-01"), "status": "withdrawn"},
         {**first[-1], "resolved_on": "2026-06-01"},
     ]
-    with mock.patch("credo.store.scoring.BULK_FROM", bulk_from):
-        for n, part in enumerate((first, second)):
-            ingest(ready, write_records(tmp_path / f"{n}.csv", part), chunk_rows=7)
+    rescore = functools.partial(rescore_subjects, policy=ScoringPolicy(bulk_from=bulk_from))
+    for n, part in enumerate((first, second)):
+        ingest(ready, write_records(tmp_path / f"{n}.csv", part), chunk_rows=7, rescore=rescore)
     expected = {
         s["subject_id"]: (int(s["score"]), s["grade"], [x for x in s["lists"].split(";") if x])
         for s in batch(write_records(tmp_path / "all.jsonl", first + second), tmp_path / "scores.csv").scores

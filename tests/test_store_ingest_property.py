@@ -25,10 +25,10 @@ rulebook version, activated later than the previous one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import sqlalchemy as sa
 import yaml
@@ -39,6 +39,8 @@ from credo.domain.rulebook import Rulebook
 from credo.store.bootstrap import Store
 from credo.store.ingest import ingest_path
 from credo.store.rulebooks import activate, publish
+from credo.store.scoring import rescore_subjects
+from credo.store.scoring_policy import ScoringPolicy
 from credo.store.sources import add_source
 from credo.store.tables import current_scores, list_members, outbox, quarantine, records, subjects
 from tests.batchio import batch, write_records
@@ -231,11 +233,11 @@ def test_ingest_in_any_chunks_and_files_equals_the_batch(
         paths.append(write_records(folder / f"{n:02d}.{fmt}", part))
     # Real-time scoring in bulk (DuckDB; subjects created by the chunk taken as given) or one by one in Python.
     bulk_from = data.draw(st.sampled_from([1, 4, 10_000]), label="bulk_from")
-    with mock.patch("credo.store.scoring.BULK_FROM", bulk_from):
-        for path in paths:
-            chunk_rows = data.draw(st.integers(1, 12), label="chunk_rows")
-            summary = ingest_path(store, str(path), chunk_rows=chunk_rows, today=TODAY, threads=1)
-            assert summary.adds_up
+    rescore = functools.partial(rescore_subjects, policy=ScoringPolicy(bulk_from=bulk_from))
+    for path in paths:
+        chunk_rows = data.draw(st.integers(1, 12), label="chunk_rows")
+        summary = ingest_path(store, str(path), chunk_rows=chunk_rows, today=TODAY, threads=1, rescore=rescore)
+        assert summary.adds_up
 
     histories, latest = _stored_histories(store)
     assert histories == expected_histories(parts)

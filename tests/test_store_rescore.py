@@ -10,6 +10,7 @@ from typing import Any
 from unittest import mock
 
 import pyarrow as pa
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
@@ -22,11 +23,14 @@ from credo.domain.identifiers import make_resident_id, make_uscc
 from credo.domain.records import Record, parse_row
 from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import latest_versions
+from credo.engines import Gap
 from credo.store.bootstrap import Store, init_store, open_store
+from credo.store.errors import StoreError
 from credo.store.rescore import load_tables, rescore_store, score_tables
 from credo.store.scoring import rescore_subjects
 from credo.store.tables import current_scores, outbox, subjects
 from tests.conftest import Backend
+from tests.engines import every_engine
 from tests.storedata import add_record, prepare
 from tests.strategies import AS_OF, record_rows, rulebooks
 
@@ -82,7 +86,8 @@ def _outbox(store: Store) -> int:
         return int(connection.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one())
 
 
-def test_rescore_equals_real_time_scoring_and_emits_nothing(store: Store) -> None:
+@pytest.mark.parametrize("engine", every_engine(notimpl={"python": Gap.STORE}, raises=StoreError))
+def test_rescore_equals_real_time_scoring_and_emits_nothing(store: Store, engine: str) -> None:
     prepare(store)
     ids = _fill(store, seed=3)
     with store.begin() as connection:
@@ -90,7 +95,7 @@ def test_rescore_equals_real_time_scoring_and_emits_nothing(store: Store) -> Non
     real_time, exact, events = _stored(store), _next_changes(store), _outbox(store)
     assert events > 0 and len(real_time) == len(ids)
 
-    summary = rescore_store(store, today=TODAY)
+    summary = rescore_store(store, today=TODAY, engine=engine)
 
     assert summary.subjects == len(ids)
     assert (summary.changed, summary.events) == (0, 0)
@@ -102,7 +107,9 @@ def test_rescore_equals_real_time_scoring_and_emits_nothing(store: Store) -> Non
         assert day is None or day > TODAY
     assert 0 < summary.written <= len(ids)  # where the exact next_change was later than the conservative one
 
-    again = rescore_store(store, today=TODAY)  # every stored state is now exact as it is: nothing to write
+    again = rescore_store(
+        store, today=TODAY, engine=engine
+    )  # every stored state is now exact as it is: nothing to write
     assert (again.subjects, again.written, again.events) == (len(ids), 0, 0)
     assert _stored(store) == real_time
     assert rescore_store(store, today=TODAY - dt.timedelta(days=1)).written == len(ids)  # stored for a later day
@@ -194,6 +201,18 @@ def test_cli_rescore(backend: Backend) -> None:
     assert "rescored" in result.output and "as of 2026-06-30" in result.output
     result = CliRunner().invoke(app, ["--db", backend.url, "rescore", "--engine", "spark"], env=env)
     assert result.exit_code == 1 and "unknown engine" in result.output
+
+
+def test_cli_rescore_refuses_an_engine_without_a_store_plan_in_one_line(backend: Backend) -> None:
+    store = backend.open()
+    init_store(store)
+    store.engine.dispose()
+    env = {**backend.environ, "CREDO_TODAY": TODAY.isoformat()}
+    result = CliRunner().invoke(app, ["--db", backend.url, "rescore", "--engine", "python"], env=env)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        "error: the python engine does not support rescoring a store in bulk (the store plan)"
+    ]
 
 
 # -- the plan's conservative next_change against the exact one, on generated data -----------------

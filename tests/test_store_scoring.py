@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 
 import pytest
 import sqlalchemy as sa
 
-from credo.store import scoring
 from credo.store.bootstrap import Store
 from credo.store.rulebooks import NoActiveRulebookError, activate, publish
 from credo.store.scoring import RescoreOutcome, current_state, refresh_due, rescore_subjects, stored_state
+from credo.store.scoring_policy import ScoringPolicy
 from credo.store.subjects import ensure_subject
 from credo.store.tables import current_scores, outbox
 from tests.storedata import NOW, V2_YAML, add_record, prepare
@@ -105,9 +104,11 @@ def test_nothing_is_scored_before_a_rulebook_is_in_force(store: Store) -> None:
 
 @pytest.fixture(params=["python", "bulk"])
 def refresh_path(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The refresh's day-by-day walk in Python, or in bulk (a threshold of one subject)."""
-    with mock.patch.object(scoring, "BULK_FROM", 1 if request.param == "bulk" else 10**9):
-        yield request.param
+    """The refresh's day-by-day walk in Python, or in bulk (a threshold of one subject: :data:`POLICY`)."""
+    yield request.param
+
+
+POLICY = {"python": ScoringPolicy(bulk_from=10**9), "bulk": ScoringPolicy(bulk_from=1)}
 
 
 def test_time_alone_moves_the_score_and_the_refresh_catches_it(store: Store, refresh_path: str) -> None:
@@ -116,13 +117,13 @@ def test_time_alone_moves_the_score_and_the_refresh_catches_it(store: Store, ref
         subject = add_record(
             connection, store, PERSON, "person", "court.judgment_default", "2026-03-01", "c1", resolved_on="2026-07-01"
         )
-        rescore_subjects(connection, [subject], TODAY)
+        rescore_subjects(connection, [subject], TODAY, policy=POLICY[refresh_path])
     assert score_row(store, subject).next_change == TOMORROW
     with store.begin() as connection:
-        assert refresh_due(connection, TODAY) == RescoreOutcome()
+        assert refresh_due(connection, TODAY, policy=POLICY[refresh_path]) == RescoreOutcome()
     # The refresh runs three days late: the events are still dated the day the change happened.
     with store.begin() as connection:
-        assert refresh_due(connection, D("2026-07-03")) == RescoreOutcome(1, 1, 3)
+        assert refresh_due(connection, D("2026-07-03"), policy=POLICY[refresh_path]) == RescoreOutcome(1, 1, 3)
     assert events(store)[-3:] == [
         (subject, "grade_up", TOMORROW),
         (subject, "list_left", TOMORROW),
@@ -135,7 +136,7 @@ def test_time_alone_moves_the_score_and_the_refresh_catches_it(store: Store, ref
     else:  # the bulk next_change is conservative: never later than the exact one (None), possibly earlier
         assert row.next_change is None or row.next_change > D("2026-07-03")
     with store.begin() as connection:
-        assert refresh_due(connection, D("2026-07-04")) == RescoreOutcome()
+        assert refresh_due(connection, D("2026-07-04"), policy=POLICY[refresh_path]) == RescoreOutcome()
 
 
 def test_a_list_entered_and_left_between_two_refreshes_is_reported_both_ways(store: Store, refresh_path: str) -> None:
@@ -144,8 +145,8 @@ def test_a_list_entered_and_left_between_two_refreshes_is_reported_both_ways(sto
         subject = add_record(
             connection, store, PERSON, "person", "court.judgment_default", "2026-07-02", "c1", resolved_on="2026-07-04"
         )
-        rescore_subjects(connection, [subject], TODAY)
-        assert refresh_due(connection, D("2026-07-10")).events == 6
+        rescore_subjects(connection, [subject], TODAY, policy=POLICY[refresh_path])
+        assert refresh_due(connection, D("2026-07-10"), policy=POLICY[refresh_path]).events == 6
     assert [(e[1], e[2]) for e in events(store)][-6:] == [
         ("grade_down", D("2026-07-02")),
         ("list_entered", D("2026-07-02")),
@@ -179,14 +180,14 @@ def test_a_rulebook_activated_ahead_changes_scores_on_its_day(store: Store, refr
     prepare(store)
     with store.begin() as connection:
         subject = ensure_subject(connection, store.keys(connection), PERSON, "person", NOW)
-        rescore_subjects(connection, [subject], TODAY)
+        rescore_subjects(connection, [subject], TODAY, policy=POLICY[refresh_path])
         publish(connection, V2_YAML, "v2.yaml", NOW)
         activate(connection, "2026.2", NOW, D("2026-07-05"))
     with store.begin() as connection:
-        assert refresh_due(connection, D("2026-07-04")) == RescoreOutcome()
+        assert refresh_due(connection, D("2026-07-04"), policy=POLICY[refresh_path]) == RescoreOutcome()
         assert current_state(connection, subject, D("2026-07-04")).rulebook_version == "2026.1"
     with store.begin() as connection:
-        assert refresh_due(connection, D("2026-07-06")) == RescoreOutcome(1, 1, 3)
+        assert refresh_due(connection, D("2026-07-06"), policy=POLICY[refresh_path]) == RescoreOutcome(1, 1, 3)
     # Base 1040 makes grade AA, the honour roll and the fast-track loans, from the day v2 is in force.
     assert [(e[1], e[2]) for e in events(store)][-3:] == [
         ("grade_up", D("2026-07-05")),

@@ -5,7 +5,10 @@
     │   ├── RulebookError           a rulebook file that is invalid or unreadable (credo.rulebook_file)
     │   ├── InputError              a records file that cannot be read at all: missing, unknown format, bad bytes
     │   ├── OutputError             an output path that cannot be written: unknown extension, no folder
-    │   └── BadValueError           an option's value outside what it takes (``--as-of 2026-02-30``)
+    │   ├── BadValueError           an option's value outside what it takes (``--as-of 2026-02-30``)
+    │   └── EngineError             an engine that cannot be used as asked (``--engine``; credo.engines)
+    │       ├── UnknownEngine       no engine is registered under the name
+    │       └── Unsupported         the engine declares a gap for what was asked
     ├── StoreError                  the store or a service refuses the request as it stands (API 422)
     │   ├── KeyFileError            keys missing, unreadable, too open, or not this store's
     │   ├── NotInitialisedError     the database has no schema yet: run ``credo init``
@@ -45,6 +48,7 @@ __all__ = [
     "ConflictError",
     "CredoError",
     "DeliveryError",
+    "EngineError",
     "ForbiddenError",
     "InputError",
     "KeyFileError",
@@ -57,6 +61,8 @@ __all__ = [
     "SubjectNotFound",
     "SubjectNotInStore",
     "UnavailableError",
+    "UnknownEngine",
+    "Unsupported",
 ]
 
 
@@ -78,6 +84,18 @@ class OutputError(BadInputError):
 
 class BadValueError(BadInputError):
     """An option's value outside what it takes; the message names the option (``--as-of is not a valid date``)."""
+
+
+class EngineError(BadInputError):
+    """An engine cannot be used as asked (the message is one line, for the user)."""
+
+
+class UnknownEngine(EngineError):
+    """No engine is registered under the name."""
+
+
+class Unsupported(EngineError):
+    """The engine declares a gap for what was asked."""
 
 
 class StoreError(CredoError):

@@ -11,7 +11,7 @@ import datetime as dt
 
 import duckdb
 
-from credo.batch.engine import connect, load_checked
+from credo.batch.files import connect, load_checked
 from credo.batch.reader import InputError
 from credo.domain.explanation import Explanation
 from credo.domain.identifiers import problem_with_identifier

@@ -1,23 +1,26 @@
-"""Running the scoring plan on DuckDB: files in, scores and rejects out.
+"""``credo batch``: record files in, scores and rejects out, scored by any registered engine.
 
-No per-row Python: rows are read by Arrow or DuckDB, validated and scored by
-SQL, and written by DuckDB's COPY.
+The files are read and checked once for every engine (:mod:`credo.batch.files`),
+the plan runs on the chosen engine (:mod:`credo.engines`), and the Arrow tables
+it gives back are written by DuckDB's COPY. On the DuckDB engine no row passes
+through Python.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
-from credo.batch.plan import compile_plan
-from credo.batch.reader import InputError, find_files, read_rows
-from credo.batch.validation import checked_sql
+from credo import engines
+from credo.batch.files import RecordFiles, connect, load_checked
+from credo.batch.plan import batch_plan
+from credo.batch.reader import find_files
 from credo.domain.rulebook import Rulebook
 from credo.errors import OutputError
 
@@ -44,11 +47,6 @@ class BatchSummary:
     seconds: float
     out: str
     rejects: str
-
-
-def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"threads": threads or os.cpu_count() or 1, "preserve_insertion_order": False})
-    return con
 
 
 def _output_format(path: str) -> str:
@@ -88,13 +86,31 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, path: str, fmt: str) -> in
     return int(written[0][0])
 
 
-def load_checked(con: duckdb.DuckDBPyConnection, records: str, rulebook: Rulebook | None = None) -> int:
-    """Create the view ``checked`` over every row of ``records``; return how many rows were read."""
-    raw = read_rows(con, records)
-    types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {raw.view}").fetchall()}
-    known = [rule.category for rule in rulebook.rules] if rulebook else []
-    con.execute(f"CREATE OR REPLACE TEMP VIEW checked AS {checked_sql(raw.view, types, known)}").fetchall()
-    return raw.rows
+def _writer() -> duckdb.DuckDBPyConnection:
+    """A connection that writes Arrow tables out in their order (the engine's)."""
+    return duckdb.connect(config={"threads": 1, "preserve_insertion_order": True})
+
+
+def _write(
+    scores: pa.Table, rejects: pa.Table, columns: tuple[str, ...], files: tuple[str, str, str, str], say: Progress
+) -> int:
+    """Write the engine's scores and rejects (``files``: their paths and formats); the rows of scores written."""
+    out, out_fmt, rejects_path, rejects_fmt = files
+    con = _writer()
+    try:
+        con.register("scores", scores)
+        con.register("rejects", rejects)
+        query = "SELECT * FROM scores"
+        if out_fmt == "csv":  # an empty list is an empty cell, as in the published vectors
+            cols = ", ".join(f"NULLIF({c}, '') AS {c}" if c in ("lists", "measures", "reasons") else c for c in columns)
+            query = f"SELECT {cols} FROM scores"
+        say("writing scores")
+        written = _copy(con, query, out, out_fmt)
+        say("writing rejects")
+        _copy(con, "SELECT * FROM rejects", rejects_path, rejects_fmt)
+    finally:
+        con.close()
+    return written
 
 
 def run_batch(
@@ -107,35 +123,21 @@ def run_batch(
     reasons: bool = False,
     progress: Progress | None = None,
     threads: int | None = None,
+    engine: str = "duckdb",
 ) -> BatchSummary:
-    """Score every subject in ``records`` at ``as_of``; write scores to ``out`` and rejects beside them."""
+    """Score every subject in ``records`` at ``as_of`` on ``engine``; write scores to ``out`` and rejects beside them."""
     started = time.perf_counter()
     say = progress or (lambda _phase: None)
     rejects = rejects or default_rejects_path(out)
     out_fmt = _output_format(out)
     rejects_fmt = _output_format(rejects)
     _refuse_clobbering(records, out, rejects)
-    con = connect(threads)
-    try:
-        say("reading records")
-        read = load_checked(con, records, rulebook)
-        say("validating and scoring")
-        plan = compile_plan(rulebook, as_of, reasons=reasons)
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE batch_rows AS {plan.rows_sql}").fetchall()
-        except duckdb.Error as exc:  # e.g. a Parquet file whose pages are damaged
-            raise InputError(f"{records}: cannot read: {str(exc).splitlines()[0]}") from None
-        con.execute(f"CREATE OR REPLACE TEMP TABLE subject_scores AS {plan.subjects_sql}").fetchall()
-        say("writing scores")
-        query = plan.output_sql
-        if out_fmt == "csv":  # an empty list is an empty cell, as in the published vectors
-            cols = ", ".join(
-                f"NULLIF({c}, '') AS {c}" if c in ("lists", "measures", "reasons") else c for c in plan.columns
-            )
-            query = f"SELECT {cols} FROM ({query})"
-        subjects = _copy(con, f"{query} ORDER BY subject_id, subject_kind", out, out_fmt)
-        say("writing rejects")
-        rejected = _copy(con, plan.rejects_sql, rejects, rejects_fmt)
-    finally:
-        con.close()
+    scorer = engines.get(engine, threads=threads)
+    say("reading records")
+    plan = batch_plan(rulebook, as_of, reasons=reasons)
+    say("validating and scoring")
+    result = scorer.run(plan, {"checked": RecordFiles(records, rulebook)})
+    scores, rejected_rows = result["scores"], result["rejects"]
+    subjects = _write(scores, rejected_rows, plan.columns, (out, out_fmt, rejects, rejects_fmt), say)
+    read, rejected = int(result["read"].column("rows")[0].as_py()), rejected_rows.num_rows
     return BatchSummary(read, read - rejected, rejected, subjects, time.perf_counter() - started, out, rejects)

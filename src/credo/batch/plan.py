@@ -1,4 +1,4 @@
-"""A rulebook compiled to one relational plan, written once as SQL.
+"""A rulebook compiled to a relational plan, written once as SQL: the batch plan and the store plan.
 
 The SQL uses DuckDB's dialect but only portable constructs (CASE, window
 functions with RANGE frames, a VALUES table, integer arithmetic), so SQLGlot
@@ -6,24 +6,26 @@ can carry it to PostgreSQL and Spark (docs/adr/0002-batch-plan-sql-sqlglot.md).
 Dates are day numbers and points hundredths: every engine does the same
 exact integer arithmetic.
 
-The plan has three steps, each one statement:
+A plan has three steps, each one statement (an engine runs them, :mod:`credo.engines`):
 
 1. :attr:`ScoringPlan.rows_sql` reads the relation ``checked`` (every input
    row with its per-row reasons, see :mod:`credo.batch.validation`) once and
    keeps a narrow row per input row: the exact integer subject key (ka, kb),
    the rule, and everything about the record that depends only on the record
-   (base points, end of the counting period, whether it is valid at T).
-   The engine materialises it as ``batch_rows``.
+   (base points, end of the counting period, whether it is valid at T;
+   :mod:`credo.batch.plan_rows`). The engine materialises it as ``batch_rows``.
 2. :attr:`ScoringPlan.subjects_sql` scores every subject from ``batch_rows``.
 3. :attr:`ScoringPlan.output_sql` and :attr:`ScoringPlan.rejects_sql` write them out.
 
-With ``store=True`` the same plan scores records already checked by the
-store (``credo rescore``, :mod:`credo.store.rescore`): ``checked`` then holds
+:func:`batch_plan` scores rows read from files (``credo batch``).
+:func:`store_plan` scores records already checked by the store (``credo
+rescore``, real-time scoring in bulk, :mod:`credo.store.rescore`): ``checked`` then holds
 only the latest version of each record, ``ka`` is the subject's surrogate id
 and ``kb`` its kind (0 person, 1 organisation: the parity convention of the
 identifier keys), so identifier checks, version ranking and identifier
 reconstruction are skipped, and each subject also gets a conservative
-``next_change`` day number. Scoring itself is the same SQL text.
+``next_change`` day number. Scoring itself (steps 2-12, :func:`_scoring` and
+:func:`_subjects_sql`) is the same SQL text, built once for both.
 
 Where the time goes, and what the plan does about it:
 
@@ -45,15 +47,15 @@ Where the time goes, and what the plan does about it:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from credo.batch.plan_rows import RAW_COLUMNS, RAW_NAMES, batch_rows_sql, by_rule, store_rows_sql
 from credo.batch.sqlids import base31
 from credo.batch.sqltext import day_number, div_round_half_away_sql, lit
 from credo.batch.validation import identifier_problem_from_key_sql, identifier_problem_sql
-from credo.domain.rulebook import Rule, Rulebook
+from credo.domain.rulebook import Rulebook
 
-__all__ = ["ScoringPlan", "compile_plan"]
+__all__ = ["ScoringPlan", "batch_plan", "store_plan"]
 
 SUBJECT_ID_FROM_KEY = (
     "CASE WHEN kb % 2 = 0 THEN lpad(CAST(ka AS VARCHAR), 17, '0') || chr(CAST(kb // 2 AS INTEGER)) "
@@ -69,30 +71,11 @@ class ScoringPlan:
     output_sql: str  # over ``subject_scores``: the published columns
     rejects_sql: str  # over ``checked`` and ``subject_scores``
     columns: tuple[str, ...]
-
-
-def _base_points(rule: Rule) -> str:
-    """Step 3 for one rule: tiers from the highest min_amount down, then plain points."""
-    if not rule.tiers:
-        return str(rule.points)
-    tiers = sorted(rule.tiers, key=lambda t: -t.min_amount)
-    whens = " ".join(f"WHEN c.amount >= {t.min_amount!r} THEN {t.points}" for t in tiers)
-    return f"CASE {whens} ELSE {rule.points} END"
-
-
-def _by_rule(book: Rulebook, value: Callable[[Rule], object]) -> str:
-    """A CASE over rule_no giving each rule's attribute as a SQL literal."""
-    if not book.rules:
-        return "0"
-    whens = " ".join(f"WHEN {n} THEN {value(r)}" for n, r in enumerate(book.rules))
-    return f"(CASE rule_no {whens} END)"
-
-
-def _rules_values(book: Rulebook) -> str:
-    rows = [
-        f"({n}, {lit(rule.category)}, {lit(kind)})" for n, rule in enumerate(book.rules) for kind in rule.applies_to
-    ]
-    return ", ".join(rows) if rows else "(-1, '', '')"
+    # What was compiled, for engines that do not run SQL (the reference scorer) and to tell the plans apart.
+    book: Rulebook
+    as_of: dt.date
+    reasons: bool
+    store: bool
 
 
 def _joined(flags: dict[str, str]) -> str:
@@ -103,105 +86,67 @@ def _joined(flags: dict[str, str]) -> str:
     return f"concat_ws(';', {parts})"
 
 
-RAW_COLUMNS = (
-    "c.subject_id",
-    "c.subject_kind",
-    "c.category",
-    "c.raw_occurred_on",
-    "c.raw_amount",
-    "c.raw_resolved_on",
-    "c.raw_status",
-    "c.reference",
-)
-RAW_NAMES = ("subject_id", "subject_kind", "category", "occurred_on", "amount", "resolved_on", "status", "reference")
+@dataclass(frozen=True)
+class _Scoring:
+    """Steps 2-12 as SQL fragments for one rulebook at T: what both plans share."""
+
+    t: int
+    contribution: str
+    win: str
+    dim_no: str
+    aggregates: str  # the per-subject sums and list flags of ``agg``
+    flag_cols: str  # ", list_0, dirty_1, ...": the flags ``dims`` carries on
+    clamped: str
+    score: str
+    grade: str
+    dim_cols: str
+    lists: str
+    measures: str
+    category_of: str
 
 
-def _clean_fors(book: Rulebook) -> list[int]:
-    return sorted({lst.enter_when.clean_for for lst in book.lists if lst.enter_when.clean_for is not None})
-
-
-def _next_change_sql(book: Rulebook, t: int) -> str:
-    """Per row of a store plan: the earliest day after T on which this record can change the state, or NULL.
-
-    Conservative: its start (dated ahead), the end of its counting period, the
-    end of each ``clean_for`` window it blocks (negative base points), and T+1
-    while it decays linearly and counts. The state can change with time alone
-    only on such a day, so the minimum per subject is never later than the
-    exact :func:`credo.domain.changes.next_change` (it may be earlier).
-    """
-    decay = _by_rule(book, lambda r: int(r.decay == "linear")).replace("rule_no", "r.rule_no")
-    days = [f"CASE WHEN c.occ > {t} THEN c.occ END", f"CASE WHEN {{ends}} > {t} THEN {{ends}} END"]
-    days += [f"CASE WHEN {{base}} < 0 AND c.occ + {cf} > {t} THEN c.occ + {cf} END" for cf in _clean_fors(book)]
-    days.append(f"CASE WHEN {decay} = 1 AND c.occ <= {t} AND {{ends}} > {t} THEN {t + 1} END")
-    return f"CASE WHEN c.status = 'active' AND r.rule_no IS NOT NULL THEN least({', '.join(days)}) END"
-
-
-def _rows_sql(book: Rulebook, t: int, *, store: bool = False) -> str:
-    base_case = " ".join(f"WHEN {n} THEN {_base_points(r)}" for n, r in enumerate(book.rules))
-    # BIGINT: points x 100 x factor x days would overflow the INTEGER that small literals give
-    # (the rulebook's bounds keep it far inside 64 bits: docs/rulebook.md, "Limits").
-    base = f"CAST(CASE r.rule_no {base_case} END AS BIGINT)" if book.rules else "CAST(0 AS BIGINT)"
-    ends_parts = []
-    for n, rule in enumerate(book.rules):
-        full = f"c.occ + {rule.counts_for}"
-        if rule.ends_after_resolution is None:
-            ends_parts.append(f"WHEN {n} THEN {full}")
-        else:
-            short = f"c.res + {rule.ends_after_resolution}"
-            ends_parts.append(f"WHEN {n} THEN CASE WHEN {short} < {full} THEN {short} ELSE {full} END")
-    ends = f"CASE r.rule_no {' '.join(ends_parts)} END" if book.rules else "0"
-    window_start = " ".join(
-        f"WHEN {n} THEN {t - r.counts_for - r.occurrence_window}" for n, r in enumerate(book.rules) if r.repeat
-    )
-    in_window = f"coalesce(c.occ > CASE r.rule_no {window_start} END, FALSE)" if window_start else "FALSE"
-    rejected = "c.pre_reason IS NOT NULL OR c.post_reason IS NOT NULL"
-    # The fields of a rejected row as read, in one list column: NULL (cheap) for the millions of good rows.
-    raw_fields = ", ".join(f"CAST({col} AS VARCHAR)" for col in RAW_COLUMNS)
-    raw = f"CASE WHEN {rejected} THEN [{raw_fields}] END AS raw"
-    if store:  # already checked, one row per record: no reasons, no version hash, no raw fields
-        next_change = _next_change_sql(book, t).format(base=f"({base})", ends=f"({ends})")
-        return f"""
-    WITH rules (rule_no, category, kind) AS (VALUES {_rules_values(book)})
-    SELECT c.source, c.record_id, c.ka, c.kb, TRUE AS accepted, r.rule_no, c.occ,
-           c.status = 'active' AND c.occ <= {t} AND r.rule_no IS NOT NULL AS valid,
-           {base} AS base, {ends} AS ends, {in_window} AS in_window, {next_change} AS next_change
-    FROM checked c LEFT JOIN rules r ON r.category = c.category AND r.kind = c.subject_kind"""
-    return f"""
-    WITH rules (rule_no, category, kind) AS (VALUES {_rules_values(book)})
-    SELECT c.file_no, c.row_no, c.source, c.record_id, c.ka, c.kb,
-           c.pre_reason, c.post_reason, c.pre_reason IS NULL AND c.post_reason IS NULL AS accepted,
-           hash(c.source, c.record_id) AS rh, r.rule_no, c.occ,
-           c.status = 'active' AND c.occ <= {t} AND r.rule_no IS NOT NULL AS valid,
-           {base} AS base, {ends} AS ends, {in_window} AS in_window, {raw}
-    FROM checked c LEFT JOIN rules r ON r.category = c.category AND r.kind = c.subject_kind"""
-
-
-def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False, store: bool = False) -> ScoringPlan:
-    """The whole contract (steps 1-12) for ``book`` at ``as_of``.
-
-    ``store=True``: over the store's latest records (see the module docstring);
-    ``subject_scores`` then has ``ka`` (surrogate id), ``kb`` (kind), the
-    score, grade, ``dim_<i>`` in hundredths, lists, measures and ``next_change``
-    (a day number, or NULL), and :attr:`ScoringPlan.output_sql` names them.
-    """
+def _scoring(book: Rulebook, as_of: dt.date) -> _Scoring:  # one rulebook's steps 2-12, each a few lines
     t = day_number(as_of)
     dims = list(book.dimensions.items())
     names = list(book.dimensions)
 
-    has_repeat = _by_rule(book, lambda r: int(r.repeat is not None))
-    factor = _by_rule(book, lambda r: r.repeat.factor if r.repeat else 1)
-    warn = _by_rule(book, lambda r: int(bool(r.repeat and r.repeat.first_is_warning)))
-    win = _by_rule(book, lambda r: r.occurrence_window)
-    counts_for = _by_rule(book, lambda r: r.counts_for)
-    decay = _by_rule(book, lambda r: int(r.decay == "linear"))
-    dim_no = _by_rule(book, lambda r: names.index(r.dimension))
+    has_repeat = by_rule(book, lambda r: int(r.repeat is not None))
+    factor = by_rule(book, lambda r: r.repeat.factor if r.repeat else 1)
+    warn = by_rule(book, lambda r: int(bool(r.repeat and r.repeat.first_is_warning)))
+    counts_for = by_rule(book, lambda r: r.counts_for)
+    decay = by_rule(book, lambda r: int(r.decay == "linear"))
     effective = f"(CASE WHEN {has_repeat} = 0 THEN base WHEN repeated THEN base * {factor} WHEN {warn} = 1 THEN 0 ELSE base END)"
     linear = div_round_half_away_sql(f"100 * {effective} * (occ + {counts_for} - {t})", counts_for)
-    contribution = f"(CASE WHEN {decay} = 1 THEN {linear} ELSE 100 * {effective} END)"
 
     sums = [
         f"sum(CASE WHEN counting AND dim_no = {i} THEN contribution ELSE 0 END) AS raw_{i}" for i in range(len(dims))
     ]
+    list_aggs, list_flags = _list_steps(book, t)
+    clamped = ", ".join(
+        f"least(greatest(coalesce(raw_{i}, 0), {100 * b.min}), {100 * b.max}) AS dim_{i}"
+        for i, (_, b) in enumerate(dims)
+    )
+    total = " + ".join([str(100 * book.score.base), *(f"dim_{i}" for i in range(len(dims)))])
+    grades = sorted(book.grades, key=lambda g: -g.min)
+    return _Scoring(
+        t=t,
+        contribution=f"(CASE WHEN {decay} = 1 THEN {linear} ELSE 100 * {effective} END)",
+        win=by_rule(book, lambda r: r.occurrence_window),
+        dim_no=by_rule(book, lambda r: names.index(r.dimension)),
+        aggregates=", ".join([*sums, *list_aggs]),
+        flag_cols="".join(", " + a.rsplit(" AS ", 1)[1] for a in list_aggs),
+        clamped=clamped,
+        score=f"least(greatest({div_round_half_away_sql(total, '100')}, {book.score.min}), {book.score.max})",
+        grade="CASE " + " ".join(f"WHEN score >= {g.min} THEN {lit(g.grade)}" for g in grades) + " END",
+        dim_cols=", ".join(f"dim_{i}" for i in range(len(dims))),
+        lists=_joined(list_flags),
+        measures=_joined(_measure_flags(book, list_flags)),
+        category_of=by_rule(book, lambda r: lit(r.category)),
+    )
+
+
+def _list_steps(book: Rulebook, t: int) -> tuple[list[str], dict[str, str]]:
+    """Step 10: the per-subject aggregates lists need, and each list's condition over them."""
     list_aggs, list_flags = [], {}
     for i, lst in enumerate(book.lists):
         trigger = lst.enter_when
@@ -217,6 +162,12 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False, store
                 list_aggs.append(f"bool_or(takes_part AND base < 0 AND occ > {t - trigger.clean_for}) AS dirty_{i}")
                 cond += f" AND NOT coalesce(dirty_{i}, FALSE)"
             list_flags[lst.id] = f"({cond})"
+    return list_aggs, list_flags
+
+
+def _measure_flags(book: Rulebook, list_flags: dict[str, str]) -> dict[str, str]:
+    """Step 11: each measure's condition."""
+    names = list(book.dimensions)
     measure_flags = {}
     for m in book.measures:
         when = m.when
@@ -228,24 +179,29 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False, store
             assert when.dimension_at_most is not None
             limits = [f"dim_{names.index(d)} <= {100 * v}" for d, v in when.dimension_at_most.items()]
             measure_flags[m.id] = "(" + " AND ".join(limits) + ")"
+    return measure_flags
 
-    clamped = ", ".join(
-        f"least(greatest(coalesce(raw_{i}, 0), {100 * b.min}), {100 * b.max}) AS dim_{i}"
-        for i, (_, b) in enumerate(dims)
-    )
-    total = " + ".join([str(100 * book.score.base), *(f"dim_{i}" for i in range(len(dims)))])
-    score = f"least(greatest({div_round_half_away_sql(total, '100')}, {book.score.min}), {book.score.max})"
-    grade = (
-        "CASE "
-        + " ".join(f"WHEN score >= {g.min} THEN {lit(g.grade)}" for g in sorted(book.grades, key=lambda g: -g.min))
-        + " END"
-    )
-    flag_names = [a.rsplit(" AS ", 1)[1] for a in list_aggs]
-    category_of = _by_rule(book, lambda r: lit(r.category))
+
+@dataclass(frozen=True)
+class _Shape:
+    """What tells the two plans' ``subjects_sql`` apart (the rest is :class:`_Scoring`)."""
+
+    versions: str  # CTEs ahead of ``repeating`` that pick each record's latest version
+    shaped: str  # every row that can take part, with ``takes_part``
+    dims_cte: str  # per subject: identity, clamped dimensions and flags
+    identity: str  # the identity columns of the result
+    extra: str = ""  # ", next_change" when the plan carries it
+    reasons: bool = False
+
+
+def _subjects_sql(s: _Scoring, shape: _Shape) -> str:
+    """Steps 2-12 over ``batch_rows``: repeats, contributions, sums, lists, measures, score and grade."""
+    extra = shape.extra
+    extra_sum = ", min(next_change) AS next_change" if extra else ""
     reasons_cte = (
         f""",
     harm AS (
-        SELECT ka, kb, {category_of} AS category, sum(contribution) AS points
+        SELECT ka, kb, {s.category_of} AS category, sum(contribution) AS points
         FROM scored WHERE counting AND contribution < 0 GROUP BY ka, kb, rule_no
     ),
     reasons AS (
@@ -253,25 +209,49 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False, store
         FROM (SELECT *, row_number() OVER (PARTITION BY ka, kb ORDER BY points, category) AS rank_no FROM harm)
         WHERE rank_no <= 4 GROUP BY ka, kb
     )"""
-        if reasons
+        if shape.reasons
         else ""
     )
+    return f"""
+    WITH {shape.versions}repeating AS (
+        SELECT ka, kb, rule_no, occ, base, ends, accepted{extra},
+               coalesce(lag(occ) OVER (PARTITION BY ka, kb, rule_no ORDER BY occ, source, record_id)
+                        > occ - {s.win}, FALSE) AS repeated
+        FROM ({shape.shaped}) WHERE takes_part AND in_window
+    ),
+    scored AS (
+        SELECT ka, kb, accepted, rule_no, occ, base, takes_part, takes_part AND ends > {s.t} AS counting,
+               {s.dim_no} AS dim_no, {s.contribution} AS contribution{extra}
+        FROM (
+            SELECT ka, kb, accepted, rule_no, occ, base, ends, takes_part, FALSE AS repeated{extra}
+            FROM ({shape.shaped}) WHERE NOT (takes_part AND in_window)
+            UNION ALL
+            SELECT ka, kb, accepted, rule_no, occ, base, ends, TRUE, repeated{extra} FROM repeating
+        )
+    ),
+    agg AS (
+        SELECT ka, kb, bool_or(accepted) AS present, {s.aggregates}{extra_sum}
+        FROM scored GROUP BY ka, kb
+    ),
+    {shape.dims_cte},
+    totals AS (SELECT *, {s.score} AS score FROM dims){reasons_cte}
+    SELECT {shape.identity}, s.score, {s.grade} AS grade,
+           {s.dim_cols},
+           {s.lists} AS lists, {s.measures} AS measures
+           {", coalesce(rs.reasons, '') AS reasons" if shape.reasons else ""}{", s.next_change" if extra else ""}
+    FROM totals s {"LEFT JOIN reasons rs ON rs.ka = s.ka AND rs.kb = s.kb" if shape.reasons else ""}
+    """
 
+
+def _batch_shape(book: Rulebook, s: _Scoring, *, reasons: bool) -> _Shape:
     id_ok = f"({identifier_problem_sql('subject_id', 'subject_kind')}) IS NULL"
     # Every well-shaped row, and whether it takes part: accepted, valid at T, its record's latest version.
-    # Written out twice below rather than as a CTE, so that no engine materialises ten million rows.
+    # Written out twice in subjects_sql rather than as a CTE, so that no engine materialises ten million rows.
     shaped = """
         SELECT *, accepted AND valid AND (rh NOT IN (SELECT rh FROM dup)
                                           OR (file_no, row_no) IN (SELECT (file_no, row_no) FROM winners)) AS takes_part
         FROM batch_rows WHERE pre_reason IS NULL"""
-    next_change_sum = ", min(next_change) AS next_change" if store else ""
-    next_change_col = ", next_change" if store else ""
-    if store:
-        # One latest row per record (the store's is_latest): every row with its rule and status takes part.
-        versions = ""
-        shaped = "SELECT *, valid AS takes_part FROM batch_rows"
-    else:
-        versions = f"""dup AS (SELECT rh FROM batch_rows WHERE accepted GROUP BY rh HAVING count(*) > 1),
+    versions = f"""dup AS (SELECT rh FROM batch_rows WHERE accepted GROUP BY rh HAVING count(*) > 1),
     winners AS (
         SELECT file_no, row_no FROM (
             SELECT file_no, row_no, ok, row_number() OVER (
@@ -282,67 +262,21 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False, store
         ) WHERE version_rank = 1 AND ok
     ),
     """
-    flag_cols = "".join(", " + f for f in flag_names)
-    if store:
-        dims_cte = f"""dims AS (
-        SELECT ka, kb, present, {clamped}{flag_cols}{next_change_col} FROM agg
-    )"""
-        identity = "s.ka, s.kb, s.present"
-    else:
-        dims_cte = f"""named AS (
+    dims_cte = f"""named AS (
         SELECT *, {SUBJECT_ID_FROM_KEY} AS subject_id, {SUBJECT_KIND_FROM_KEY} AS subject_kind FROM agg
     ),
     dims AS (
         SELECT ka, kb, subject_id, subject_kind, present,
                {identifier_problem_from_key_sql("ka", "kb", "subject_id")} AS id_problem,
-               {clamped}{flag_cols}
+               {s.clamped}{s.flag_cols}
         FROM named
     )"""
-        identity = "s.ka, s.kb, s.subject_id, s.subject_kind, s.present, s.id_problem"
-    subjects_sql = f"""
-    WITH {versions}repeating AS (
-        SELECT ka, kb, rule_no, occ, base, ends, accepted{next_change_col},
-               coalesce(lag(occ) OVER (PARTITION BY ka, kb, rule_no ORDER BY occ, source, record_id)
-                        > occ - {win}, FALSE) AS repeated
-        FROM ({shaped}) WHERE takes_part AND in_window
-    ),
-    scored AS (
-        SELECT ka, kb, accepted, rule_no, occ, base, takes_part, takes_part AND ends > {t} AS counting,
-               {dim_no} AS dim_no, {contribution} AS contribution{next_change_col}
-        FROM (
-            SELECT ka, kb, accepted, rule_no, occ, base, ends, takes_part, FALSE AS repeated{next_change_col}
-            FROM ({shaped}) WHERE NOT (takes_part AND in_window)
-            UNION ALL
-            SELECT ka, kb, accepted, rule_no, occ, base, ends, TRUE, repeated{next_change_col} FROM repeating
-        )
-    ),
-    agg AS (
-        SELECT ka, kb, bool_or(accepted) AS present, {", ".join([*sums, *list_aggs])}{next_change_sum}
-        FROM scored GROUP BY ka, kb
-    ),
-    {dims_cte},
-    totals AS (SELECT *, {score} AS score FROM dims){reasons_cte}
-    SELECT {identity}, s.score, {grade} AS grade,
-           {", ".join(f"dim_{i}" for i in range(len(dims)))},
-           {_joined(list_flags)} AS lists, {_joined(measure_flags)} AS measures
-           {", coalesce(rs.reasons, '') AS reasons" if reasons else ""}{", s.next_change" if store else ""}
-    FROM totals s {"LEFT JOIN reasons rs ON rs.ka = s.ka AND rs.kb = s.kb" if reasons else ""}
-    """
-    dim_out = ", ".join(f"CAST(dim_{i} / 100.0 AS DECIMAL(18, 2)) AS dim_{n}" for i, (n, _) in enumerate(dims))
-    columns = (
-        "subject_id",
-        "subject_kind",
-        "score",
-        "grade",
-        *(f"dim_{n}" for n in book.dimensions),
-        "lists",
-        "measures",
-        *(("reasons",) if reasons else ()),
-    )
-    output_sql = f"""
-    SELECT subject_id, subject_kind, CAST(score AS INTEGER) AS score, grade, {dim_out}, lists, measures{", reasons" if reasons else ""}
-    FROM subject_scores WHERE present AND id_problem IS NULL"""
-    rejects_sql = f"""
+    identity = "s.ka, s.kb, s.subject_id, s.subject_kind, s.present, s.id_problem"
+    return _Shape(versions, shaped, dims_cte, identity, reasons=reasons)
+
+
+def _rejects_sql() -> str:
+    return f"""
     SELECT f.file, x.row_no AS row, reason, source, record_id, subject_id, subject_kind, category, occurred_on, amount,
            resolved_on, status, reference
     FROM (
@@ -360,20 +294,70 @@ def compile_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False, store
         WHERE s.id_problem IS NOT NULL AND c.pre_reason IS NULL AND c.post_reason IS NULL
     ) x JOIN input_files f ON f.file_no = x.file_no
     ORDER BY x.file_no, x.row_no"""
-    if store:
-        columns = (
-            "subject_id",
-            "subject_kind",
-            "score",
-            "grade",
-            *(f"dim_{i}" for i in range(len(dims))),
-            "lists",
-            "measures",
-            "next_change",
-        )
-        output_sql = f"""
+
+
+def batch_plan(book: Rulebook, as_of: dt.date, *, reasons: bool = False) -> ScoringPlan:
+    """The whole contract (steps 1-12) for ``book`` at ``as_of`` over rows read from files (``credo batch``).
+
+    ``subject_scores`` is keyed by the identifier's exact integer key and has
+    the identifier's problem, if any; :attr:`ScoringPlan.output_sql` gives the
+    published columns (``reasons``: and up to four reason codes).
+    """
+    s = _scoring(book, as_of)
+    dims = list(book.dimensions)
+    dim_out = ", ".join(f"CAST(dim_{i} / 100.0 AS DECIMAL(18, 2)) AS dim_{n}" for i, n in enumerate(dims))
+    columns = (
+        "subject_id",
+        "subject_kind",
+        "score",
+        "grade",
+        *(f"dim_{n}" for n in dims),
+        "lists",
+        "measures",
+        *(("reasons",) if reasons else ()),
+    )
+    output_sql = f"""
+    SELECT subject_id, subject_kind, CAST(score AS INTEGER) AS score, grade, {dim_out}, lists, measures{", reasons" if reasons else ""}
+    FROM subject_scores WHERE present AND id_problem IS NULL"""
+    subjects_sql = _subjects_sql(s, _batch_shape(book, s, reasons=reasons))
+    return ScoringPlan(
+        batch_rows_sql(book, s.t), subjects_sql, output_sql, _rejects_sql(), columns, book, as_of, reasons, False
+    )
+
+
+def store_plan(book: Rulebook, as_of: dt.date) -> ScoringPlan:
+    """The same contract over the store's latest records (``credo rescore``, real-time scoring in bulk).
+
+    See the module docstring: ``subject_scores`` has ``ka`` (surrogate id),
+    ``kb`` (kind), the score, grade, ``dim_<i>`` in hundredths, lists,
+    measures and ``next_change`` (a day number, or NULL), and
+    :attr:`ScoringPlan.output_sql` names them. No rejects: the store checked
+    every record on the way in.
+    """
+    s = _scoring(book, as_of)
+    n_dims = len(book.dimensions)
+    shape = _Shape(
+        versions="",  # one latest row per record (the store's is_latest): every row with its rule and status takes part
+        shaped="SELECT *, valid AS takes_part FROM batch_rows",
+        dims_cte=f"""dims AS (
+        SELECT ka, kb, present, {s.clamped}{s.flag_cols}, next_change FROM agg
+    )""",
+        identity="s.ka, s.kb, s.present",
+        extra=", next_change",
+    )
+    columns = ("subject_id", "subject_kind", "score", "grade", *(f"dim_{i}" for i in range(n_dims)))
+    output_sql = f"""
     SELECT ka AS subject_id, {SUBJECT_KIND_FROM_KEY} AS subject_kind, CAST(score AS INTEGER) AS score, grade,
-           {", ".join(f"CAST(dim_{i} AS BIGINT) AS dim_{i}" for i in range(len(dims)))}, lists, measures, next_change
+           {", ".join(f"CAST(dim_{i} AS BIGINT) AS dim_{i}" for i in range(n_dims))}, lists, measures, next_change
     FROM subject_scores"""
-        rejects_sql = ""  # the store checked every record on the way in
-    return ScoringPlan(_rows_sql(book, t, store=store), subjects_sql, output_sql, rejects_sql, columns)
+    return ScoringPlan(
+        store_rows_sql(book, s.t),
+        _subjects_sql(s, shape),
+        output_sql,
+        "",
+        (*columns, "lists", "measures", "next_change"),
+        book,
+        as_of,
+        False,
+        True,
+    )

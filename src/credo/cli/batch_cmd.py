@@ -11,8 +11,10 @@ from credo.batch.engine import OutputError, run_batch
 from credo.batch.reader import InputError
 from credo.cli.console import echo_json, fail, out, phases
 from credo.cli.dates import DATE_METAVAR, date_parser
+from credo.cli.engine_opt import engine_option
 from credo.cli.explain_view import render_explanation
 from credo.cli.store_ctx import cli_reader, open_from, reads_personal_data, store_errors
+from credo.engines import EngineError
 from credo.explain_service import SubjectNotFound, explain_from_files
 from credo.rulebook_file import RulebookError, load_rulebook
 from credo.services import scores
@@ -46,6 +48,7 @@ def batch(
         help="Rejected rows with row number and reason (default: beside --out, as <stem>.rejects.csv).",
     ),
     reasons: bool = typer.Option(False, "--reasons", help="Add a 'reasons' column: up to four reason codes."),
+    engine: str = engine_option("that scores the records"),
 ) -> None:
     """Score every subject in a file of records: one row per subject, rejects kept with their reason."""
     try:
@@ -59,8 +62,9 @@ def batch(
                 rejects=rejects,
                 reasons=reasons,
                 progress=say,
+                engine=engine,
             )
-    except (RulebookError, InputError, OutputError) as exc:
+    except (RulebookError, InputError, OutputError, EngineError) as exc:
         fail(str(exc))
     # Plain lines for scripts and logs: paths are neither wrapped nor read as markup.
     out.print(

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import typer
 
+from credo import engines
 from credo.cli.console import fail, out, phases
+from credo.cli.engine_opt import engine_option
 from credo.cli.store_ctx import audit_cli, open_from, store_errors
-from credo.store.rescore import ENGINES, rescore_store
+from credo.store.rescore import rescore_store
 
 
-def rescore(
-    ctx: typer.Context,
-    engine: str = typer.Option("duckdb", "--engine", help=f"The batch engine: {', '.join(ENGINES)}."),
-) -> None:
+def rescore(ctx: typer.Context, engine: str = engine_option("for the store plan")) -> None:
     """Rescore every subject at today's date with the rulebook in force, and store the states and their events."""
-    if engine not in ENGINES:
-        fail(f"unknown engine {engine!r}: use {', '.join(ENGINES)}")
+    try:
+        engines.refuse_gap(engines.get(engine), engines.Gap.STORE)
+    except engines.EngineError as exc:
+        fail(str(exc))
     with open_from(ctx) as store, store_errors(), phases() as say:
         summary = rescore_store(store, engine=engine, progress=say)
         with store.begin() as connection:

@@ -51,8 +51,8 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Connection
 
-from credo.batch.engine import connect
-from credo.batch.plan import compile_plan
+from credo.batch.files import connect
+from credo.batch.plan import store_plan
 from credo.batch.sqltext import EPOCH, day_number, div_round_half_away_sql, lit
 from credo.domain.changes import events_between
 from credo.domain.consent import ConsentHistory
@@ -228,7 +228,7 @@ class _Walk:
         state: after its counting period, the longest ``clean_for`` window it
         blocks, and the repeat window in which it can be a predecessor.
         """
-        plan = compile_plan(v.book, self.today, store=True)
+        plan = store_plan(v.book, self.today)
         _view(
             self.con,
             "checked",
@@ -283,7 +283,7 @@ class _Walk:
                     LEFT JOIN day_dims y ON y.ka = s.ka AND y.t = s.b
                     WHERE s.vno = {v.no} AND NOT ({_settled_sql(v.book)})"""
                 )
-            if not con.execute("SELECT count(*) FROM unsettled").fetchone()[0]:  # type: ignore[index]
+            if not con.execute("SELECT count(*) FROM unsettled").fetchall()[0][0]:
                 return
             # Short parts are scored whole; longer ones on SPLIT - 1 days in between, then looked at again in parts.
             con.execute(
@@ -311,7 +311,7 @@ class _Walk:
             FROM ({days_sql}) w JOIN subjects_now s ON s.ka = w.ka"""
         )
         for v in self.versions:
-            low, high = con.execute(f"SELECT min(pk), max(pk) FROM pairs WHERE vno = {v.no}").fetchone()  # type: ignore[misc]
+            low, high = con.execute(f"SELECT min(pk), max(pk) FROM pairs WHERE vno = {v.no}").fetchall()[0]
             for start in range(low or 1, (high or 0) + 1, PAIRS_PER_RUN):
                 self._score_run(v, f"p.pk BETWEEN {start} AND {min(start + PAIRS_PER_RUN - 1, high)}")
 

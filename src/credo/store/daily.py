@@ -15,6 +15,7 @@ from credo.domain.disputes import Dispute
 from credo.store.audit import AuditEntry
 from credo.store.disputes import lapse_overdue
 from credo.store.scoring import RescoreOutcome, refresh_due
+from credo.store.scoring_policy import ScoringPolicy
 
 __all__ = ["Daily", "lapse_and_refresh"]
 
@@ -26,8 +27,10 @@ class Daily:
     entries: list[AuditEntry]  # one per lapsed dispute, naming its subject (who sees it in its report)
 
 
-def lapse_and_refresh(connection: Connection, day: dt.date, actor: str, now: dt.datetime) -> Daily:
-    """Decide overdue disputes for their subjects, then refresh every stale state.
+def lapse_and_refresh(
+    connection: Connection, day: dt.date, actor: str, now: dt.datetime, policy: ScoringPolicy | None = None
+) -> Daily:
+    """Decide overdue disputes for their subjects, then refresh every stale state (``policy``: see refresh_due).
 
     A lapsed dispute's subject is stale (decided today, after its stored
     state): the refresh walks its missed days with the dispute open, and
@@ -41,4 +44,4 @@ def lapse_and_refresh(connection: Connection, day: dt.date, actor: str, now: dt.
         )
         for d in lapsed
     ]  # fmt: skip
-    return Daily(lapsed, refresh_due(connection, day, now), entries)
+    return Daily(lapsed, refresh_due(connection, day, now, policy), entries)

@@ -46,7 +46,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.batch.engine import connect
+from credo.batch.files import connect
 from credo.batch.reader import FIELDS, InputError, read_rows
 from credo.batch.sqltext import EPOCH_SQL, lit
 from credo.batch.validation import checked_sql, identifier_problem_sql

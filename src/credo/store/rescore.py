@@ -8,7 +8,7 @@ rulebook version, a repair, or a check that the real-time path kept up.
    an embedded DuckDB as Arrow tables: PostgreSQL sends them with ``COPY ...
    TO STDOUT`` (CSV, parsed by Arrow); SQLite's rows come in large batches
    from the driver cursor and are turned column by column into Arrow arrays.
-2. :func:`credo.batch.plan.compile_plan` with ``store=True`` scores them: the
+2. :func:`credo.batch.plan.store_plan` scores them on an engine: the
    same scoring SQL as ``credo batch``, with the subject's surrogate id as
    key, no identifier checks and a conservative ``next_change`` per subject
    (never later than the exact one of :func:`credo.domain.changes.next_change`).
@@ -47,13 +47,16 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.batch.engine import connect
-from credo.batch.plan import compile_plan
+from credo import engines
+from credo.batch.files import connect
+from credo.batch.plan import store_plan
 from credo.batch.sqltext import EPOCH, day_number, lit
 from credo.domain.changes import ScoreState, events_between
 from credo.domain.consent import ConsentHistory, consent_days, consent_on, without_consent
 from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import score_only
+from credo.engines import EngineError, Gap, ScoringEngine
+from credo.engines.base import STORE_INPUTS
 from credo.rulebook_file import parse_rulebook
 from credo.store import clock
 from credo.store.bootstrap import Store
@@ -69,7 +72,6 @@ from credo.store.suppression import day_sql, periods_sql
 from credo.store.tables import consents, current_scores, rulebook_versions
 
 __all__ = [
-    "ENGINES",
     "RECORDS_COLUMNS",
     "FreshSubjects",
     "RescoreSummary",
@@ -88,7 +90,6 @@ __all__ = [
     "write_states",
 ]
 
-ENGINES = ("duckdb",)
 PARALLEL_FROM = 200_000  # record ids from which a whole-store rescore reads SQLite in worker processes
 READ_WORKERS = 2  # worker processes at most (and no more than the CPUs)
 # Some subjects, if at least 1/8 of the store's, are read with the whole tables and kept: reading the records of
@@ -294,8 +295,11 @@ def score_tables(
     book: Rulebook,
     as_of: dt.date,
     consent: Mapping[int, ConsentHistory] | None = None,
+    engine: ScoringEngine | None = None,
 ) -> int:
     """Score the registered ``store_subjects`` (ka, kb) and ``store_records`` into ``new_states``; its size.
+
+    The store plan runs on ``engine`` (default: DuckDB's), which gives ``subject_scores`` back as Arrow.
 
     ``store_records``: the latest active version of each record (ka, source,
     record_id, category, occ, res as day numbers, amount). ``new_states`` has
@@ -304,18 +308,12 @@ def score_tables(
     ``consent``: the consent histories of the subjects that have one
     (:func:`apply_consent`; None: nobody has one).
     """
-    plan = compile_plan(book, as_of, store=True)
-    con.execute(
-        """CREATE OR REPLACE TEMP VIEW checked AS
-        SELECT r.ka, s.kb, CASE WHEN s.kb = 0 THEN 'person' ELSE 'organization' END AS subject_kind,
-               r.source, r.record_id, r.category, r.occ, r.res, r.amount, 'active' AS status
-        FROM store_records r JOIN store_subjects s ON s.ka = r.ka"""
-    )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE batch_rows AS {plan.rows_sql}").fetchall()
-    con.execute(f"CREATE OR REPLACE TEMP TABLE subject_scores AS {plan.subjects_sql}").fetchall()
+    plan = store_plan(book, as_of)
+    inputs = {name: con.sql(f"SELECT * FROM {name}").to_arrow_table() for name in STORE_INPUTS}
+    con.register("subject_scores", (engine or engines.get("duckdb")).run(plan, inputs)["subject_scores"])
     con.execute(f"CREATE OR REPLACE TEMP TABLE new_states AS {_new_states_sql(book, as_of)}").fetchall()
     apply_consent(con, book, as_of, consent or {})
-    return int(con.execute("SELECT count(*) FROM new_states").fetchone()[0])  # type: ignore[index]
+    return int(con.execute("SELECT count(*) FROM new_states").fetchall()[0][0])
 
 
 def apply_consent(
@@ -613,6 +611,7 @@ def rescore_many(
     today: dt.date,
     now: dt.datetime,
     fresh: FreshSubjects | None = None,
+    engine: str = "duckdb",
 ) -> tuple[int, int]:
     """Real-time scoring of many subjects at once, in the caller's transaction; (changed, events).
 
@@ -625,11 +624,11 @@ def rescore_many(
     con = connect()
     try:
         load_tables(connection, con, subject_ids, fresh)
-        found = int(con.execute("SELECT count(*) FROM store_subjects").fetchone()[0])  # type: ignore[index]
+        found = int(con.execute("SELECT count(*) FROM store_subjects").fetchall()[0][0])
         if found != len(subject_ids):
             missing = len(subject_ids) - found
             raise StoreError(f"cannot score {missing} subject(s) that are not in the store (surrogate ids)")
-        score_tables(con, book, today, consent_of(connection, subject_ids))
+        score_tables(con, book, today, consent_of(connection, subject_ids), engines.get(engine))
         changed, events = changes(connection, con, book, version=version, as_of=today, now=now)
         write_events(connection, events, bulk=True)
         write_states(connection, con, version, today, now)
@@ -649,9 +648,15 @@ def rescore_store(
     progress: Progress | None = None,
     threads: int | None = None,
 ) -> RescoreSummary:
-    """Rescore every subject of the store at ``today`` with the rulebook in force; write states and events."""
-    if engine not in ENGINES:
-        raise StoreError(f"unknown engine {engine!r}: use {', '.join(ENGINES)}")
+    """Rescore every subject of the store at ``today`` with the rulebook in force; write states and events.
+
+    ``engine``: a registered engine's name (:func:`credo.engines.names`) that has no :attr:`Gap.STORE`.
+    """
+    try:
+        scorer = engines.get(engine, threads=threads)
+        engines.refuse_gap(scorer, Gap.STORE)
+    except EngineError as exc:
+        raise StoreError(str(exc)) from None
     say = progress or (lambda _phase: None)
     as_of = today or default_today(store)
     started = time.perf_counter()
@@ -673,7 +678,7 @@ def rescore_store(
             n_records = load_tables(connection, con, None)
             lap("read")
             say("scoring")
-            subjects = score_tables(con, book, as_of, consent_of(connection, None))
+            subjects = score_tables(con, book, as_of, consent_of(connection, None), scorer)
             lap("score")
             say("finding changes")
             now = store.clock()

@@ -50,6 +50,7 @@ from credo.store.errors import StoreError
 from credo.store.list_members import write_events
 from credo.store.rescore import FreshSubjects, rescore_many
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
+from credo.store.scoring_policy import DEFAULT_POLICY, ScoringPolicy
 from credo.store.states import decode_state
 from credo.store.suppression import suppression_periods
 from credo.store.tables import (
@@ -62,7 +63,6 @@ from credo.store.tables import (
 )
 
 __all__ = [
-    "BULK_FROM",
     "RescoreOutcome",
     "current_state",
     "is_exact",
@@ -76,8 +76,6 @@ __all__ = [
 ]
 
 # Subjects per statement: IN lists stay well below SQLite's and PostgreSQL's bound parameter limits.
-# From this many subjects on, rescore_subjects scores in bulk in DuckDB (measured: docs/performance.md).
-BULK_FROM = 300
 REFRESH_CHUNK = 50_000  # subjects per bulk rescoring in a refresh
 _DAY = dt.timedelta(days=1)
 
@@ -419,11 +417,19 @@ def _rescore(
 
 
 def _rescore_in_bulk(
-    connection: Connection, ids: Sequence[int], today: dt.date, fresh: FreshSubjects | None, now: dt.datetime
+    connection: Connection,
+    ids: Sequence[int],
+    today: dt.date,
+    fresh: FreshSubjects | None,
+    now: dt.datetime,
+    *,
+    policy: ScoringPolicy,
 ) -> RescoreOutcome:
-    """:func:`rescore_subjects` for many subjects: the store-mode batch plan in DuckDB (docs/store.md)."""
+    """:func:`rescore_subjects` for many subjects: the store plan on the policy's engine (docs/store.md)."""
     version, book = _in_force(connection, today)
-    changed, events = rescore_many(connection, ids, book, version=version, today=today, now=now, fresh=fresh)
+    changed, events = rescore_many(
+        connection, ids, book, version=version, today=today, now=now, fresh=fresh, engine=policy.engine
+    )
     return RescoreOutcome(len(ids), changed, events)
 
 
@@ -435,6 +441,7 @@ def rescore_subjects(
     fresh: FreshSubjects | None = None,
     exact_next_change: bool = True,
     now: dt.datetime | None = None,
+    policy: ScoringPolicy | None = None,
 ) -> RescoreOutcome:
     """Rescore these subjects (surrogate ids) at ``today``, inside the caller's transaction.
 
@@ -447,8 +454,8 @@ def rescore_subjects(
     subjects changed, with every subject a change touched (a record re-sent
     naming another subject touches both).
 
-    From :data:`BULK_FROM` subjects on (an ingestion chunk), the subjects are
-    scored in bulk by the store-mode batch plan in DuckDB: the same states
+    From ``policy.bulk_from`` subjects on (an ingestion chunk; ``policy``: :data:`DEFAULT_POLICY`
+    when None), the subjects are scored in bulk by the store plan on the policy's engine: the same states
     and events, and a ``next_change`` that may be earlier than the exact one
     (never later), which only makes a refresh find nothing to do. ``fresh``
     (from ingestion) are subjects created in this transaction with all their
@@ -459,8 +466,9 @@ def rescore_subjects(
     by default).
     """
     ids = sorted(set(subject_ids))
-    if len(ids) >= BULK_FROM:
-        return _rescore_in_bulk(conn, ids, today, fresh, now or utc_now())
+    policy = policy or DEFAULT_POLICY
+    if policy.in_bulk(len(ids)):
+        return _rescore_in_bulk(conn, ids, today, fresh, now or utc_now(), policy=policy)
     return _rescore(conn, ids, today, walk=False, exact_next=exact_next_change, now=now)
 
 
@@ -515,7 +523,9 @@ def _disputed_since_stored(connection: Connection, today: dt.date) -> list[tuple
     return [(int(sid), as_of) for sid, as_of in connection.execute(query)]
 
 
-def refresh_due(conn: sa.Connection, today: dt.date, now: dt.datetime | None = None) -> RescoreOutcome:
+def refresh_due(
+    conn: sa.Connection, today: dt.date, now: dt.datetime | None = None, policy: ScoringPolicy | None = None
+) -> RescoreOutcome:
     """Bring every stale stored state up to date at ``today`` (the daily ``credo refresh``).
 
     Stale: ``next_change <= today`` (time alone changed it), computed under a
@@ -529,9 +539,9 @@ def refresh_due(conn: sa.Connection, today: dt.date, now: dt.datetime | None = N
     A state stored for yesterday (the refresh ran yesterday), for today or
     later, or never stored has no day in between to walk: its events are
     those between the stored state and today's, dated today. The others walk
-    the missed days, however many. From :data:`BULK_FROM` subjects of either
-    kind on, they are done in bulk (:func:`rescore_subjects`' DuckDB path,
-    and :func:`credo.store.catchup.catch_up_many` for the walk: the same
+    the missed days, however many. From ``policy.bulk_from`` subjects of either
+    kind on (``policy``: :data:`DEFAULT_POLICY` when None), they are done in bulk
+    (:func:`rescore_subjects`' bulk path, and :func:`credo.store.catchup.catch_up_many` for the walk: the same
     states and events); fewer go through the Python path. ``now`` stamps the outbox's events.
     """
     now = now or utc_now()
@@ -540,11 +550,12 @@ def refresh_due(conn: sa.Connection, today: dt.date, now: dt.datetime | None = N
     at_once = [sid for sid, as_of in due if as_of is None or as_of >= yesterday]
     late = [(sid, as_of) for sid, as_of in due if as_of is not None and as_of < yesterday]
     outcome = RescoreOutcome()
-    if len(at_once) >= BULK_FROM:
+    policy = policy or DEFAULT_POLICY
+    if policy.in_bulk(len(at_once)):
         for chunk in chunks(at_once, REFRESH_CHUNK):
-            outcome += _rescore_in_bulk(conn, chunk, today, None, now)
+            outcome += _rescore_in_bulk(conn, chunk, today, None, now, policy=policy)
         at_once = []
-    if len(late) >= BULK_FROM:
+    if policy.in_bulk(len(late)):
         for part in chunks(late, REFRESH_CHUNK):
             changed, events = catch_up_many(conn, part, today, now)
             outcome += RescoreOutcome(len(part), changed, events)
