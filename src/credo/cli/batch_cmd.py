@@ -7,16 +7,14 @@ from pathlib import Path
 
 import typer
 
-from credo.batch.engine import OutputError, run_batch
-from credo.batch.reader import InputError
+from credo.batch.engine import run_batch
 from credo.cli.console import echo_json, fail, out, phases
 from credo.cli.dates import DATE_METAVAR, date_parser
 from credo.cli.engine_opt import engine_option
 from credo.cli.explain_view import render_explanation
-from credo.cli.store_ctx import cli_reader, open_from, reads_personal_data, store_errors
-from credo.engines import EngineError
-from credo.explain_service import SubjectNotFound, explain_from_files
-from credo.rulebook_file import RulebookError, load_rulebook
+from credo.cli.store_ctx import cli_reader, open_from, reads_personal_data
+from credo.explain_service import explain_from_files
+from credo.rulebook_file import load_rulebook
 from credo.services import scores
 from credo.services.unit_of_work import unit_of_work
 
@@ -51,21 +49,11 @@ def batch(
     engine: str = engine_option("that scores the records"),
 ) -> None:
     """Score every subject in a file of records: one row per subject, rejects kept with their reason."""
-    try:
-        book = load_rulebook(rulebook)
-        with phases() as say:
-            summary = run_batch(
-                records,
-                book,
-                as_of,
-                out_path,
-                rejects=rejects,
-                reasons=reasons,
-                progress=say,
-                engine=engine,
-            )
-    except (RulebookError, InputError, OutputError, EngineError) as exc:
-        fail(str(exc))
+    book = load_rulebook(rulebook)
+    with phases() as say:
+        summary = run_batch(
+            records, book, as_of, out_path, rejects=rejects, reasons=reasons, progress=say, engine=engine
+        )
     # Plain lines for scripts and logs: paths are neither wrapped nor read as markup.
     out.print(
         f"records read {summary.read:,}  accepted {summary.accepted:,}  rejected {summary.rejected:,}  "
@@ -98,15 +86,11 @@ def explain(
     if records is not None:
         if rulebook is None or as_of is None:
             fail("with --records, --rulebook and --as-of are required too (without --records: the store)")
-        try:
-            book = load_rulebook(rulebook)
-            explanations = explain_from_files(subject_id, records, book, as_of)
-        except (RulebookError, InputError, SubjectNotFound) as exc:
-            fail(str(exc))
+        explanations = explain_from_files(subject_id, records, load_rulebook(rulebook), as_of)
     else:
         if rulebook is not None:
             fail("--rulebook goes with --records; the store uses the rulebook version in force on the date")
-        with open_from(ctx) as store, store_errors(), unit_of_work(store) as uow:
+        with open_from(ctx) as store, unit_of_work(store) as uow:
             explanations = scores.explain(uow, subject_id, as_of, cli_reader())
     for explanation in explanations:
         if as_json:

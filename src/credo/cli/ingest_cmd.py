@@ -11,10 +11,11 @@ from rich.table import Table
 
 from credo.batch.reader import InputError
 from credo.cli.console import echo_json, err, fail, out, shown
-from credo.cli.store_ctx import audit_cli, cli_operator, open_from, reads_personal_data
+from credo.cli.store_ctx import cli_operator, open_from, reads_personal_data
+from credo.services import ingest as ingestion
 from credo.services import operations
+from credo.services.ingest import IngestSummary
 from credo.services.unit_of_work import unit_of_work
-from credo.store.ingest import IngestSummary, ingest_path, retry_quarantine
 
 __all__ = ["ingest", "quarantine_app"]
 
@@ -65,16 +66,15 @@ def ingest(
     with open_from(ctx) as store, _bar() as bar:
         task = bar.add_task("ingesting", total=None)
         try:
-            summary = ingest_path(
+            summary = ingestion.ingest(
                 store,
+                cli_operator(),
                 str(path),
                 source=source,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         except InputError as exc:
             fail(f"{exc}; nothing was stored")
-        with store.begin() as connection:
-            audit_cli(connection, store, "records.ingest", summary.audit_detail())
     _print_summary(summary)
 
 
@@ -110,10 +110,9 @@ def retry(ctx: typer.Context) -> None:
     """
     with open_from(ctx) as store, _bar() as bar:
         task = bar.add_task("retrying", total=None)
-        result = retry_quarantine(store, progress=lambda done, total: bar.update(task, completed=done, total=total))
-        with store.begin() as connection:
-            detail = {"retried": result.retried, "resolved": result.resolved, "still_open": result.still_open}
-            audit_cli(connection, store, "quarantine.retry", detail)
+        result = ingestion.retry(
+            store, cli_operator(), progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
     out.print(
         f"retried {result.retried:,}: resolved {result.resolved:,} (new records {result.outcome.new:,}, "
         f"new versions {result.outcome.versions:,}, unchanged {result.outcome.unchanged:,}), "

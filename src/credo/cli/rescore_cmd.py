@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from credo import engines
-from credo.cli.console import fail, out, phases
+from credo.cli.console import out, phases
 from credo.cli.engine_opt import engine_option
-from credo.cli.store_ctx import audit_cli, open_from, store_errors
-from credo.store.rescore import rescore_store
+from credo.cli.store_ctx import cli_operator, open_from
+from credo.services import rescoring
 
 
 def rescore(ctx: typer.Context, engine: str = engine_option("for the store plan")) -> None:
     """Rescore every subject at today's date with the rulebook in force, and store the states and their events."""
-    try:
-        engines.refuse_gap(engines.get(engine), engines.Gap.STORE)
-    except engines.EngineError as exc:
-        fail(str(exc))
-    with open_from(ctx) as store, store_errors(), phases() as say:
-        summary = rescore_store(store, engine=engine, progress=say)
-        with store.begin() as connection:
-            detail = {"subjects": summary.subjects, "changed": summary.changed, "events": summary.events}
-            audit_cli(connection, store, "rescore", detail)
+    rescoring.check_engine(engine)
+    with open_from(ctx) as store, phases() as say:
+        summary = rescoring.rescore(store, cli_operator(), engine=engine, progress=say)
     out.print(
         f"rescored {summary.subjects} subject(s) from {summary.records} active record(s) as of {summary.as_of} "
         f"under rulebook {summary.rulebook_version} in {summary.seconds:.2f} s: "

@@ -1,21 +1,19 @@
-"""How commands reach the store: the global ``--db`` option, the actor at the command line, the audit entry."""
+"""How commands reach the store: the global ``--db`` option, and who acts at the command line."""
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import typer
-from sqlalchemy import Connection
 
-from credo.services.actor import Actor, operation
+from credo.services.actor import Actor
 from credo.services.scores import Reader
-from credo.store.audit import append
 from credo.store.bootstrap import Store, open_store
 
-__all__ = ["audit_cli", "cli_actor", "db_option", "open_from", "reads_personal_data", "store_errors"]
+__all__ = ["cli_actor", "cli_operator", "cli_reader", "db_option", "open_from", "reads_personal_data"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,16 +36,6 @@ def open_from(ctx: typer.Context) -> Iterator[Store]:
         yield store
     finally:
         store.engine.dispose()
-
-
-@contextmanager
-def store_errors() -> Iterator[None]:
-    """Nothing any more: the ``credo`` group prints every ``CredoError`` as one line (:mod:`credo.cli.errors`).
-
-    Kept only while ``batch_cmd`` and ``rescore_cmd``, changed on other branches of issue 12, still use it;
-    remove it with their last use.
-    """
-    yield
 
 
 def cli_actor() -> str:
@@ -76,8 +64,3 @@ def cli_operator() -> Actor:
 def cli_reader() -> Reader:
     """An operator looking a subject up at the command line, as the audit trail names the read."""
     return Reader(cli_operator(), "command line lookup")
-
-
-def audit_cli(connection: Connection, store: Store, action: str, detail: Mapping[str, Any]) -> None:
-    """Append an operator's command-line action to the audit trail, in the command's transaction, last."""
-    append(connection, [operation(cli_operator(), action, detail)], store.clock())

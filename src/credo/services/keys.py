@@ -8,7 +8,7 @@ once it has committed, so the entry is sealed under the new keys' store.
 from __future__ import annotations
 
 from credo.services.actor import Actor, operation
-from credo.services.unit_of_work import unit_of_work
+from credo.services.unit_of_work import audit_afterwards
 from credo.store.bootstrap import Store
 from credo.store.rotate import RotationReport, rotate_keys
 
@@ -18,7 +18,6 @@ __all__ = ["rotate"]
 def rotate(store: Store, operator: Actor) -> RotationReport:
     """Rotate the store's keys, then leave the operator's act in the audit trail."""
     report = rotate_keys(store)
-    with unit_of_work(store) as uow:
-        detail = {"from_version": report.old_version, "to_version": report.new_version, "subjects": report.subjects}
-        uow.audit(operation(operator, "keys.rotate", detail))
+    detail = {"from_version": report.old_version, "to_version": report.new_version, "subjects": report.subjects}
+    audit_afterwards(store, operation(operator, "keys.rotate", detail))
     return report

@@ -29,7 +29,7 @@ from credo.store.rulebooks import rulebook_at
 from credo.store.scoring import rescore_subjects
 from credo.store.subjects import stored_subjects
 
-__all__ = ["UnitOfWork", "finish_together", "unit_of_work"]
+__all__ = ["UnitOfWork", "audit_afterwards", "finish_together", "unit_of_work"]
 
 
 @dataclass
@@ -113,3 +113,13 @@ def unit_of_work(store: Store) -> Iterator[UnitOfWork]:
         uow = UnitOfWork(connection, store.clock(), clock.today(store.environ), store.keys, environ=store.environ)
         yield uow
         uow.finish()
+
+
+def audit_afterwards(store: Store, *entries: AuditEntry) -> None:
+    """Append ``entries`` in a unit of their own: what a bulk operation did, once its own transactions committed.
+
+    Bulk operations (ingesting a file, rescoring the store, rotating keys) commit chunk by chunk, so their
+    summary is known, and kept, only at the end.
+    """
+    with unit_of_work(store) as uow:
+        uow.audit(*entries)
