@@ -12,9 +12,9 @@ then left alone for ``--late`` days: its deadline passes, decaying records
 move scores every day, records end. Two copies of it are then brought up to
 date at that day, in this process, one after the other:
 
-- ``credo rescore`` (:func:`credo.store.rescore.rescore_store`): the baseline,
+- ``credo rescore`` (:func:`credo.store.bulk_scoring.rescore_store`): the baseline,
   every subject scored once, every event dated that day;
-- ``credo refresh`` (:func:`credo.store.daily.lapse_and_refresh`, as the
+- ``credo refresh`` (:func:`credo.store.daily_refresh.lapse_and_refresh`, as the
   command runs it): the overdue dispute decided, every stale subject walked
   through the missed days with each event dated the day it happened.
 
@@ -41,11 +41,11 @@ import sqlalchemy as sa
 from credo.demo import DEMO_AS_OF, demo_rulebook_text, generate_town
 from credo.demo.store_load import load_town
 from credo.store.bootstrap import Store, open_store
-from credo.store.daily import lapse_and_refresh
+from credo.store.bulk_scoring import rescore_store
+from credo.store.daily_refresh import lapse_and_refresh
 from credo.store.disputes import open_dispute
-from credo.store.rescore import rescore_store
+from credo.store.realtime_scoring import rescore_subjects
 from credo.store.rulebooks import rulebook_at
-from credo.store.scoring import rescore_subjects
 from credo.store.tables import records
 
 NOW = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from credo.domain.identifiers import make_resident_id, make_uscc
 from credo.store.bootstrap import Store
-from credo.store.rescore import rescore_store
+from credo.store.bulk_scoring import rescore_store
+from credo.store.realtime_scoring import refresh_due, rescore_subjects
 from credo.store.rulebooks import activate, publish
-from credo.store.scoring import refresh_due, rescore_subjects
 from credo.store.scoring_policy import ScoringPolicy
 from credo.store.sources import add_source
 from credo.store.stats import store_statistics

@@ -34,10 +34,10 @@ FORBIDDEN = {
 
 # (module, import) pairs that break the rules today, each to be removed by moving its use case into services/.
 NOT_YET = {
-    ("credo.store.bulk", "duckdb"),
+    ("credo.store.bulk_io", "duckdb"),
     ("credo.store.catchup", "duckdb"),
     ("credo.store.ingest", "duckdb"),
-    ("credo.store.rescore", "duckdb"),
+    ("credo.store.bulk_scoring", "duckdb"),
 }
 
 
@@ -103,7 +103,7 @@ def test_a_declared_gap_that_was_closed_leaves_the_list() -> None:
         ("store", "duckdb", "duckdb"),
         ("store", "duckdbx", None),
         ("store", "credo.services.disputes", "credo.services"),
-        ("engines", "credo.store.bulk", "credo.store"),
+        ("engines", "credo.store.bulk_io", "credo.store"),
         ("engines", "credo.batch.plan", None),
         ("api", "sqlalchemy.exc", "sqlalchemy"),
         ("cli", "credo.store.tables", "credo.store.tables"),
@@ -132,14 +132,14 @@ def test_the_exception_tree_imports_nothing_from_credo() -> None:
         ("api/routes_public.py", {"credo.store.list_members", "credo.store.audit", "credo.store.rulebooks"}),
         ("api/routes_delivery.py", {"credo.store.delivery", "credo.store.audit", "credo.store.webhook_hosts"}),
         ("cli/rulebook_cmd.py", {"credo.store.rulebooks", "credo.store.audit"}),
-        ("api/routes_subjects.py", {"credo.store.consent", "credo.store.notices", "credo.store.scoring"}),
+        ("api/routes_subjects.py", {"credo.store.consent", "credo.store.notices", "credo.store.realtime_scoring"}),
         ("api/routes_sources.py", {"credo.store.sources", "credo.store.audit", "credo.services.group_commit"}),
-        ("api/routes_relying.py", {"credo.store.decisions", "credo.store.scoring", "credo.store.audit"}),
-        ("cli/score_cmd.py", {"credo.store.reading", "credo.store.daily", "credo.store.audit"}),
+        ("api/routes_relying.py", {"credo.store.decisions", "credo.store.realtime_scoring", "credo.store.audit"}),
+        ("cli/score_cmd.py", {"credo.store.reading", "credo.store.daily_refresh", "credo.store.audit"}),
         ("cli/store_cmd.py", {"credo.store.rotate", "credo.store.audit"}),
         ("cli/purge_cmd.py", {"credo.store.purge", "credo.store.clock"}),
         ("cli/ingest_cmd.py", {"credo.store.ingest", "credo.store.audit"}),
-        ("cli/rescore_cmd.py", {"credo.store.rescore", "credo.store.audit"}),
+        ("cli/rescore_cmd.py", {"credo.store.bulk_scoring", "credo.store.audit"}),
     ],
 )
 def test_moved_use_cases_are_called_not_assembled_at_the_edges(edge: str, assembled_from: set[str]) -> None:

@@ -139,9 +139,9 @@ def members_in_step(store: Store) -> None:
 
 
 def test_the_read_model_follows_every_path_that_changes_lists(backend: Backend) -> None:
-    from credo.store.daily import lapse_and_refresh
+    from credo.store.bulk_scoring import rescore_store
+    from credo.store.daily_refresh import lapse_and_refresh
     from credo.store.purge import purge
-    from credo.store.rescore import rescore_store
     from credo.store.rotate import rotate_keys
 
     env = {**backend.environ, "CREDO_TODAY": TODAY}

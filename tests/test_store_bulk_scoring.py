@@ -18,12 +18,12 @@ from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
 from credo.domain.suppression import Suppression, suppressed_on
 from credo.rulebook_file import parse_rulebook
-from credo.store import scoring
+from credo.store import realtime_scoring
 from credo.store.bootstrap import Store, init_store
-from credo.store.daily import lapse_and_refresh
+from credo.store.daily_refresh import lapse_and_refresh
 from credo.store.disputes import open_dispute
+from credo.store.realtime_scoring import RescoreOutcome, refresh_due, rescore_subjects
 from credo.store.rulebooks import activate, publish, rulebook_at
-from credo.store.scoring import RescoreOutcome, refresh_due, rescore_subjects
 from credo.store.scoring_policy import ScoringPolicy
 from credo.store.subjects import ensure_subject
 from credo.store.tables import (
@@ -493,7 +493,7 @@ def test_a_refresh_200_days_late_with_a_dispute_open_catches_up_in_bulk(store: S
     today = asof + dt.timedelta(days=200)
     walked_in_python = AssertionError("a late subject walked in Python")
     with (
-        mock.patch.object(scoring, "_rescore", side_effect=walked_in_python),
+        mock.patch.object(realtime_scoring, "_rescore", side_effect=walked_in_python),
         store.begin() as connection,
     ):
         daily = lapse_and_refresh(connection, today, "test", NOW, _policy(bulk=True))

@@ -18,7 +18,7 @@ from credo.store.audit import verify
 from credo.store.bootstrap import init_store, open_store
 from credo.store.delivery import set_webhook
 from credo.store.purge import sealed_record_id
-from credo.store.scoring import rescore_subjects
+from credo.store.realtime_scoring import rescore_subjects
 from credo.store.tables import (
     audit_log,
     consents,

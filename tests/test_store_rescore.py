@@ -25,9 +25,9 @@ from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import latest_versions
 from credo.engines import Gap
 from credo.store.bootstrap import Store, init_store, open_store
+from credo.store.bulk_scoring import load_tables, rescore_store, score_tables
 from credo.store.errors import StoreError
-from credo.store.rescore import load_tables, rescore_store, score_tables
-from credo.store.scoring import rescore_subjects
+from credo.store.realtime_scoring import rescore_subjects
 from credo.store.tables import current_scores, outbox, subjects
 from tests.conftest import Backend
 from tests.engines import every_engine
@@ -127,7 +127,7 @@ def test_rescore_reading_sqlite_in_worker_processes_reads_every_record(tmp_path:
     with store.begin() as connection:
         inline = load_tables(connection, connect(), None)
         con = connect()
-        with mock.patch("credo.store.rescore.PARALLEL_FROM", 1):
+        with mock.patch("credo.store.bulk_scoring.PARALLEL_FROM", 1):
             parallel = load_tables(connection, con, None)
         in_workers = con.sql("SELECT * FROM store_records ORDER BY source, record_id").fetchall()
         con = connect()
@@ -135,7 +135,7 @@ def test_rescore_reading_sqlite_in_worker_processes_reads_every_record(tmp_path:
         in_process = con.sql("SELECT * FROM store_records ORDER BY source, record_id").fetchall()
     assert parallel == inline > 0
     assert in_workers == in_process
-    with mock.patch("credo.store.rescore.PARALLEL_FROM", 1):
+    with mock.patch("credo.store.bulk_scoring.PARALLEL_FROM", 1):
         summary = rescore_store(store, today=TODAY)
     assert summary.records == inline
     store.engine.dispose()

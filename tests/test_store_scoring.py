@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from credo.store.bootstrap import Store
+from credo.store.realtime_scoring import RescoreOutcome, current_state, refresh_due, rescore_subjects, stored_state
 from credo.store.rulebooks import NoActiveRulebookError, activate, publish
-from credo.store.scoring import RescoreOutcome, current_state, refresh_due, rescore_subjects, stored_state
 from credo.store.scoring_policy import ScoringPolicy
 from credo.store.subjects import ensure_subject
 from credo.store.tables import current_scores, outbox

@@ -13,8 +13,8 @@ from credo.api.params import TextIn
 from credo.services import administration, operations
 from credo.services.actor import Actor, operation
 from credo.store.audit import AuditEntry
+from credo.store.bulk_scoring import rescore_store
 from credo.store.ingest import retry_quarantine
-from credo.store.rescore import rescore_store
 
 router = APIRouter(prefix="/v1", tags=["operators"])  # the prefix here, so routes know their full path (metrics)
 OPERATOR = roles("operator")

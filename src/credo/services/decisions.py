@@ -16,9 +16,9 @@ from credo.services.unit_of_work import UnitOfWork
 from credo.store.audit import AuditEntry
 from credo.store.decisions import Decision, decision_without_records, prepare_decision, store_decisions
 from credo.store.errors import ConflictError, ForbiddenError
-from credo.store.lookup import SubjectSnapshot
+from credo.store.realtime_scoring import is_exact
 from credo.store.relying import RelyingParty
-from credo.store.scoring import is_exact
+from credo.store.snapshots import SubjectSnapshot
 
 __all__ = ["Question", "answer_after_rescoring", "answer_if_exact", "record"]
 

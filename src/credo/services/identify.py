@@ -10,7 +10,7 @@ from credo.domain.identifiers import problem_with_identifier
 from credo.domain.records import KINDS
 from credo.services.unit_of_work import UnitOfWork
 from credo.store.errors import NotFoundError, StoreError
-from credo.store.lookup import SubjectSnapshot, read_snapshot
+from credo.store.snapshots import SubjectSnapshot, read_snapshot
 
 __all__ = ["own_subjects", "snapshots", "subject_ids", "subject_keys", "valid_kinds"]
 

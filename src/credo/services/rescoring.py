@@ -1,7 +1,7 @@
 """The whole store rescored at once (``credo rescore``): for a new rulebook version, or to check real time kept up.
 
 A bulk operation: the store's records go to a scoring engine as Arrow tables and the states come back in bulk,
-in one transaction that keeps writers out (:mod:`credo.store.rescore`). What was done is audited once it has
+in one transaction that keeps writers out (:mod:`credo.store.bulk_scoring`). What was done is audited once it has
 committed, as the operator's act.
 """
 
@@ -13,7 +13,7 @@ from credo import engines
 from credo.services.actor import Actor, operation
 from credo.services.unit_of_work import audit_afterwards
 from credo.store.bootstrap import Store
-from credo.store.rescore import RescoreSummary, rescore_store
+from credo.store.bulk_scoring import RescoreSummary, rescore_store
 
 __all__ = ["check_engine", "rescore"]
 

@@ -20,7 +20,7 @@ from credo.store.clock import utc_iso
 from credo.store.consent import consent_rows, set_consent
 from credo.store.decisions import decisions_about
 from credo.store.notices import notices_of
-from credo.store.scoring import current_state
+from credo.store.realtime_scoring import current_state
 from credo.store.subjects import ensure_subject, has_records
 
 __all__ = ["NOT_SCORED_MESSAGE", "SCORED_MESSAGE", "consent", "notices", "reports", "set_consent_of"]

@@ -24,9 +24,9 @@ from credo.store import clock
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
 from credo.store.keys import KeyRing
+from credo.store.realtime_scoring import rescore_subjects
 from credo.store.relying import RelyingParty, get_relying
 from credo.store.rulebooks import rulebook_at
-from credo.store.scoring import rescore_subjects
 from credo.store.subjects import stored_subjects
 
 __all__ = ["UnitOfWork", "audit_afterwards", "finish_together", "unit_of_work"]

@@ -3,7 +3,7 @@
 A state stored days (or years) ago is brought to today with every event dated
 the day its change happened, under the rulebook version, the disputes and
 the consent of that day (docs/changes.md). The walk in Python finds those
-days one subject at a time (:func:`credo.store.scoring.refresh_due`, for a
+days one subject at a time (:func:`credo.store.realtime_scoring.refresh_due`, for a
 few subjects); this finds them for many at once, in three steps.
 
 1. **Cuts.** Apart from linear decay, a subject's state can change only on a
@@ -36,7 +36,7 @@ few subjects); this finds them for many at once, in three steps.
 Consecutive states of each subject are compared in DuckDB; only the steps
 where being scored, the grade, the lists or the measures change come back to
 Python for :func:`credo.domain.changes.events_between`, dated the day scored.
-Today's state is scored as :func:`credo.store.rescore.rescore_many` does,
+Today's state is scored as :func:`credo.store.bulk_scoring.rescore_many` does,
 compared with the last day walked, and written.
 """
 
@@ -57,8 +57,7 @@ from credo.batch.sqltext import EPOCH, day_number, div_round_half_away_sql, lit
 from credo.domain.changes import events_between
 from credo.domain.consent import ConsentHistory
 from credo.domain.rulebook import Rulebook
-from credo.store.list_members import write_events
-from credo.store.rescore import (
+from credo.store.bulk_scoring import (
     StoredBooks,
     changed_states,
     changes,
@@ -69,6 +68,7 @@ from credo.store.rescore import (
     state_of,
     write_states,
 )
+from credo.store.list_members import write_events
 from credo.store.rulebooks import rulebook_at, versions_in_force
 
 __all__ = ["PAIRS_PER_RUN", "SPLIT", "catch_up_many"]

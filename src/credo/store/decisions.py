@@ -30,9 +30,9 @@ from credo.domain.decisions import answer_measure, find_measure
 from credo.domain.rulebook import Measure, Rulebook
 from credo.store.clock import utc_iso
 from credo.store.errors import ForbiddenError, NotFoundError
-from credo.store.lookup import SubjectSnapshot, last_change, records_mark
+from credo.store.realtime_scoring import current_state, is_exact
 from credo.store.relying import RelyingParty
-from credo.store.scoring import current_state, is_exact
+from credo.store.snapshots import SubjectSnapshot, last_change, records_mark
 from credo.store.tables import decisions
 
 __all__ = ["Decision", "decision_without_records", "decisions_about", "prepare_decision", "store_decisions"]

@@ -44,7 +44,7 @@ from credo.domain.outbound import (
 )
 from credo.domain.rulebook import Rulebook
 from credo.store.audit import AuditEntry
-from credo.store.bulk import dialect_insert
+from credo.store.bulk_io import dialect_insert
 from credo.store.chunks import chunks
 from credo.store.clock import as_utc
 from credo.store.errors import ConflictError, NotFoundError, StoreError

@@ -21,7 +21,7 @@ The whole input is read and checked in DuckDB before anything is written (a
 file that cannot be read is refused whole). Then it is stored in chunks of
 :data:`CHUNK_ROWS` rows; each chunk is ONE transaction that stores its records
 and quarantined rows AND rescores every subject it touched
-(:func:`credo.store.scoring.rescore_subjects`). A crash leaves whole chunks
+(:func:`credo.store.realtime_scoring.rescore_subjects`). A crash leaves whole chunks
 with their scores; re-running the same ingest finds them ``unchanged`` and
 completes the rest.
 
@@ -54,15 +54,15 @@ from credo.domain.identifiers import mask_raw_row
 from credo.domain.records import Reason
 from credo.store import clock
 from credo.store.bootstrap import Store
-from credo.store.bulk import insert_dicts, insert_select, placeholder, select_in
+from credo.store.bulk_io import insert_dicts, insert_select, placeholder, select_in
+from credo.store.bulk_scoring import FreshSubjects
 from credo.store.chunks import chunks
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
 from credo.store.moves import close_moved_disputes
 from credo.store.quarantine import SOURCE_NOT_CALLER, api_caller
-from credo.store.rescore import FreshSubjects
+from credo.store.realtime_scoring import rescore_subjects
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
-from credo.store.scoring import rescore_subjects
 from credo.store.sources import SOURCE_ID, Source, list_sources, source_allows
 from credo.store.tables import quarantine, records, subjects
 
@@ -98,7 +98,7 @@ CONTENT_HASH_SQL = f"""unhex(sha256(concat_ws(chr(31), 'credo-record-v1', source
 
 
 class Rescore(Protocol):
-    """Rescores subjects in the caller's transaction (:func:`credo.store.scoring.rescore_subjects`)."""
+    """Rescores subjects in the caller's transaction (:func:`credo.store.realtime_scoring.rescore_subjects`)."""
 
     def __call__(
         self, connection: Connection, subject_ids: Collection[int], today: dt.date, /, *, fresh: FreshSubjects | None

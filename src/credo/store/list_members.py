@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.store.bulk import driver_cursor, insert_dicts, placeholder
+from credo.store.bulk_io import driver_cursor, insert_dicts, placeholder
 from credo.store.chunks import chunks
 from credo.store.tables import list_members, outbox, subjects
 
@@ -37,7 +37,7 @@ LIST_EVENTS = ("list_entered", "list_left")
 def write_events(connection: Connection, events: Sequence[Mapping[str, Any]], *, bulk: bool = False) -> None:
     """Append ``events`` (outbox rows) to the outbox and keep ``list_members`` in step with their list events.
 
-    ``bulk``: through the driver (:func:`credo.store.bulk.insert_dicts`), for the many rows of a rescoring.
+    ``bulk``: through the driver (:func:`credo.store.bulk_io.insert_dicts`), for the many rows of a rescoring.
     """
     if not events:
         return

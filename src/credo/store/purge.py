@@ -33,9 +33,9 @@ from credo.domain.rulebook import Rulebook
 from credo.store import clock
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
-from credo.store.bulk import driver_cursor, insert_dicts, placeholder
+from credo.store.bulk_io import driver_cursor, insert_dicts, placeholder
 from credo.store.chunks import chunks
-from credo.store.daily import lapse_and_refresh
+from credo.store.daily_refresh import lapse_and_refresh
 from credo.store.keys import KeyRing
 from credo.store.rulebooks import rulebook_at
 from credo.store.tables import (

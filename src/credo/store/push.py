@@ -34,13 +34,13 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from credo.domain.records import FIELD_ORDER, DuplicateKeys, Reason, Record, has_control, parse_row
-from credo.store.bulk import placeholder, select_in
+from credo.store.bulk_io import placeholder, select_in
 from credo.store.errors import ForbiddenError, NotFoundError
 from credo.store.ingest import ensure_subjects
 from credo.store.keys import KeyRing
 from credo.store.moves import close_moved_disputes
 from credo.store.quarantine import SOURCE_NOT_CALLER, api_label, raw_json
-from credo.store.scoring import rescore_subjects
+from credo.store.realtime_scoring import rescore_subjects
 from credo.store.sources import Source, source_allows
 from credo.store.tables import quarantine, records
 

@@ -42,13 +42,13 @@ from credo.domain.rulebook import Rulebook
 from credo.domain.suppression import Suppression, suppressed_on, suppression_days
 from credo.rulebook_file import parse_rulebook
 from credo.store.bootstrap import utc_now
-from credo.store.bulk import dialect_insert
+from credo.store.bulk_io import dialect_insert
+from credo.store.bulk_scoring import FreshSubjects, rescore_many
 from credo.store.catchup import catch_up_many
 from credo.store.chunks import chunks
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
 from credo.store.list_members import write_events
-from credo.store.rescore import FreshSubjects, rescore_many
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
 from credo.store.scoring_policy import DEFAULT_POLICY, ScoringPolicy
 from credo.store.states import decode_state
@@ -201,7 +201,7 @@ def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> di
     dispute: :mod:`credo.store.moves`). One query
     per :data:`~credo.store.chunks.IN_LIST` subjects; every scoring path passes the keys to the
     domain functions (the bulk paths read records without them,
-    :func:`credo.store.rescore.load_tables`).
+    :func:`credo.store.bulk_scoring.load_tables`).
     """
     found: dict[int, set[RecordKey]] = {}
     for chunk in chunks(list(subject_ids)):
