@@ -57,7 +57,6 @@ from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import score_only
 from credo.engines import EngineError, Gap, ScoringEngine
 from credo.engines.base import STORE_INPUTS
-from credo.rulebook_file import parse_rulebook
 from credo.store import clock
 from credo.store.bootstrap import Store
 from credo.store.bulk_io import driver_cursor, insert_select
@@ -65,17 +64,16 @@ from credo.store.chunks import chunks
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
 from credo.store.list_members import write_events
-from credo.store.rulebooks import rulebook_at
+from credo.store.rulebooks import Versions, rulebook_at
 from credo.store.sqlite_read import fetch_arrow, read_in_parallel
 from credo.store.states import decode_state
 from credo.store.suppression import day_sql, periods_sql
-from credo.store.tables import consents, current_scores, rulebook_versions
+from credo.store.tables import consents, current_scores
 
 __all__ = [
     "RECORDS_COLUMNS",
     "FreshSubjects",
     "RescoreSummary",
-    "StoredBooks",
     "changed_states",
     "changes",
     "consent_of",
@@ -396,22 +394,6 @@ def state_of(row: Sequence[Any], version: str, as_of: dt.date) -> ScoreState:
     return decode_state(score, grade, dims, lists, measures, version, as_of)
 
 
-class StoredBooks:
-    """Earlier rulebook versions, for events about lists and measures a new version dropped."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.parsed: dict[str, Rulebook | None] = {}
-
-    def get(self, version: str) -> Rulebook | None:
-        if version not in self.parsed:
-            content = self.connection.execute(
-                sa.select(rulebook_versions.c.content).where(rulebook_versions.c.version == version)
-            ).scalar()
-            self.parsed[version] = None if content is None else parse_rulebook(content, version).rulebook
-        return self.parsed[version]
-
-
 # -- writing --------------------------------------------------------------------------------------
 
 
@@ -529,12 +511,12 @@ def changes(
     now: dt.datetime,
 ) -> tuple[int, list[dict[str, Any]]]:
     """After :func:`score_tables`: subjects whose state changed, and the outbox rows of their events."""
-    books = StoredBooks(connection)
+    books = Versions(connection)
     events: list[dict[str, Any]] = []
     changed = 0
     for subject_id, before, after in changed_states(con, version, as_of):
         changed += 1
-        previous = books.get(before.rulebook_version) if before and before.rulebook_version != version else None
+        previous = books.previous(before.rulebook_version) if before and before.rulebook_version != version else None
         for event in events_between(book, before, after, previous_book=previous):
             events.append(
                 {

@@ -58,7 +58,6 @@ from credo.domain.changes import events_between
 from credo.domain.consent import ConsentHistory
 from credo.domain.rulebook import Rulebook
 from credo.store.bulk_scoring import (
-    StoredBooks,
     changed_states,
     changes,
     consent_of,
@@ -69,7 +68,7 @@ from credo.store.bulk_scoring import (
     write_states,
 )
 from credo.store.list_members import write_events
-from credo.store.rulebooks import rulebook_at, versions_in_force
+from credo.store.rulebooks import Versions, rulebook_at, versions_in_force
 
 __all__ = ["PAIRS_PER_RUN", "SPLIT", "catch_up_many"]
 
@@ -358,7 +357,7 @@ class _Walk:
 
     # -- events ----------------------------------------------------------------------------------
 
-    def events(self, books: StoredBooks, now: dt.datetime) -> list[dict[str, Any]]:
+    def events(self, books: Versions, now: dt.datetime) -> list[dict[str, Any]]:
         """The outbox rows of every change walked through, dated the day scored; ``last_walked`` is left behind."""
         con = self.con
         con.execute(
@@ -385,7 +384,7 @@ class _Walk:
         for row in rows:
             day = EPOCH + dt.timedelta(days=int(row[1]))
             after, before = state_of(row[3:8], row[2], day), state_of(row[9:14], row[8], day - _DAY)
-            previous = books.get(row[8]) if row[8] != row[2] else None
+            previous = books.previous(row[8]) if row[8] != row[2] else None
             for event in events_between(in_force[row[2]], before, after, previous_book=previous):
                 found.append(
                     {
@@ -443,7 +442,7 @@ def catch_up_many(
         walk = _Walk(con, _timeline(connection, first, today - _DAY), consent, today)
         walk.prepare(stale)
         walk.walk()
-        events = walk.events(StoredBooks(connection), now)
+        events = walk.events(Versions(connection), now)
         version, book = rulebook_at(connection, today)
         _view(con, "store_subjects", "SELECT * FROM subjects_now")
         _view(con, "store_records", "SELECT * FROM records_now")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,7 +40,6 @@ from credo.domain.consent import ConsentHistory
 from credo.domain.records import Record, RecordKey
 from credo.domain.rulebook import Rulebook
 from credo.domain.suppression import Suppression, suppressed_on, suppression_days
-from credo.rulebook_file import parse_rulebook
 from credo.store.bootstrap import utc_now
 from credo.store.bulk_io import dialect_insert
 from credo.store.bulk_scoring import FreshSubjects, rescore_many
@@ -49,7 +48,7 @@ from credo.store.chunks import chunks
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
 from credo.store.list_members import write_events
-from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
+from credo.store.rulebooks import NoActiveRulebookError, Versions, rulebook_at
 from credo.store.scoring_policy import DEFAULT_POLICY, ScoringPolicy
 from credo.store.states import decode_state
 from credo.store.suppression import suppression_periods
@@ -58,7 +57,6 @@ from credo.store.tables import (
     disputes,
     records,
     rulebook_activations,
-    rulebook_versions,
     subjects,
 )
 
@@ -90,27 +88,6 @@ class RescoreOutcome:
 
     def __add__(self, other: RescoreOutcome) -> RescoreOutcome:
         return RescoreOutcome(self.subjects + other.subjects, self.changed + other.changed, self.events + other.events)
-
-
-@dataclass
-class _Books:
-    """Rulebooks by version, parsed once per call."""
-
-    connection: Connection
-    parsed: dict[str, Rulebook] = field(default_factory=dict)
-
-    def get(self, version: str) -> Rulebook:
-        if version not in self.parsed:
-            content = self.connection.execute(
-                sa.select(rulebook_versions.c.content).where(rulebook_versions.c.version == version)
-            ).scalar()
-            if content is None:
-                raise StoreError(f"rulebook version {version} is not published")
-            loaded = parse_rulebook(content, f"rulebook version {version}")
-            if loaded.rulebook is None:
-                raise StoreError(f"stored rulebook version {version} no longer passes the checker")
-            self.parsed[version] = loaded.rulebook
-        return self.parsed[version]
 
 
 def _in_force(connection: Connection, today: dt.date) -> tuple[str, Rulebook]:
@@ -275,7 +252,7 @@ def _version_on(stored_version: str, switches: list[_Switch], day: dt.date) -> s
 
 
 def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
-    books: _Books,
+    books: Versions,
     switches: list[_Switch],
     stored: ScoreState,
     sid: str,
@@ -351,7 +328,7 @@ def _rescore(
     if not ids:
         return RescoreOutcome()
     version, book = _in_force(connection, today)
-    books = _Books(connection, {version: book})
+    books = Versions(connection, {version: book})
     loaded = load_subject_records(connection, ids)
     missing = [sid for sid in ids if sid not in loaded]
     if missing:

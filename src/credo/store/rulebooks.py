@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "Activation",
     "NoActiveRulebookError",
     "PublishedVersion",
+    "Versions",
     "activate",
     "categories_known",
     "list_versions",
@@ -184,6 +186,35 @@ def categories_known(connection: Connection, today: dt.date | None) -> set[str] 
         known.update(c for lst in book.lists for c in lst.enter_when.categories or ())
         known.update(entry.category for entry in book.catalogue or ())
     return known
+
+
+class Versions:
+    """Published rulebook versions by name: each read at most once per use, parsed at most once per process.
+
+    The one rulebook cache: :func:`_parsed` keeps what was parsed (by version and text, so two stores in one
+    process cannot mix), and this keeps a use (a rescoring, a refresh) from reading a version twice.
+    :meth:`get` is for a version the caller must score with (not published: ``StoreError``);
+    :meth:`previous` for an earlier state's version, which events about dropped lists and measures may use
+    (not published: None).
+    """
+
+    def __init__(self, connection: Connection, known: Mapping[str, Rulebook] | None = None) -> None:
+        self.connection = connection
+        self.found: dict[str, Rulebook | None] = dict(known or {})
+
+    def previous(self, version: str) -> Rulebook | None:
+        if version not in self.found:
+            content = self.connection.execute(
+                sa.select(rulebook_versions.c.content).where(rulebook_versions.c.version == version)
+            ).scalar()
+            self.found[version] = None if content is None else _parsed(version, content)
+        return self.found[version]
+
+    def get(self, version: str) -> Rulebook:
+        book = self.previous(version)
+        if book is None:
+            raise StoreError(f"rulebook version {version} is not published")
+        return book
 
 
 @functools.lru_cache(maxsize=32)
