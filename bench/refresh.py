@@ -14,7 +14,7 @@ date at that day, in this process, one after the other:
 
 - ``credo rescore`` (:func:`credo.store.bulk_scoring.rescore_store`): the baseline,
   every subject scored once, every event dated that day;
-- ``credo refresh`` (:func:`credo.store.daily_refresh.lapse_and_refresh`, as the
+- ``credo refresh`` (:func:`credo.services.daily_refresh.lapse_and_refresh`, as the
   command runs it): the overdue dispute decided, every stale subject walked
   through the missed days with each event dated the day it happened.
 
@@ -40,11 +40,11 @@ import sqlalchemy as sa
 
 from credo.demo import DEMO_AS_OF, demo_rulebook_text, generate_town
 from credo.demo.store_load import load_town
+from credo.services.daily_refresh import lapse_and_refresh
+from credo.services.realtime_scoring import rescore_subjects
 from credo.store.bootstrap import Store, open_store
 from credo.store.bulk_scoring import rescore_store
-from credo.store.daily_refresh import lapse_and_refresh
 from credo.store.disputes import open_dispute
-from credo.store.realtime_scoring import rescore_subjects
 from credo.store.rulebooks import rulebook_at
 from credo.store.tables import records
 

@@ -24,7 +24,7 @@ from credo.cli.app import app
 from credo.store.audit import verify
 from credo.store.bootstrap import Store
 from credo.store.disputes import open_dispute
-from credo.store.realtime_scoring import rulebook_at
+from credo.store.rulebooks import rulebook_at
 from credo.store.tables import audit_log, deliveries, disputes, metadata, store_meta, subjects
 from tests.batchio import write_records
 from tests.conftest import Backend

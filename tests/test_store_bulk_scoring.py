@@ -18,13 +18,13 @@ from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
 from credo.domain.suppression import Suppression, suppressed_on
 from credo.rulebook_file import parse_rulebook
-from credo.store import realtime_scoring
+from credo.services import realtime_scoring
+from credo.services.daily_refresh import lapse_and_refresh
+from credo.services.realtime_scoring import RescoreOutcome, refresh_due, rescore_subjects
+from credo.services.scoring_policy import ScoringPolicy
 from credo.store.bootstrap import Store, init_store
-from credo.store.daily_refresh import lapse_and_refresh
 from credo.store.disputes import open_dispute
-from credo.store.realtime_scoring import RescoreOutcome, refresh_due, rescore_subjects
 from credo.store.rulebooks import activate, publish, rulebook_at
-from credo.store.scoring_policy import ScoringPolicy
 from credo.store.subjects import ensure_subject
 from credo.store.tables import (
     consents,

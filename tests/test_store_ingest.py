@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from credo.batch.reader import InputError
 from credo.domain.identifiers import IdProblem, make_resident_id
 from credo.domain.records import Reason
+from credo.services.realtime_scoring import rescore_subjects
+from credo.services.scoring_policy import ScoringPolicy
 from credo.store.bootstrap import Store
 from credo.store.errors import StoreError
 from credo.store.ingest import SOURCE_MISMATCH, ingest_path, retry_quarantine
 from credo.store.quarantine import raw_row
-from credo.store.realtime_scoring import rescore_subjects
 from credo.store.rulebooks import activate, publish
-from credo.store.scoring_policy import ScoringPolicy
 from credo.store.sources import add_source
 from credo.store.subjects import find_subject
 from credo.store.tables import current_scores, quarantine, records, subjects
@@ -263,7 +263,7 @@ def test_quarantine_json_masks(ready: Store, tmp_path: Path) -> None:
 
 
 def test_a_crash_between_chunks_leaves_whole_chunks_and_a_rerun_completes(ready: Store, tmp_path: Path) -> None:
-    from credo.store.realtime_scoring import rescore_subjects
+    from credo.services.realtime_scoring import rescore_subjects
 
     # Every record in several versions; each of the 7 records is another person's, so chunks are several.
     people = [make_resident_id("110101", dt.date(1990, 1, 1), n) for n in range(7)]

@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 
 from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
+from credo.services.realtime_scoring import rescore_subjects
 from credo.store.bootstrap import Store
 from credo.store.ingest import ingest_path
-from credo.store.push import content_hash, push_records
+from credo.store.push import content_hash, store_pushed
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source, get_source
 from credo.store.tables import quarantine, records
@@ -80,9 +81,10 @@ def _push_all(store: Store, parts: list[list[dict[str, Any]]]) -> None:
             with store.begin() as connection:
                 caller = get_source(connection, source)
                 assert caller is not None
-                results = push_records(
+                results, touched = store_pushed(
                     connection, store.keys(connection), caller, mine, today=TODAY, now=NOW, push_id=str(uuid.uuid4())
                 )
+                rescore_subjects(connection, sorted(touched), TODAY, now=NOW)  # as a push's unit of work does
             assert all(r.outcome != "rejected" for r in results), [r.reason for r in results]
 
 

@@ -24,10 +24,10 @@ from credo.domain.records import Record, parse_row
 from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import latest_versions
 from credo.engines import Gap
+from credo.services.realtime_scoring import rescore_subjects
 from credo.store.bootstrap import Store, init_store, open_store
 from credo.store.bulk_scoring import load_tables, rescore_store, score_tables
 from credo.store.errors import StoreError
-from credo.store.realtime_scoring import rescore_subjects
 from credo.store.tables import current_scores, outbox, subjects
 from tests.conftest import Backend
 from tests.engines import every_engine

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from credo.services.realtime_scoring import RescoreOutcome, current_state, refresh_due, rescore_subjects
+from credo.services.scoring_policy import ScoringPolicy
 from credo.store.bootstrap import Store
-from credo.store.realtime_scoring import RescoreOutcome, current_state, refresh_due, rescore_subjects, stored_state
 from credo.store.rulebooks import NoActiveRulebookError, activate, publish
-from credo.store.scoring_policy import ScoringPolicy
+from credo.store.states import stored_state
 from credo.store.subjects import ensure_subject
 from credo.store.tables import current_scores, outbox
 from tests.storedata import NOW, V2_YAML, add_record, prepare

@@ -25,8 +25,7 @@ from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store, init_store
 from credo.store.errors import StoreError
 from credo.store.ingest import IngestSummary, ingest_path
-from credo.store.realtime_scoring import version_at
-from credo.store.rulebooks import activate, publish
+from credo.store.rulebooks import activate, publish, version_at
 from credo.store.sources import add_source, list_sources
 from credo.store.tables import current_scores, outbox, subjects
 

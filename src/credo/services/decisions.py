@@ -8,19 +8,32 @@ state up to date first, in a transaction of its own. Either way the answer is gi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import uuid
+from dataclasses import dataclass, replace
 
-from credo.domain.rulebook import Rulebook
+from sqlalchemy import Connection
+
+from credo.domain.changes import ScoreState, score_state
+from credo.domain.decisions import answer_measure, find_measure
+from credo.domain.rulebook import Measure, Rulebook
 from credo.services.identify import snapshots, valid_kinds
+from credo.services.realtime_scoring import current_state, is_exact
 from credo.services.unit_of_work import UnitOfWork
 from credo.store.audit import AuditEntry
-from credo.store.decisions import Decision, decision_without_records, prepare_decision, store_decisions
-from credo.store.errors import ConflictError, ForbiddenError
-from credo.store.realtime_scoring import is_exact
+from credo.store.decisions import Decision, store_decisions
+from credo.store.errors import ConflictError, ForbiddenError, NotFoundError
 from credo.store.relying import RelyingParty
-from credo.store.snapshots import SubjectSnapshot
+from credo.store.snapshots import SubjectSnapshot, last_change, records_mark
 
-__all__ = ["Question", "answer_after_rescoring", "answer_if_exact", "record"]
+__all__ = [
+    "Question",
+    "answer_after_rescoring",
+    "answer_if_exact",
+    "decision_without_records",
+    "prepare_decision",
+    "record",
+]
 
 
 @dataclass(frozen=True)
@@ -95,3 +108,88 @@ def _look_up(uow: UnitOfWork, question: Question) -> tuple[RelyingParty, Subject
             "the identifier names both a person and an organisation: add kind=person or kind=organization"
         )
     return party, found[0], book
+
+
+# -- making an answer ------------------------------------------------------------------------------
+
+
+def prepare_decision(
+    connection: Connection,
+    party: RelyingParty,
+    book: Rulebook,
+    *,
+    measure_id: str,
+    subject: SubjectSnapshot,
+    today: dt.date,
+) -> Decision:
+    """Answer ``party``'s question about a subject (found by keyed hash); raise if it may not ask.
+
+    The subject's stored state is used as read when it is exact today;
+    otherwise it is brought up to date first (:func:`current_state`, which
+    writes in the caller's transaction).
+    """
+    measure = _allowed(party, book, measure_id)
+    state, mark = subject.state, subject.records_mark
+    if state is None or not is_exact(state, subject.next_change, book.version, today):
+        state = current_state(connection, subject.subject_id, today)
+        mark = records_mark(connection)
+    decision = _decide(party, book, measure, subject_id=subject.subject_id, state=state, mark=mark)
+    since = last_change(connection, subject.subject_id, "measure", measure.id, now_on=decision.applies)
+    return replace(decision, since=since)
+
+
+def decision_without_records(
+    party: RelyingParty, book: Rulebook, *, measure_id: str, kind: str, today: dt.date
+) -> Decision:
+    """The answer about a subject Credo holds nothing about: the answer for a subject of ``kind`` with no records.
+
+    So a relying party cannot tell who is in the store from the answers
+    (ADR 0008). Computed from the rulebook alone; nothing is stored about the
+    subject, and the decision is kept without one (``subject_id`` None).
+    """
+    measure = _allowed(party, book, measure_id)
+    return _decide(party, book, measure, subject_id=None, state=score_state(book, "", kind, [], today), mark=None)
+
+
+def _allowed(party: RelyingParty, book: Rulebook, measure_id: str) -> Measure:
+    """The measure ``party`` asks about; raise if it may not ask, or the rulebook in force defines none."""
+    if not party.enabled:
+        raise ForbiddenError(f"relying party {party.id} is disabled")
+    if measure_id not in party.measures:
+        raise ForbiddenError(f"relying party {party.id} is not registered for measure {measure_id}")
+    measure = find_measure(book, measure_id)
+    if measure is None:
+        raise NotFoundError(f"the rulebook in force ({book.version}) defines no measure {measure_id}")
+    return measure
+
+
+def _decide(
+    party: RelyingParty,
+    book: Rulebook,
+    measure: Measure,
+    *,
+    subject_id: int | None,
+    state: ScoreState,
+    mark: int | None,
+) -> Decision:
+    answer = answer_measure(book, measure, state)
+    explanation = {
+        "state": state.to_json(),
+        "trigger": answer.trigger,
+        "reason": answer.reason,
+        "records_up_to": mark,  # None: no records (a subject Credo holds nothing about)
+    }
+    return Decision(
+        decision_id=str(uuid.uuid4()),
+        relying_id=party.id,
+        subject_id=subject_id,
+        measure=measure.id,
+        kind=measure.kind,
+        applies=answer.applies,
+        reason=answer.reason,
+        legal_basis=answer.legal_basis,
+        since=None,  # the day it last changed, from the store's events (prepare_decision); never for no records
+        rulebook_version=state.rulebook_version,
+        as_of=state.as_of,
+        explanation=explanation,
+    )

@@ -3,7 +3,7 @@ stored score kept current (``credo refresh``).
 
 A subject is found by its keyed hash under each kind its identifier is valid for (a string can in principle
 be both a resident number and a USCC). Without a date, the answer is the stored current state, brought up
-to date first if it is no longer exact (:func:`credo.store.realtime_scoring.current_state`); with a date, it is
+to date first if it is no longer exact (:func:`credo.services.realtime_scoring.current_state`); with a date, it is
 recomputed from the stored records under the rulebook in force on that date, and nothing is written but the
 audit entry of the read. Messages never contain the identifier.
 """
@@ -21,13 +21,14 @@ from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import explain as explain_records
 from credo.errors import SubjectNotInStore
 from credo.services.actor import Actor, operation
+from credo.services.daily_refresh import Daily, lapse_and_refresh
 from credo.services.identify import valid_kinds
+from credo.services.realtime_scoring import current_state
 from credo.services.unit_of_work import UnitOfWork
 from credo.store.audit import AuditEntry
 from credo.store.consent import consent_histories
-from credo.store.daily_refresh import Daily, lapse_and_refresh
-from credo.store.realtime_scoring import current_state, load_subject_records, suppressed_records
 from credo.store.rulebooks import rulebook_at
+from credo.store.scoring_inputs import load_subject_records, suppressed_records
 from credo.store.subjects import stored_subjects
 
 __all__ = ["Explained", "Reader", "SubjectNotInStore", "SubjectScore", "explain", "explained", "refresh", "score"]

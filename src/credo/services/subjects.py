@@ -13,6 +13,7 @@ from typing import Any
 
 from credo.domain.consent import ConsentHistory, asks_consent, consent_on, is_scored
 from credo.domain.rulebook import Rulebook
+from credo.services.realtime_scoring import current_state
 from credo.services.scores import explained
 from credo.services.unit_of_work import UnitOfWork
 from credo.store.audit import AuditEntry, entries_about
@@ -20,7 +21,6 @@ from credo.store.clock import utc_iso
 from credo.store.consent import consent_rows, set_consent
 from credo.store.decisions import decisions_about
 from credo.store.notices import notices_of
-from credo.store.realtime_scoring import current_state
 from credo.store.subjects import ensure_subject, has_records
 
 __all__ = ["NOT_SCORED_MESSAGE", "SCORED_MESSAGE", "consent", "notices", "reports", "set_consent_of"]

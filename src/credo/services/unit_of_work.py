@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from credo.domain.rulebook import Rulebook
+from credo.services.realtime_scoring import rescore_subjects
 from credo.store import clock
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
 from credo.store.keys import KeyRing
-from credo.store.realtime_scoring import rescore_subjects
 from credo.store.relying import RelyingParty, get_relying
 from credo.store.rulebooks import rulebook_at
 from credo.store.subjects import stored_subjects

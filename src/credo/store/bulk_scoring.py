@@ -1,6 +1,6 @@
 """Whole-store rescoring (``credo rescore``): the batch plan over the stored records, results written in bulk.
 
-Real-time scoring (:mod:`credo.store.realtime_scoring`) rescores the subjects a
+Real-time scoring (:mod:`credo.services.realtime_scoring`) rescores the subjects a
 chunk of records touches; this rescores every subject at once, for a new
 rulebook version, a repair, or a check that the real-time path kept up.
 
@@ -21,7 +21,7 @@ rulebook version, a repair, or a check that the real-time path kept up.
    ``executemany``.
 
 Real-time scoring of many subjects (:func:`rescore_many`, called by
-:func:`credo.store.realtime_scoring.rescore_subjects` for an ingestion chunk) runs the
+:func:`credo.services.realtime_scoring.rescore_subjects` for an ingestion chunk) runs the
 same steps on those subjects only, in the caller's transaction.
 
 Everything runs in one transaction that keeps writers out (SQLite ``BEGIN
@@ -166,7 +166,7 @@ def default_today(store: Store) -> dt.date:
 
 
 # The condition, on a disputes row ``d``, under which its record takes no part in scoring (as in
-# credo.store.realtime_scoring.suppressed_records): under an open dispute that suspends it, or removed by one, of the
+# credo.store.scoring_inputs.suppressed_records): under an open dispute that suspends it, or removed by one, of the
 # subject that holds it.
 SUPPRESSED_SQL = "((d.state = 'open' AND d.suspends) OR d.outcome IN ('removed', 'granted'))"
 
@@ -184,7 +184,7 @@ def _queries(dialect: str) -> dict[str, str]:
     return {
         "subjects": "SELECT id, CASE WHEN kind = 'person' THEN 0 ELSE 1 END FROM subjects",
         # Withdrawn records count for nothing and move nothing: only the latest active versions travel.
-        # ... and none that due process takes out (credo.store.realtime_scoring.suppressed_records says which).
+        # ... and none that due process takes out (credo.store.scoring_inputs.suppressed_records says which).
         "records": f"""SELECT subject_id, source_id, record_id, category, {day_sql("occurred_on", dialect)},
                               {day_sql("resolved_on", dialect)}, amount
                        FROM records WHERE is_latest AND status = 'active'
@@ -565,7 +565,7 @@ def write_states(
 
     With ``only_changed``, a subject whose stored row already holds the same
     state and ``next_change`` (stored for an earlier or the same day) is left
-    as it is: still exact (:func:`credo.store.realtime_scoring.is_exact`). Only for a
+    as it is: still exact (:func:`credo.services.realtime_scoring.is_exact`). Only for a
     whole-store rescore: there the records are those the stored states were
     computed from, since every change of records rescored its subjects.
     """
@@ -600,7 +600,7 @@ def rescore_many(
     The subjects' latest active records and stored states go to DuckDB as
     Arrow, the store-mode batch plan scores them (``next_change``
     conservative), and the states are upserted in bulk; events only for the
-    subjects whose state changed. :func:`credo.store.realtime_scoring.rescore_subjects`
+    subjects whose state changed. :func:`credo.services.realtime_scoring.rescore_subjects`
     calls it for large sets.
     """
     con = connect()

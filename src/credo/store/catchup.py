@@ -3,7 +3,7 @@
 A state stored days (or years) ago is brought to today with every event dated
 the day its change happened, under the rulebook version, the disputes and
 the consent of that day (docs/changes.md). The walk in Python finds those
-days one subject at a time (:func:`credo.store.realtime_scoring.refresh_due`, for a
+days one subject at a time (:func:`credo.services.realtime_scoring.refresh_due`, for a
 few subjects); this finds them for many at once, in three steps.
 
 1. **Cuts.** Apart from linear decay, a subject's state can change only on a

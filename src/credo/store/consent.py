@@ -4,7 +4,7 @@ Rows are history, never updated: each says a person gave (``given``) or
 withdrew consent on a day (``on``), written at ``at``. What holds on a day is
 :func:`credo.domain.consent.consent_on` over the rows in id order. Every
 scoring path reads :func:`consent_histories` beside
-:func:`credo.store.realtime_scoring.suppressed_records` and hands it to the domain
+:func:`credo.store.scoring_inputs.suppressed_records` and hands it to the domain
 (docs/due-process.md, "Consent").
 """
 

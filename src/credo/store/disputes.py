@@ -19,7 +19,7 @@ rescoring they call for, are :mod:`credo.services.disputes`.
   subject; the dispute is closed, and acts on the new holder in no way.
 
 The caller rescores the subject in the same transaction (the functions
-return the subjects to rescore); :func:`credo.store.realtime_scoring.suppressed_records`
+return the subjects to rescore); :func:`credo.store.scoring_inputs.suppressed_records`
 is what every scoring path leaves out.
 """
 

@@ -21,7 +21,7 @@ The whole input is read and checked in DuckDB before anything is written (a
 file that cannot be read is refused whole). Then it is stored in chunks of
 :data:`CHUNK_ROWS` rows; each chunk is ONE transaction that stores its records
 and quarantined rows AND rescores every subject it touched
-(:func:`credo.store.realtime_scoring.rescore_subjects`). A crash leaves whole chunks
+(:func:`credo.services.realtime_scoring.rescore_subjects`). A crash leaves whole chunks
 with their scores; re-running the same ingest finds them ``unchanged`` and
 completes the rest.
 
@@ -52,19 +52,20 @@ from credo.batch.sqltext import EPOCH_SQL, lit
 from credo.batch.validation import checked_sql, identifier_problem_sql
 from credo.domain.identifiers import mask_raw_row
 from credo.domain.records import Reason
+from credo.services.realtime_scoring import rescore_subjects
 from credo.store import clock
 from credo.store.bootstrap import Store
-from credo.store.bulk_io import insert_dicts, insert_select, placeholder, select_in
+from credo.store.bulk_io import insert_select, placeholder, select_in
 from credo.store.bulk_scoring import FreshSubjects
 from credo.store.chunks import chunks
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
 from credo.store.moves import close_moved_disputes
 from credo.store.quarantine import SOURCE_NOT_CALLER, api_caller
-from credo.store.realtime_scoring import rescore_subjects
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
 from credo.store.sources import SOURCE_ID, Source, list_sources, source_allows
-from credo.store.tables import quarantine, records, subjects
+from credo.store.subjects import ensure_subjects
+from credo.store.tables import quarantine, records
 
 __all__ = [
     "CHUNK_ROWS",
@@ -74,7 +75,6 @@ __all__ = [
     "QuarantineEntry",
     "Rescore",
     "RetrySummary",
-    "ensure_subjects",
     "ingest_path",
     "quarantine_entries",
     "retry_quarantine",
@@ -98,7 +98,7 @@ CONTENT_HASH_SQL = f"""unhex(sha256(concat_ws(chr(31), 'credo-record-v1', source
 
 
 class Rescore(Protocol):
-    """Rescores subjects in the caller's transaction (:func:`credo.store.realtime_scoring.rescore_subjects`)."""
+    """Rescores subjects in the caller's transaction (:func:`credo.services.realtime_scoring.rescore_subjects`)."""
 
     def __call__(
         self, connection: Connection, subject_ids: Collection[int], today: dt.date, /, *, fresh: FreshSubjects | None
@@ -167,41 +167,6 @@ def _default_rescore() -> Rescore:
 def store_today(store: Store) -> dt.date:
     """Today for real-time scoring (:func:`credo.store.clock.today`: ``CREDO_TODAY`` or the UTC date)."""
     return clock.today(store.environ)
-
-
-def _lookup_subjects(connection: Connection, keys: Sequence[bytes]) -> dict[bytes, int]:
-    rows = select_in(connection, "SELECT subject_key, id FROM subjects", "subject_key", keys)
-    return {bytes(k): int(i) for k, i in rows}
-
-
-def ensure_subjects(
-    connection: Connection, ring: KeyRing, pairs: Sequence[tuple[str, str]], now: dt.datetime
-) -> tuple[list[int], frozenset[int]]:
-    """The surrogate ids of (identifier, kind) pairs, creating the missing subjects in bulk; and those created.
-
-    The bulk twin of :func:`credo.store.subjects.ensure_subject`: the same
-    keyed hash and encryption, one lookup per :data:`~credo.store.chunks.IN_LIST` keys and one
-    multi-row insert for the new subjects.
-    """
-    keys = [ring.subject_key(identifier, kind) for identifier, kind in pairs]
-    found = _lookup_subjects(connection, keys)
-    new: dict[bytes, dict[str, Any]] = {}
-    for key, (identifier, kind) in zip(keys, pairs, strict=True):
-        if key not in found and key not in new:
-            new[key] = {
-                "subject_key": key,
-                "kind": kind,
-                "identifier_enc": ring.encrypt(identifier.encode()),
-                "key_version": ring.current,
-                "created_at": now,
-            }
-    created: frozenset[int] = frozenset()
-    if new:
-        insert_dicts(connection, subjects, list(new.values()))
-        made = _lookup_subjects(connection, list(new))
-        found.update(made)
-        created = frozenset(made.values())
-    return [found[key] for key in keys], created
 
 
 def _raw_json(raw: Mapping[str, object]) -> str:

@@ -11,7 +11,7 @@ held against it, so when the record moves:
 * a dispute's effect (an open dispute's suspension, a ``removed`` or
   ``granted`` decision, an ``upheld`` that stops a later dispute suspending)
   acts only while the subject who disputed holds the record
-  (:func:`credo.store.realtime_scoring.suppressed_records`), never on the new holder,
+  (:func:`credo.store.scoring_inputs.suppressed_records`), never on the new holder,
   who may dispute the record afresh.
 
 Every path that stores a new version with another subject calls

@@ -35,7 +35,6 @@ from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store
 from credo.store.bulk_io import driver_cursor, insert_dicts, placeholder
 from credo.store.chunks import chunks
-from credo.store.daily_refresh import lapse_and_refresh
 from credo.store.keys import KeyRing
 from credo.store.rulebooks import rulebook_at
 from credo.store.tables import (
@@ -58,6 +57,9 @@ ACTION = "records.purge"
 FETCH = 100_000  # rows per fetch of the candidates
 
 Progress = Callable[[str], None]
+# What runs first in the purge's transaction, as the daily refresh does (:func:`credo.services.retention.purge`
+# passes it: lapse overdue disputes, then refresh stale states); the audit entries it returns go with the purge's.
+Before = Callable[[Connection, dt.date], Sequence[AuditEntry]]
 
 _KEYS = sa.Table(
     "credo_purge_keys",
@@ -278,11 +280,15 @@ def purge(
     store: Store,
     *,
     actor: str,
+    before: Before,
     dry_run: bool = False,
     today: dt.date | None = None,
     progress: Progress | None = None,
 ) -> PurgeReport:
-    """Purge (or with ``dry_run`` only count) the records past retention at ``today``; audited as ``actor``."""
+    """Purge (or with ``dry_run`` only count) the records past retention at ``today``; audited as ``actor``.
+
+    ``before`` runs first (not for a dry run), in the same transaction: see :data:`Before`.
+    """
     say = progress or (lambda _phase: None)
     day = today or clock.today(store.environ)
     started = time.perf_counter()
@@ -293,11 +299,11 @@ def purge(
         if book.retention is None:
             return PurgeReport(day, version, None, dry_run, seconds=time.perf_counter() - started)
         keep_for = book.retention.keep_for
-        daily = None
+        first: Sequence[AuditEntry] = ()
         if not dry_run:
             # As the daily refresh, first: overdue disputes decided for their subjects (their records may then
             # go), and events of stale states dated from the records that are still there.
-            daily = lapse_and_refresh(connection, day, actor, store.clock())
+            first = before(connection, day)
         found = _find_due(connection, _books(connection, day, book), keep_for, day, say)
         say("finding the subjects left with no record")
         _KEYS.create(connection)
@@ -324,5 +330,5 @@ def purge(
         )  # fmt: skip
         if not dry_run:
             entry = AuditEntry("operator", actor, ACTION, "retention", None, report.audit_detail())
-            append(connection, [*(daily.entries if daily else ()), entry], store.clock())
+            append(connection, [*first, entry], store.clock())
     return report

@@ -16,7 +16,7 @@ answered in milliseconds, so it does not start the DuckDB pipeline of
   once (:meth:`credo.store.ingest._Pipeline._classify`);
 * a rejected record is kept in the quarantine with its reason, its place in
   the push (``file`` is ``api:SOURCE:PUSH_ID``) and its content encrypted;
-* every subject touched is rescored in the same transaction.
+* every subject touched is returned, for the caller to rescore in the same transaction.
 
 A property test pushes the same records through both paths and compares
 the stores.
@@ -36,12 +36,11 @@ from sqlalchemy import Connection
 from credo.domain.records import FIELD_ORDER, DuplicateKeys, Reason, Record, has_control, parse_row
 from credo.store.bulk_io import placeholder, select_in
 from credo.store.errors import ForbiddenError, NotFoundError
-from credo.store.ingest import ensure_subjects
 from credo.store.keys import KeyRing
 from credo.store.moves import close_moved_disputes
 from credo.store.quarantine import SOURCE_NOT_CALLER, api_label, raw_json
-from credo.store.realtime_scoring import rescore_subjects
 from credo.store.sources import Source, source_allows
+from credo.store.subjects import ensure_subjects
 from credo.store.tables import quarantine, records
 
 __all__ = [
@@ -50,7 +49,6 @@ __all__ = [
     "SOURCE_NOT_CALLER",
     "PushResult",
     "content_hash",
-    "push_records",
     "store_pushed",
     "supersede",
     "withdraw_record",
@@ -166,23 +164,6 @@ def _unchanged_prefix(
         if all(history.get(stored - k + 1 + j) == hashes[j] for j in range(k)):
             best = k
     return best
-
-
-def push_records(
-    connection: Connection,
-    ring: KeyRing,
-    caller: Source,
-    rows: Sequence[object],
-    *,
-    today: dt.date,
-    now: dt.datetime,
-    push_id: str,
-) -> list[PushResult]:
-    """Store a source's pushed records and rescore the subjects touched, in the caller's transaction."""
-    results, touched = store_pushed(connection, ring, caller, rows, today=today, now=now, push_id=push_id)
-    if touched:
-        rescore_subjects(connection, sorted(touched), today, now=now)
-    return results
 
 
 def store_pushed(

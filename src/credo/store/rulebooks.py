@@ -28,6 +28,7 @@ __all__ = [
     "Activation",
     "NoActiveRulebookError",
     "PublishedVersion",
+    "Switch",
     "Versions",
     "activate",
     "categories_known",
@@ -35,6 +36,8 @@ __all__ = [
     "publish",
     "published_text",
     "rulebook_at",
+    "version_at",
+    "version_switches",
     "versions_in_force",
 ]
 
@@ -229,3 +232,46 @@ def _parsed(version: str, content: str) -> Rulebook:
 def published_text(connection: Connection, version: str) -> Any:
     """A published version's row: its name, effective_from, checksum and the YAML text as published."""
     return connection.execute(sa.select(rulebook_versions).where(rulebook_versions.c.version == version)).one()
+
+
+def version_at(connection: Connection, day: dt.date) -> str | None:
+    """The rulebook version in force on ``day`` (as :func:`rulebook_at`), without parsing it; None before any."""
+    return connection.execute(
+        sa.select(rulebook_activations.c.version)
+        .where(rulebook_activations.c.active_from <= day)
+        .order_by(rulebook_activations.c.active_from.desc(), rulebook_activations.c.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+@dataclass(frozen=True)
+class Switch:
+    """From ``day`` on, another rulebook version is in force."""
+
+    day: dt.date
+    version: str
+
+
+def version_switches(connection: Connection, version: str, since: dt.date, until: dt.date) -> list[Switch]:
+    """The days in (since, until] on which the version in force changes, starting from ``version``.
+
+    ``since + 1`` is looked at too: a version activated afterwards with an
+    earlier ``active_from`` takes over from the first day after the stored state.
+    """
+    days = set(
+        connection.execute(
+            sa.select(rulebook_activations.c.active_from).where(
+                rulebook_activations.c.active_from > since, rulebook_activations.c.active_from <= until
+            )
+        ).scalars()
+    )
+    if since < until:
+        days.add(since + dt.timedelta(days=1))
+    switches = []
+    current = version
+    for day in sorted(days):
+        in_force = version_at(connection, day)
+        if in_force is not None and in_force != current:
+            switches.append(Switch(day, in_force))
+            current = in_force
+    return switches

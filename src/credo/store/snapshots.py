@@ -3,10 +3,10 @@
 A relying party's question is the hottest path Credo has (docs/api.md,
 "Speed"). SQLAlchemy Core costs about 0.1 ms per statement in Python, more
 than SQLite spends answering it, so these two lookups go to the driver's
-cursor with fixed SQL. They read what :func:`credo.store.realtime_scoring.stored_state`
+cursor with fixed SQL. They read what :func:`credo.store.states.stored_state`
 reads, and the outbox's events; when the stored state is not
-exact today (:func:`credo.store.realtime_scoring.is_exact`), the caller falls back to
-:func:`credo.store.realtime_scoring.current_state`, which rescores. The API tests run
+exact today (:func:`credo.services.realtime_scoring.is_exact`), the caller falls back to
+:func:`credo.services.realtime_scoring.current_state`, which rescores. The API tests run
 decisions through this path on both backends.
 """
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from credo.domain.disputes import Dispute
+from credo.services.realtime_scoring import RescoreOutcome, refresh_due
+from credo.services.scoring_policy import ScoringPolicy
 from credo.store.audit import AuditEntry
 from credo.store.disputes import lapse_overdue
-from credo.store.realtime_scoring import RescoreOutcome, refresh_due
-from credo.store.scoring_policy import ScoringPolicy
 
 __all__ = ["Daily", "lapse_and_refresh"]
 

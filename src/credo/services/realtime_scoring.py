@@ -1,4 +1,4 @@
-"""Real-time scoring in the store: rescore subjects into ``current_scores`` and write ``outbox`` events.
+"""Real-time scoring: rescore subjects into ``current_scores`` and write ``outbox`` events.
 
 Every function takes the caller's :class:`~sqlalchemy.Connection` and runs in
 its transaction, so records, the scores made from them and the events about
@@ -19,10 +19,9 @@ its ``subject_id`` for the domain functions.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -37,41 +36,23 @@ from credo.domain.changes import (
     score_state,
 )
 from credo.domain.consent import ConsentHistory
-from credo.domain.records import Record, RecordKey
+from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
 from credo.domain.suppression import Suppression, suppressed_on, suppression_days
+from credo.services.scoring_policy import DEFAULT_POLICY, ScoringPolicy
 from credo.store.bootstrap import utc_now
-from credo.store.bulk_io import dialect_insert
 from credo.store.bulk_scoring import FreshSubjects, rescore_many
 from credo.store.catchup import catch_up_many
 from credo.store.chunks import chunks
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
 from credo.store.list_members import write_events
-from credo.store.rulebooks import NoActiveRulebookError, Versions, rulebook_at
-from credo.store.scoring_policy import DEFAULT_POLICY, ScoringPolicy
-from credo.store.states import decode_state
+from credo.store.rulebooks import NoActiveRulebookError, Switch, Versions, rulebook_at, version_at, version_switches
+from credo.store.scoring_inputs import load_subject_records, suppressed_records
+from credo.store.states import stale_subjects, state_of_row, stored_rows, stored_state, upsert_states
 from credo.store.suppression import suppression_periods
-from credo.store.tables import (
-    current_scores,
-    disputes,
-    records,
-    rulebook_activations,
-    subjects,
-)
 
-__all__ = [
-    "RescoreOutcome",
-    "current_state",
-    "is_exact",
-    "load_subject_records",
-    "refresh_due",
-    "rescore_subjects",
-    "states_by_subject",
-    "stored_state",
-    "suppressed_records",
-    "version_at",
-]
+__all__ = ["RescoreOutcome", "current_state", "is_exact", "refresh_due", "rescore_subjects"]
 
 # Subjects per statement: IN lists stay well below SQLite's and PostgreSQL's bound parameter limits.
 REFRESH_CHUNK = 50_000  # subjects per bulk rescoring in a refresh
@@ -98,150 +79,10 @@ def _in_force(connection: Connection, today: dt.date) -> tuple[str, Rulebook]:
         raise NoActiveRulebookError(f"cannot score: {exc}") from None
 
 
-def version_at(connection: Connection, day: dt.date) -> str | None:
-    """The rulebook version in force on ``day`` (as :func:`rulebook_at`), without parsing it; None before any."""
-    return connection.execute(
-        sa.select(rulebook_activations.c.version)
-        .where(rulebook_activations.c.active_from <= day)
-        .order_by(rulebook_activations.c.active_from.desc(), rulebook_activations.c.id.desc())
-        .limit(1)
-    ).scalar()
-
-
-# -- loading ------------------------------------------------------------------------------------
-
-
-# The reads of every rescoring, built once (building a statement costs SQLAlchemy more than SQLite spends
-# running it, and a push over the API rescores in the request's time); ``ids`` expands to the chunk's ids.
-_IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
-_KINDS = sa.select(subjects.c.id, subjects.c.kind).where(subjects.c.id.in_(_IDS))
-_LATEST_RECORDS = (
-    sa.select(
-        records.c.subject_id,
-        records.c.source_id,
-        records.c.record_id,
-        records.c.category,
-        records.c.occurred_on,
-        records.c.amount,
-        records.c.resolved_on,
-        records.c.status,
-        records.c.reference,
-    )
-    .where(records.c.is_latest, records.c.subject_id.in_(_IDS))
-    .order_by(records.c.subject_id, records.c.id)
-)
-_SUPPRESSED = (
-    sa.select(records.c.subject_id, records.c.source_id, records.c.record_id)
-    .select_from(
-        records.join(
-            disputes,
-            (disputes.c.source_id == records.c.source_id)
-            & (disputes.c.record_id == records.c.record_id)
-            & (disputes.c.subject_id == records.c.subject_id),  # never on a record's new holder
-        )
-    )
-    .where(
-        records.c.is_latest,
-        records.c.subject_id.in_(_IDS),
-        ((disputes.c.state == "open") & disputes.c.suspends) | disputes.c.outcome.in_(("removed", "granted")),
-    )
-)
-_STORED = sa.select(current_scores).where(current_scores.c.subject_id.in_(_IDS))
-
-
-def load_subject_records(connection: Connection, subject_ids: Sequence[int]) -> dict[int, tuple[str, list[Record]]]:
-    """Each subject's kind and the latest version of each of its records, as domain records.
-
-    One query for the kinds and one for the records per :data:`~credo.store.chunks.IN_LIST` subjects.
-    A subject with no record left is present with an empty list.
-    """
-    found: dict[int, tuple[str, list[Record]]] = {}
-    for chunk in chunks(subject_ids):
-        for sid, kind in connection.execute(_KINDS, {"ids": list(chunk)}):
-            found[sid] = (kind, [])
-        rows = connection.execute(_LATEST_RECORDS, {"ids": list(chunk)})
-        for sid, source, record_id, category, occurred_on, amount, resolved_on, status, reference in rows:
-            kind, mine = found[sid]
-            mine.append(
-                Record(source, record_id, str(sid), kind, category, occurred_on, amount, resolved_on, status, reference)
-            )
-    return found
-
-
-def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> dict[int, frozenset[RecordKey]]:
-    """The records due process takes out of each subject's score (:mod:`credo.store.disputes`).
-
-    A record under an open dispute that suspends it (the rulebook's
-    ``disputes.while_open: suspend`` when it was opened), or removed by a
-    decided dispute, takes no part, while the subject who disputed it holds
-    it (a record its source moved to another subject is that subject's to
-    dispute: :mod:`credo.store.moves`). One query
-    per :data:`~credo.store.chunks.IN_LIST` subjects; every scoring path passes the keys to the
-    domain functions (the bulk paths read records without them,
-    :func:`credo.store.bulk_scoring.load_tables`).
-    """
-    found: dict[int, set[RecordKey]] = {}
-    for chunk in chunks(list(subject_ids)):
-        for sid, source, record_id in connection.execute(_SUPPRESSED, {"ids": list(chunk)}):
-            found.setdefault(int(sid), set()).add((source, record_id))
-    return {sid: frozenset(keys) for sid, keys in found.items()}
-
-
-def _state_of_row(row: Any) -> ScoreState:
-    return decode_state(row.score, row.grade, row.dimensions, row.lists, row.measures, row.rulebook_version, row.as_of)
-
-
-def _stored_rows(connection: Connection, subject_ids: Sequence[int]) -> dict[int, Any]:
-    rows: dict[int, Any] = {}
-    for chunk in chunks(subject_ids):
-        for row in connection.execute(_STORED, {"ids": list(chunk)}):
-            rows[row.subject_id] = row
-    return rows
-
-
-def stored_state(connection: Connection, subject_id: int) -> tuple[ScoreState, dt.date | None] | None:
-    """The stored state of a subject and its ``next_change``, or None if it was never scored."""
-    row = connection.execute(sa.select(current_scores).where(current_scores.c.subject_id == subject_id)).first()
-    return None if row is None else (_state_of_row(row), row.next_change)
-
-
 # -- rescoring ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Switch:
-    """From ``day`` on, another rulebook version is in force."""
-
-    day: dt.date
-    version: str
-
-
-def _switches(connection: Connection, version: str, since: dt.date, until: dt.date) -> list[_Switch]:
-    """The days in (since, until] on which the version in force changes, starting from ``version``.
-
-    ``since + 1`` is looked at too: a version activated afterwards with an
-    earlier ``active_from`` takes over from the first day after the stored state.
-    """
-    days = set(
-        connection.execute(
-            sa.select(rulebook_activations.c.active_from).where(
-                rulebook_activations.c.active_from > since, rulebook_activations.c.active_from <= until
-            )
-        ).scalars()
-    )
-    if since < until:
-        days.add(since + dt.timedelta(days=1))
-    switches = []
-    current = version
-    for day in sorted(days):
-        in_force = version_at(connection, day)
-        if in_force is not None and in_force != current:
-            switches.append(_Switch(day, in_force))
-            current = in_force
-    return switches
-
-
-def _version_on(stored_version: str, switches: list[_Switch], day: dt.date) -> str:
+def _version_on(stored_version: str, switches: list[Switch], day: dt.date) -> str:
     """The version in force on ``day`` of a walk that started under ``stored_version``."""
     version = stored_version
     for switch in switches:
@@ -251,17 +92,25 @@ def _version_on(stored_version: str, switches: list[_Switch], day: dt.date) -> s
     return version
 
 
-def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
-    books: Versions,
-    switches: list[_Switch],
-    stored: ScoreState,
-    sid: str,
-    kind: str,
-    mine: list[Record],
-    periods: Sequence[Suppression],
-    today: dt.date,
-    consent: ConsentHistory,
-) -> tuple[ScoreState, list[Event]]:
+class _Walked(NamedTuple):
+    """Where a walk over past days ends (the state the day before today) and the events on the way."""
+
+    state: ScoreState
+    events: list[Event]
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """One subject as the domain scores it: its key (the surrogate id as text), records, due process and consent."""
+
+    key: str
+    kind: str
+    records: list[Record]
+    periods: Sequence[Suppression]  # disputes' periods, for a walk over past days
+    consent: ConsentHistory
+
+
+def _walk(books: Versions, switches: list[Switch], stored: ScoreState, who: _Subject, today: dt.date) -> _Walked:
     """The events from ``stored`` up to the day before ``today``, each dated the day it happened (docs/changes.md).
 
     The walk is cut on the day after the stored one, on each day another
@@ -270,6 +119,7 @@ def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
     scored under that day's version and suppression, and between two cuts
     :func:`changes_until` finds the days it changes with time alone.
     """
+    sid, kind, mine, periods, consent = who.key, who.kind, who.records, who.periods, who.consent
     events: list[Event] = []
     prev, prev_version = stored, stored.rulebook_version
     first = stored.as_of + _DAY
@@ -287,20 +137,7 @@ def _walk(  # noqa: PLR0917 (one subject's walk needs all of it)
         for state in changes_until(book, mine, sid, kind, day, until=end, suppressed=hidden, consent=consent):
             events += events_between(book, prev, state)
             prev = state
-    return prev, events
-
-
-@functools.cache
-def _upsert_statement(dialect: str) -> Any:
-    """The upsert of ``current_scores`` rows, built once per dialect (building it costs more than a row)."""
-    statement = dialect_insert(dialect, current_scores)
-    updated = {c.name: statement.excluded[c.name] for c in current_scores.columns if c.name != "subject_id"}
-    return statement.on_conflict_do_update(index_elements=["subject_id"], set_=updated)
-
-
-def _upsert(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        connection.execute(_upsert_statement(connection.dialect.name), rows)
+    return _Walked(prev, events)
 
 
 def _rescore(
@@ -336,9 +173,9 @@ def _rescore(
     suppressed = suppressed_records(connection, ids)
     periods = suppression_periods(connection, ids) if walk else {}
     consent = consent_histories(connection, ids)
-    stored_rows = _stored_rows(connection, ids)
+    rows_before = stored_rows(connection, ids)
     now = now or utc_now()
-    switch_cache: dict[tuple[str, dt.date], list[_Switch]] = {}
+    switch_cache: dict[tuple[str, dt.date], list[Switch]] = {}
 
     scores: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -346,51 +183,60 @@ def _rescore(
     for sid in ids:
         kind, mine = loaded[sid]
         key, hidden, agreed = str(sid), suppressed.get(sid, frozenset()), consent.get(sid, ())
-        row = stored_rows.get(sid)
-        before = None if row is None else _state_of_row(row)
+        row = rows_before.get(sid)
+        before = None if row is None else state_of_row(row)
         after = score_state(book, key, kind, mine, today, suppressed=hidden, consent=agreed)
         found: list[Event] = []
         if before is not None and walk and before.as_of < today:
             cache_key = (before.rulebook_version, before.as_of)
             if cache_key not in switch_cache:
-                switch_cache[cache_key] = _switches(connection, before.rulebook_version, before.as_of, today)
-            switches, held = switch_cache[cache_key], periods.get(sid, ())
-            before, found = _walk(books, switches, before, key, kind, mine, held, today, agreed)
+                switch_cache[cache_key] = version_switches(connection, before.rulebook_version, before.as_of, today)
+            who = _Subject(key, kind, mine, periods.get(sid, ()), agreed)
+            before, found = _walk(books, switch_cache[cache_key], before, who, today)
         previous_book = None
         if before is not None and before.rulebook_version != version:
             previous_book = books.get(before.rulebook_version)
         found += events_between(book, before, after, previous_book=previous_book)
-        if row is None or not _state_of_row(row).same_as(after):
+        if row is None or not state_of_row(row).same_as(after):
             changed += 1
-        events += [
-            {
-                "subject_id": sid,
-                "event_type": e.type,
-                "detail": dict(e.detail),
-                "as_of": dt.date.fromisoformat(e.detail["as_of"]),
-                "created_at": now,
-            }
-            for e in found
-        ]
-        scores.append(
-            {
-                "subject_id": sid,
-                "as_of": today,
-                "rulebook_version": version,
-                "score": after.score,
-                "grade": after.grade,
-                "dimensions": dict(after.dimensions),
-                "lists": list(after.lists),
-                "measures": list(after.measures),
-                "computed_at": now,
-                "next_change": (next_change if exact_next else next_possible_change)(
-                    book, mine, key, kind, today, suppressed=hidden, consent=agreed
-                ),
-            }
+        events += [_event_row(sid, e, now) for e in found]
+        following = (next_change if exact_next else next_possible_change)(
+            book, mine, key, kind, today, suppressed=hidden, consent=agreed
         )
-    _upsert(connection, scores)
+        scores.append(_state_row(sid, after, version=version, as_of=today, following=following, now=now))
+    upsert_states(connection, scores)
     write_events(connection, events)
     return RescoreOutcome(len(ids), changed, len(events))
+
+
+def _event_row(sid: int, event: Event, now: dt.datetime) -> dict[str, Any]:
+    """An ``outbox`` row for an event about subject ``sid``, dated the day it happened."""
+    detail = dict(event.detail)
+    return {
+        "subject_id": sid,
+        "event_type": event.type,
+        "detail": detail,
+        "as_of": dt.date.fromisoformat(detail["as_of"]),
+        "created_at": now,
+    }
+
+
+def _state_row(
+    sid: int, state: ScoreState, *, version: str, as_of: dt.date, following: dt.date | None, now: dt.datetime
+) -> dict[str, Any]:
+    """A ``current_scores`` row: ``state`` scored under ``version`` at ``as_of``, and the first day it may change."""
+    return {
+        "subject_id": sid,
+        "as_of": as_of,
+        "rulebook_version": version,
+        "score": state.score,
+        "grade": state.grade,
+        "dimensions": dict(state.dimensions),
+        "lists": list(state.lists),
+        "measures": list(state.measures),
+        "computed_at": now,
+        "next_change": following,
+    }
 
 
 def _rescore_in_bulk(
@@ -449,57 +295,6 @@ def rescore_subjects(
     return _rescore(conn, ids, today, walk=False, exact_next=exact_next_change, now=now)
 
 
-def _due(connection: Connection, today: dt.date) -> list[tuple[int, dt.date | None]]:
-    """The subjects whose stored state is stale today, with the day it was stored for (None: never scored)."""
-    version = version_at(connection, today)
-    if version is None:
-        return []
-    query = (
-        sa.select(subjects.c.id, current_scores.c.as_of)
-        .select_from(subjects.outerjoin(current_scores, current_scores.c.subject_id == subjects.c.id))
-        .where(
-            sa.or_(
-                current_scores.c.subject_id.is_(None),
-                current_scores.c.next_change <= today,
-                current_scores.c.rulebook_version != version,
-                current_scores.c.as_of > today,
-            )
-        )
-    )
-    due = {int(sid): as_of for sid, as_of in connection.execute(query)}
-    due.update(_disputed_since_stored(connection, today))
-    return sorted(due.items())
-
-
-def _disputed_since_stored(connection: Connection, today: dt.date) -> list[tuple[int, dt.date]]:
-    """Subjects a dispute on one of their records was opened or decided for on or after their stored day.
-
-    The store rescores a subject when a dispute is opened or decided, but a
-    dispute decided by its deadline (:func:`credo.store.disputes.lapse_overdue`)
-    is decided by the refresh itself, and its subject must then walk the days
-    since its stored state with the dispute as it stood on each of them.
-    """
-    changed_on = sa.or_(
-        disputes.c.opened_on.between(current_scores.c.as_of, today),
-        disputes.c.decided_on.between(current_scores.c.as_of, today),
-    )
-    query = (
-        sa.select(current_scores.c.subject_id, current_scores.c.as_of)
-        .select_from(
-            disputes.join(
-                records,
-                (records.c.source_id == disputes.c.source_id)
-                & (records.c.record_id == disputes.c.record_id)
-                & (records.c.subject_id == disputes.c.subject_id)  # never on a record's new holder
-                & records.c.is_latest,
-            ).join(current_scores, current_scores.c.subject_id == records.c.subject_id)
-        )
-        .where(changed_on)
-        .distinct()
-    )
-    return [(int(sid), as_of) for sid, as_of in connection.execute(query)]
-
-
 def refresh_due(
     conn: sa.Connection, today: dt.date, now: dt.datetime | None = None, policy: ScoringPolicy | None = None
 ) -> RescoreOutcome:
@@ -523,7 +318,7 @@ def refresh_due(
     """
     now = now or utc_now()
     yesterday = today - _DAY
-    due = _due(conn, today)
+    due = stale_subjects(conn, today)
     at_once = [sid for sid, as_of in due if as_of is None or as_of >= yesterday]
     late = [(sid, as_of) for sid, as_of in due if as_of is not None and as_of < yesterday]
     outcome = RescoreOutcome()
@@ -565,8 +360,3 @@ def current_state(conn: sa.Connection, subject_id: int, today: dt.date) -> Score
     again = stored_state(conn, subject_id)
     assert again is not None
     return again[0]
-
-
-def states_by_subject(connection: Connection, subject_ids: Sequence[int]) -> Mapping[int, ScoreState]:
-    """The stored states of these subjects (those never scored are absent)."""
-    return {sid: _state_of_row(row) for sid, row in _stored_rows(connection, subject_ids).items()}
