@@ -16,7 +16,7 @@ rulebook version, a repair, or a check that the real-time path kept up.
    state changed come back to Python, for
    :func:`credo.domain.changes.events_between` and their outbox rows.
 4. ``current_scores`` is upserted for every subject through the driver
-   (:func:`credo.store.bulk_io.insert_select`): on PostgreSQL by COPY into a
+   (:func:`credo.services.bulk_writes.insert_select`): on PostgreSQL by COPY into a
    temporary table and one ``INSERT ... ON CONFLICT``, on SQLite by one
    ``executemany``.
 
@@ -57,9 +57,10 @@ from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import score_only
 from credo.engines import EngineError, Gap, ScoringEngine
 from credo.engines.base import STORE_INPUTS
+from credo.services.bulk_writes import insert_select
 from credo.store import clock
 from credo.store.bootstrap import Store
-from credo.store.bulk_io import driver_cursor, insert_select
+from credo.store.bulk_io import driver_cursor
 from credo.store.chunks import chunks
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError

@@ -52,10 +52,11 @@ from credo.batch.sqltext import EPOCH_SQL, lit
 from credo.batch.validation import checked_sql, identifier_problem_sql
 from credo.domain.identifiers import mask_raw_row
 from credo.domain.records import Reason
+from credo.services.bulk_writes import insert_select
 from credo.services.realtime_scoring import rescore_subjects
 from credo.store import clock
 from credo.store.bootstrap import Store
-from credo.store.bulk_io import insert_select, placeholder, select_in
+from credo.store.bulk_io import placeholder, select_in
 from credo.store.bulk_scoring import FreshSubjects
 from credo.store.chunks import chunks
 from credo.store.errors import StoreError
