@@ -39,7 +39,7 @@ from credo.demo import DEMO_AS_OF, demo_rulebook_text, generate_town
 from credo.demo.store_load import town_sources
 from credo.services.realtime_scoring import rescore_subjects
 from credo.store.bootstrap import Store, init_store, open_store
-from credo.store.bulk_scoring import FreshSubjects
+from credo.store.bulk_reads import FreshSubjects
 from credo.store.ingest import ingest_path
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source

@@ -12,7 +12,7 @@ then left alone for ``--late`` days: its deadline passes, decaying records
 move scores every day, records end. Two copies of it are then brought up to
 date at that day, in this process, one after the other:
 
-- ``credo rescore`` (:func:`credo.store.bulk_scoring.rescore_store`): the baseline,
+- ``credo rescore`` (:func:`credo.services.bulk_scoring.rescore_store`): the baseline,
   every subject scored once, every event dated that day;
 - ``credo refresh`` (:func:`credo.services.daily_refresh.lapse_and_refresh`, as the
   command runs it): the overdue dispute decided, every stale subject walked
@@ -40,10 +40,10 @@ import sqlalchemy as sa
 
 from credo.demo import DEMO_AS_OF, demo_rulebook_text, generate_town
 from credo.demo.store_load import load_town
+from credo.services.bulk_scoring import rescore_store
 from credo.services.daily_refresh import lapse_and_refresh
 from credo.services.realtime_scoring import rescore_subjects
 from credo.store.bootstrap import Store, open_store
-from credo.store.bulk_scoring import rescore_store
 from credo.store.disputes import open_dispute
 from credo.store.rulebooks import rulebook_at
 from credo.store.tables import records

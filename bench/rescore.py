@@ -33,8 +33,8 @@ import duckdb
 from bench.population import generate_population
 from credo.batch.engine import run_batch
 from credo.rulebook_file import load_rulebook
+from credo.services.bulk_scoring import rescore_store
 from credo.store.bootstrap import init_store, open_store
-from credo.store.bulk_scoring import rescore_store
 from credo.store.rulebooks import activate, publish
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -480,7 +480,7 @@ def test_moving_every_date_by_some_days_moves_the_state_by_as_many(
     b: Any, rows: list[dict[str, Any]], offset: int, moved: int, data: Any
 ) -> None:
     """The contract compares dates only with each other: the bulk catch-up scores a subject's state on a past day
-    as the state today of the subject with every date moved forward (credo.store.catchup)."""
+    as the state today of the subject with every date moved forward (credo.services.catchup)."""
     records = _parsed(rows)
     shift = dt.timedelta(days=moved)
     later = [

@@ -14,10 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from credo.domain.identifiers import make_resident_id, make_uscc
+from credo.services.bulk_scoring import rescore_store
 from credo.services.realtime_scoring import refresh_due, rescore_subjects
 from credo.services.scoring_policy import ScoringPolicy
 from credo.store.bootstrap import Store
-from credo.store.bulk_scoring import rescore_store
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source
 from credo.store.stats import store_statistics

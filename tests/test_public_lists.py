@@ -139,9 +139,9 @@ def members_in_step(store: Store) -> None:
 
 
 def test_the_read_model_follows_every_path_that_changes_lists(backend: Backend) -> None:
+    from credo.services.bulk_scoring import rescore_store
     from credo.services.daily_refresh import lapse_and_refresh
     from credo.services.retention import refresh_first
-    from credo.store.bulk_scoring import rescore_store
     from credo.store.purge import purge
     from credo.store.rotate import rotate_keys
 

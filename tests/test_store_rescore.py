@@ -24,9 +24,10 @@ from credo.domain.records import Record, parse_row
 from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import latest_versions
 from credo.engines import Gap
+from credo.services.bulk_scoring import load_tables, rescore_store
+from credo.services.bulk_states import score_tables
 from credo.services.realtime_scoring import rescore_subjects
 from credo.store.bootstrap import Store, init_store, open_store
-from credo.store.bulk_scoring import load_tables, rescore_store, score_tables
 from credo.store.errors import StoreError
 from credo.store.tables import current_scores, outbox, subjects
 from tests.conftest import Backend
@@ -127,7 +128,7 @@ def test_rescore_reading_sqlite_in_worker_processes_reads_every_record(tmp_path:
     with store.begin() as connection:
         inline = load_tables(connection, connect(), None)
         con = connect()
-        with mock.patch("credo.store.bulk_scoring.PARALLEL_FROM", 1):
+        with mock.patch("credo.store.bulk_reads.PARALLEL_FROM", 1):
             parallel = load_tables(connection, con, None)
         in_workers = con.sql("SELECT * FROM store_records ORDER BY source, record_id").fetchall()
         con = connect()
@@ -135,7 +136,7 @@ def test_rescore_reading_sqlite_in_worker_processes_reads_every_record(tmp_path:
         in_process = con.sql("SELECT * FROM store_records ORDER BY source, record_id").fetchall()
     assert parallel == inline > 0
     assert in_workers == in_process
-    with mock.patch("credo.store.bulk_scoring.PARALLEL_FROM", 1):
+    with mock.patch("credo.store.bulk_reads.PARALLEL_FROM", 1):
         summary = rescore_store(store, today=TODAY)
     assert summary.records == inline
     store.engine.dispose()

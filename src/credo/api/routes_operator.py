@@ -10,10 +10,9 @@ from pydantic import Field
 
 from credo.api.context import Caller, role_extra, roles
 from credo.api.params import TextIn
-from credo.services import administration, operations
+from credo.services import administration, operations, rescoring
 from credo.services.actor import Actor, operation
 from credo.store.audit import AuditEntry
-from credo.store.bulk_scoring import rescore_store
 from credo.store.ingest import retry_quarantine
 
 router = APIRouter(prefix="/v1", tags=["operators"])  # the prefix here, so routes know their full path (metrics)
@@ -160,7 +159,6 @@ async def stats(caller: Annotated[Caller, Depends(roles("operator", "auditor"))]
 )
 async def rescore(caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
-    summary = await asyncio.to_thread(rescore_store, ctx.store, today=ctx.today())
+    summary = await asyncio.to_thread(rescoring.rescore, ctx.store, _operator(caller), today=ctx.today())
     detail = {"subjects": summary.subjects, "changed": summary.changed, "events": summary.events}
-    await ctx.audit(_entry(caller, "rescore", detail))
     return {**detail, "seconds": round(summary.seconds, 3)}

@@ -19,7 +19,7 @@ A plan has three steps, each one statement (an engine runs them, :mod:`credo.eng
 
 :func:`batch_plan` scores rows read from files (``credo batch``).
 :func:`store_plan` scores records already checked by the store (``credo
-rescore``, real-time scoring in bulk, :mod:`credo.store.bulk_scoring`): ``checked`` then holds
+rescore``, real-time scoring in bulk, :mod:`credo.services.bulk_scoring`): ``checked`` then holds
 only the latest version of each record, ``ka`` is the subject's surrogate id
 and ``kb`` its kind (0 person, 1 organisation: the parity convention of the
 identifier keys), so identifier checks, version ranking and identifier

@@ -48,7 +48,7 @@ class Gap(enum.Enum):
 # credo.batch.files.RecordFiles) and ``input_files`` (file_no, file); it gives ``scores`` (the plan's
 # columns, ordered by subject) and ``rejects`` (file, row, reason and the fields as read, in input order).
 BATCH_INPUTS = ("checked", "input_files")
-# A store plan reads ``store_subjects`` (ka, kb) and ``store_records`` (credo.store.bulk_scoring.RECORDS_COLUMNS);
+# A store plan reads ``store_subjects`` (ka, kb) and ``store_records`` (credo.store.bulk_reads.RECORDS_COLUMNS);
 # it gives ``subject_scores`` (ka, kb, present, score, grade, dim_<i> in hundredths, lists, measures, next_change).
 STORE_INPUTS = ("store_subjects", "store_records")
 

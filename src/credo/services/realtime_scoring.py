@@ -39,10 +39,11 @@ from credo.domain.consent import ConsentHistory
 from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
 from credo.domain.suppression import Suppression, suppressed_on, suppression_days
+from credo.services.bulk_scoring import rescore_many
+from credo.services.catchup import catch_up_many
 from credo.services.scoring_policy import DEFAULT_POLICY, ScoringPolicy
 from credo.store.bootstrap import utc_now
-from credo.store.bulk_scoring import FreshSubjects, rescore_many
-from credo.store.catchup import catch_up_many
+from credo.store.bulk_reads import FreshSubjects
 from credo.store.chunks import chunks
 from credo.store.consent import consent_histories
 from credo.store.errors import StoreError
@@ -313,7 +314,7 @@ def refresh_due(
     those between the stored state and today's, dated today. The others walk
     the missed days, however many. From ``policy.bulk_from`` subjects of either
     kind on (``policy``: :data:`DEFAULT_POLICY` when None), they are done in bulk
-    (:func:`rescore_subjects`' bulk path, and :func:`credo.store.catchup.catch_up_many` for the walk: the same
+    (:func:`rescore_subjects`' bulk path, and :func:`credo.services.catchup.catch_up_many` for the walk: the same
     states and events); fewer go through the Python path. ``now`` stamps the outbox's events.
     """
     now = now or utc_now()

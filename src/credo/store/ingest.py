@@ -57,7 +57,7 @@ from credo.services.realtime_scoring import rescore_subjects
 from credo.store import clock
 from credo.store.bootstrap import Store
 from credo.store.bulk_io import placeholder, select_in
-from credo.store.bulk_scoring import FreshSubjects
+from credo.store.bulk_reads import FreshSubjects
 from credo.store.chunks import chunks
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing

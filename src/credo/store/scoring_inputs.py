@@ -2,7 +2,7 @@
 
 Every scoring path in Python (real time, refresh, explanations) reads through these, one query per
 :data:`~credo.store.chunks.IN_LIST` subjects; the bulk paths read the same in Arrow
-(:func:`credo.store.bulk_scoring.load_tables`).
+(:func:`credo.store.bulk_reads.read_tables`).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def suppressed_records(connection: Connection, subject_ids: Sequence[int]) -> di
     dispute: :mod:`credo.store.moves`). One query
     per :data:`~credo.store.chunks.IN_LIST` subjects; every scoring path passes the keys to the
     domain functions (the bulk paths read records without them,
-    :func:`credo.store.bulk_scoring.load_tables`).
+    :func:`credo.store.bulk_reads.read_tables`).
     """
     found: dict[int, set[RecordKey]] = {}
     for chunk in chunks(list(subject_ids)):

@@ -2,7 +2,7 @@
 
 :func:`periods_sql` is the one statement that turns dispute rows into periods
 (:class:`credo.domain.suppression.Suppression`): the bulk catch-up reads it
-into DuckDB (:mod:`credo.store.catchup`), the walk in Python through
+into DuckDB (:mod:`credo.services.catchup`), the walk in Python through
 :func:`suppression_periods`. A period belongs to the subject that holds the
 record now (its latest version), and only if that subject opened the
 dispute: a record its source moved to another subject leaves its disputes

@@ -36,7 +36,7 @@ few subjects); this finds them for many at once, in three steps.
 Consecutive states of each subject are compared in DuckDB; only the steps
 where being scored, the grade, the lists or the measures change come back to
 Python for :func:`credo.domain.changes.events_between`, dated the day scored.
-Today's state is scored as :func:`credo.store.bulk_scoring.rescore_many` does,
+Today's state is scored as :func:`credo.services.bulk_scoring.rescore_many` does,
 compared with the last day walked, and written.
 """
 
@@ -53,20 +53,14 @@ from sqlalchemy import Connection
 
 from credo.batch.files import connect
 from credo.batch.plan import store_plan
-from credo.batch.sqltext import EPOCH, day_number, div_round_half_away_sql, lit
+from credo.batch.sqltext import EPOCH, day_number, lit
 from credo.domain.changes import events_between
 from credo.domain.consent import ConsentHistory
 from credo.domain.rulebook import Rulebook
-from credo.store.bulk_scoring import (
-    changed_states,
-    changes,
-    consent_of,
-    load_suppressions,
-    load_tables,
-    score_tables,
-    state_of,
-    write_states,
-)
+from credo.services.bulk_scoring import load_suppressions, load_tables
+from credo.services.bulk_states import changed_states, changes, score_tables, state_of, write_states
+from credo.services.catchup_sql import clean_fors, rule_facts_sql, settled_sql
+from credo.store.bulk_reads import consent_of
 from credo.store.list_members import write_events
 from credo.store.rulebooks import Versions, rulebook_at, versions_in_force
 
@@ -94,52 +88,6 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
 def _register_ints(con: duckdb.DuckDBPyConnection, name: str, **columns: Sequence[int]) -> None:
     """Make Python's integer columns a DuckDB view ``name`` (BIGINT each), in the order given."""
     con.register(name, pa.table({column: pa.array(values, pa.int64()) for column, values in columns.items()}))
-
-
-def _rule_facts_sql(book: Rulebook) -> str:
-    """Per rule: whether it decays, its dimension, whether a list counts its records, how long after a record it
-    can still precede a repeat."""
-    names = list(book.dimensions)
-    listed = {c for lst in book.lists for c in lst.enter_when.categories or ()}
-    rows = [
-        f"({n}, {str(r.decay == 'linear').upper()}, {names.index(r.dimension)}, {str(r.category in listed).upper()}, "
-        f"{r.counts_for + r.occurrence_window if r.repeat else 'NULL'})"
-        for n, r in enumerate(book.rules)
-    ]
-    values = ", ".join(rows) or "(-1, FALSE, 0, FALSE, NULL)"
-    return f"""SELECT rule_no, decays, dim_no, listed, CAST(repeat_reach AS BIGINT) AS repeat_reach
-               FROM (VALUES {values}) f(rule_no, decays, dim_no, listed, repeat_reach)"""
-
-
-def _clean_fors(book: Rulebook) -> list[int]:
-    return sorted({lst.enter_when.clean_for for lst in book.lists if lst.enter_when.clean_for is not None})
-
-
-def _settled_sql(book: Rulebook) -> str:
-    """Whether grade and every ``dimension_at_most`` measure hold the same on every day of a segment.
-
-    ``x.dims`` and ``y.dims`` are the dimension totals on its first and last
-    day (NULL: nothing counts), each total moving one way in between.
-    """
-    names = list(book.dimensions)
-    first = [f"coalesce(x.dims[{i + 1}], 0)" for i in range(len(names))]
-    last = [f"coalesce(y.dims[{i + 1}], 0)" for i in range(len(names))]
-    low = [f"least({a}, {b})" for a, b in zip(first, last, strict=True)]
-    high = [f"greatest({a}, {b})" for a, b in zip(first, last, strict=True)]
-
-    def score(parts: list[str]) -> str:
-        total = " + ".join([str(100 * book.score.base), *parts])
-        return f"least(greatest({div_round_half_away_sql(total, '100')}, {book.score.min}), {book.score.max})"
-
-    lowest, highest = score(low), score(high)
-    settled = [f"NOT ({lowest} < {g.min} AND {highest} >= {g.min})" for g in book.grades]
-    for m in book.measures:
-        limits = m.when.dimension_at_most
-        if limits:
-            always = " AND ".join(f"{high[names.index(d)]} <= {100 * v}" for d, v in limits.items())
-            never = " OR ".join(f"{low[names.index(d)]} > {100 * v}" for d, v in limits.items())
-            settled.append(f"(({always}) OR ({never}))")
-    return " AND ".join(settled)
 
 
 class _Walk:
@@ -174,11 +122,11 @@ class _Walk:
                category VARCHAR, occ BIGINT, res BIGINT, amount DOUBLE, base BIGINT, ends BIGINT, decays BOOLEAN,
                dim_no BIGINT, listed BOOLEAN, reach BIGINT)"""
         )
-        clean_fors: list[tuple[int, int]] = []
+        windows: list[tuple[int, int]] = []
         for v in self.versions:
             self._rule_rows(v)
-            clean_fors += [(v.no, cf) for cf in _clean_fors(v.book)]
-        _register_ints(con, "clean_fors", vno=[c[0] for c in clean_fors], cf=[c[1] for c in clean_fors])
+            windows += [(v.no, cf) for cf in clean_fors(v.book)]
+        _register_ints(con, "clean_fors", vno=[c[0] for c in windows], cf=[c[1] for c in windows])
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE directions AS
             SELECT r.vno, r.ka, r.dim_no,
@@ -235,11 +183,11 @@ class _Walk:
                       r.source, r.record_id, r.category, r.occ, r.res, r.amount, 'active' AS status
                FROM walk_records r JOIN subjects_now s ON s.ka = r.ka""",
         )
-        clean = _clean_fors(v.book)
+        clean = clean_fors(v.book)
         blocks = f"CASE WHEN b.base < 0 THEN b.occ + {clean[-1]} END" if clean else "NULL"
         self.con.execute(
             f"""INSERT INTO rule_rows
-            WITH b AS ({plan.rows_sql}), facts AS ({_rule_facts_sql(v.book)})
+            WITH b AS ({plan.rows_sql}), facts AS ({rule_facts_sql(v.book)})
             SELECT {v.no}, b.ka, b.source, b.record_id, w.category, b.occ, w.res, w.amount, b.base, b.ends,
                    f.decays, f.dim_no, f.listed, greatest(b.ends, {blocks}, b.occ + f.repeat_reach)
             FROM b JOIN facts f ON f.rule_no = b.rule_no
@@ -280,7 +228,7 @@ class _Walk:
                     SELECT s.ka, s.a, s.b, s.vno FROM pending s
                     LEFT JOIN day_dims x ON x.ka = s.ka AND x.t = s.a
                     LEFT JOIN day_dims y ON y.ka = s.ka AND y.t = s.b
-                    WHERE s.vno = {v.no} AND NOT ({_settled_sql(v.book)})"""
+                    WHERE s.vno = {v.no} AND NOT ({settled_sql(v.book)})"""
                 )
             if not con.execute("SELECT count(*) FROM unsettled").fetchall()[0][0]:
                 return
