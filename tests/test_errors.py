@@ -47,7 +47,7 @@ def test_the_docstring_draws_every_class_of_the_tree() -> None:
         ("credo.store.errors", "AuditChainError"),
         ("credo.services.scores", "SubjectNotInStore"),
         ("credo.store.rulebooks", "NoActiveRulebookError"),
-        ("credo.explain_service", "SubjectNotFound"),
+        ("credo.services.explain_files", "SubjectNotFound"),
         ("credo.api.auth", "AuthError"),
         ("credo.rulebook_file", "RulebookError"),
         ("credo.webhook_http", "DeliveryError"),

@@ -13,9 +13,9 @@ from credo.cli.dates import DATE_METAVAR, date_parser
 from credo.cli.engine_opt import engine_option
 from credo.cli.explain_view import render_explanation
 from credo.cli.store_ctx import cli_reader, open_from, reads_personal_data
-from credo.explain_service import explain_from_files
 from credo.rulebook_file import load_rulebook
 from credo.services import scores
+from credo.services.explain_files import explain_from_files
 from credo.services.unit_of_work import unit_of_work
 
 RecordsOpt = typer.Option(..., "--records", help="Records: a .csv, .jsonl or .parquet file, a folder, or a glob.")

@@ -21,8 +21,8 @@ from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
 from credo.demo.store_load import Agreement, StoreLoad, compare_with_batch, load_town
 from credo.demo.summary import Count, RunSummary, lowest_scored, summarize
 from credo.domain.rulebook import Rulebook
-from credo.explain_service import explain_from_files
 from credo.rulebook_file import RulebookError, load_rulebook, parse_rulebook
+from credo.services.explain_files import explain_from_files
 from credo.store.bootstrap import open_store
 from credo.store.database import display_url
 
