@@ -88,6 +88,33 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
     verifier = TokenVerifier(ring, OidcSettings.from_env(store.environ))
     ctx = ApiContext(store, lookups, verifier, metrics, writer, max_body, RateLimit.from_env(store.environ))
 
+    app = FastAPI(
+        title="Credo",
+        version=__version__,
+        summary="Records in from sources, decisions out to relying parties, reports to subjects.",
+        openapi_url="/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=_lifespan(store, writer, smtp, deliver_every),
+        dependencies=[Depends(plain_parameters)],  # every route, once: no control characters in a path or query
+    )
+    app.state.ctx = ctx
+    problems.install(app)
+    for module in ROUTES:
+        app.include_router(module.router)
+
+    _operational_routes(app, lookups, metrics)
+    app.add_middleware(problems.BodyLimitMiddleware, limit=max_body)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.openapi = _with_bearer_scheme(app)  # type: ignore[method-assign]
+    return app
+
+
+def _lifespan(
+    store: Store, writer: GroupCommit, smtp: SmtpSettings | None, deliver_every: float | None
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """What runs for as long as the server does: the group writer, WAL checkpoints, the delivery pass."""
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await writer.start()
@@ -113,20 +140,11 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
             gc.unfreeze()
             sys.setswitchinterval(switch)
 
-    app = FastAPI(
-        title="Credo",
-        version=__version__,
-        summary="Records in from sources, decisions out to relying parties, reports to subjects.",
-        openapi_url="/v1/openapi.json",
-        docs_url=None,
-        redoc_url=None,
-        lifespan=lifespan,
-        dependencies=[Depends(plain_parameters)],  # every route, once: no control characters in a path or query
-    )
-    app.state.ctx = ctx
-    problems.install(app)
-    for module in ROUTES:
-        app.include_router(module.router)
+    return lifespan
+
+
+def _operational_routes(app: FastAPI, lookups: Lookups, metrics: Metrics) -> None:
+    """The routes for operators' tools rather than people (health, metrics, the API's own docs page)."""
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -145,11 +163,6 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
     @app.get("/v1/docs/openapi-page.js", include_in_schema=False)
     async def docs_script() -> PlainTextResponse:
         return PlainTextResponse(_asset("openapi-page.js"), media_type="text/javascript")
-
-    app.add_middleware(problems.BodyLimitMiddleware, limit=max_body)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.openapi = _with_bearer_scheme(app)  # type: ignore[method-assign]
-    return app
 
 
 def _with_bearer_scheme(app: FastAPI) -> Callable[[], dict[str, Any]]:

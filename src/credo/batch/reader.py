@@ -151,6 +151,7 @@ def _single_line(path: str) -> bool:
         return b"\n" not in head and b"\r" not in head and not fh.read(1)
 
 
+# Long: pyarrow's CSV reader, its bad-row callback and the line-break check belong to one read.
 def _read_text(
     path: str,
     parse: dict[str, Any],

@@ -98,6 +98,7 @@ def _print_summary(town: TownStats, batch: BatchSummary, summary: RunSummary, ti
     out.print("[bold]Time[/]  " + "  ".join(f"{phase} {seconds:.2f} s" for phase, seconds in timings.items()))
 
 
+# Long: its options are its signature (40 lines); the body is the demo told in order (generate, score, store).
 def demo(
     ctx: typer.Context,
     *,

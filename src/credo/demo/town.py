@@ -287,6 +287,7 @@ def _bad_rows_sql(count: int, people: int, organizations: int, as_of: dt.date) -
     JOIN organizations o ON o.idx = (b * 104729) % {max(organizations, 1)}"""
 
 
+# Long: one DuckDB statement per table of the town, in the order they depend on each other.
 def generate_town(
     out_path: str,
     people: int = 100_000,

@@ -42,7 +42,7 @@ from sqlalchemy import Connection
 from credo import engines
 from credo.batch.files import connect
 from credo.domain.rulebook import Rulebook
-from credo.engines import EngineError, Gap
+from credo.engines import EngineError, Gap, ScoringEngine
 from credo.services.bulk_states import changes, score_tables, write_states
 from credo.store import clock
 from credo.store.bootstrap import Store
@@ -148,22 +148,11 @@ def rescore_store(
 
     ``engine``: a registered engine's name (:func:`credo.engines.names`) that has no :attr:`Gap.STORE`.
     """
-    try:
-        scorer = engines.get(engine, threads=threads)
-        engines.refuse_gap(scorer, Gap.STORE)
-    except EngineError as exc:
-        raise StoreError(str(exc)) from None
+    scorer = _store_engine(engine, threads)
     say = progress or (lambda _phase: None)
     as_of = today or default_today(store)
     started = time.perf_counter()
-    timings: dict[str, float] = {}
-    mark = started
-
-    def lap(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        timings[name] = round(now - mark, 3)
-        mark = now
+    lap = _Laps()
 
     con = connect(threads)
     try:
@@ -187,14 +176,28 @@ def rescore_store(
     finally:
         con.close()
     n_changed = len({e["subject_id"] for e in events})
-    return RescoreSummary(
-        subjects,
-        n_records,
-        n_changed,
-        len(events),
-        version,
-        as_of,
-        time.perf_counter() - started,
-        timings,
-        written,
-    )
+    seconds = time.perf_counter() - started
+    return RescoreSummary(subjects, n_records, n_changed, len(events), version, as_of, seconds, lap.timings, written)
+
+
+def _store_engine(engine: str, threads: int | None) -> ScoringEngine:
+    """The engine named ``engine``, refused in one line if it is unknown or cannot rescore a store."""
+    try:
+        scorer = engines.get(engine, threads=threads)
+        engines.refuse_gap(scorer, Gap.STORE)
+    except EngineError as exc:
+        raise StoreError(str(exc)) from None
+    return scorer
+
+
+class _Laps:
+    """Seconds per phase, each from the end of the one before (``bench.rescore`` prints them)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self.mark = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.mark, 3)
+        self.mark = now

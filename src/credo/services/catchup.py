@@ -105,6 +105,7 @@ class _Walk:
 
     # -- step 1: cuts and segments --------------------------------------------------------------
 
+    # Long: step 1 is a sequence of DuckDB statements, each building on the one before (read top to bottom).
     def prepare(self, stale: Sequence[tuple[int, dt.date]]) -> None:
         con, t = self.con, self.t
         _register_ints(con, "due", ka=[sid for sid, _ in stale], since=[day_number(d) for _, d in stale])

@@ -141,6 +141,7 @@ def _walk(books: Versions, switches: list[Switch], stored: ScoreState, who: _Sub
     return _Walked(prev, events)
 
 
+# Long: the per-subject loop of the API's hot path, kept in one piece (a third of it is the docstring).
 def _rescore(
     connection: Connection,
     subject_ids: Iterable[int],

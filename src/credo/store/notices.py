@@ -24,6 +24,7 @@ from credo.store.tables import consents, disputes, outbox, records, subjects
 __all__ = ["notices_of"]
 
 
+# Long: three kinds of notice (records, events, disputes) merged into one list in one pass.
 def notices_of(connection: Connection, book: Rulebook, subject_id: int, limit: int = 500) -> list[Notice]:
     """The subject's notices, newest first (by day, then by when each was made), at most ``limit``.
 

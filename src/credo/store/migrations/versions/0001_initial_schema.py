@@ -16,6 +16,7 @@ branch_labels = None
 depends_on = None
 
 
+# Long: the first schema, every table in one migration (migrations are never edited afterwards).
 def upgrade() -> None:
     op.create_table(
         "quarantine",

@@ -18,6 +18,7 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 
 
+# Long: four tables and their indexes in one migration (migrations are never edited afterwards).
 def upgrade() -> None:
     op.create_table(
         "subject_contacts",
