@@ -385,7 +385,7 @@ def test_next_change_visits_exactly_the_days_the_reference_changes(
         assert [s.as_of for s in caught_up] == changes
         assert all(s == states[s.as_of] for s in caught_up)
         # the states the store would keep agree with the explanation
-        e = explain(b, subject, kind, records, start, suppressed)
+        e = explain(b, subject, kind, records, start, suppressed=suppressed)
         assert ScoreState.from_explanation(e) == states[start]
 
 

@@ -12,14 +12,18 @@ EXPECTED = ScoreState(930, "B", {"fiscal": -70}, ("tax-arrears",), ("loan-review
 
 
 def test_sqlalchemy_driver_and_duckdb_columns_decode_alike() -> None:
-    through_sqlalchemy = decode_state(930, "B", {"fiscal": -70}, ["tax-arrears"], ["loan-review"], "2026.1", DAY)
-    driver_text = decode_state(
-        930, "B", '{"fiscal": -70}', '["tax-arrears"]', '["loan-review"]', "2026.1", "2026-06-30"
+    through_sqlalchemy = decode_state(
+        930, "B", {"fiscal": -70}, ["tax-arrears"], ["loan-review"], version="2026.1", as_of=DAY
     )
-    duckdb_text = decode_state(930.0, "B", b'{"fiscal": -70}', '["tax-arrears"]', '["loan-review"]', "2026.1", DAY)
+    driver_text = decode_state(
+        930, "B", '{"fiscal": -70}', '["tax-arrears"]', '["loan-review"]', version="2026.1", as_of="2026-06-30"
+    )
+    duckdb_text = decode_state(
+        930.0, "B", b'{"fiscal": -70}', '["tax-arrears"]', '["loan-review"]', version="2026.1", as_of=DAY
+    )
     assert through_sqlalchemy == driver_text == duckdb_text == EXPECTED
 
 
 def test_a_person_not_scored_has_no_score_and_no_grade() -> None:
-    state = decode_state(None, "", "{}", '["dishonest-judgment-debtors"]', "[]", "2026.1", DAY)
+    state = decode_state(None, "", "{}", '["dishonest-judgment-debtors"]', "[]", version="2026.1", as_of=DAY)
     assert (state.score, state.grade, state.lists) == (None, None, ("dishonest-judgment-debtors",))

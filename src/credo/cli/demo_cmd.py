@@ -177,7 +177,7 @@ def demo(
             loaded = None
             if store:
                 started = time.perf_counter()
-                loaded = _load_store(ctx, out_dir, records, scores, text, day, bar)
+                loaded = _load_store(ctx, out_dir, records, scores, text=text, day=day, bar=bar)
                 timings["store"] = time.perf_counter() - started
     except (ValueError, OSError) as exc:
         fail(str(exc))
@@ -192,8 +192,8 @@ def demo(
     _explain_one(scores, records, book, day)
 
 
-def _load_store(  # noqa: PLR0917 (the demo's pieces)
-    ctx: typer.Context, out_dir: Path, records: str, scores: str, text: str, day: dt.date, bar: Progress
+def _load_store(
+    ctx: typer.Context, out_dir: Path, records: str, scores: str, *, text: str, day: dt.date, bar: Progress
 ) -> tuple[str, StoreLoad, Agreement]:
     """Load the town into the store (a fresh OUT/credo.db unless --db names one) and compare with the batch."""
     db = db_option(ctx)

@@ -84,8 +84,9 @@ def show(
 
 
 @app.command("decide")
-def decide(  # noqa: PLR0917 (Typer passes options by keyword; the signature is the command's)
+def decide(
     ctx: typer.Context,
+    *,
     dispute_id: Annotated[str, typer.Argument(help="The dispute's id (from credo dispute list).")],
     outcome: Annotated[
         str,

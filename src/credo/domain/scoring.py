@@ -270,12 +270,13 @@ def _forecast(book: Rulebook, kind: str, valid: Sequence[Record], outcome: _Outc
     return tuple(points)
 
 
-def explain(  # noqa: PLR0917 (the public signature engines and the CLI call)
+def explain(
     book: Rulebook,
     subject_id: str,
     subject_kind: str,
     records: Iterable[Record],
     as_of: dt.date,
+    *,
     suppressed: Collection[RecordKey] = frozenset(),
 ) -> Explanation:
     """Score one subject at ``as_of`` and say why, record by record.

@@ -166,7 +166,7 @@ def _changed_sql(version: str) -> str:
 def state_of(row: Sequence[Any], version: str, as_of: dt.date) -> ScoreState:
     """A state from (score, grade, dimensions, lists, measures) as DuckDB gives them (JSON as text)."""
     score, grade, dims, lists, measures = row
-    return decode_state(score, grade, dims, lists, measures, version, as_of)
+    return decode_state(score, grade, dims, lists, measures, version=version, as_of=as_of)
 
 
 def changes(

@@ -132,7 +132,7 @@ def explained(
     agreed = consent_histories(uow.connection, ids)
     done = []
     for sid, kind in found:
-        e = explain_records(book, str(sid), kind, loaded[sid][1], day, hidden.get(sid, frozenset()))
+        e = explain_records(book, str(sid), kind, loaded[sid][1], day, suppressed=hidden.get(sid, frozenset()))
         history = agreed.get(sid, ())
         if not is_scored(book, kind, history, day):
             e = explanation_without_consent(book, e)

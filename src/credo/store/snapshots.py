@@ -51,7 +51,7 @@ def read_snapshot(connection: Connection, keys: Sequence[bytes]) -> list[Subject
     for sid, kind, score, grade, dims, lists, measures, version, as_of, next_change, mark in rows:
         state = None
         if version is not None:  # a stored state (its score is NULL for a person not scored without consent)
-            state = decode_state(score, grade, dims, lists, measures, version, as_of)
+            state = decode_state(score, grade, dims, lists, measures, version=version, as_of=as_of)
         found.append(SubjectSnapshot(int(sid), kind, state, as_date(next_change), int(mark or 0)))
     return found
 

@@ -48,8 +48,8 @@ def as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def decode_state(  # noqa: PLR0917 (a stored state's columns, in the table's order)
-    score: Any, grade: Any, dimensions: Any, lists: Any, measures: Any, version: str, as_of: Any
+def decode_state(
+    score: Any, grade: Any, dimensions: Any, lists: Any, measures: Any, *, version: str, as_of: Any
 ) -> ScoreState:
     """The state a row of ``current_scores`` (or a plan's state columns) holds; its score None when not scored."""
     day = as_date(as_of)
@@ -67,7 +67,9 @@ def decode_state(  # noqa: PLR0917 (a stored state's columns, in the table's ord
 
 def state_of_row(row: Any) -> ScoreState:
     """The state a ``current_scores`` row read through SQLAlchemy holds."""
-    return decode_state(row.score, row.grade, row.dimensions, row.lists, row.measures, row.rulebook_version, row.as_of)
+    return decode_state(
+        row.score, row.grade, row.dimensions, row.lists, row.measures, version=row.rulebook_version, as_of=row.as_of
+    )
 
 
 # Built once (building a statement costs SQLAlchemy more than SQLite spends running it); ``ids`` expands.
