@@ -56,6 +56,11 @@ class Lookups:
         with self.store.engine.begin() as connection:
             yield connection
 
+    def ping(self) -> None:
+        """Reach the database once (``/healthz``); a failed database raises as any request's would."""
+        with self.transaction() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A connection for reads only: on PostgreSQL in autocommit (no BEGIN and COMMIT round trips).
