@@ -27,7 +27,8 @@ from credo.domain.delivery import LONGEST_WAIT, MAX_ATTEMPTS, retry_after, sign,
 from credo.notify import DeliveryError, SmtpSettings, run_pass
 from credo.store.audit import verify as verify_chain
 from credo.store.bootstrap import init_store, open_store
-from credo.store.delivery import LEASE, claim_due, committed_marks, enqueue, mark_delivered, mark_failed
+from credo.store.delivery_claims import LEASE, claim_due, mark_delivered, mark_failed
+from credo.store.delivery_enqueue import committed_marks, enqueue
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
 from credo.store.tables import audit_log, deliveries
