@@ -44,7 +44,7 @@ from credo.store import clock
 from credo.store.audit import append
 from credo.store.bootstrap import Store
 from credo.store.delivery_claims import Due, claim_due, mark_delivered, mark_failed, pending_count
-from credo.store.delivery_enqueue import Enqueued, committed_marks, enqueue
+from credo.store.delivery_enqueue import Enqueued, PassWindow, committed_marks, enqueue
 from credo.store.errors import StoreError
 from credo.store.rulebooks import rulebook_at
 from credo.store.webhook_hosts import allowed_hosts
@@ -181,12 +181,12 @@ def run_pass(
     with store.begin() as connection:
         allowed = allowed_hosts(connection, store.environ)
         ring = store.keys(connection)
-        enqueued = enqueue(connection, ring, lambda: _book(connection, today), today, now, marks)
+        enqueued = enqueue(connection, ring, lambda: _book(connection, today), PassWindow(today, now, marks))
         waiting = smtp is None and pending_count(connection, "email") > 0
     delivered = retrying = given_up = 0
     while delivered + retrying + given_up < limit:
         with store.begin() as connection:
-            batch = claim_due(connection, ring, now, moment(), min(BATCH, limit), channels)
+            batch = claim_due(connection, ring, now, moment(), limit=min(BATCH, limit), channels=channels)
         if not batch:
             break
         sent: list[tuple[Due, dt.datetime]] = []

@@ -55,11 +55,12 @@ class Due:
     secrets: tuple[str, ...] = ()  # what a webhook is signed with: its secret, and a replaced one in its overlap
 
 
-def claim_due(  # noqa: PLR0917 (what a claim needs)
+def claim_due(
     connection: Connection,
     ring: KeyRing,
     due_by: dt.datetime,
     lease_from: dt.datetime,
+    *,
     limit: int = 10,
     channels: Sequence[str] = ("email", "webhook"),
 ) -> list[Due]:

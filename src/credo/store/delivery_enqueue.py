@@ -36,7 +36,7 @@ from credo.store.tables import (
     webhooks,
 )
 
-__all__ = ["Enqueued", "committed_marks", "enqueue"]
+__all__ = ["Enqueued", "PassWindow", "committed_marks", "enqueue"]
 
 CURSOR = "delivery_cursor"
 _MEASURE_EVENTS = ("measure_applied", "measure_lifted")
@@ -177,21 +177,36 @@ def _lock_cursor(connection: Connection) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-def enqueue(  # noqa: PLR0917 (what a pass needs)
-    connection: Connection,
-    ring: KeyRing,
-    book: Callable[[], Rulebook | None],
-    today: dt.date,
-    now: dt.datetime,
-    marks: tuple[int, int] | None,
-) -> Enqueued:
-    """Owe every message that what happened since the last pass calls for; moves the cursor on to ``marks``.
+@dataclass(frozen=True)
+class PassWindow:
+    """The bounds of one pass: new outbox events and records up to ``marks``, look-backs from ``today`` and ``now``.
 
-    ``marks`` come from :func:`committed_marks` (None: do not look at new outbox events and records this time).
+    ``marks`` come from :func:`committed_marks` (None: do not look at new outbox events and records this time);
+    ``now`` also stamps the rows the pass writes.
+    """
+
+    today: dt.date
+    now: dt.datetime
+    marks: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class _Changes:
+    """What happened since the last pass: new outbox events and records (id ranges), and recent disputes."""
+
+    events: tuple[int, int]
+    records: tuple[int, int]
+    disputes: Sequence[Any]
+
+
+def enqueue(connection: Connection, ring: KeyRing, book: Callable[[], Rulebook | None], window: PassWindow) -> Enqueued:
+    """Owe every message that what happened since the last pass calls for; moves the cursor on to the marks.
+
     Disputes are looked at by day, over the last :data:`LOOKBACK` (they are few, and a decision changes a row
     rather than adding one); what is already owed is not owed again. ``book`` gives the rulebook in force, needed
     only to word emails (None: there is none, and emails wait).
     """
+    today, now, marks = window.today, window.now, window.marks
     cursor = _read_cursor(connection)  # not locked: gathering writes nothing (see _Ledger)
     top_event, top_record = (cursor["outbox"], cursor["records"]) if marks is None else marks
     top_event, top_record = max(top_event, cursor["outbox"]), max(top_record, cursor["records"])
@@ -199,11 +214,11 @@ def enqueue(  # noqa: PLR0917 (what a pass needs)
     changed_disputes = connection.execute(
         sa.select(disputes).where(sa.or_(disputes.c.opened_on >= since_day, disputes.c.decided_on >= since_day))
     ).all()
-    new_events = (cursor["outbox"], top_event)
+    changes = _Changes((cursor["outbox"], top_event), (cursor["records"], top_record), changed_disputes)
     ledger = _Ledger(connection, ring, now)
-    _owe_emails(ledger, book, today, new_events, (cursor["records"], top_record), changed_disputes)
-    _owe_relying(ledger, new_events)
-    _owe_sources(ledger, changed_disputes)
+    _owe_emails(ledger, book, today, changes)
+    _owe_relying(ledger, changes.events)
+    _owe_sources(ledger, changes.disputes)
     fresh = ledger.fresh()
     locked = _lock_cursor(connection)  # the write lock from here to the commit: only inserts follow
     counts = ledger.write(fresh)
@@ -214,15 +229,9 @@ def enqueue(  # noqa: PLR0917 (what a pass needs)
     return counts
 
 
-def _owe_emails(  # noqa: PLR0917 (what owing emails needs)
-    ledger: _Ledger,
-    book: Callable[[], Rulebook | None],
-    today: dt.date,
-    events: tuple[int, int],
-    new_records: tuple[int, int],
-    changed_disputes: Sequence[Any],
-) -> None:
+def _owe_emails(ledger: _Ledger, book: Callable[[], Rulebook | None], today: dt.date, changes: _Changes) -> None:
     connection, ring = ledger.connection, ledger.ring
+    events, new_records = changes.events, changes.records
     since_of = {
         int(sid): since
         for sid, since in connection.execute(sa.select(subject_contacts.c.subject_id, subject_contacts.c.since))
@@ -241,7 +250,7 @@ def _owe_emails(  # noqa: PLR0917 (what owing emails needs)
             .distinct()
         ).scalars()
     )
-    touched |= {int(d.subject_id) for d in changed_disputes}
+    touched |= {int(d.subject_id) for d in changes.disputes}
     # An address given lately: its notices since that day, whatever touched the subject before this pass.
     touched |= {sid for sid, since in since_of.items() if since.date() >= today - LOOKBACK}
     wanted = sorted(touched & since_of.keys())
