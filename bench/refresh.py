@@ -40,6 +40,7 @@ import sqlalchemy as sa
 
 from credo.demo import DEMO_AS_OF, demo_rulebook_text, generate_town
 from credo.demo.store_load import load_town
+from credo.domain.disputes import Filing
 from credo.services.bulk_scoring import rescore_store
 from credo.services.daily_refresh import lapse_and_refresh
 from credo.services.realtime_scoring import rescore_subjects
@@ -77,7 +78,8 @@ def open_one_dispute(db: Path) -> None:
         _, book = rulebook_at(connection, DEMO_AS_OF)
         ring = store.keys(connection)
         sid = int(row.subject_id)
-        open_dispute(connection, ring, book, sid, row.source_id, row.record_id, "not mine", today=DEMO_AS_OF, now=NOW)
+        filing = Filing(row.source_id, row.record_id, "not mine")
+        open_dispute(connection, ring, book, sid, filing, today=DEMO_AS_OF, now=NOW)
         rescore_subjects(connection, [sid], DEMO_AS_OF)
     store.engine.dispose()
 

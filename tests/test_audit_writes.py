@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from credo.cli.app import app
+from credo.domain.disputes import Filing
 from credo.store.audit import verify
 from credo.store.bootstrap import Store
 from credo.store.disputes import open_dispute
@@ -86,7 +87,8 @@ def a_dispute(store: Store) -> tuple[str, ...]:
         ).scalar_one()
         _, book = rulebook_at(connection, day)
         now = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
-        opened = open_dispute(connection, ring, book, subject_id, "tax-authority", "1", "not mine", today=day, now=now)
+        filing = Filing("tax-authority", "1", "not mine")
+        opened = open_dispute(connection, ring, book, subject_id, filing, today=day, now=now)
     return (opened.dispute_id,)
 
 

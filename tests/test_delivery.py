@@ -27,7 +27,8 @@ from credo.domain.delivery import LONGEST_WAIT, MAX_ATTEMPTS, retry_after, sign,
 from credo.notify import DeliveryError, SmtpSettings, run_pass
 from credo.store.audit import verify as verify_chain
 from credo.store.bootstrap import init_store, open_store
-from credo.store.delivery import LEASE, claim_due, committed_marks, enqueue, mark_delivered, mark_failed
+from credo.store.delivery_claims import LEASE, claim_due, mark_delivered, mark_failed
+from credo.store.delivery_enqueue import PassWindow, committed_marks, enqueue
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
 from credo.store.tables import audit_log, deliveries
@@ -443,7 +444,7 @@ def test_a_sender_whose_lease_ran_out_cannot_undo_a_delivery(api: Api, receiver:
         ring = api.store.keys(connection)
         committed = committed_marks(connection)
     with api.store.begin() as connection:
-        enqueue(connection, ring, lambda: None, dt.date.fromisoformat(TODAY), now, committed)
+        enqueue(connection, ring, lambda: None, PassWindow(dt.date.fromisoformat(TODAY), now, committed))
         (slow,) = claim_due(connection, ring, now, now)  # sender A takes it, then stalls past its lease
     later_on = now + LEASE + dt.timedelta(seconds=1)
     with api.store.begin() as connection:

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from credo.domain.changes import ScoreState, events_between, score_state
+from credo.domain.disputes import Filing
 from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
 from credo.domain.suppression import Suppression, suppressed_on
@@ -485,9 +486,8 @@ def test_a_refresh_200_days_late_with_a_dispute_open_catches_up_in_bulk(store: S
         add_record(connection, store, PEOPLE[1], "person", "civic.volunteer_service", "2026-01-20", "v-2")
         rescore_subjects(connection, [disputing, paying], asof)
         _, book = rulebook_at(connection, asof)
-        open_dispute(
-            connection, store.keys(connection), book, disputing, SOURCE, "c-1", "not mine", today=asof, now=now
-        )
+        filing = Filing(SOURCE, "c-1", "not mine")
+        open_dispute(connection, store.keys(connection), book, disputing, filing, today=asof, now=now)
         rescore_subjects(connection, [disputing], asof)
     mark = _last_event(store)
     today = asof + dt.timedelta(days=200)

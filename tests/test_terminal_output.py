@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from credo.cli.app import app
 from credo.cli.console import printable, shown
+from credo.domain.disputes import Filing
 from credo.store.bootstrap import init_store, open_store
 from credo.store.disputes import open_dispute
 from credo.store.quarantine import quarantine_row
@@ -51,7 +52,8 @@ def db(tmp_path: Path) -> Iterator[str]:
         subject = add_record(connection, store, PERSON, "person", "court.judgment_default", "2026-03-01", HOSTILE)
         ring = store.keys(connection)
         _, book = rulebook_at(connection, D(TODAY))
-        open_dispute(connection, ring, book, subject, SOURCE, HOSTILE, f"not mine {HOSTILE}", today=D(TODAY), now=NOW)
+        filing = Filing(SOURCE, HOSTILE, f"not mine {HOSTILE}")
+        open_dispute(connection, ring, book, subject, filing, today=D(TODAY), now=NOW)
         quarantine_row(
             connection, ring, file=f"in{HOSTILE}.csv", row_number=2, reason="a reason", now=NOW,
             raw={"source": SOURCE, "record_id": HOSTILE, "subject_id": PERSON, "malformed": None},

@@ -1,7 +1,7 @@
 """Sending what the store owes: email over SMTP and signed webhooks over HTTP (docs/due-process.md, "Delivery").
 
 One pass (:func:`run_pass`): in a transaction, owe whatever is new
-(:func:`credo.store.delivery.enqueue`) and lease what is due, ten at a time; send each
+(:func:`credo.store.delivery_enqueue.enqueue`) and lease what is due, ten at a time; send each
 message outside any transaction, and record the ten outcomes in one short
 transaction, with the audit entries of the deliveries. A crash between
 sending and recording sends those messages again after their lease: delivery
@@ -43,16 +43,8 @@ from credo.domain.rulebook import Rulebook
 from credo.store import clock
 from credo.store.audit import append
 from credo.store.bootstrap import Store
-from credo.store.delivery import (
-    Due,
-    Enqueued,
-    claim_due,
-    committed_marks,
-    enqueue,
-    mark_delivered,
-    mark_failed,
-    pending_count,
-)
+from credo.store.delivery_claims import Due, claim_due, mark_delivered, mark_failed, pending_count
+from credo.store.delivery_enqueue import Enqueued, PassWindow, committed_marks, enqueue
 from credo.store.errors import StoreError
 from credo.store.rulebooks import rulebook_at
 from credo.store.webhook_hosts import allowed_hosts
@@ -189,12 +181,12 @@ def run_pass(
     with store.begin() as connection:
         allowed = allowed_hosts(connection, store.environ)
         ring = store.keys(connection)
-        enqueued = enqueue(connection, ring, lambda: _book(connection, today), today, now, marks)
+        enqueued = enqueue(connection, ring, lambda: _book(connection, today), PassWindow(today, now, marks))
         waiting = smtp is None and pending_count(connection, "email") > 0
     delivered = retrying = given_up = 0
     while delivered + retrying + given_up < limit:
         with store.begin() as connection:
-            batch = claim_due(connection, ring, now, moment(), min(BATCH, limit), channels)
+            batch = claim_due(connection, ring, now, moment(), limit=min(BATCH, limit), channels=channels)
         if not batch:
             break
         sent: list[tuple[Due, dt.datetime]] = []

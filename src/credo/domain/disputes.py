@@ -23,6 +23,7 @@ __all__ = [
     "OUTCOMES",
     "REPAIR_OUTCOMES",
     "Dispute",
+    "Filing",
     "deadline",
     "decision_problem",
     "repair_problem",
@@ -31,6 +32,15 @@ __all__ = [
 
 OUTCOMES = ("upheld", "corrected", "removed")
 REPAIR_OUTCOMES = ("granted", "refused")
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What a subject files: which of its records, and in its own words what is wrong or why to repair it."""
+
+    source: str
+    record_id: str
+    statement: str
 
 
 @dataclass(frozen=True)

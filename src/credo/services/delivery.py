@@ -16,7 +16,7 @@ from credo.domain.delivery import host_key
 from credo.domain.identifiers import problem_with_identifier
 from credo.services.actor import Actor, operation
 from credo.services.unit_of_work import UnitOfWork
-from credo.store import delivery, webhook_hosts
+from credo.store import delivery, delivery_claims, webhook_hosts
 from credo.store.audit import AuditEntry
 from credo.store.errors import NotFoundError, StoreError
 from credo.store.subjects import ensure_subject
@@ -152,12 +152,12 @@ def disallow_host(uow: UnitOfWork, operator: Actor, host: str) -> str:
 
 def deliveries(uow: UnitOfWork, reader: Actor, state: str | None) -> dict[str, Any]:
     """Counts by channel and state, then the latest messages (no content: where, what event, which attempt, why)."""
-    found = delivery.delivery_rows(uow.connection, state)
+    found = delivery_claims.delivery_rows(uow.connection, state)
     uow.audit(operation(reader, "deliveries.read", {"state": state, "deliveries": len(found["deliveries"])}))
     return found
 
 
 def retry(uow: UnitOfWork, operator: Actor, delivery_id: int) -> None:
     """Try a message Credo gave up on once more, at the next pass."""
-    delivery.retry_delivery(uow.connection, delivery_id, uow.now)
+    delivery_claims.retry_delivery(uow.connection, delivery_id, uow.now)
     uow.audit(operation(operator, "delivery.retry", {"delivery_id": delivery_id}))

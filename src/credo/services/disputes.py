@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from credo.domain.disputes import Dispute
+from credo.domain.disputes import Dispute, Filing
 from credo.services.actor import Actor
 from credo.services.unit_of_work import UnitOfWork
 from credo.store import disputes as rows
@@ -27,15 +27,6 @@ _FILED = {
 
 
 @dataclass(frozen=True)
-class Filing:
-    """What a subject files: which of its records, and in its own words what is wrong or why to repair it."""
-
-    source: str
-    record_id: str
-    statement: str
-
-
-@dataclass(frozen=True)
 class Decision:
     """A reviewer's decision: the outcome, the reasons the subject reads, and with ``corrected`` the correction."""
 
@@ -48,9 +39,7 @@ def file(uow: UnitOfWork, kind: Literal["dispute", "repair"], subject_id: int, f
     """Open a dispute (its record may stop counting at once) or apply for early repair (it counts meanwhile)."""
     opener = rows.open_dispute if kind == "dispute" else rows.open_repair
     source, record_id, statement = filing.source, filing.record_id, filing.statement
-    item = opener(
-        uow.connection, uow.ring, uow.rulebook(), subject_id, source, record_id, statement, today=uow.today, now=uow.now
-    )
+    item = opener(uow.connection, uow.ring, uow.rulebook(), subject_id, filing, today=uow.today, now=uow.now)
     if kind == "dispute":
         uow.rescore([subject_id])  # a suspended record stops counting before the answer
     action, purpose = _FILED[kind]

@@ -34,7 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.domain.disputes import Dispute, deadline, decision_problem, repair_problem
+from credo.domain.disputes import Dispute, Filing, deadline, decision_problem, repair_problem
 from credo.domain.disputes import suspends as dispute_suspends
 from credo.domain.records import Record, typed_problem
 from credo.domain.rulebook import Rulebook
@@ -85,35 +85,32 @@ def _latest(connection: Connection, source: str, record_id: str) -> Any:
     ).first()
 
 
-def open_dispute(  # noqa: PLR0917 (a dispute's parts)
+def open_dispute(
     connection: Connection,
     ring: KeyRing,
     book: Rulebook,
     subject_id: int,
-    source: str,
-    record_id: str,
-    statement: str,
+    filing: Filing,
     *,
     today: dt.date,
     now: dt.datetime,
 ) -> Dispute:
     """Open a dispute on the subject's own record; the caller rescores the subject."""
-    _own_record(connection, subject_id, source, record_id)
-    if not statement.strip():
+    _own_record(connection, subject_id, filing.source, filing.record_id)
+    if not filing.statement.strip():
         raise StoreError("say what is wrong with the record (statement)")
     # Upheld before: not suspended again (nor removed by its deadline, see lapse_overdue); credo.domain.disputes.
-    suspends = dispute_suspends(book, upheld_before=_upheld_before(connection, subject_id, source, record_id))
-    return _file(connection, ring, book, "dispute", suspends, subject_id, source, record_id, statement, today, now)
+    upheld = _upheld_before(connection, subject_id, filing.source, filing.record_id)
+    suspends = dispute_suspends(book, upheld_before=upheld)
+    return _file(connection, ring, book, subject_id, filing, kind="dispute", suspends=suspends, today=today, now=now)
 
 
-def open_repair(  # noqa: PLR0917 (an application's parts)
+def open_repair(
     connection: Connection,
     ring: KeyRing,
     book: Rulebook,
     subject_id: int,
-    source: str,
-    record_id: str,
-    statement: str,
+    filing: Filing,
     *,
     today: dt.date,
     now: dt.datetime,
@@ -124,14 +121,14 @@ def open_repair(  # noqa: PLR0917 (an application's parts)
     before its time on the subject's application, if the rule allows it
     (``repair_after``) and a reviewer grants it. The record counts meanwhile.
     """
-    row = _own_record(connection, subject_id, source, record_id)
+    row = _own_record(connection, subject_id, filing.source, filing.record_id)
     kind = connection.execute(sa.select(subjects.c.kind).where(subjects.c.id == subject_id)).scalar_one()
     problem = repair_problem(book.rule_for(row.category, kind), row.category, row.status, row.resolved_on, today)
     if problem is not None:
         raise StoreError(problem)
-    if not statement.strip():
+    if not filing.statement.strip():
         raise StoreError("say why the record should be repaired (statement)")
-    return _file(connection, ring, book, "repair", False, subject_id, source, record_id, statement, today, now)
+    return _file(connection, ring, book, subject_id, filing, kind="repair", suspends=False, today=today, now=now)
 
 
 def _own_record(connection: Connection, subject_id: int, source: str, record_id: str) -> Any:
@@ -142,26 +139,25 @@ def _own_record(connection: Connection, subject_id: int, source: str, record_id:
     return row
 
 
-def _file(  # noqa: PLR0917 (a dispute's or application's parts)
+def _file(
     connection: Connection,
     ring: KeyRing,
     book: Rulebook,
+    subject_id: int,
+    filing: Filing,
+    *,
     kind: str,
     suspends: bool,
-    subject_id: int,
-    source: str,
-    record_id: str,
-    statement: str,
     today: dt.date,
     now: dt.datetime,
 ) -> Dispute:
     """Store a new open dispute or repair application (none of its kind may be open on the record already)."""
-    _none_open(connection, source, record_id, kind)
+    _none_open(connection, filing.source, filing.record_id, kind)
     item = Dispute(
         dispute_id=str(uuid.uuid4()),
         subject_id=subject_id,
-        source=source,
-        record_id=record_id,
+        source=filing.source,
+        record_id=filing.record_id,
         state="open",
         suspends=suspends,
         opened_on=today,
@@ -172,7 +168,7 @@ def _file(  # noqa: PLR0917 (a dispute's or application's parts)
         decided_on=None,
         kind=kind,
     )
-    _insert(connection, ring, item, statement, now)
+    _insert(connection, ring, item, filing.statement, now)
     return item
 
 

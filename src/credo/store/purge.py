@@ -230,15 +230,18 @@ def _left_with_nothing(connection: Connection) -> list[int]:
     return sorted(s for s, n in touched.items() if rows.get(s) == n and s not in disputing)
 
 
-def _erase(  # noqa: PLR0917 (what an erase needs)
-    connection: Connection,
-    found: Sequence[_Due],
-    sealed: Mapping[tuple[str, str], str],
-    gone: Sequence[int],
-    today: dt.date,
-    now: dt.datetime,
-) -> None:
+@dataclass(frozen=True)
+class _Erasure:
+    """What one purge erases, found before anything goes: the records due, their sealed ids, the subjects gone."""
+
+    found: Sequence[_Due]
+    sealed: Mapping[tuple[str, str], str]  # (source, record_id) -> the id its tombstone keeps
+    gone: Sequence[int]  # subjects left with no record
+
+
+def _erase(connection: Connection, erasure: _Erasure, today: dt.date, now: dt.datetime) -> None:
     """Tombstones in, the records' versions and decided disputes out, then the subjects left with nothing."""
+    found, sealed, gone = erasure.found, erasure.sealed, erasure.gone
     rows = connection.execute(
         sa.text(f"SELECT source_id, record_id, versions FROM tombstones t WHERE {_TOMB.format(t='t')}")
     )
@@ -317,7 +320,7 @@ def purge(
         quarantined = connection.execute(sa.select(sa.func.count()).where(old_rows)).scalar_one()
         if not dry_run:
             say("purging")
-            _erase(connection, found, sealed, gone, day, store.clock())
+            _erase(connection, _Erasure(found, sealed, gone), day, store.clock())
             connection.execute(sa.delete(quarantine).where(old_rows))
         _KEYS.drop(connection)
         records: Counter[str] = Counter(d.category for d in found)
