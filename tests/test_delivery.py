@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
+from credo.adapters.webhook_http import checked_addresses, resolve
 from credo.cli.app import app as cli
 from credo.domain.delivery import LONGEST_WAIT, MAX_ATTEMPTS, retry_after, sign, url_problem, verify
-from credo.notify import DeliveryError, SmtpSettings, run_pass
+from credo.services.delivery_pass import DeliveryError, SmtpSettings, run_pass
 from credo.store.audit import verify as verify_chain
 from credo.store.bootstrap import init_store, open_store
 from credo.store.delivery_claims import LEASE, claim_due, mark_delivered, mark_failed
@@ -32,7 +33,6 @@ from credo.store.delivery_enqueue import PassWindow, committed_marks, enqueue
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
 from credo.store.tables import audit_log, deliveries
-from credo.webhook_http import checked_addresses, resolve
 from tests.apisupport import BANK, OTHER_PERSON, PERSON, SOURCE, TODAY, Api, record
 from tests.conftest import Backend
 from tests.tlspeers import serving
@@ -467,7 +467,9 @@ def test_a_pass_that_dies_before_recording_sends_the_same_messages_again_after_t
     def dies(*_args: object) -> None:
         raise RuntimeError("the process died here")
 
-    monkeypatch.setattr("credo.notify.append", dies)  # after sending both, while recording the batch's outcomes
+    monkeypatch.setattr(
+        "credo.services.delivery_pass.append", dies
+    )  # after sending both, while recording the batch's outcomes
     with pytest.raises(RuntimeError, match="died"):
         run_pass(api.store, None, now=now)
     monkeypatch.undo()

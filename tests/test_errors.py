@@ -50,7 +50,7 @@ def test_the_docstring_draws_every_class_of_the_tree() -> None:
         ("credo.services.explain_files", "SubjectNotFound"),
         ("credo.api.auth", "AuthError"),
         ("credo.rulebook_file", "RulebookError"),
-        ("credo.webhook_http", "DeliveryError"),
+        ("credo.adapters.webhook_http", "DeliveryError"),
         ("credo.batch.engine", "OutputError"),
         ("credo.batch.reader", "InputError"),
     ],

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from credo.domain.delivery import LONGEST_WAIT, retry_after
-from credo.notify import SmtpSettings, run_pass
+from credo.services.delivery_pass import SmtpSettings, run_pass
 from credo.store.audit import verify
 from credo.store.tables import audit_log, deliveries
 from tests.apisupport import BANK, PERSON, SOURCE, Api, record

@@ -3,6 +3,7 @@
 - ``domain/`` imports nothing from Credo outside ``domain/``;
 - ``store/`` imports neither ``duckdb`` nor ``credo.services`` (nor the edges);
 - ``engines/`` imports neither ``store/`` nor ``services/`` nor the edges: a plan and Arrow tables in, Arrow out;
+- ``adapters/`` (SMTP, webhooks over HTTP) imports neither the store, the services, the edges nor a database;
 - ``services/`` imports neither edge (``api/``, ``cli/``): they call it, not the other way;
 - ``api/`` and ``cli/`` import neither ``sqlalchemy`` nor ``credo.store.tables``;
 - ``credo.errors`` (the one exception tree) imports nothing from Credo, so every layer but ``domain/`` may use it.
@@ -28,6 +29,7 @@ FORBIDDEN = {
     "store": ("duckdb", "credo.services", "credo.api", "credo.cli"),
     "services": ("credo.api", "credo.cli"),
     "engines": ("credo.store", "credo.services", "credo.api", "credo.cli"),
+    "adapters": ("credo.store", "credo.services", "credo.api", "credo.cli", "sqlalchemy", "duckdb"),
     "api": ("sqlalchemy", "credo.store.tables", "credo.cli"),
     "cli": ("sqlalchemy", "credo.store.tables"),
 }

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from credo.cli.app import app as cli
 from credo.domain.identifiers import make_resident_id
-from credo.notify import run_pass
+from credo.services.delivery_pass import run_pass
 from credo.services.realtime_scoring import rescore_subjects
 from credo.store.audit import verify
 from credo.store.bootstrap import init_store, open_store

@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from credo.adapters.delivery_reasons import plain_reason
 from credo.cli.app import app as cli
-from credo.delivery_reasons import plain_reason
 from credo.domain.delivery import overlap_of, verify
-from credo.notify import run_pass
+from credo.services.delivery_pass import run_pass
 from credo.store.bootstrap import init_store, open_store
 from credo.store.tables import audit_log, deliveries
 from tests.apisupport import PERSON, SOURCE, TODAY, Api, api_over, record

@@ -39,7 +39,7 @@ from credo.api.auth import OidcSettings, TokenVerifier
 from credo.api.context import PUBLIC, ApiContext, RateLimit
 from credo.api.metrics import Metrics, MetricsMiddleware
 from credo.api.params import plain_parameters
-from credo.notify import SmtpSettings, run_pass
+from credo.services.delivery_pass import SmtpSettings, run_pass
 from credo.services.group_commit import GroupCommit
 from credo.services.lookups import Lookups
 from credo.store.bootstrap import Store
@@ -74,7 +74,8 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
     """An app over ``store`` (checked to be at the current schema, its keys loaded once).
 
     With ``deliver_every`` (seconds), a background task sends owed notices and webhooks that often
-    (:func:`credo.notify.run_pass`, SMTP from ``CREDO_SMTP_*``, read now so a bad setting stops the start).
+    (:func:`credo.services.delivery_pass.run_pass`, SMTP from ``CREDO_SMTP_*``, read now so a bad setting stops
+    the start).
     """
     limit_sqlite_cache(store.engine)
     with store.begin() as connection:

@@ -10,8 +10,8 @@ import typer
 from credo.cli.console import echo_json, err, out, shown
 from credo.cli.store_ctx import cli_operator, open_from, reads_personal_data
 from credo.domain.delivery import overlap_of
-from credo.notify import PassReport, SmtpSettings, run_pass
 from credo.services import delivery
+from credo.services.delivery_pass import PassReport, SmtpSettings, run_pass
 from credo.services.unit_of_work import unit_of_work
 from credo.store.clock import utc_iso
 from credo.store.delivery import PARTY_KINDS, STATES

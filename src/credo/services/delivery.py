@@ -1,6 +1,6 @@
 """Where notices and events go, as every edge runs it: a subject's address, parties' webhooks, the delivery log.
 
-Sending is :func:`credo.notify.run_pass`; here is what people set and read. A subject's address and the
+Sending is :func:`credo.services.delivery_pass.run_pass`; here is what people set and read. A subject's address and the
 delivery log are personal data: reading them is an entry for the subject (the address) or for the operation
 (the log, whose rows carry no content). Secrets are answered once, when made, and never again.
 """

@@ -16,27 +16,25 @@ without it; emails wait), ``CREDO_SMTP_PORT`` (25), ``CREDO_SMTP_FROM``
 notices are personal data; ``false`` only for a relay on the same host),
 ``CREDO_SMTP_USER`` and ``CREDO_SMTP_PASSWORD`` (only with STARTTLS).
 Webhooks go to https:// hosts with public addresses only, to the very
-address that was checked (:mod:`credo.webhook_http`), and follow no
+address that was checked (:mod:`credo.adapters.webhook_http`), and follow no
 redirect; hosts allowed anyway (a deployment's own receivers on a private
 network) are kept in the store (``credo webhook allow-host``), so that the
 server and every command see the same list; ``CREDO_WEBHOOK_ALLOW_HOSTS``
 (comma-separated) adds hosts for the one process started with it.
-Failures are kept in plain words (:mod:`credo.delivery_reasons`).
+Failures are kept in plain words (:mod:`credo.adapters.delivery_reasons`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import smtplib
-import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from credo.delivery_reasons import plain_reason
+from credo.adapters.delivery_reasons import plain_reason
+from credo.adapters.smtp import SmtpSettings, send_email
+from credo.adapters.webhook_http import DeliveryError, Resolver, post
 from credo.domain.delivery import SIGNATURE_HEADER, email_for, sign, url_problem
 from credo.domain.notices import Notice
 from credo.domain.rulebook import Rulebook
@@ -48,43 +46,11 @@ from credo.store.delivery_enqueue import Enqueued, PassWindow, committed_marks, 
 from credo.store.errors import StoreError
 from credo.store.rulebooks import rulebook_at
 from credo.store.webhook_hosts import allowed_hosts
-from credo.webhook_http import DeliveryError, Resolver, post
 
 __all__ = ["DeliveryError", "PassReport", "SmtpSettings", "run_pass"]
 
 USER_AGENT = "Credo-Webhooks/1"
 BATCH = 10  # messages leased at a time: sent well within the lease (10 x a 10 s timeout < 5 minutes)
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    sender: str
-    port: int = 25
-    starttls: bool = True
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    @staticmethod
-    def from_env(environ: Mapping[str, str] | None = None) -> SmtpSettings | None:
-        """The settings from ``CREDO_SMTP_*``; None when no host is set (emails then wait)."""
-        env = os.environ if environ is None else environ
-        host = env.get("CREDO_SMTP_HOST", "").strip()
-        if not host:
-            return None
-        sender = env.get("CREDO_SMTP_FROM", "").strip()
-        if not sender:
-            raise StoreError("CREDO_SMTP_FROM must name the sender address when CREDO_SMTP_HOST is set")
-        port_text = env.get("CREDO_SMTP_PORT", "25").strip()
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise StoreError(f"CREDO_SMTP_PORT must be a port number, not {port_text!r}")
-        starttls = env.get("CREDO_SMTP_STARTTLS", "true").strip().lower()
-        if starttls not in ("true", "false"):
-            raise StoreError("CREDO_SMTP_STARTTLS must be true or false")
-        user = env.get("CREDO_SMTP_USER") or None
-        if user and starttls == "false":
-            raise StoreError("CREDO_SMTP_USER needs CREDO_SMTP_STARTTLS=true: a password is never sent in clear text")
-        return SmtpSettings(host, sender, int(port_text), starttls == "true", user, env.get("CREDO_SMTP_PASSWORD"))
 
 
 @dataclass(frozen=True)
@@ -115,22 +81,7 @@ def _send_email(settings: SmtpSettings, due: Due, timeout: float) -> None:
         notice_json["notice_id"], dt.date.fromisoformat(notice_json["on"]), notice_json["kind"], notice_json["what"],
         notice_json["why"], notice_json["what_you_can_do"],
     )  # fmt: skip
-    message = email_for(notice, due.message["to"], settings.sender)
-    with smtplib.SMTP(settings.host, settings.port, timeout=timeout) as server:
-        if settings.starttls:
-            try:
-                server.starttls(context=ssl.create_default_context())
-            except smtplib.SMTPNotSupportedError:
-                raise DeliveryError(
-                    "the mail server does not offer STARTTLS (notices are personal data: Credo sends them only "
-                    "encrypted, unless CREDO_SMTP_STARTTLS=false for a relay on the same host)"
-                ) from None
-        if settings.user:
-            try:
-                server.login(settings.user, settings.password or "")
-            except smtplib.SMTPNotSupportedError:
-                raise DeliveryError("the mail server does not offer to log in (SMTP AUTH)") from None
-        server.send_message(message)
+    send_email(settings, email_for(notice, due.message["to"], settings.sender), timeout)
 
 
 def _post_webhook(

@@ -14,7 +14,7 @@ import smtplib
 import socket
 import ssl
 
-from credo.webhook_http import DeliveryError
+from credo.adapters.webhook_http import DeliveryError
 
 __all__ = ["plain_reason"]
 
