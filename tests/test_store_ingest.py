@@ -252,7 +252,7 @@ def test_typed_parquet_columns_hash_like_text(ready: Store, tmp_path: Path) -> N
 
 
 def test_quarantine_json_masks(ready: Store, tmp_path: Path) -> None:
-    from credo.store.ingest import quarantine_entries
+    from credo.store.quarantine import quarantine_entries
 
     ingest(ready, write_records(tmp_path / "r.csv", [row("1", source="bank")]))
     with ready.begin() as connection:

@@ -37,47 +37,42 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
-import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from credo.batch.files import connect
 from credo.batch.reader import FIELDS, InputError, read_rows
 from credo.batch.sqltext import EPOCH_SQL, lit
 from credo.batch.validation import checked_sql, identifier_problem_sql
-from credo.domain.identifiers import mask_raw_row
 from credo.domain.records import Reason
 from credo.services.bulk_writes import insert_select
 from credo.services.realtime_scoring import rescore_subjects
 from credo.store import clock
 from credo.store.bootstrap import Store
-from credo.store.bulk_io import placeholder, select_in
 from credo.store.bulk_scoring import FreshSubjects
-from credo.store.chunks import chunks
 from credo.store.errors import StoreError
 from credo.store.keys import KeyRing
 from credo.store.moves import close_moved_disputes
-from credo.store.quarantine import SOURCE_NOT_CALLER, api_caller
+from credo.store.quarantine import SOURCE_NOT_CALLER, api_caller, hold, open_entries, open_rows_of, resolve, still_open
+from credo.store.record_versions import earlier_versions, latest_versions, supersede
 from credo.store.rulebooks import NoActiveRulebookError, rulebook_at
 from credo.store.sources import SOURCE_ID, Source, list_sources, source_allows
 from credo.store.subjects import ensure_subjects
-from credo.store.tables import quarantine, records
+from credo.store.tables import records
 
 __all__ = [
     "CHUNK_ROWS",
     "CONTENT_HASH_SQL",
     "SOURCE_MISMATCH",
     "IngestSummary",
-    "QuarantineEntry",
     "Rescore",
     "RetrySummary",
     "ingest_path",
-    "quarantine_entries",
     "retry_quarantine",
     "unregistered_source",
 ]
@@ -363,8 +358,7 @@ class _Pipeline:
                 "SELECT DISTINCT old_id FROM ing_chunk WHERE outcome <> 'unchanged' AND old_id IS NOT NULL"
             ).fetchall()
         ]
-        for part in chunks(superseded):
-            connection.execute(sa.update(records).where(records.c.id.in_(part)).values(is_latest=False))
+        supersede(connection, superseded)
         written = insert_select(
             connection,
             con,
@@ -463,46 +457,14 @@ class _Pipeline:
         keys = self.con.execute("""
             SELECT source, record_id FROM ing_hashed WHERE NOT repeat AND old_version >= 2
             GROUP BY ALL HAVING count(*) >= 2 ORDER BY 1, 2""").fetchall()
-        by_source: dict[str, list[str]] = {}
-        for source_id, record_id in keys:
-            by_source.setdefault(source_id, []).append(record_id)
-        found: list[Any] = []
-        head = f"""SELECT source_id, record_id, version, content_hash FROM records
-                   WHERE NOT is_latest AND source_id = {placeholder(connection)}"""
-        for source_id, record_ids in by_source.items():
-            found.extend(select_in(connection, head, "record_id", record_ids, (source_id,)))
-        return pa.table(
-            {
-                "source": pa.array([r[0] for r in found], pa.string()),
-                "record_id": pa.array([r[1] for r in found], pa.string()),
-                "version": pa.array([r[2] for r in found], pa.int64()),
-                "content_hash": pa.array([bytes(r[3]) for r in found], pa.binary()),
-            }
-        )
+        return earlier_versions(connection, keys)
 
     def _latest(self, connection: Connection) -> pa.Table:
         """The latest stored version of every (source, record_id) of the chunk, fetched in bulk."""
         keys = self.con.execute(
             "SELECT DISTINCT source, record_id FROM ing_now WHERE reason IS NULL ORDER BY 1, 2"
         ).fetchall()
-        by_source: dict[str, list[str]] = {}
-        for source_id, record_id in keys:
-            by_source.setdefault(source_id, []).append(record_id)
-        found: list[tuple[Any, ...]] = []
-        head = f"""SELECT source_id, record_id, id, version, content_hash, subject_id FROM records
-                   WHERE is_latest AND source_id = {placeholder(connection)}"""
-        for source_id, record_ids in by_source.items():
-            found.extend(select_in(connection, head, "record_id", record_ids, (source_id,)))
-        return pa.table(
-            {
-                "source": pa.array([r[0] for r in found], pa.string()),
-                "record_id": pa.array([r[1] for r in found], pa.string()),
-                "old_id": pa.array([r[2] for r in found], pa.int64()),
-                "old_version": pa.array([r[3] for r in found], pa.int64()),
-                "old_hash": pa.array([bytes(r[4]) for r in found], pa.binary()),
-                "old_subject": pa.array([r[5] for r in found], pa.int64()),
-            }
-        )
+        return latest_versions(connection, keys)
 
 
 def _raw_of(row: Mapping[str, Any]) -> dict[str, object]:
@@ -561,26 +523,12 @@ def ingest_path(
             raise InputError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
         summary = IngestSummary(read=total, files=raw.files)
         with store.begin() as connection:
-            open_rows = _open_quarantined(connection, ring, raw.files)
+            open_rows = open_rows_of(connection, ring, raw.files)
 
         def keep(connection: Connection, rows: list[dict[str, Any]], now: dt.datetime) -> int:
-            fresh = []
-            for row in rows:
-                text = _raw_json(_raw_of(row))
-                if (row["file"], row["row_no"], row["reason"], text) in open_rows:
-                    continue
-                fresh.append(
-                    {
-                        "file": row["file"],
-                        "row_number": row["row_no"],
-                        "reason": row["reason"],
-                        "raw_enc": ring.encrypt(text.encode()),
-                        "received_at": now,
-                        "state": "open",
-                    }
-                )
-            if fresh:
-                connection.execute(sa.insert(quarantine), fresh)
+            held = [(row["file"], row["row_no"], row["reason"], _raw_json(_raw_of(row))) for row in rows]
+            fresh = [entry for entry in held if entry not in open_rows]
+            hold(connection, ring, fresh, now)
             return len(fresh)
 
         pipeline.run(total, chunk_rows, summary, keep, progress=progress)
@@ -588,19 +536,6 @@ def ingest_path(
         con.close()
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def _open_quarantined(connection: Connection, ring: KeyRing, files: Sequence[str]) -> set[tuple[str, int, str, str]]:
-    """The open quarantine entries of these files, to keep a re-sent bad row once."""
-    found = set()
-    rows = connection.execute(
-        sa.select(quarantine.c.file, quarantine.c.row_number, quarantine.c.reason, quarantine.c.raw_enc).where(
-            quarantine.c.state == "open", quarantine.c.file.in_(list(files))
-        )
-    )
-    for file, row_number, reason, sealed in rows:
-        found.add((file, int(row_number), reason, ring.decrypt(sealed).decode()))
-    return found
 
 
 def retry_quarantine(
@@ -619,15 +554,11 @@ def retry_quarantine(
     started = time.perf_counter()
     day, registered, ring = _prepare(store, today, None)
     with store.begin() as connection:
-        entries = connection.execute(
-            sa.select(quarantine.c.id, quarantine.c.file, quarantine.c.raw_enc)
-            .where(quarantine.c.state == "open")
-            .order_by(quarantine.c.id)
-        ).all()
+        entries = open_entries(connection, ring)
     summary = RetrySummary(retried=len(entries))
     if not entries:
         return summary
-    raws = [_as_caller(json.loads(ring.decrypt(e.raw_enc)), api_caller(e.file)) for e in entries]
+    raws = [_as_caller(e.raw, api_caller(e.file)) for e in entries]
     columns: dict[str, pa.Array] = {
         "file": pa.array([e.file for e in entries], pa.string()),
         "file_no": pa.array([0] * len(entries), pa.int32()),
@@ -652,23 +583,10 @@ def retry_quarantine(
         outcome = IngestSummary(read=total)
 
         def keep(connection: Connection, rows: list[dict[str, Any]], now: dt.datetime) -> int:
-            for part in rows:  # still open: the reason as it is now
-                connection.execute(
-                    sa.update(quarantine)
-                    .where(quarantine.c.id == part["row_no"])
-                    .values(reason=part["reason"], retried_at=now)
-                )
+            still_open(connection, [(row["row_no"], row["reason"]) for row in rows], now)  # the reason as it is now
             return len(rows)
 
-        def accepted(connection: Connection, ids: list[int], now: dt.datetime) -> None:
-            for part in chunks(ids):
-                connection.execute(
-                    sa.update(quarantine)
-                    .where(quarantine.c.id.in_(part))
-                    .values(state="resolved", resolved_at=now, retried_at=now)
-                )
-
-        pipeline.run(total, chunk_rows, outcome, keep, accepted=accepted, progress=progress)
+        pipeline.run(total, chunk_rows, outcome, keep, accepted=resolve, progress=progress)
     finally:
         con.close()
     outcome.seconds = time.perf_counter() - started
@@ -694,65 +612,3 @@ def _as_caller(raw: dict[str, Any], caller: str | None) -> dict[str, Any]:
     if raw["source"] != caller:
         return {**raw, "malformed": SOURCE_NOT_CALLER}
     return raw
-
-
-@dataclass(frozen=True)
-class QuarantineEntry:
-    """One quarantined row, its raw fields decrypted with the identifier masked (for screens and JSON)."""
-
-    id: int
-    file: str
-    row: int
-    reason: str
-    received_at: dt.datetime
-    state: str
-    retried_at: dt.datetime | None
-    resolved_at: dt.datetime | None
-    raw: dict[str, object]
-
-    def as_json(self) -> dict[str, object]:
-        def when(value: dt.datetime | None) -> str | None:
-            return None if value is None else clock.utc_iso(value)
-
-        return {
-            "id": self.id,
-            "file": self.file,
-            "row": self.row,
-            "reason": self.reason,
-            "received_at": when(self.received_at),
-            "state": self.state,
-            "retried_at": when(self.retried_at),
-            "resolved_at": when(self.resolved_at),
-            "raw": self.raw,
-        }
-
-
-def _shown(value: object) -> object:
-    """A raw value as it can be shown: a lone surrogate (why such a row was refused) as U+FFFD."""
-    return re.sub("[\ud800-\udfff]", "\N{REPLACEMENT CHARACTER}", value) if isinstance(value, str) else value
-
-
-def quarantine_entries(
-    connection: Connection, ring: KeyRing, *, include_resolved: bool = False
-) -> list[QuarantineEntry]:
-    """The quarantine (open rows only unless ``include_resolved``), oldest first; identifiers masked (mask_raw_row)."""
-    query = sa.select(quarantine).order_by(quarantine.c.id)
-    if not include_resolved:
-        query = query.where(quarantine.c.state == "open")
-    found = []
-    for row in connection.execute(query):
-        raw = {k: _shown(v) for k, v in mask_raw_row(json.loads(ring.decrypt(row.raw_enc))).items()}
-        found.append(
-            QuarantineEntry(
-                row.id,
-                row.file,
-                row.row_number,
-                row.reason,
-                row.received_at,
-                row.state,
-                row.retried_at,
-                row.resolved_at,
-                raw,
-            )
-        )
-    return found
