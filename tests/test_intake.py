@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from credo.cli.app import app as cli
 from credo.domain.records import Reason
+from credo.services.ingest import ingest_path
 from credo.store.bootstrap import Store
-from credo.store.ingest import ingest_path
 from credo.store.quarantine import quarantine_entries
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source

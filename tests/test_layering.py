@@ -35,7 +35,8 @@ FORBIDDEN = {
 # (module, import) pairs that break the rules today, each to be removed by moving its use case into services/.
 NOT_YET = {
     ("credo.store.catchup", "duckdb"),
-    ("credo.store.ingest", "duckdb"),
+    # Only a re-export of the ingest service for api/routes_operator.py (changed on another branch), until it
+    # imports credo.services.ingest: then delete store/ingest.py and this line.
     ("credo.store.ingest", "credo.services"),
     ("credo.store.bulk_scoring", "duckdb"),
     ("credo.store.bulk_scoring", "credo.services"),

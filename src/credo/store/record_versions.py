@@ -1,6 +1,6 @@
 """The stored versions of records, by (source, record_id) key, read in bulk as Arrow; superseding the latest.
 
-The ingestion pipeline (:mod:`credo.store.ingest`) joins a chunk of rows with these tables in DuckDB
+The ingestion pipeline (:mod:`credo.services.ingest_pipeline`) joins a chunk of rows with these tables in DuckDB
 to decide each row's outcome; the store only reads and writes them.
 """
 
