@@ -48,8 +48,8 @@ from bench.ingest import fresh_store, setup
 from bench.loadgen import Result, closed_loop, open_loop, request_bytes
 from credo.api.auth import issue_token
 from credo.demo import DEMO_AS_OF, generate_town
+from credo.services.ingest import ingest_path
 from credo.store.bootstrap import Store
-from credo.store.ingest import ingest_path
 from credo.store.relying import add_relying
 from credo.store.rulebooks import rulebook_at
 from credo.store.tables import subjects

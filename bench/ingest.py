@@ -15,7 +15,7 @@ rulebook is published and activated. Then, in the same process:
     and indexes), 50,000 rows per statement, one transaction each;
 (b) ``credo ingest`` of the Parquet file: validation, subjects (keyed hash and
     encryption), classification, records, quarantine, and real-time rescoring
-    of every subject touched, chunk by chunk (:func:`credo.store.ingest.ingest_path`,
+    of every subject touched, chunk by chunk (:func:`credo.services.ingest.ingest_path`,
     chunks of ``CHUNK_ROWS``, cut by subject).
 
 It prints the records per second of each, the ratio, and the time spent in rescoring.
@@ -37,10 +37,10 @@ import sqlalchemy as sa
 
 from credo.demo import DEMO_AS_OF, demo_rulebook_text, generate_town
 from credo.demo.store_load import town_sources
+from credo.services.ingest import ingest_path
 from credo.services.realtime_scoring import rescore_subjects
 from credo.store.bootstrap import Store, init_store, open_store
 from credo.store.bulk_reads import FreshSubjects
-from credo.store.ingest import ingest_path
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source
 from credo.store.tables import TS

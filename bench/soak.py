@@ -50,8 +50,8 @@ from bench.receivers import Received, receivers
 from bench.soak_load import DECIDE, PUSH, PUSHED, Ledger, Plan, Tally, run_load
 from credo.api.auth import issue_token
 from credo.demo import DEMO_AS_OF, generate_town
+from credo.services.ingest import ingest_path
 from credo.store.bootstrap import Store
-from credo.store.ingest import ingest_path
 from credo.store.relying import add_relying
 from credo.store.rulebooks import rulebook_at
 from credo.store.tables import decisions, deliveries, records

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from credo.cli.app import app as cli
 from credo.domain.records import Reason
+from credo.services.ingest import ingest_path
 from credo.store.bootstrap import Store
-from credo.store.ingest import ingest_path, quarantine_entries
+from credo.store.quarantine import quarantine_entries
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source
 from credo.store.tables import records

@@ -27,8 +27,9 @@ from hypothesis import strategies as st
 
 from credo.batch.reader import InputError
 from credo.domain.records import FIELD_ORDER
+from credo.services.ingest import ingest_path
 from credo.store.bootstrap import Store
-from credo.store.ingest import ingest_path, quarantine_entries
+from credo.store.quarantine import quarantine_entries
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source
 from credo.store.tables import quarantine, records

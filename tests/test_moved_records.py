@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from credo.store.ingest import ingest_path, retry_quarantine
+from credo.services.ingest import ingest_path, retry_quarantine
 from credo.store.sources import allow_categories
 from credo.store.tables import disputes
 from tests.apisupport import OTHER_PERSON, PERSON, SOURCE, TODAY, Api, record

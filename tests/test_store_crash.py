@@ -54,7 +54,7 @@ CHUNK = 2_500
 # the ingest before the kill.
 CHILD = """
 import os, sys
-import credo.services.ingest as cmd  # the command's service, which calls the store's ingest_path
+import credo.services.ingest as cmd  # the command's service, where ingest_path runs the pipeline
 real = cmd.ingest_path
 def traced(*args, **kwargs):
     shown = kwargs.pop("progress", None)

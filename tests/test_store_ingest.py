@@ -1,4 +1,4 @@
-"""Ingestion into the store (credo.store.ingest) on both backends: outcomes, versions, quarantine, retry."""
+"""Ingestion into the store (credo.services.ingest) on both backends: outcomes, versions, quarantine, retry."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ import sqlalchemy as sa
 from credo.batch.reader import InputError
 from credo.domain.identifiers import IdProblem, make_resident_id
 from credo.domain.records import Reason
+from credo.services.ingest import ingest_path, retry_quarantine
+from credo.services.ingest_check import SOURCE_MISMATCH
 from credo.services.realtime_scoring import rescore_subjects
 from credo.services.scoring_policy import ScoringPolicy
 from credo.store.bootstrap import Store
 from credo.store.errors import StoreError
-from credo.store.ingest import SOURCE_MISMATCH, ingest_path, retry_quarantine
 from credo.store.quarantine import raw_row
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source
@@ -252,7 +253,7 @@ def test_typed_parquet_columns_hash_like_text(ready: Store, tmp_path: Path) -> N
 
 
 def test_quarantine_json_masks(ready: Store, tmp_path: Path) -> None:
-    from credo.store.ingest import quarantine_entries
+    from credo.store.quarantine import quarantine_entries
 
     ingest(ready, write_records(tmp_path / "r.csv", [row("1", source="bank")]))
     with ready.begin() as connection:

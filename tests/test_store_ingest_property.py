@@ -36,10 +36,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from credo.domain.rulebook import Rulebook
+from credo.services.ingest import ingest_path
 from credo.services.realtime_scoring import rescore_subjects
 from credo.services.scoring_policy import ScoringPolicy
 from credo.store.bootstrap import Store
-from credo.store.ingest import ingest_path
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source
 from credo.store.tables import current_scores, list_members, outbox, quarantine, records, subjects

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
+from credo.services.ingest import ingest_path
 from credo.services.realtime_scoring import rescore_subjects
 from credo.store.bootstrap import Store
-from credo.store.ingest import ingest_path
 from credo.store.push import content_hash, store_pushed
 from credo.store.rulebooks import activate, publish
 from credo.store.sources import add_source, get_source

@@ -10,10 +10,8 @@ from pydantic import Field
 
 from credo.api.context import Caller, role_extra, roles
 from credo.api.params import TextIn
-from credo.services import administration, operations, rescoring
-from credo.services.actor import Actor, operation
-from credo.store.audit import AuditEntry
-from credo.store.ingest import retry_quarantine
+from credo.services import administration, ingest, operations, rescoring
+from credo.services.actor import Actor
 
 router = APIRouter(prefix="/v1", tags=["operators"])  # the prefix here, so routes know their full path (metrics)
 OPERATOR = roles("operator")
@@ -32,10 +30,6 @@ class RelyingIn(TextIn):
     id: str = Field(max_length=100)
     measures: list[Annotated[str, Field(max_length=100)]] = Field(min_length=1, max_length=200)
     title: str | None = Field(default=None, max_length=500)
-
-
-def _entry(caller: Caller, action: str, detail: dict[str, Any]) -> AuditEntry:
-    return operation(_operator(caller), action, detail)
 
 
 @router.get("/sources", summary="Registered sources", openapi_extra=role_extra("operator", personal=False))
@@ -137,10 +131,8 @@ async def quarantine(caller: Operator, include_resolved: Annotated[bool, Query()
 )
 async def retry(caller: Operator) -> dict[str, Any]:
     ctx = caller.ctx
-    summary = await asyncio.to_thread(retry_quarantine, ctx.store, today=ctx.today())
-    detail = {"retried": summary.retried, "resolved": summary.resolved, "still_open": summary.still_open}
-    await ctx.audit(_entry(caller, "quarantine.retry", detail))
-    return detail
+    summary = await asyncio.to_thread(ingest.retry, ctx.store, _operator(caller), today=ctx.today())
+    return {"retried": summary.retried, "resolved": summary.resolved, "still_open": summary.still_open}
 
 
 @router.get(

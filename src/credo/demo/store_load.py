@@ -2,7 +2,7 @@
 
 ``credo demo`` scores the town twice, on purpose: once with the batch engine
 over the file (explanations, reason codes), and once by loading it into the
-store through ingestion (:func:`credo.store.ingest.ingest_path`: validation,
+store through ingestion (:func:`credo.services.ingest.ingest_path`: validation,
 quarantine, keyed hashes and encryption, real-time scoring chunk by chunk).
 :func:`compare_with_batch` then checks, subject by subject, that the two agree.
 """
@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from credo.demo.rates import CATEGORIES
 from credo.rulebook_file import parse_rulebook
 from credo.services.actor import Actor, operation
+from credo.services.ingest import IngestSummary, ingest_path
 from credo.store.audit import AuditEntry, append
 from credo.store.bootstrap import Store, init_store
 from credo.store.errors import StoreError
-from credo.store.ingest import IngestSummary, ingest_path
 from credo.store.rulebooks import activate, publish, version_at
 from credo.store.sources import add_source, list_sources
 from credo.store.tables import current_scores, outbox, subjects

@@ -10,7 +10,7 @@ from typing import Any
 
 from credo.services.actor import Actor, operation
 from credo.services.unit_of_work import UnitOfWork
-from credo.store.ingest import QuarantineEntry, quarantine_entries
+from credo.store.quarantine import QuarantineEntry, quarantine_entries
 from credo.store.stats import store_statistics
 
 __all__ = ["quarantine", "statistics"]

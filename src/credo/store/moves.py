@@ -16,7 +16,7 @@ held against it, so when the record moves:
 
 Every path that stores a new version with another subject calls
 :func:`close_moved_disputes` in the same transaction: a file ingest and a
-quarantine retry (:mod:`credo.store.ingest`), a push (:mod:`credo.store.push`).
+quarantine retry (:mod:`credo.services.ingest`), a push (:mod:`credo.store.push`).
 A withdrawal or a reviewer's correction keeps the subject.
 """
 

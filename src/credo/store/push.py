@@ -2,7 +2,7 @@
 
 A source's push is small (at most :data:`MAX_RECORDS` records) and must be
 answered in milliseconds, so it does not start the DuckDB pipeline of
-:mod:`credo.store.ingest`. It keeps that pipeline's rules exactly:
+:mod:`credo.services.ingest_pipeline`. It keeps that pipeline's rules exactly:
 
 * every record is checked by :func:`credo.domain.records.parse_row`, which
   the tests hold equal to the batch SQL checks, then the source rules in the
@@ -10,10 +10,10 @@ answered in milliseconds, so it does not start the DuckDB pipeline of
   and registered for the category); parse_row also refuses what the
   store's columns cannot hold (over-long ids, control characters, amounts
   and dates out of range), on both paths;
-* the same content hash (:data:`credo.store.ingest.CONTENT_HASH_SQL`, here
+* the same content hash (:data:`credo.services.ingest_pipeline.CONTENT_HASH_SQL`, here
   in Python; a test holds them equal) decides ``new`` / ``version`` /
   ``unchanged``, with the same rule for a record sent in several versions at
-  once (:meth:`credo.store.ingest._Pipeline._classify`);
+  once (:meth:`credo.services.ingest_pipeline.Pipeline._classify`);
 * a rejected record is kept in the quarantine with its reason, its place in
   the push (``file`` is ``api:SOURCE:PUSH_ID``) and its content encrypted;
 * every subject touched is returned, for the caller to rescore in the same transaction.
@@ -60,7 +60,7 @@ _ABSENT = "\x1e"
 
 
 def content_hash(record: Record, subject_pk: int) -> bytes:
-    """:data:`credo.store.ingest.CONTENT_HASH_SQL` in Python (printf's %.17g is Python's too)."""
+    """:data:`credo.services.ingest_pipeline.CONTENT_HASH_SQL` in Python (printf's %.17g is Python's too)."""
     parts = (
         "credo-record-v1",
         record.source,
