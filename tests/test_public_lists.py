@@ -139,10 +139,10 @@ def members_in_step(store: Store) -> None:
 
 
 def test_the_read_model_follows_every_path_that_changes_lists(backend: Backend) -> None:
+    from credo.services.actor import Actor
     from credo.services.bulk_scoring import rescore_store
     from credo.services.daily_refresh import lapse_and_refresh
-    from credo.services.retention import refresh_first
-    from credo.store.purge import purge
+    from credo.services.retention import purge
     from credo.store.rotate import rotate_keys
 
     env = {**backend.environ, "CREDO_TODAY": TODAY}
@@ -169,7 +169,7 @@ def test_the_read_model_follows_every_path_that_changes_lists(backend: Backend) 
     members_in_step(store)
     with api_over_again(store) as api:  # a server started on the new keys finds the entry by its new keyed hash
         answer = api.client.get(f"/v1/lists/{BLACK}", params={"subject": PERSON}).json()
-    purge(store, actor="test", before=refresh_first(store, "test"), today=dt.date(2045, 1, 1))
+    purge(store, Actor("operator", "test"), future=True, today=dt.date(2045, 1, 1))
     members_in_step(store)
     store.engine.dispose()
     assert answer["listed"] is True

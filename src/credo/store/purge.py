@@ -30,9 +30,6 @@ from sqlalchemy import Connection
 
 from credo.domain.retention import Held, due
 from credo.domain.rulebook import Rulebook
-from credo.store import clock
-from credo.store.audit import AuditEntry, append
-from credo.store.bootstrap import Store
 from credo.store.bulk_io import driver_cursor, insert_dicts, placeholder
 from credo.store.chunks import chunks
 from credo.store.keys import KeyRing
@@ -58,8 +55,8 @@ FETCH = 100_000  # rows per fetch of the candidates
 
 Progress = Callable[[str], None]
 # What runs first in the purge's transaction, as the daily refresh does (:func:`credo.services.retention.purge`
-# passes it: lapse overdue disputes, then refresh stale states); the audit entries it returns go with the purge's.
-Before = Callable[[Connection, dt.date], Sequence[AuditEntry]]
+# passes it: lapse overdue disputes, then refresh stale states).
+Before = Callable[[Connection, dt.date], object]
 
 _KEYS = sa.Table(
     "credo_purge_keys",
@@ -280,58 +277,52 @@ def _erase(connection: Connection, erasure: _Erasure, today: dt.date, now: dt.da
 
 
 def purge(
-    store: Store,
+    connection: Connection,
+    ring: KeyRing,
     *,
-    actor: str,
+    day: dt.date,
     before: Before,
+    now: Callable[[], dt.datetime],
     dry_run: bool = False,
-    today: dt.date | None = None,
     progress: Progress | None = None,
 ) -> PurgeReport:
-    """Purge (or with ``dry_run`` only count) the records past retention at ``today``; audited as ``actor``.
+    """Purge (or with ``dry_run`` only count) the records past retention on ``day``, in the caller's transaction.
 
-    ``before`` runs first (not for a dry run), in the same transaction: see :data:`Before`.
+    ``before`` runs first (not for a dry run), after the lock: see :data:`Before`. ``now`` stamps the tombstones.
+    The caller audits the report (:func:`credo.services.retention.purge`).
     """
     say = progress or (lambda _phase: None)
-    day = today or clock.today(store.environ)
     started = time.perf_counter()
-    with store.begin() as connection:
-        if not dry_run:
-            _lock(connection)
-        version, book = rulebook_at(connection, day)
-        if book.retention is None:
-            return PurgeReport(day, version, None, dry_run, seconds=time.perf_counter() - started)
-        keep_for = book.retention.keep_for
-        first: Sequence[AuditEntry] = ()
-        if not dry_run:
-            # As the daily refresh, first: overdue disputes decided for their subjects (their records may then
-            # go), and events of stale states dated from the records that are still there.
-            first = before(connection, day)
-        found = _find_due(connection, _books(connection, day, book), keep_for, day, say)
-        say("finding the subjects left with no record")
-        _KEYS.create(connection)
-        ring = store.keys(connection)
-        sealed = {(d.source, d.record_id): sealed_record_id(ring, d.source, d.record_id) for d in found}
-        keys = [{"source_id": s, "record_id": r, "sealed_id": h} for (s, r), h in sealed.items()]
-        insert_dicts(connection, _KEYS, keys)
-        gone = _left_with_nothing(connection)
-        # A quarantined row is the raw copy of a row as received (identifier included): kept no longer than records.
-        old_rows = quarantine.c.received_at < dt.datetime.combine(day - dt.timedelta(days=keep_for), dt.time(0), dt.UTC)
-        quarantined = connection.execute(sa.select(sa.func.count()).where(old_rows)).scalar_one()
-        if not dry_run:
-            say("purging")
-            _erase(connection, _Erasure(found, sealed, gone), day, store.clock())
-            connection.execute(sa.delete(quarantine).where(old_rows))
-        _KEYS.drop(connection)
-        records: Counter[str] = Counter(d.category for d in found)
-        versions: Counter[str] = Counter()
-        for d in found:
-            versions[d.category] += d.versions
-        report = PurgeReport(
-            day, version, keep_for, dry_run, dict(records), dict(versions), len(gone), time.perf_counter() - started,
-            int(quarantined),
-        )  # fmt: skip
-        if not dry_run:
-            entry = AuditEntry("operator", actor, ACTION, "retention", None, report.audit_detail())
-            append(connection, [*first, entry], store.clock())
-    return report
+    if not dry_run:
+        _lock(connection)
+    version, book = rulebook_at(connection, day)
+    if book.retention is None:
+        return PurgeReport(day, version, None, dry_run, seconds=time.perf_counter() - started)
+    keep_for = book.retention.keep_for
+    if not dry_run:
+        # As the daily refresh, first: overdue disputes decided for their subjects (their records may then
+        # go), and events of stale states dated from the records that are still there.
+        before(connection, day)
+    found = _find_due(connection, _books(connection, day, book), keep_for, day, say)
+    say("finding the subjects left with no record")
+    _KEYS.create(connection)
+    sealed = {(d.source, d.record_id): sealed_record_id(ring, d.source, d.record_id) for d in found}
+    keys = [{"source_id": s, "record_id": r, "sealed_id": h} for (s, r), h in sealed.items()]
+    insert_dicts(connection, _KEYS, keys)
+    gone = _left_with_nothing(connection)
+    # A quarantined row is the raw copy of a row as received (identifier included): kept no longer than records.
+    old_rows = quarantine.c.received_at < dt.datetime.combine(day - dt.timedelta(days=keep_for), dt.time(0), dt.UTC)
+    quarantined = connection.execute(sa.select(sa.func.count()).where(old_rows)).scalar_one()
+    if not dry_run:
+        say("purging")
+        _erase(connection, _Erasure(found, sealed, gone), day, now())
+        connection.execute(sa.delete(quarantine).where(old_rows))
+    _KEYS.drop(connection)
+    records: Counter[str] = Counter(d.category for d in found)
+    versions: Counter[str] = Counter()
+    for d in found:
+        versions[d.category] += d.versions
+    return PurgeReport(
+        day, version, keep_for, dry_run, dict(records), dict(versions), len(gone), time.perf_counter() - started,
+        int(quarantined),
+    )  # fmt: skip
