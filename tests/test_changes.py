@@ -17,17 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credo.domain.changes import (
-    EVENT_TYPES,
-    Event,
-    ScoreState,
-    changes_until,
-    decay_step,
-    events_between,
-    next_change,
-    next_possible_change,
-    score_state,
-)
+from credo.domain.changes import EVENT_TYPES, Event, ScoreState, events_between, score_state
+from credo.domain.next_change import changes_until, decay_step, next_change, next_possible_change
 from credo.domain.records import Record, parse_row
 from credo.domain.scoring import explain
 from tests.strategies import AS_OF, ORGS, PEOPLE, record_rows, rulebooks

@@ -14,17 +14,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credo.domain.changes import (
-    ScoreState,
-    changes_until,
-    events_between,
-    explanation_without_consent,
-    next_change,
-    next_possible_change,
-    score_state,
-)
+from credo.domain.changes import ScoreState, events_between, explanation_without_consent, score_state
 from credo.domain.consent import consent_on, is_scored, without_consent
 from credo.domain.decisions import NOT_SCORED, answer_measure, find_measure
+from credo.domain.next_change import changes_until, next_change, next_possible_change
 from credo.domain.records import Record, parse_row
 from credo.domain.rulebook import Measure, MeasureTrigger, Rulebook
 from credo.domain.scoring import counting_end, explain, latest_versions

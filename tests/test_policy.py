@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from credo.cli.app import app
-from credo.domain.policy import FORBIDDEN_NAMESPACES, PROTECTED_TERMS, Problem, format_path, problems_in, protected_term
+from credo.domain.policy import Problem, format_path, problems_in
+from credo.domain.protected import FORBIDDEN_NAMESPACES, PROTECTED_TERMS, protected_term
 from credo.rulebook_file import parse_rulebook
 from tests.support import BASE_YAML, at, book, edit, line_of
 

@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 from credo.batch.engine import connect
 from credo.batch.sqltext import day_number
 from credo.cli.app import app
-from credo.domain.changes import next_change, score_state
+from credo.domain.changes import score_state
 from credo.domain.identifiers import make_resident_id, make_uscc
+from credo.domain.next_change import next_change
 from credo.domain.records import Record, parse_row
 from credo.domain.rulebook import Rulebook
 from credo.domain.scoring import latest_versions

@@ -62,7 +62,7 @@ def _next_change_sql(book: Rulebook, t: int) -> str:
     end of each ``clean_for`` window it blocks (negative base points), and T+1
     while it decays linearly and counts. The state can change with time alone
     only on such a day, so the minimum per subject is never later than the
-    exact :func:`credo.domain.changes.next_change` (it may be earlier).
+    exact :func:`credo.domain.next_change.next_change` (it may be earlier).
     """
     decay = by_rule(book, lambda r: int(r.decay == "linear")).replace("rule_no", "r.rule_no")
     days = [f"CASE WHEN c.occ > {t} THEN c.occ END", f"CASE WHEN {{ends}} > {t} THEN {{ends}} END"]

@@ -11,7 +11,7 @@ rulebook version, a repair, or a check that the real-time path kept up.
 2. :func:`credo.batch.plan.store_plan` scores them on an engine: the
    same scoring SQL as ``credo batch``, with the subject's surrogate id as
    key, no identifier checks and a conservative ``next_change`` per subject
-   (never later than the exact one of :func:`credo.domain.changes.next_change`).
+   (never later than the exact one of :func:`credo.domain.next_change.next_change`).
 3. DuckDB compares the new states with the stored ones; only subjects whose
    state changed come back to Python, for
    :func:`credo.domain.changes.events_between` and their outbox rows.

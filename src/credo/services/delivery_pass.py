@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -140,20 +141,7 @@ def run_pass(
             batch = claim_due(connection, ring, now, moment(), limit=min(BATCH, limit), channels=channels)
         if not batch:
             break
-        sent: list[tuple[Due, dt.datetime]] = []
-        failed: list[tuple[Due, str, dt.datetime, bool]] = []
-        for message in batch:
-            try:
-                if message.channel == "email":
-                    assert smtp is not None  # claimed only with a server to send them
-                    _send_email(smtp, message, timeout)
-                else:
-                    _post_webhook(message, moment(), timeout, allowed, resolver)
-            except Exception as exc:  # any failure of one message is that message's failed attempt
-                give_up = isinstance(exc, DeliveryError) and exc.permanent
-                failed.append((message, plain_reason(exc, message.channel), moment(), give_up))
-            else:
-                sent.append((message, moment()))
+        sent, failed = _send(batch, _Senders(smtp, timeout, allowed, resolver), moment)
         # The batch's outcomes in one short transaction, not one each: a pass takes the write lock (which pushes
         # and decisions wait for) once per batch. A crash before it sends the batch again after its lease, as a
         # crash after any one message would: delivery is at least once either way.
@@ -167,6 +155,37 @@ def run_pass(
                 append(connection, entries, max(at for _, at in sent))
         delivered += len(sent)
     return PassReport(enqueued, delivered, retrying, given_up, waiting)
+
+
+@dataclass(frozen=True)
+class _Senders:
+    """How a pass sends: the SMTP server (None: emails wait), the timeout, the hosts allowed, the resolver."""
+
+    smtp: SmtpSettings | None
+    timeout: float
+    allowed: frozenset[str]
+    resolver: Resolver | None
+
+
+def _send(
+    batch: list[Due], senders: _Senders, moment: Callable[[], dt.datetime]
+) -> tuple[list[tuple[Due, dt.datetime]], list[tuple[Due, str, dt.datetime, bool]]]:
+    """Send each message of a batch, outside any transaction: (sent, when), and (failed, why, when, give up)."""
+    sent: list[tuple[Due, dt.datetime]] = []
+    failed: list[tuple[Due, str, dt.datetime, bool]] = []
+    for message in batch:
+        try:
+            if message.channel == "email":
+                assert senders.smtp is not None  # claimed only with a server to send them
+                _send_email(senders.smtp, message, senders.timeout)
+            else:
+                _post_webhook(message, moment(), senders.timeout, senders.allowed, senders.resolver)
+        except Exception as exc:  # any failure of one message is that message's failed attempt
+            give_up = isinstance(exc, DeliveryError) and exc.permanent
+            failed.append((message, plain_reason(exc, message.channel), moment(), give_up))
+        else:
+            sent.append((message, moment()))
+    return sent, failed
 
 
 def _book(connection: Connection, today: dt.date) -> Rulebook | None:

@@ -7,7 +7,7 @@ subjects a chunk of rows touched).
 
 The stored state is never stale (docs/store.md, "Real-time scoring and
 staleness"): it is stored with ``next_change``, the first day time alone can
-change it (:func:`credo.domain.changes.next_change`); :func:`refresh_due`
+change it (:func:`credo.domain.next_change.next_change`); :func:`refresh_due`
 brings up to date every subject whose ``next_change`` has come or whose
 rulebook version is no longer the one in force, and :func:`current_state`
 checks exactness on every read and rescores when it does not hold.
@@ -26,16 +26,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from credo.domain.changes import (
-    Event,
-    ScoreState,
-    changes_until,
-    events_between,
-    next_change,
-    next_possible_change,
-    score_state,
-)
+from credo.domain.changes import Event, ScoreState, events_between, score_state
 from credo.domain.consent import ConsentHistory
+from credo.domain.next_change import changes_until, next_change, next_possible_change
 from credo.domain.records import Record
 from credo.domain.rulebook import Rulebook
 from credo.domain.suppression import Suppression, suppressed_on, suppression_days
@@ -154,7 +147,7 @@ def _rescore(
     """Rescore subjects at ``today``; with ``walk``, date each event on the day it happened.
 
     Without ``exact_next``, ``next_change`` is the first day the state can
-    change (:func:`credo.domain.changes.next_possible_change`), found without
+    change (:func:`credo.domain.next_change.next_possible_change`), found without
     scoring other days.
 
     ``walk`` is for time alone (the records are those the stored state was
