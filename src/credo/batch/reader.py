@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from credo.batch.sqltext import lit
-from credo.batch.text_rows import NotUtf8, count_breaks, numbered, read_text
+from credo.batch.text_rows import NOT_UTF8, count_breaks, numbered, read_text
 from credo.domain.records import FIELD_ORDER, REQUIRED_FIELDS, Reason
 from credo.errors import InputError
 
@@ -235,7 +235,7 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, path: str) -> str:
 
 def _why(kind: str, exc: BaseException) -> str:
     """One line on why a file cannot be read, never a row of its content."""
-    if isinstance(exc, NotUtf8 | UnicodeDecodeError) or "invalid UTF8" in str(exc):
+    if isinstance(exc, NOT_UTF8) or "invalid UTF8" in str(exc):
         return "not UTF-8 text"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
@@ -259,7 +259,7 @@ def read_rows(con: duckdb.DuckDBPyConnection, path: str, view: str = "raw_rows")
                 body = _register_jsonl(con, index, file)
             else:
                 body = _register_parquet(con, file)
-        except (pa.ArrowInvalid, OSError, UnicodeDecodeError, NotUtf8) as exc:
+        except (pa.ArrowInvalid, OSError, *NOT_UTF8) as exc:
             raise InputError(f"{file}: cannot read as {kind}: {_why(kind, exc)}") from None
         literal = file.replace("'", "''")
         parts.append(f"SELECT '{literal}' AS file, {index} AS file_no, * FROM ({body})")

@@ -2,7 +2,7 @@
 
 Rows pyarrow cannot split are kept aside with their number and reason instead of failing the file; a row
 whose quoted value spans lines is numbered by its first line; bytes that are not UTF-8 stop the file with one
-clear reason (:class:`NotUtf8`). The formats themselves are read in :mod:`credo.batch.reader`.
+clear reason (:data:`NOT_UTF8`). The formats themselves are read in :mod:`credo.batch.reader`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-__all__ = ["NotUtf8", "count_breaks", "numbered", "read_text"]
+__all__ = ["NOT_UTF8", "count_breaks", "numbered", "read_text"]
 
 
-class NotUtf8(Exception):
+class _NotUtf8(Exception):
     """Some bytes of the file are not UTF-8 text."""
+
+
+# What a read raises when some bytes are not UTF-8 (the callers' ``except`` and ``isinstance`` name this).
+NOT_UTF8: tuple[type[Exception], ...] = (_NotUtf8, UnicodeDecodeError)
 
 
 @contextmanager
@@ -142,10 +146,10 @@ def read_text(
                 )
             except pa.ArrowInvalid:
                 if undecodable:
-                    raise NotUtf8 from None
+                    raise _NotUtf8 from None
                 raise
         if undecodable:
-            raise NotUtf8
+            raise _NotUtf8
         return table
 
     # Only a quoted value can hold a line break; most files have no quote at all, and looking costs little.
