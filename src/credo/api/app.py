@@ -46,6 +46,7 @@ from credo.store.bootstrap import Store
 from credo.store.database import checkpoint_wal, limit_sqlite_cache, sqlite_path, stop_autocheckpoint
 from credo.store.errors import StoreError
 from credo.store.migrate import require_head
+from credo.web import site
 
 __all__ = ["MAX_BODY", "ROUTES", "create_app"]
 
@@ -105,6 +106,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, deliver_every: float |
         app.include_router(module.router)
 
     _operational_routes(app, lookups, metrics)
+    site.install(app)  # the pages (credo/web): the same services, for people
     app.add_middleware(problems.BodyLimitMiddleware, limit=max_body)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.openapi = _with_bearer_scheme(app)  # type: ignore[method-assign]

@@ -40,7 +40,10 @@ def serve(
 
     with open_from(ctx) as store:
         app = create_app(store, deliver_every=deliver_every or None)
-        err.print(f"Credo API on http://{host}:{port}/v1/docs (OpenAPI: /v1/openapi.json); Ctrl-C stops it")
+        err.print(
+            f"Credo on http://{host}:{port}/ (pages for people) and http://{host}:{port}/v1/docs (the API; "
+            "OpenAPI: /v1/openapi.json); Ctrl-C stops it"
+        )
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
         logging.getLogger("uvicorn.error").addFilter(_no_traceback)

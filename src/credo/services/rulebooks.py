@@ -7,13 +7,15 @@ are public (no entry: not personal data).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
+from credo.domain.rulebook import Rulebook
 from credo.services.actor import Actor, operation
 from credo.services.unit_of_work import UnitOfWork
 from credo.store import rulebooks
 
-__all__ = ["activate", "in_force", "publish", "versions"]
+__all__ = ["InForce", "activate", "in_force", "in_force_book", "publish", "versions"]
 
 
 def publish(uow: UnitOfWork, operator: Actor, text: str, path: str) -> rulebooks.Publication:
@@ -50,3 +52,22 @@ def in_force(uow: UnitOfWork) -> dict[str, Any]:
         "version": row.version, "name": row.name, "effective_from": row.effective_from.isoformat(),
         "checksum": row.checksum, "in_force_since": since.isoformat(), "content": row.content,
     }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class InForce:
+    """The rulebook in force today, parsed: what the public pages explain in plain words."""
+
+    version: str
+    since: dt.date
+    book: Rulebook
+
+
+def in_force_book(uow: UnitOfWork) -> InForce:
+    """The rulebook in force today and the day it came into force (no rulebook: ``NoActiveRulebookError``)."""
+    version, book = rulebooks.rulebook_at(uow.connection, uow.today)
+    since = max(
+        d for v in rulebooks.list_versions(uow.connection) if v.version == version for d in v.active_from
+        if d <= uow.today
+    )  # fmt: skip
+    return InForce(version, since, book)
