@@ -16,12 +16,15 @@ from credo.services import rulebooks
 from credo.web.plain import describe
 from credo.web.render import render
 
+__all__ = ["in_force", "router"]
+
 router = APIRouter(include_in_schema=False)
 
 Context = Annotated[ApiContext, Depends(context)]
 
 
-async def _in_force(ctx: ApiContext) -> rulebooks.InForce | None:
+async def in_force(ctx: ApiContext) -> rulebooks.InForce | None:
+    """The rulebook in force today, or None before any is."""
     try:
         return await ctx.run_read(rulebooks.in_force_book)
     except NoActiveRulebookError:
@@ -31,18 +34,18 @@ async def _in_force(ctx: ApiContext) -> rulebooks.InForce | None:
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, ctx: Context) -> HTMLResponse:
     """What this deployment is, and where to go."""
-    return render(request, "home.html", in_force=await _in_force(ctx))
+    return render(request, "home.html", in_force=await in_force(ctx))
 
 
 @router.get("/rulebook", response_class=HTMLResponse)
 async def rulebook(request: Request, ctx: Context) -> HTMLResponse:
     """The rulebook in force, every rule, list, measure and grade in plain words."""
-    found = await _in_force(ctx)
+    found = await in_force(ctx)
     return render(request, "rulebook.html", in_force=found, plain=None if found is None else describe(found.book))
 
 
 @router.get("/due-process", response_class=HTMLResponse)
 async def due_process(request: Request, ctx: Context) -> HTMLResponse:
     """Disputes, repair, consent and retention as this rulebook sets them."""
-    found = await _in_force(ctx)
+    found = await in_force(ctx)
     return render(request, "due_process.html", in_force=found)

@@ -64,13 +64,18 @@ def language_of(request: Request) -> Language:
     return choose(request.query_params.get("lang"), request.cookies.get(COOKIE), request.headers.get("accept-language"))
 
 
+# Query parameters the language switch carries over: never one that may hold personal data (an identifier
+# searched for would otherwise sit in a link, and in the browser's history, twice).
+_KEPT_BY_THE_SWITCH = ("offset",)
+
+
 def _switch(request: Request, language: Language) -> list[dict[str, str]]:
     """A link to this page in each other language (a plain link: the switch works without JavaScript)."""
     links = []
     for other in LANGUAGES.values():
         if other.code == language.code:
             continue
-        query = {k: v for k, v in request.query_params.items() if k != "lang"} | {"lang": other.code}
+        query = {k: v for k, v in request.query_params.items() if k in _KEPT_BY_THE_SWITCH} | {"lang": other.code}
         links.append({"href": f"{request.url.path}?{urlencode(query)}", "name": other.name, "lang": other.html})
     return links
 
