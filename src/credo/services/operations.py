@@ -13,7 +13,7 @@ from credo.services.unit_of_work import UnitOfWork
 from credo.store.quarantine import QuarantineEntry, quarantine_entries
 from credo.store.stats import store_statistics
 
-__all__ = ["quarantine", "statistics"]
+__all__ = ["public_statistics", "quarantine", "statistics"]
 
 
 def quarantine(uow: UnitOfWork, operator: Actor, *, include_resolved: bool = False) -> list[QuarantineEntry]:
@@ -27,3 +27,13 @@ def quarantine(uow: UnitOfWork, operator: Actor, *, include_resolved: bool = Fal
 def statistics(uow: UnitOfWork) -> dict[str, Any]:
     """Grade distribution, list sizes and measures in force over the stored states, and the store's sizes."""
     return store_statistics(uow.connection, uow.today)
+
+
+def public_statistics(uow: UnitOfWork) -> dict[str, Any]:
+    """What the public statistics page shows: counts of subjects by grade, on each list, under each measure.
+
+    Only those: the store's own sizes (records, the quarantine, stale states) are the operators'.
+    """
+    found = store_statistics(uow.connection, uow.today)
+    keep = ("as_of", "scored", "not_scored_without_consent", "grades", "lists", "measures")
+    return {key: found[key] for key in keep}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from credo.web import pages_lists, pages_public
+from credo.web import pages_lists, pages_public, pages_stats
 
 __all__ = ["install"]
 
@@ -14,4 +14,5 @@ def install(app: FastAPI) -> None:
     """Serve the pages and their assets from ``app`` (the same application as the API)."""
     app.include_router(pages_public.router)
     app.include_router(pages_lists.router)
+    app.include_router(pages_stats.router)
     app.mount("/assets", StaticFiles(packages=[("credo.web", "static")]), name="assets")
