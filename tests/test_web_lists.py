@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from credo.domain.identifiers import make_resident_id, mask_identifier
-from credo.store.bootstrap import init_store, open_store
 from credo.store.tables import audit_log
-from tests.apisupport import OTHER_PERSON, PERSON, TODAY, Api, api_over, record
+from tests.apisupport import PERSON, Api
+from tests.websupport import listed
 
 BLACK = "dishonest-judgment-debtors"
 UNKNOWN = make_resident_id("440301", dt.date(1970, 2, 3), 7)
@@ -24,12 +24,8 @@ UNKNOWN = make_resident_id("440301", dt.date(1970, 2, 3), 7)
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}", environ={"CREDO_TODAY": TODAY})
-    init_store(store)
-    with api_over(store) as api:
-        api.push(record("J-1"), record("V-1", subject=OTHER_PERSON, category="civic.volunteer_service"))
+    with listed(tmp_path) as api:
         yield api
-    store.engine.dispose()
 
 
 def test_the_lists_page_names_every_list_of_the_rules_in_force(api: Api) -> None:

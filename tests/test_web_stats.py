@@ -9,19 +9,15 @@ from pathlib import Path
 import pytest
 
 from credo.rulebook_file import parse_rulebook
-from credo.store.bootstrap import init_store, open_store
 from credo.web.charts import WIDTH, bars
-from tests.apisupport import API_YAML, OTHER_PERSON, TODAY, Api, api_over, record
+from tests.apisupport import API_YAML, OTHER_PERSON, Api, record
+from tests.websupport import listed
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}", environ={"CREDO_TODAY": TODAY})
-    init_store(store)
-    with api_over(store) as api:
-        api.push(record("J-1"), record("V-1", subject=OTHER_PERSON, category="civic.volunteer_service"))
+    with listed(tmp_path) as api:
         yield api
-    store.engine.dispose()
 
 
 def _rows(page: str) -> dict[str, int]:
