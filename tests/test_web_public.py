@@ -23,9 +23,10 @@ from credo.store.bootstrap import Store
 from credo.store.rulebooks import activate, publish
 from credo.web.i18n import choose
 from credo.web.plain import bands
+from tests.storedata import V2_YAML
 from tests.support import BASE_YAML
 
-PAGES = ("/", "/rulebook", "/due-process")
+PAGES = ("/", "/rulebook", "/rulebook/versions", "/due-process", "/lists", "/statistics")
 
 
 def load_rulebook_text(text: str) -> Rulebook:
@@ -92,7 +93,8 @@ def test_without_a_rulebook_in_force_the_pages_say_so(empty: TestClient) -> None
     for path in PAGES:
         page = empty.get(path)
         assert page.status_code == 200
-        assert "No rulebook is in force yet" in page.text
+        said = "No version is published yet" if path == "/rulebook/versions" else "No rulebook is in force yet"
+        assert said in page.text, path
 
 
 def test_the_language_comes_from_the_switch_then_the_cookie_then_the_browser(client: TestClient) -> None:
@@ -144,3 +146,24 @@ def test_every_text_of_the_pages_is_translated_and_no_translation_is_left_over()
     }
     assert sorted(wanted - translated) == [], "texts without a Chinese translation (scripts/web-messages adds them)"
     assert sorted(translated - wanted) == [], "translations of texts no page has any more"
+
+
+def test_the_versions_page_lists_every_version_and_compares_two(client: TestClient, store: Store) -> None:
+    with store.begin() as connection:
+        publish(connection, V2_YAML, "v2.yaml", store.clock())
+    page = client.get("/rulebook/versions")
+    assert page.status_code == 200
+    assert '<th scope="row">2026.2</th>' in page.text and "never activated" in page.text
+    compared = client.get("/rulebook/versions", params={"old": "2026.1", "new": "2026.2"})
+    assert compared.status_code == 200
+    assert "From 2026.1 to 2026.2" in compared.text
+    assert '<th scope="row" class="code">base</th><td>1000</td><td>1040</td>' in compared.text
+
+
+@pytest.mark.parametrize(("old", "new"), [("2026.1", "2026.1"), ("2026.1", "9.9")])
+def test_comparing_a_version_with_itself_or_one_not_published_is_refused(
+    client: TestClient, old: str, new: str
+) -> None:
+    page = client.get("/rulebook/versions", params={"old": old, "new": new})
+    assert page.status_code == 400
+    assert 'class="error-summary"' in page.text and "<title>Error: " in page.text

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from credo.domain.rulebook import Rulebook
+from credo.domain.rulebook_changes import Change, changes_between
 from credo.services.actor import Actor, operation
 from credo.services.unit_of_work import UnitOfWork
 from credo.store import rulebooks
 
-__all__ = ["InForce", "activate", "in_force", "in_force_book", "publish", "versions"]
+__all__ = ["InForce", "activate", "changes", "in_force", "in_force_book", "publish", "versions"]
 
 
 def publish(uow: UnitOfWork, operator: Actor, text: str, path: str) -> rulebooks.Publication:
@@ -71,3 +72,9 @@ def in_force_book(uow: UnitOfWork) -> InForce:
         if d <= uow.today
     )  # fmt: skip
     return InForce(version, since, book)
+
+
+def changes(uow: UnitOfWork, old: str, new: str) -> list[Change]:
+    """What changed from published version ``old`` to ``new`` (either not published: ``StoreError``)."""
+    books = rulebooks.Versions(uow.connection)
+    return changes_between(books.get(old), books.get(new))
