@@ -139,6 +139,7 @@ def steps(tmp_path: Path) -> list[Step]:
         Step(("relying", "add", "city-bank", "--measure", "loan-fast-track")),
         Step(("relying", "list",)),
         Step(("token", "issue", "relying", "city-bank")),
+        Step(("signin-link", "reviewer", "rita")),
         Step(("webhook", "allow-host", "127.0.0.1")),
         Step(("webhook", "set", "relying", "city-bank", "http://127.0.0.1:9/hook")),
         Step(("webhook", "rotate-secret", "relying", "city-bank")),

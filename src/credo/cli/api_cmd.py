@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from credo.cli.console import echo_json, err, fail, out, shown
+from credo.cli.principal_opts import KindOpt, PrincipalArg, RoleArg
 from credo.cli.store_ctx import cli_operator, open_from
 from credo.services import administration, audit, tokens
 from credo.services.unit_of_work import unit_of_work
@@ -72,18 +73,10 @@ def _no_traceback(record: logging.LogRecord) -> bool:
 @token_app.command("issue")
 def issue(
     ctx: typer.Context,
-    role: Annotated[str, typer.Argument(help="operator, source, relying, reviewer, subject or auditor.")],
-    principal: Annotated[
-        str | None,
-        typer.Argument(help="A source or relying-party id, the subject's identifier, or a name for the audit trail."),
-    ] = None,
+    role: RoleArg,
+    principal: PrincipalArg = None,
     expires: Annotated[str, typer.Option(help="How long it is valid: 8h, 30d, 12w, 1y.")] = "30d",
-    kind: Annotated[
-        str | None,
-        typer.Option(
-            help="A subject token's kind, person or organization; needed only for an identifier valid as both."
-        ),
-    ] = None,
+    kind: KindOpt = None,
 ) -> None:
     """Print a signed bearer token for ROLE (and PRINCIPAL), and nothing else."""
     with open_from(ctx) as store, unit_of_work(store) as uow:

@@ -17,6 +17,7 @@ from credo.cli import (
     rescore_cmd,
     rulebook_cmd,
     score_cmd,
+    signin_cmd,
     source_cmd,
     store_cmd,
 )
@@ -66,6 +67,7 @@ app.command("purge")(purge_cmd.purge_cmd)
 app.command("demo")(demo_cmd.demo)
 app.command("serve")(api_cmd.serve)
 app.add_typer(api_cmd.token_app, name="token")
+app.command("signin-link")(signin_cmd.signin_link)
 app.add_typer(api_cmd.relying_app, name="relying")
 app.add_typer(api_cmd.audit_app, name="audit")
 app.add_typer(dispute_cmd.app, name="dispute")

@@ -30,7 +30,16 @@ from credo.store.bootstrap import Store, record_key_check
 from credo.store.errors import KeyFileError
 from credo.store.keys import KeyRing
 from credo.store.list_members import rekey
-from credo.store.tables import deliveries, disputes, quarantine, subject_contacts, subjects, webhooks
+from credo.store.tables import (
+    deliveries,
+    disputes,
+    quarantine,
+    signin_links,
+    subject_contacts,
+    subjects,
+    web_sessions,
+    webhooks,
+)
 
 __all__ = ["RotationReport", "rotate_keys"]
 
@@ -52,6 +61,8 @@ _SEALED = (
     (webhooks, ("party_kind", "party_id"), "secret_enc"),
     (webhooks, ("party_kind", "party_id"), "previous_secret_enc"),  # NULL unless a replaced secret still signs
     (deliveries, ("id",), "payload_enc"),
+    (signin_links, ("id",), "principal_enc"),
+    (web_sessions, ("id",), "principal_enc"),
 )
 
 

@@ -28,11 +28,13 @@ __all__ = [
     "relying_parties",
     "rulebook_activations",
     "rulebook_versions",
+    "signin_links",
     "sources",
     "store_meta",
     "subject_contacts",
     "subjects",
     "tombstones",
+    "web_sessions",
     "webhooks",
 ]
 
@@ -331,4 +333,33 @@ tombstones = sa.Table(
     sa.Column("purged_on", sa.Date, nullable=False),
     sa.Column("purged_at", TS, nullable=False),
     sa.UniqueConstraint("source_id", "record_id"),
+)
+
+# Signing in to the pages (docs/web.md): a one-time link an operator issues, and the session it starts. Codes
+# and session tokens are kept only as SHA-256 hashes; the principal (a subject's identifier) only encrypted.
+signin_links = sa.Table(
+    "signin_links",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("code_hash", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("principal_enc", sa.LargeBinary, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=True),  # a subject's kind (person | organization)
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS, nullable=True),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("principal_enc", sa.LargeBinary, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=True),
+    sa.Column("csrf", sa.String(64), nullable=False),  # the session's token for its forms
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_seen_at", TS, nullable=False),
+    sa.Column("ended_at", TS, nullable=True),
 )

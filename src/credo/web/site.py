@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from credo.web import pages_lists, pages_public, pages_stats, pages_versions
+from credo.web import pages_lists, pages_public, pages_signin, pages_stats, pages_versions
 
 __all__ = ["install"]
 
@@ -16,4 +16,5 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_lists.router)
     app.include_router(pages_stats.router)
     app.include_router(pages_versions.router)
+    app.include_router(pages_signin.router)
     app.mount("/assets", StaticFiles(packages=[("credo.web", "static")]), name="assets")
