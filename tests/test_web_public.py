@@ -167,3 +167,11 @@ def test_comparing_a_version_with_itself_or_one_not_published_is_refused(
     page = client.get("/rulebook/versions", params={"old": old, "new": new})
     assert page.status_code == 400
     assert 'class="error-summary"' in page.text and "<title>Error: " in page.text
+
+
+def test_a_broken_link_gets_a_page_and_the_apis_paths_keep_their_problems(client: TestClient) -> None:
+    page = client.get("/no/such/page")
+    assert page.status_code == 404 and "Page not found" in page.text
+    assert page.headers["content-type"].startswith("text/html")
+    api = client.get("/v1/no-such-route")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credo.web import pages_lists, pages_public, pages_signin, pages_stats, pages_versions
+from credo.web.render import render
 
 __all__ = ["install"]
 
@@ -18,3 +21,12 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_versions.router)
     app.include_router(pages_signin.router)
     app.mount("/assets", StaticFiles(packages=[("credo.web", "static")]), name="assets")
+    app.add_api_route("/{path:path}", _not_found, methods=["GET"], include_in_schema=False)  # last: what is left
+
+
+async def _not_found(request: Request, path: str) -> HTMLResponse:
+    """A page for a person who followed a broken link; the API's own paths keep their problem answers."""
+    if path == "v1" or path.startswith("v1/"):
+        request.scope.pop("route", None)  # no route matched: the problem names none (credo.api.problems._where)
+        raise StarletteHTTPException(404)
+    return render(request, "not_found.html", status_code=404)
