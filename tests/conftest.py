@@ -24,6 +24,9 @@ from tests.exposure import SCANNED, scanning
 from tests.inmemory import InMemory, Prepared
 from tests.storebackends import Template, postgres_schema, postgres_template
 
+# The browser fixtures (browser, browsing): one Chromium per test process, launched on first use.
+pytest_plugins = ["tests.browser"]
+
 # No timing is a test: Hypothesis' default deadline (200 ms an example) failed a correct test on a busy machine.
 settings.register_profile("credo", deadline=None)
 settings.load_profile("credo")

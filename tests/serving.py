@@ -8,6 +8,7 @@ store against it after a fault. Every wait here is bounded.
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
 import os
@@ -57,7 +58,7 @@ def call(port: int, method: str, path: str, token: str | None = None, body: Any 
     except urllib.error.HTTPError as exc:
         with exc:
             return exc.code, _json(exc.read(), exc.headers.get("Content-Type", ""))
-    except (OSError, urllib.error.URLError):
+    except (OSError, urllib.error.URLError, http.client.HTTPException):  # HTTPException: a body cut off by a kill
         return 0, None
 
 

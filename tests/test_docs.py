@@ -74,7 +74,9 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     assert {lang for lang, _ in blocks[: shell[1][0]]} <= {"text", *SHELL}
 
 
-@pytest.mark.parametrize("name", ["demo", "test", "check", "setup", "lock", "gen-cli-docs", "gen-security-docs"])
+@pytest.mark.parametrize(
+    "name", ["demo", "test", "check", "setup", "chromium", "lock", "gen-cli-docs", "gen-security-docs"]
+)
 def test_scripts_are_executable(name: str) -> None:
     script = ROOT / "scripts" / name
     assert os.access(script, os.X_OK), f"scripts/{name} is not executable"
