@@ -50,7 +50,7 @@ LOCAL_SCHEMES = frozenset({"data", "blob", "about"})  # no network behind these
 def missing() -> str | None:
     """Why no browser can run here, or None when one can."""
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)) and shutil.which(CHROMIUM) is None:
-        return f"browser tests need Chromium at {CHROMIUM} (Debian: apt-get install -y chromium; scripts/setup does)"
+        return f"browser tests need Chromium at {CHROMIUM} (Debian: apt-get install -y chromium; scripts/chromium does)"
     try:
         import axe_playwright_python  # noqa: F401
         import playwright  # noqa: F401
