@@ -11,9 +11,6 @@ from credo.store.bootstrap import init_store, open_store
 from tests.browser import Browsing, assert_accessible, screenshot
 from tests.serving import Served, serving
 
-# axe's findings on /v1/docs as it is today (issue 13 reported them; the page predates the web pages).
-DOCS_VIOLATIONS = "region (moderate): h1 and .lede outside any landmark"
-
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
@@ -53,7 +50,6 @@ def test_the_api_reference_page_renders_its_heading_from_its_own_origin_only(
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
-@pytest.mark.xfail(strict=True, reason=f"axe finds {DOCS_VIOLATIONS} on /v1/docs (reported, not yet fixed)")
 def test_the_api_reference_page_has_no_accessibility_violations(
     browsing: Browsing, served: Served, javascript: bool
 ) -> None:
