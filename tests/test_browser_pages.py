@@ -11,7 +11,7 @@ from credo.services import signin
 from credo.services.actor import Actor
 from credo.services.unit_of_work import unit_of_work
 from credo.store.bootstrap import init_store, open_store
-from tests.apisupport import prepare
+from tests.apisupport import OTHER_PERSON, prepare
 from tests.browser import Browsing, assert_accessible
 from tests.serving import Served, serving
 
@@ -90,3 +90,21 @@ def test_a_bad_search_shows_the_error_summary_and_keeps_what_was_typed(
     assert "Enter a valid resident identity number" in summary.inner_text()
     assert page.get_by_label("Search by identifier").input_value() == "12345"
     assert_accessible(page)
+
+
+def test_a_subjects_report_page_is_accessible_without_javascript(
+    browsing: Browsing, served: tuple[Served, str]
+) -> None:
+    store = open_store(served[1], environ={})
+    try:
+        with unit_of_work(store) as uow:
+            code = signin.issue_link(uow, Actor("operator", "cli:test"), "subject", OTHER_PERSON, "15m")
+    finally:
+        store.engine.dispose()
+    page = browsing.page(origin(served), javascript=False)
+    page.goto(f"/signin/{code}")
+    page.get_by_role("button", name="Continue").click()
+    page.goto("/me?lang=zh")
+    assert page.get_by_role("heading", level=1).inner_text() == "您的报告"
+    assert_accessible(page)
+    browsing.assert_same_origin()

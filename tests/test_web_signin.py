@@ -131,3 +131,24 @@ def test_signin_link_prints_the_link_last(api: Api) -> None:
 
 def _env(api: Api) -> dict[str, str]:
     return dict(api.store.environ or {})
+
+
+def test_a_signed_in_subject_reads_its_report_and_the_read_is_in_its_access_log(api: Api) -> None:
+    api.client.post(f"/signin/{link(api, 'subject', PERSON)}", headers=ORIGIN)
+    before = actions(api).count("report.read")
+    page = api.client.get("/me")
+    assert page.status_code == 200
+    report = api.client.get("/v1/me/report", headers=api.headers("subject", PERSON)).json()["subjects"][0]
+    assert f"Your score is {report['score']:,}" in page.text
+    assert "You are on the list: Dishonest judgment debtors." in page.text
+    for c in report["contributions"]:
+        if c["counting"]:
+            assert f"{c['source']}/{c['record_id']}" in page.text
+    assert PERSON not in page.text
+    assert actions(api).count("report.read") == before + 2  # the page's read, then the API's
+
+
+def test_the_report_page_is_for_subjects_only(api: Api) -> None:
+    assert api.client.get("/me", follow_redirects=False).headers["location"] == "/signin"
+    api.client.post(f"/signin/{link(api, 'reviewer', 'rita')}", headers=ORIGIN)
+    assert api.client.get("/me", follow_redirects=False).headers["location"] == "/signin"

@@ -1,0 +1,46 @@
+"""A signed-in subject's own report as a page: score, grade, reasons, every record that counts, lists and
+measures, and who looked (docs/web.md). The same service and audit entry as ``GET /v1/me/report``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from credo.api.context import ApiContext, context
+from credo.errors import NotFoundError
+from credo.services import identify, subjects
+from credo.web import session as sessions
+from credo.web.pages_public import in_force
+from credo.web.plain import bands
+from credo.web.render import render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/me", response_class=HTMLResponse)
+async def my_report(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
+    """The report of the signed-in subject (anyone else: the sign-in page)."""
+    found = await sessions.current(request, ctx)
+    if found is None or found.principal.role != "subject":
+        return RedirectResponse("/signin", status_code=303)
+    who = found.principal
+
+    def read(uow: Any) -> dict[str, Any]:
+        return subjects.reports(uow, identify.own_subjects(uow, who.name, who.kind), who.name)
+
+    try:
+        report = await ctx.run_read(read, in_thread=True)
+    except NotFoundError:
+        return render(request, "me_nothing.html")
+    rules = await in_force(ctx)
+    book = None if rules is None else rules.book
+    labels = {} if book is None else {r.category: r.label for r in book.rules}
+    titles: dict[str, str] = {}
+    if book is not None:
+        titles = {x.id: x.title for x in book.lists} | {x.id: x.title for x in book.measures}
+    meaning = {} if book is None else {b.grade: b for b in bands(book)}
+    return render(request, "me.html", report=report, labels=labels, titles=titles, bands=meaning)
