@@ -39,6 +39,16 @@ def origin(served: tuple[Served, str]) -> str:
     return f"http://127.0.0.1:{served[0].port}"
 
 
+def sign_in_code(served: tuple[Served, str], role: str, principal: str) -> str:
+    """A one-time sign-in code, issued on the served store as ``credo signin-link`` would."""
+    store = open_store(served[1], environ={})
+    try:
+        with unit_of_work(store) as uow:
+            return signin.issue_link(uow, Actor("operator", "cli:test"), role, principal, "15m")
+    finally:
+        store.engine.dispose()
+
+
 @pytest.mark.parametrize("path", PAGES)
 @pytest.mark.parametrize(
     ("javascript", "lang"), [(False, "en"), (False, "zh"), (True, "en")], ids=["off-en", "off-zh", "on-en"]
@@ -58,12 +68,7 @@ def test_every_public_page_is_accessible_and_loads_only_from_its_origin(
 def test_a_person_signs_in_with_a_link_and_out_again_without_javascript(
     browsing: Browsing, served: tuple[Served, str]
 ) -> None:
-    store = open_store(served[1], environ={})
-    try:
-        with unit_of_work(store) as uow:
-            code = signin.issue_link(uow, Actor("operator", "cli:test"), "reviewer", "rita", "15m")
-    finally:
-        store.engine.dispose()
+    code = sign_in_code(served, "reviewer", "rita")
     page = browsing.page(origin(served), javascript=False)
     page.goto(f"/signin/{code}")
     page.get_by_role("button", name="Continue").click()
@@ -95,12 +100,7 @@ def test_a_bad_search_shows_the_error_summary_and_keeps_what_was_typed(
 def test_a_subjects_report_page_is_accessible_without_javascript(
     browsing: Browsing, served: tuple[Served, str]
 ) -> None:
-    store = open_store(served[1], environ={})
-    try:
-        with unit_of_work(store) as uow:
-            code = signin.issue_link(uow, Actor("operator", "cli:test"), "subject", OTHER_PERSON, "15m")
-    finally:
-        store.engine.dispose()
+    code = sign_in_code(served, "subject", OTHER_PERSON)
     page = browsing.page(origin(served), javascript=False)
     page.goto(f"/signin/{code}")
     page.get_by_role("button", name="Continue").click()
