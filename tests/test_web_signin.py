@@ -145,6 +145,7 @@ def test_a_signed_in_subject_reads_its_report_and_the_read_is_in_its_access_log(
         if c["counting"]:
             assert f"{c['source']}/{c['record_id']}" in page.text
     assert PERSON not in page.text
+    assert "<td>signed in</td>" in page.text  # its own sign-in, in plain words, in who read its data
     assert actions(api).count("report.read") == before + 2  # the page's read, then the API's
 
 
