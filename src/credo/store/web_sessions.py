@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from credo.store.clock import as_utc
 from credo.store.keys import KeyRing
 from credo.store.tables import signin_links, web_sessions
 
@@ -115,12 +116,12 @@ def session_of(
     ).first()
     if row is None:
         return None
-    if _aware(row.last_seen_at) <= now - idle or _aware(row.created_at) <= now - lifetime:
+    if as_utc(row.last_seen_at) <= now - idle or as_utc(row.created_at) <= now - lifetime:
         connection.execute(sa.update(web_sessions).where(web_sessions.c.id == row.id).values(ended_at=now))
         return None
     connection.execute(sa.update(web_sessions).where(web_sessions.c.id == row.id).values(last_seen_at=now))
     principal = Principal(row.role, ring.decrypt(row.principal_enc).decode(), row.kind)
-    return Session(principal, row.csrf, _aware(row.created_at))
+    return Session(principal, row.csrf, as_utc(row.created_at))
 
 
 def end_session(connection: Connection, token: str, *, now: dt.datetime) -> None:
@@ -130,8 +131,3 @@ def end_session(connection: Connection, token: str, *, now: dt.datetime) -> None
         .where(web_sessions.c.token_hash == _hash(token), web_sessions.c.ended_at.is_(None))
         .values(ended_at=now)
     )
-
-
-def _aware(at: dt.datetime) -> dt.datetime:
-    """SQLite gives timestamps back without a zone; they are UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
