@@ -14,9 +14,9 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from credo.api.auth import AuthError, TokenVerifier
 from credo.api.metrics import Metrics
@@ -172,6 +172,10 @@ async def context(request: Request) -> ApiContext:
     """The app's context (async: FastAPI runs a plain function dependency in a worker thread, at a cost)."""
     ctx: ApiContext = request.app.state.ctx
     return ctx
+
+
+# The server's context as a route's parameter: ``ctx: ContextDep`` (the API's public routes and every page).
+ContextDep = Annotated[ApiContext, Depends(context)]
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import builtins
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from credo.api.context import PUBLIC, ApiContext, context, role_extra
+from credo.api.context import PUBLIC, ContextDep, role_extra
 from credo.services import lists, rulebooks
 from credo.store.clock import utc_iso
 
@@ -49,7 +49,7 @@ class ListAnswer(BaseModel):
     response_model=RulebookText,
     openapi_extra=role_extra(PUBLIC, personal=False),
 )
-async def rulebook(ctx: Annotated[ApiContext, Depends(context)]) -> RulebookText:
+async def rulebook(ctx: ContextDep) -> RulebookText:
     return RulebookText(**await ctx.run_read(rulebooks.in_force))
 
 
@@ -59,7 +59,7 @@ async def rulebook(ctx: Annotated[ApiContext, Depends(context)]) -> RulebookText
     response_model=list[VersionInfo],
     openapi_extra=role_extra(PUBLIC, personal=False),
 )
-async def versions(ctx: Annotated[ApiContext, Depends(context)]) -> list[VersionInfo]:
+async def versions(ctx: ContextDep) -> list[VersionInfo]:
     found = await ctx.run_read(rulebooks.versions)
     return [
         VersionInfo(
@@ -104,7 +104,7 @@ MAX_PAGE = 100
 )
 async def public_list(
     list_id: Annotated[str, Path(max_length=100)],
-    ctx: Annotated[ApiContext, Depends(context)],
+    ctx: ContextDep,
     subject: Annotated[
         str | None, Query(min_length=1, max_length=64, description="The subject's identifier; leave out to browse")
     ] = None,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from credo.api.context import ApiContext, context
+from credo.api.context import ContextDep
 from credo.domain.identifiers import mask_identifier
 from credo.errors import NotFoundError
 from credo.services import lists
@@ -23,13 +23,12 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-Context = Annotated[ApiContext, Depends(context)]
 PAGE = 25  # entries per page
 MAX_IDENTIFIER = 64
 
 
 @router.get("/lists", response_class=HTMLResponse)
-async def all_lists(request: Request, ctx: Context) -> HTMLResponse:
+async def all_lists(request: Request, ctx: ContextDep) -> HTMLResponse:
     """The lists of the rulebook in force, each with how one enters it and whether its entries are public."""
     return render(request, "lists.html", in_force=await in_force(ctx))
 
@@ -37,7 +36,7 @@ async def all_lists(request: Request, ctx: Context) -> HTMLResponse:
 @router.get("/lists/{list_id}", response_class=HTMLResponse)
 async def one_list(
     request: Request,
-    ctx: Context,
+    ctx: ContextDep,
     list_id: str,
     subject: Annotated[str | None, Query(max_length=200)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,

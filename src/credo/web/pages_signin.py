@@ -6,12 +6,10 @@ Continue, which posts the code back and starts the session (docs/web.md, "Signin
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from credo.api.context import ApiContext, context
+from credo.api.context import ContextDep
 from credo.domain.identifiers import mask_identifier
 from credo.services import signin
 from credo.web import session as sessions
@@ -21,7 +19,6 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-Context = Annotated[ApiContext, Depends(context)]
 MAX_CODE = 100
 
 
@@ -36,7 +33,7 @@ async def how_to_sign_in(request: Request) -> HTMLResponse:
 
 
 @router.get("/signin/{code}", response_class=HTMLResponse)
-async def signin_page(request: Request, ctx: Context, code: str) -> HTMLResponse:
+async def signin_page(request: Request, ctx: ContextDep, code: str) -> HTMLResponse:
     """The link's landing page: what it signs in as, and a Continue button (the link is not used yet)."""
     role = None if len(code) > MAX_CODE else await ctx.run_read(lambda uow: signin.link_role(uow, code))
     if role is None:
@@ -45,7 +42,7 @@ async def signin_page(request: Request, ctx: Context, code: str) -> HTMLResponse
 
 
 @router.post("/signin/{code}", response_class=HTMLResponse)
-async def signin_post(request: Request, ctx: Context, code: str) -> Response:
+async def signin_post(request: Request, ctx: ContextDep, code: str) -> Response:
     """Use the link: a session starts, and the person goes to their page."""
     if sessions.forgery(request, None, None):
         return render(request, "forbidden.html", status_code=403)
@@ -58,7 +55,7 @@ async def signin_post(request: Request, ctx: Context, code: str) -> Response:
 
 
 @router.get("/account", response_class=HTMLResponse)
-async def account(request: Request, ctx: Context) -> Response:
+async def account(request: Request, ctx: ContextDep) -> Response:
     """Who is signed in, and signing out."""
     found = await sessions.current(request, ctx)
     if found is None:
@@ -69,7 +66,7 @@ async def account(request: Request, ctx: Context) -> Response:
 
 
 @router.post("/signout", response_class=HTMLResponse)
-async def signout(request: Request, ctx: Context) -> Response:
+async def signout(request: Request, ctx: ContextDep) -> Response:
     """End the session (the form carries the session's token)."""
     found = await sessions.current(request, ctx)
     posted = (await request.form()).get(sessions.CSRF_FIELD)

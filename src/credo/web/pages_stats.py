@@ -8,12 +8,12 @@ are kept for :data:`FRESH_FOR` seconds: anyone may open the page, as often as th
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from credo.api.context import ApiContext, context
+from credo.api.context import ApiContext, ContextDep
 from credo.services import operations
 from credo.web.charts import bars
 from credo.web.pages_public import in_force
@@ -38,7 +38,7 @@ async def _counts(request: Request, ctx: ApiContext) -> dict[str, Any]:
 
 
 @router.get("/statistics", response_class=HTMLResponse)
-async def statistics(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> HTMLResponse:
+async def statistics(request: Request, ctx: ContextDep) -> HTMLResponse:
     """Grades, lists and measures in force, as charts and tables."""
     found = await in_force(ctx)
     if found is None:

@@ -3,16 +3,17 @@ measures, and who looked (docs/web.md). The same service and audit entry as ``GE
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from credo.api.context import ApiContext, context
+from credo.api.context import ContextDep
+from credo.domain.rulebook import Rulebook
 from credo.errors import NotFoundError
 from credo.services import identify, subjects
+from credo.services.unit_of_work import UnitOfWork
 from credo.web import session as sessions
-from credo.web.pages_public import in_force
 from credo.web.plain import bands
 from credo.web.render import render
 
@@ -22,25 +23,22 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/me", response_class=HTMLResponse)
-async def my_report(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Response:
+async def my_report(request: Request, ctx: ContextDep) -> Response:
     """The report of the signed-in subject (anyone else: the sign-in page)."""
     found = await sessions.current(request, ctx)
     if found is None or found.principal.role != "subject":
         return RedirectResponse("/signin", status_code=303)
     who = found.principal
 
-    def read(uow: Any) -> dict[str, Any]:
-        return subjects.reports(uow, identify.own_subjects(uow, who.name, who.kind), who.name)
+    def read(uow: UnitOfWork) -> tuple[dict[str, Any], Rulebook]:
+        """The report, and the rulebook it was made under (its titles and bands), in one unit of work."""
+        return subjects.reports(uow, identify.own_subjects(uow, who.name, who.kind), who.name), uow.rulebook()
 
     try:
-        report = await ctx.run_read(read, in_thread=True)
+        report, book = await ctx.run_read(read, in_thread=True)
     except NotFoundError:
         return render(request, "me_nothing.html")
-    rules = await in_force(ctx)
-    book = None if rules is None else rules.book
-    labels = {} if book is None else {r.category: r.label for r in book.rules}
-    titles: dict[str, str] = {}
-    if book is not None:
-        titles = {x.id: x.title for x in book.lists} | {x.id: x.title for x in book.measures}
-    meaning = {} if book is None else {b.grade: b for b in bands(book)}
+    labels = {r.category: r.label for r in book.rules}
+    titles = {x.id: x.title for x in book.lists} | {x.id: x.title for x in book.measures}
+    meaning = {b.grade: b for b in bands(book)}
     return render(request, "me.html", report=report, labels=labels, titles=titles, bands=meaning)

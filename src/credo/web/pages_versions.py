@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from credo.api.context import ApiContext, context
+from credo.api.context import ContextDep
 from credo.services import rulebooks
 from credo.web.render import render
 
@@ -18,12 +18,11 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-Context = Annotated[ApiContext, Depends(context)]
 Version = Annotated[str | None, Query(max_length=100)]
 
 
 @router.get("/rulebook/versions", response_class=HTMLResponse)
-async def versions(request: Request, ctx: Context, old: Version = None, new: Version = None) -> HTMLResponse:
+async def versions(request: Request, ctx: ContextDep, old: Version = None, new: Version = None) -> HTMLResponse:
     """Every published version, newest first; with ``old`` and ``new``, what changed from one to the other."""
     found = list(reversed(await ctx.run_read(rulebooks.versions)))
     names = [v.version for v in found]
