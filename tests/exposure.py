@@ -54,7 +54,7 @@ SCANNED = frozenset(
 )
 
 # 18 identifier characters standing alone (not inside a longer run such as a hash or a token).
-_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])[0-9A-Z]{18}(?![0-9A-Za-z])")
+_CANDIDATE = re.compile(r"(?<![0-9A-Za-z.])[0-9A-Z]{18}(?![0-9A-Za-z])")  # not the digits of a decimal fraction
 
 
 def _is_identifier(text: str) -> bool:
