@@ -9,8 +9,9 @@ context-bound), so they are code, not configuration.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from credo.domain.protected import forbidden_namespace, protected_term
 from credo.domain.rulebook import ListDef, Rulebook
@@ -92,6 +93,15 @@ def _names(found: tuple[str, str]) -> str:
     return f"names {topic} ({term!r}): Credo scores adjudicated conduct, never expression, belief or who a person is"
 
 
+def _titles(place: Path, title: str | None, texts: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+    """A part's title and its title in every other language the rulebook gives, each with its place."""
+    if title:
+        yield (*place, "title"), title
+    for language, local in texts.items():
+        if local.title:
+            yield (*place, "texts", language, "title"), local.title
+
+
 def _catalogue(book: Rulebook) -> Iterator[Problem]:
     """The catalogue's own entries, and every category used outside it (docs/rulebook.md, ``catalogue``)."""
     if book.catalogue is None:
@@ -105,9 +115,10 @@ def _catalogue(book: Rulebook) -> Iterator[Problem]:
         if entry.category in seen:
             yield Problem((*place, "category"), f"category {entry.category!r} is in the catalogue twice")
         seen.add(entry.category)
-        found = protected_term(entry.title) if entry.title else None
-        if found:
-            yield Problem((*place, "title"), _names(found))
+        for title_place, title in _titles(place, entry.title, entry.texts):
+            found = protected_term(title)
+            if found:
+                yield Problem(title_place, _names(found))
         if not entry.legal_basis.strip():
             yield Problem((*place, "legal_basis"), "a catalogue entry must cite the law that defines the breach")
     outside = "is not in the rulebook's catalogue: add it with the law that defines the breach, or leave it out"
@@ -126,9 +137,10 @@ def _rules(book: Rulebook) -> Iterator[Problem]:
         refusal = _refusal(rule.category)
         if refusal:
             yield Problem(("rules", i, "category"), f"{refusal}; Credo refuses such rules")
-        found = protected_term(rule.title) if rule.title else None
-        if found:
-            yield Problem(("rules", i, "title"), f"{_names(found)}; Credo refuses such rules")
+        for title_place, title in _titles(("rules", i), rule.title, rule.texts):
+            found = protected_term(title)
+            if found:
+                yield Problem(title_place, f"{_names(found)}; Credo refuses such rules")
         if rule.dimension not in book.dimensions:
             yield Problem(("rules", i, "dimension"), f"dimension {rule.dimension!r} is not defined")
         for j, kind in enumerate(rule.applies_to):

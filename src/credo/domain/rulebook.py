@@ -29,17 +29,23 @@ __all__ = [
     "ExampleExpectation",
     "ExampleRecord",
     "Grade",
+    "GradeTexts",
     "ListDef",
     "ListTrigger",
     "Measure",
     "MeasureTrigger",
+    "PartTexts",
     "PositiveDays",
     "Repeat",
     "Retention",
     "Rule",
+    "RuleTexts",
     "Rulebook",
     "ScoreRange",
     "Tier",
+    "TopTexts",
+    "text_in",
+    "title_in",
 ]
 
 
@@ -95,6 +101,47 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A rulebook's texts in other languages, beside the text they translate (docs/rulebook.md, "Texts in other
+# languages"): ``texts: {zh: {title: ...}}``. The language is a lowercase BCP 47 primary tag such as ``zh``.
+# What is not translated is shown as written.
+LanguageTag = Annotated[StrictStr, Field(pattern=r"^[a-z]{2,3}$")]
+Text = Annotated[StrictStr, Field(min_length=1)]
+
+
+class RuleTexts(_Model):
+    title: Text | None = None
+
+
+class GradeTexts(_Model):
+    meaning: Text | None = None
+
+
+class PartTexts(_Model):
+    """A list's, a measure's or a catalogue entry's texts in another language."""
+
+    title: Text | None = None
+    description: Text | None = None
+    legal_basis: Text | None = None
+
+
+class TopTexts(_Model):
+    description: Text | None = None
+
+
+def text_in(part: BaseModel, field: str, language: str) -> str | None:
+    """``part``'s ``field`` in ``language`` when the rulebook gives it, else as written (None when absent)."""
+    texts = getattr(part, "texts", None) or {}
+    local = texts.get(language)
+    found = getattr(local, field, None) if local is not None else None
+    return found if found is not None else getattr(part, field, None)
+
+
+def title_in(part: ListDef | Measure, language: str) -> str:
+    """A list's or a measure's title in ``language`` when the rulebook gives it, else as written."""
+    local = part.texts.get(language)
+    return local.title if local is not None and local.title else part.title
+
+
 class ScoreRange(_Model):
     base: ScoreValue
     min: ScoreValue
@@ -106,6 +153,8 @@ class ScoreRange(_Model):
 class Grade(_Model):
     grade: StrictStr = Field(min_length=1)
     min: ScoreValue
+    meaning: Text | None = None  # what the grade says about a subject, in one plain line
+    texts: dict[LanguageTag, GradeTexts] = {}
 
 
 class DimensionBounds(_Model):
@@ -150,6 +199,7 @@ class Rule(_Model):
     # Credit repair: a resolved record of this rule may be taken out early, on the subject's application and a
     # reviewer's decision, once this long has passed since resolved_on (docs/due-process.md).
     repair_after: PositiveDays | None = None
+    texts: dict[LanguageTag, RuleTexts] = {}
 
     @property
     def label(self) -> str:
@@ -157,6 +207,11 @@ class Rule(_Model):
         if self.title:
             return self.title
         return self.category.replace(".", " ").replace("_", " ").capitalize()
+
+    def label_in(self, language: str) -> str:
+        """The label in ``language`` when the rulebook translates the title, else :attr:`label`."""
+        local = self.texts.get(language)
+        return local.title if local is not None and local.title else self.label
 
     def base_points(self, amount: float | None) -> int:
         """Step 3: the points of the highest tier the amount reaches, else ``points``."""
@@ -177,6 +232,7 @@ class CatalogueEntry(_Model):
     category: StrictStr = Field(pattern=CATEGORY_PATTERN)
     title: StrictStr | None = None
     legal_basis: StrictStr
+    texts: dict[LanguageTag, PartTexts] = {}
 
 
 class ListTrigger(_Model):
@@ -195,6 +251,7 @@ class ListDef(_Model):
     # How long an entry is public from the day the subject entered (GET /v1/lists, docs/rulebook.md).
     # A black list without it is never public; a red list without it is public while the subject is on it.
     publish_for: PositiveDays | None = None
+    texts: dict[LanguageTag, PartTexts] = {}
 
 
 class MeasureTrigger(_Model):
@@ -211,6 +268,7 @@ class Measure(_Model):
     context: tuple[StrictStr, ...] = Field(min_length=1)
     legal_basis: StrictStr | None = None
     when: MeasureTrigger
+    texts: dict[LanguageTag, PartTexts] = {}
 
 
 class ExampleRecord(_Model):
@@ -258,6 +316,7 @@ class Rulebook(_Model):
     lists: tuple[ListDef, ...] = ()
     measures: tuple[Measure, ...] = ()
     examples: tuple[Example, ...] = ()
+    texts: dict[LanguageTag, TopTexts] = {}
 
     # -- lookups used by every engine -------------------------------------
 

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from credo.api.context import ApiContext, ContextDep
+from credo.domain.rulebook import title_in
 from credo.services import operations
 from credo.web.charts import bars
 from credo.web.pages_public import in_force
 from credo.web.plain import bands
-from credo.web.render import render
+from credo.web.render import language_of, render
 
 __all__ = ["FRESH_FOR", "router"]
 
@@ -45,8 +46,9 @@ async def statistics(request: Request, ctx: ContextDep) -> HTMLResponse:
         return render(request, "statistics.html", in_force=None)
     counts, book = await _counts(request, ctx), found.book
     grades = [(band.grade, counts["grades"].get(band.grade, 0)) for band in bands(book)]
-    lists = [(entry.title, counts["lists"].get(entry.id, 0)) for entry in book.lists]
-    measures = [(measure.title, counts["measures"].get(measure.id, 0)) for measure in book.measures]
+    code = language_of(request).code
+    lists = [(title_in(entry, code), counts["lists"].get(entry.id, 0)) for entry in book.lists]
+    measures = [(title_in(m, code), counts["measures"].get(m.id, 0)) for m in book.measures]
     return render(
         request,
         "statistics.html",

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from credo.api.context import ContextDep
-from credo.domain.rulebook import Rulebook
+from credo.domain.rulebook import Rulebook, title_in
 from credo.errors import NotFoundError
 from credo.services import identify, subjects
 from credo.services.unit_of_work import UnitOfWork
 from credo.web import session as sessions
 from credo.web.plain import bands
-from credo.web.render import render
+from credo.web.render import language_of, render
 
 __all__ = ["router"]
 
@@ -38,7 +38,8 @@ async def my_report(request: Request, ctx: ContextDep) -> Response:
         report, book = await ctx.run_read(read, in_thread=True)
     except NotFoundError:
         return render(request, "me_nothing.html")
-    labels = {r.category: r.label for r in book.rules}
-    titles = {x.id: x.title for x in book.lists} | {x.id: x.title for x in book.measures}
+    code = language_of(request).code
+    labels = {r.category: r.label_in(code) for r in book.rules}
+    titles = {x.id: title_in(x, code) for x in book.lists} | {x.id: title_in(x, code) for x in book.measures}
     meaning = {b.grade: b for b in bands(book)}
     return render(request, "me.html", report=report, labels=labels, titles=titles, bands=meaning)

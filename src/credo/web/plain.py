@@ -5,20 +5,23 @@ Pure (no I/O): it arranges what the rulebook says, and the templates word it in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from credo.domain.rulebook import ListDef, Measure, Rule, Rulebook
+from credo.domain.rulebook import CatalogueEntry, GradeTexts, ListDef, Measure, Rule, Rulebook
 
 __all__ = ["Band", "Plain", "describe"]
 
 
 @dataclass(frozen=True)
 class Band:
-    """A grade and the scores it covers, ``low`` to ``high`` inclusive."""
+    """A grade, the scores it covers (``low`` to ``high`` inclusive), and its meaning if the rulebook gives one."""
 
     grade: str
     low: int
     high: int
+    meaning: str | None = None
+    texts: Mapping[str, GradeTexts] = field(default_factory=dict)  # the meaning in other languages
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Plain:
     dimensions: tuple[Dimension, ...]
     lists: tuple[ListDef, ...]
     measures: tuple[Measure, ...]
-    legal_basis: dict[str, str]  # category -> the law that defines the breach (the catalogue), when given
+    catalogue: dict[str, CatalogueEntry]  # category -> its entry: the law that defines the breach, when given
 
 
 def bands(book: Rulebook) -> tuple[Band, ...]:
@@ -48,7 +51,7 @@ def bands(book: Rulebook) -> tuple[Band, ...]:
     ordered = sorted(book.grades, key=lambda g: g.min, reverse=True)
     found, high = [], book.score.max
     for grade in ordered:
-        found.append(Band(grade.grade, max(grade.min, book.score.min), high))
+        found.append(Band(grade.grade, max(grade.min, book.score.min), high, grade.meaning, grade.texts))
         high = grade.min - 1
     return tuple(found)
 
@@ -59,5 +62,5 @@ def describe(book: Rulebook) -> Plain:
         Dimension(name, bounds.min, bounds.max, tuple(r for r in book.rules if r.dimension == name))
         for name, bounds in book.dimensions.items()
     )
-    basis = {entry.category: entry.legal_basis for entry in book.catalogue or ()}
-    return Plain(book, bands(book), dimensions, book.lists, book.measures, basis)
+    catalogue = {entry.category: entry for entry in book.catalogue or ()}
+    return Plain(book, bands(book), dimensions, book.lists, book.measures, catalogue)

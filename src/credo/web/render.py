@@ -18,6 +18,7 @@ from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from credo.domain.rulebook import text_in
 from credo.web.i18n import COOKIE, LANGUAGES, Language, choose, translations
 
 __all__ = ["SECURITY_HEADERS", "language_of", "render"]
@@ -49,6 +50,9 @@ def _environment(code: str) -> jinja2.Environment:
     language = LANGUAGES[code]
     env.filters["day"] = lambda value: _day(value, language)
     env.filters["number"] = lambda value: format_decimal(value, locale=language.babel)
+    # A rulebook's own words in this language when it gives them (docs/rulebook.md, "Texts in other languages").
+    env.filters["local"] = lambda part, field: text_in(part, field, code)
+    env.filters["label"] = lambda rule: rule.label_in(code)
     return env
 
 
