@@ -27,6 +27,9 @@ from credo.domain.identifiers import (
 )
 from credo.domain.records import Reason, Record, parse_row
 from credo.rulebook_file import parse_rulebook
+from credo.services import administration, signin
+from credo.services.unit_of_work import unit_of_work
+from credo.store.bootstrap import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE, ORGS, BAD = 5_000, 1_000, 8
@@ -239,6 +242,8 @@ def test_credo_demo_end_to_end(tmp_path: Path) -> None:
     assert "quarantined 16;" in result.stdout
     assert re.search(r"Agreement\s+the store's scores equal the batch engine's for all [\d,]+ subjects", result.stdout)
 
+    assert_links_sign_in_as_each_visitor(result.stdout, out)
+
     again = CliRunner().invoke(app, ["demo", "--people", "2000", "--organizations", "200", "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert "unchanged 0," in again.stdout  # a fresh store each run: every record is new again
@@ -249,6 +254,30 @@ def test_credo_demo_end_to_end(tmp_path: Path) -> None:
     assert first.exit_code == second.exit_code == 0, first.output + second.output
     assert "new 0, new versions 0" in second.stdout  # a store named by --db is kept: the same town is unchanged
     assert "Agreement" in second.stdout
+
+
+def assert_links_sign_in_as_each_visitor(said: str, out: Path) -> None:
+    """The demo says how to serve its store, and its links sign in as a person worth a dispute, a clerk of the
+    bank it registered, a reviewer and an operator."""
+    url = f"sqlite:///{out / 'credo.db'}"
+    assert f"--db {url} serve" in said
+    codes = re.findall(r"http://127\.0\.0\.1:8000/signin/(\S+)", said)
+    store = open_store(url)
+    try:
+        with unit_of_work(store) as uow:
+            assert [p.id for p in administration.list_relying(uow)] == ["demo-bank"]
+            started = [signin.sign_in(uow, code) for code in codes]
+    finally:
+        store.engine.dispose()
+    roles = [s.session.principal.role if s else None for s in started]
+    assert roles == ["subject", "relying", "reviewer", "operator"]
+    person = started[0].session.principal.name if started[0] else ""
+    scores = duckdb.sql(f"SELECT lists FROM read_parquet('{out / 'scores.parquet'}') WHERE subject_id = '{person}'")
+    assert "dishonest-judgment-debtors" in str(scores.fetchall())
+    counted = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{out / 'records.parquet'}') WHERE subject_id = '{person}'"
+    )
+    assert counted.fetchall() == [(1,)]  # one record: disputing it takes the person off the list
 
 
 def test_credo_demo_without_the_store(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from credo.cli.store_ctx import cli_actor, db_option
 from credo.demo import DEMO_AS_OF, TownStats, demo_rulebook_text, generate_town
 from credo.demo.store_load import Agreement, StoreLoad, compare_with_batch, load_town
 from credo.demo.summary import Count, RunSummary, lowest_scored, summarize
+from credo.demo.visitors import Visitor, visitors, worth_disputing
 from credo.domain.rulebook import Rulebook
 from credo.rulebook_file import RulebookError, load_rulebook, parse_rulebook
 from credo.services.explain_files import explain_from_files
@@ -30,6 +31,7 @@ __all__ = ["demo"]
 
 _GENERATE_STEPS = 3  # making identifiers, drawing records, writing Parquet
 _SCORE_STEPS = 4  # reading, validating and scoring, writing scores, writing rejects
+SERVED_AT = "http://127.0.0.1:8000"  # where `credo serve` listens by default: the sign-in links point there
 
 
 def _rulebook(path: Path | None) -> Rulebook:
@@ -187,14 +189,16 @@ def demo(
     out.print(f"[bold]{book.rulebook}[/] {book.version}, as of {day.isoformat()}, seed {seed}")
     _print_summary(town, batch, summary, timings)
     out.print(f"records → {records}\nscores  → {scores}\nrejects → {rejects}")
-    if loaded is not None:
-        _print_store(*loaded)
     _explain_one(scores, records, book, day)
+    if loaded is not None:
+        where, load, agreement, welcome = loaded
+        _print_store(where, load, agreement)
+        _print_visitors(where, welcome)
 
 
 def _load_store(
     ctx: typer.Context, out_dir: Path, records: str, scores: str, *, text: str, day: dt.date, bar: Progress
-) -> tuple[str, StoreLoad, Agreement]:
+) -> tuple[str, StoreLoad, Agreement, list[Visitor]]:
     """Load the town into the store (a fresh OUT/credo.db unless --db names one) and compare with the batch."""
     db = db_option(ctx)
     if db is None:
@@ -213,9 +217,21 @@ def _load_store(
         loaded = load_town(opened, records, text, day, now, actor=cli_actor(), progress=progress)
         bar.update(task, description="comparing with the batch")
         agreement = compare_with_batch(opened, scores)
+        bar.update(task, description="issuing sign-in links")
+        welcome = visitors(opened, worth_disputing(records, scores), actor=cli_actor(), base_url=SERVED_AT)
     finally:
         opened.engine.dispose()
-    return display_url(opened.url), loaded, agreement
+    return display_url(opened.url), loaded, agreement, welcome
+
+
+def _print_visitors(where: str, welcome: list[Visitor]) -> None:
+    """How to look around the pages: the command that serves the store, and who to sign in as."""
+    out.print()
+    out.print(f"[bold]Look around[/]  serve the store with: {credo_command()} --db {where} serve", soft_wrap=True)
+    out.print(f"then open {SERVED_AT}/ and sign in with one of these links (each works once, for a day):")
+    for visitor in welcome:
+        out.print(f"  {visitor.who}:")
+        out.print(f"    {visitor.link}", markup=False, soft_wrap=True)
 
 
 def _print_store(where: str, loaded: StoreLoad, agreement: Agreement) -> None:
