@@ -1,6 +1,6 @@
 """The subject's portal in Chromium, as a person uses it: the report with its charts, an e-mail address given
-(a mistake first), consent withdrawn with its confirmation, the notices read. JavaScript off and on, English
-and Chinese, axe on every page, nothing loaded from another origin."""
+(a mistake first) and removed again, consent withdrawn with its confirmation, the notices read. JavaScript
+off and on, English and Chinese, axe on every page, nothing loaded from another origin."""
 
 from __future__ import annotations
 
@@ -85,6 +85,11 @@ def test_a_subject_reads_its_report_gives_an_address_withdraws_consent_and_reads
     page.wait_for_url("**/me/email?done=saved")
     assert "me@example.org" in page.locator("main").inner_text()
     assert_accessible(page)
+    page.get_by_role("link", name="删除此地址" if zh else "Remove this address").click()
+    assert_accessible(page)
+    page.get_by_role("button", name="删除地址" if zh else "Remove address").click()
+    page.wait_for_url("**/me/email?done=removed")
+    assert "me@example.org" not in page.locator("main").inner_text()
 
     page.goto("/me/consent")
     assert_accessible(page)

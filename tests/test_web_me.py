@@ -5,6 +5,7 @@ session's token and anyone but a subject."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from credo.services.actor import Actor
 from credo.services.unit_of_work import unit_of_work
 from credo.store.bootstrap import init_store, open_store
 from credo.store.tables import audit_log
+from credo.web.charts import steps
 from tests.apisupport import API_YAML, ORG, PERSON, TODAY, Api, api_over, record
 from tests.support import edit
 
@@ -29,13 +31,14 @@ PAGES = ("/me", "/me/notices", "/me/consent", "/me/consent/saved?given=yes", "/m
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    """The rules ask persons for consent; PERSON gave it, then got a judgment and volunteered; a bank asked."""
+    """The rules ask persons for consent; PERSON gave it, volunteered, then got a judgment; a bank asked."""
     store = open_store(f"sqlite:///{tmp_path / 'credo.db'}", environ={"CREDO_TODAY": TODAY})
     init_store(store)
     with api_over(store, book=CONSENT_YAML) as api:
         given = api.client.post("/v1/me/consent", json={"given": True}, headers=api.headers("subject", PERSON))
         assert given.status_code == 200
-        api.push(record("J-1"), record("V-1", category="civic.volunteer_service", occurred_on="2026-05-01"))
+        api.push(record("V-1", category="civic.volunteer_service", occurred_on="2026-05-01"))  # scored: grade A
+        api.push(record("J-1"))  # grade B
         assert api.decide("high-consumption-restriction").status_code == 200
         yield api
     store.engine.dispose()
@@ -69,7 +72,8 @@ def test_the_report_draws_the_forecast_and_the_history_each_beside_a_table_of_it
     forecast = text.split('id="forecast"')[1].split("</table>")[0]
     assert "28 February 2031" in forecast and "Records that stop counting" in forecast  # the judgment ends
     history = text.split('id="history"')[1].split("</table>")[0]
-    assert "You were scored for the first time" in history
+    assert "You were scored for the first time" in history and "Your grade went down" in history
+    assert history.index("1,010") < history.index("910")  # oldest first: A on its first score, then B
     assert "Your score by part" in text and "legal" in text  # the dimensions
     decisions = text.split("Decisions about you")[1].split("</table>")[0]
     assert "city-bank" in decisions and "High consumption restriction" in decisions and "Applies" in decisions
@@ -167,3 +171,15 @@ def test_another_role_cannot_post_a_subjects_form(api: Api, path: str) -> None:
     answer = post(api, path, csrf=csrf, given="no", email="x@example.org")
     assert answer.status_code == 303 and answer.headers["location"] == "/signin"
     assert actions(api) == before
+
+
+def test_a_step_chart_breaks_where_nothing_is_scored_and_marks_the_grades_within_its_axis() -> None:
+    day = dt.date(2026, 1, 1)
+    points = [(day, 900), (day + dt.timedelta(days=10), 1010), (day + dt.timedelta(days=20), None)]
+    drawn = steps(points, [("AA", 1030), ("A", 960), ("B", 0)], (0, 1300))
+    assert drawn.path == f"M 56 {drawn.dots[0].y} H 328 V {drawn.dots[1].y} H 600"  # no tail: unscored from 600
+    assert (drawn.low, drawn.high) == (873, 1037)  # the values with a margin, not the whole scale
+    assert [level.grade for level in drawn.levels] == ["AA", "A"]  # B begins below the axis
+    assert drawn.dots[0].y > drawn.levels[1].y > drawn.dots[1].y > drawn.levels[0].y  # 900 < 960 < 1010 < 1030
+    alone = steps([(day, 1000)], [], (0, 1300))
+    assert alone.path == f"M 56 {alone.dots[0].y} H 632" and alone.first == alone.last
