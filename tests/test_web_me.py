@@ -75,6 +75,7 @@ def test_the_report_draws_the_forecast_and_the_history_each_beside_a_table_of_it
     assert "You were scored for the first time" in history and "Your grade went down" in history
     assert history.index("1,010") < history.index("910")  # oldest first: A on its first score, then B
     assert "Your score by part" in text and "legal" in text  # the dimensions
+    assert "Legal basis: Provisions on restricting high consumption by judgment debtors" in text  # the measure's
     decisions = text.split("Decisions about you")[1].split("</table>")[0]
     assert "city-bank" in decisions and "High consumption restriction" in decisions and "Applies" in decisions
     assert PERSON not in text
@@ -177,9 +178,9 @@ def test_a_step_chart_breaks_where_nothing_is_scored_and_marks_the_grades_within
     day = dt.date(2026, 1, 1)
     points = [(day, 900), (day + dt.timedelta(days=10), 1010), (day + dt.timedelta(days=20), None)]
     drawn = steps(points, [("AA", 1030), ("A", 960), ("B", 0)], (0, 1300))
-    assert drawn.path == f"M 56 {drawn.dots[0].y} H 328 V {drawn.dots[1].y} H 600"  # no tail: unscored from 600
+    assert drawn.path == f"M 56 {drawn.dots[0].y} H 268 V {drawn.dots[1].y} H 480"  # no tail: unscored from 480
     assert (drawn.low, drawn.high) == (873, 1037)  # the values with a margin, not the whole scale
     assert [level.grade for level in drawn.levels] == ["AA", "A"]  # B begins below the axis
     assert drawn.dots[0].y > drawn.levels[1].y > drawn.dots[1].y > drawn.levels[0].y  # 900 < 960 < 1010 < 1030
     alone = steps([(day, 1000)], [], (0, 1300))
-    assert alone.path == f"M 56 {alone.dots[0].y} H 632" and alone.first == alone.last
+    assert alone.path == f"M 56 {alone.dots[0].y} H 512" and alone.first == alone.last

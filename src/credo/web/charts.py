@@ -44,7 +44,7 @@ def bars(items: Sequence[tuple[str, int]]) -> Chart:
 
 
 # A score over time: a plotting area with room on the left for the scores, below for the first and last dates.
-STEPS_HEIGHT = 260
+STEPS_WIDTH, STEPS_HEIGHT = 520, 260  # narrower than the bars: its few labels stay legible on a phone
 LEFT, TOP, BOTTOM, TAIL = 56, 12, 34, 40  # TAIL: the last value runs on this far past its day
 
 
@@ -75,7 +75,7 @@ class Steps:
     high: int  # and at its top
     plot_bottom: int = STEPS_HEIGHT - BOTTOM
     plot_top: int = TOP
-    width: int = WIDTH
+    width: int = STEPS_WIDTH
     height: int = STEPS_HEIGHT
 
 
@@ -93,7 +93,7 @@ def steps(
     low, high = max(bounds[0], foot - margin), min(bounds[1], top + margin)
     first, last = points[0][0], points[-1][0]
     span = max(1, (last - first).days)
-    plot_right = WIDTH - TAIL
+    plot_right = STEPS_WIDTH - TAIL
     bottom = STEPS_HEIGHT - BOTTOM
 
     def x(day: dt.date) -> int:
@@ -117,6 +117,6 @@ def steps(
         dots.append(here)
         drawing = True
     if drawing:
-        path.append(f"H {WIDTH - 8}")
+        path.append(f"H {STEPS_WIDTH - 8}")
     levels = tuple(Level(grade, score, y(score)) for grade, score in grades if low < score <= high)
     return Steps(" ".join(path), tuple(dots), levels, first, last, low, high)

@@ -40,10 +40,19 @@ async def my_report(request: Request, ctx: ContextDep) -> Response:
     labels = {r.category: r.label for r in book.rules}
     titles = {x.id: x.title for x in book.lists} | {x.id: x.title for x in book.measures}
     meaning = {b.grade: b for b in bands(book)}
+    basis = {x.id: x.legal_basis for x in book.lists} | {x.id: x.legal_basis for x in book.measures}
     changes = {h["subject_kind"]: h["changes"] for h in own.history["subjects"]}
     drawn = [_drawn(r, changes.get(r["subject_kind"], []), book) for r in report["subjects"]]
     return render(
-        request, "me.html", report=report, labels=labels, titles=titles, bands=meaning, drawn=drawn, history=changes
+        request,
+        "me.html",
+        report=report,
+        labels=labels,
+        titles=titles,
+        bands=meaning,
+        basis=basis,
+        drawn=drawn,
+        history=changes,
     )
 
 
