@@ -56,7 +56,7 @@ async def put_contact(body: ContactIn, caller: Subject) -> dict[str, Any]:
 
 @router.get("/me/contact", summary="The address your notices go to", openapi_extra=role_extra("subject", personal=True))
 async def get_contact(caller: Subject) -> dict[str, Any]:
-    return await caller.ctx.run_read(lambda uow: delivery.contact(uow, caller.own_subjects(uow)[0][0]))
+    return await caller.ctx.run_read(lambda uow: delivery.own_contact(uow, caller.id, caller.kind))
 
 
 @router.delete(
@@ -66,7 +66,7 @@ async def get_contact(caller: Subject) -> dict[str, Any]:
     openapi_extra=role_extra("subject", personal=False),
 )
 async def delete_contact(caller: Subject) -> Response:
-    await caller.ctx.run_write(lambda uow: delivery.remove_contact(uow, [sid for sid, _ in caller.own_subjects(uow)]))
+    await caller.ctx.run_write(lambda uow: delivery.remove_own_contact(uow, caller.id, caller.kind))
     return Response(status_code=204)
 
 

@@ -12,8 +12,7 @@ from credo.api.models import NoticesOut, ReportOut
 from credo.api.params import TextIn
 from credo.api.problems import Problem
 from credo.domain.identifiers import problem_with_identifier
-from credo.services import identify, subjects
-from credo.services.unit_of_work import UnitOfWork
+from credo.services import subjects
 
 router = APIRouter(prefix="/v1", tags=["subjects"])  # the prefix here, so routes know their full path (metrics)
 
@@ -41,7 +40,7 @@ async def report(caller: Subject) -> dict[str, Any]:
     openapi_extra=role_extra("subject", personal=True),
 )
 async def notices(caller: Subject) -> dict[str, Any]:
-    return await caller.ctx.run_read(lambda uow: subjects.notices(uow, caller.own_subjects(uow)), in_thread=True)
+    return await caller.ctx.run_read(lambda uow: subjects.own_notices(uow, caller.id, caller.kind), in_thread=True)
 
 
 class ConsentIn(TextIn):
@@ -64,12 +63,7 @@ def _person(caller: Caller) -> None:
 )
 async def consent(caller: Subject) -> dict[str, Any]:
     _person(caller)
-
-    def read(uow: UnitOfWork) -> dict[str, Any]:
-        found = identify.subject_ids(uow, caller.id, "person")
-        return subjects.consent(uow, found[0][0] if found else None)
-
-    return await caller.ctx.run_read(read, in_thread=True)
+    return await caller.ctx.run_read(lambda uow: subjects.own_consent(uow, caller.id), in_thread=True)
 
 
 @router.post(

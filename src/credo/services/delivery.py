@@ -14,6 +14,7 @@ from typing import Any
 
 from credo.domain.delivery import host_key
 from credo.domain.identifiers import problem_with_identifier
+from credo.services import identify
 from credo.services.actor import Actor, operation
 from credo.services.unit_of_work import UnitOfWork
 from credo.store import delivery, delivery_claims, webhook_hosts
@@ -28,7 +29,9 @@ __all__ = [
     "contact",
     "deliveries",
     "disallow_host",
+    "own_contact",
     "remove_contact",
+    "remove_own_contact",
     "remove_webhook",
     "retry",
     "rotate_secret",
@@ -81,6 +84,16 @@ def contact(uow: UnitOfWork, subject_id: int) -> dict[str, str]:
         raise NotFoundError("you gave no address for notices: PUT /v1/me/contact")
     uow.audit(AuditEntry("subject", "subject", "contact.read", _ADDRESS, subject_id))
     return {"email": found[0], "since": found[1].date().isoformat()}
+
+
+def own_contact(uow: UnitOfWork, identifier: str, kind: str | None) -> dict[str, str]:
+    """The address of the subject the identifier names (:func:`contact`); Credo holding nothing: not found."""
+    return contact(uow, identify.own_subjects(uow, identifier, kind)[0][0])
+
+
+def remove_own_contact(uow: UnitOfWork, identifier: str, kind: str | None) -> None:
+    """Forget the address of every stored subject the identifier names (:func:`remove_contact`)."""
+    remove_contact(uow, [sid for sid, _ in identify.own_subjects(uow, identifier, kind)])
 
 
 def remove_contact(uow: UnitOfWork, subject_ids: list[int]) -> None:

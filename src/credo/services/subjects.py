@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from credo.domain.consent import ConsentHistory, asks_consent, consent_on, is_scored
 from credo.domain.rulebook import Rulebook
+from credo.services import identify
 from credo.services.realtime_scoring import current_state
 from credo.services.scores import explained
 from credo.services.unit_of_work import UnitOfWork
@@ -20,10 +22,23 @@ from credo.store.audit import AuditEntry, entries_about
 from credo.store.clock import utc_iso
 from credo.store.consent import consent_rows, set_consent
 from credo.store.decisions import decisions_about
+from credo.store.history import score_changes
 from credo.store.notices import notices_of
 from credo.store.subjects import ensure_subject, has_records
 
-__all__ = ["NOT_SCORED_MESSAGE", "SCORED_MESSAGE", "consent", "notices", "reports", "set_consent_of"]
+__all__ = [
+    "NOT_SCORED_MESSAGE",
+    "SCORED_MESSAGE",
+    "OwnReport",
+    "consent",
+    "history",
+    "notices",
+    "own_consent",
+    "own_notices",
+    "own_report",
+    "reports",
+    "set_consent_of",
+]
 
 NOT_SCORED_MESSAGE = (
     "You are not scored: the rulebook in force scores persons only with their consent, and you have not given it. "
@@ -56,6 +71,11 @@ def reports(uow: UnitOfWork, found: Found, identifier: str) -> dict[str, Any]:
     return {"as_of": today.isoformat(), "subjects": bodies}
 
 
+def own_notices(uow: UnitOfWork, identifier: str, kind: str | None) -> dict[str, Any]:
+    """The notices (:func:`notices`) of the subject the identifier names; Credo holding nothing: not found."""
+    return notices(uow, identify.own_subjects(uow, identifier, kind))
+
+
 def notices(uow: UnitOfWork, found: Found) -> dict[str, Any]:
     """The subject's notices, newest first, under each kind it is stored as."""
     book = uow.rulebook()
@@ -64,6 +84,41 @@ def notices(uow: UnitOfWork, found: Found) -> dict[str, Any]:
         gathered.extend(n.to_json() for n in notices_of(uow.connection, book, sid))
         uow.audit(AuditEntry("subject", "subject", "notices.read", "subject's own notices", sid, {}))
     return {"as_of": uow.today.isoformat(), "notices": gathered}
+
+
+@dataclass(frozen=True)
+class OwnReport:
+    """What a subject's report page shows, read in one unit of work: the report, its history, the rulebook."""
+
+    report: dict[str, Any]
+    history: dict[str, Any]
+    rulebook: Rulebook
+
+
+def own_report(uow: UnitOfWork, identifier: str, kind: str | None) -> OwnReport:
+    """The subject's report (:func:`reports`) and score history (:func:`history`), with the rulebook in force
+    (its titles and bands); Credo holding nothing about the subject: ``NotFoundError``."""
+    found = identify.own_subjects(uow, identifier, kind)
+    return OwnReport(reports(uow, found, identifier), history(uow, found), uow.rulebook())
+
+
+def history(uow: UnitOfWork, found: Found) -> dict[str, Any]:
+    """The subject's score and grade at each change Credo recorded (a first score, a grade going up or down,
+    a score going away), oldest first, under each kind it is stored as. A change of score within a grade is
+    not kept, so the history has a point where the grade changed and none in between."""
+    subjects = []
+    for sid, kind in found:
+        changes = score_changes(uow.connection, sid)
+        points = [{"on": c.on.isoformat(), "event": c.event, "score": c.score, "grade": c.grade} for c in changes]
+        subjects.append({"subject_kind": kind, "changes": points})
+        uow.audit(AuditEntry("subject", "subject", "history.read", "subject's own score history", sid, {}))
+    return {"as_of": uow.today.isoformat(), "subjects": subjects}
+
+
+def own_consent(uow: UnitOfWork, identifier: str) -> dict[str, Any]:
+    """A person's own consent (:func:`consent`), found by its identifier; not stored yet: consent not given."""
+    found = identify.subject_ids(uow, identifier, "person")
+    return consent(uow, found[0][0] if found else None)
 
 
 def consent(uow: UnitOfWork, subject_id: int | None) -> dict[str, Any]:

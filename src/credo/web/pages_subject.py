@@ -1,18 +1,21 @@
-"""A signed-in subject's own report as a page: score, grade, reasons, every record that counts, lists and
-measures, and who looked (docs/web.md). The same service and audit entry as ``GET /v1/me/report``."""
+"""A signed-in subject's own report as a page: score, grade, reasons, dimensions, every record that counts,
+the forecast and the history of the score as charts, lists and measures, decisions given about it, and who
+looked (docs/web.md). The same service and audit entry as ``GET /v1/me/report``, and the score's history
+(``history.read``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from credo.api.context import ContextDep
-from credo.domain.rulebook import Rulebook, title_in
+from credo.domain.rulebook import Rulebook, text_in, title_in
 from credo.errors import NotFoundError
-from credo.services import identify, subjects
-from credo.services.unit_of_work import UnitOfWork
+from credo.services import subjects
+from credo.web import charts
 from credo.web import session as sessions
 from credo.web.plain import bands
 from credo.web.render import language_of, render
@@ -29,17 +32,44 @@ async def my_report(request: Request, ctx: ContextDep) -> Response:
     if found is None or found.principal.role != "subject":
         return RedirectResponse("/signin", status_code=303)
     who = found.principal
-
-    def read(uow: UnitOfWork) -> tuple[dict[str, Any], Rulebook]:
-        """The report, and the rulebook it was made under (its titles and bands), in one unit of work."""
-        return subjects.reports(uow, identify.own_subjects(uow, who.name, who.kind), who.name), uow.rulebook()
-
     try:
-        report, book = await ctx.run_read(read, in_thread=True)
+        own = await ctx.run_read(lambda uow: subjects.own_report(uow, who.name, who.kind), in_thread=True)
     except NotFoundError:
         return render(request, "me_nothing.html")
+    book, report = own.rulebook, own.report
     code = language_of(request).code
     labels = {r.category: r.label_in(code) for r in book.rules}
     titles = {x.id: title_in(x, code) for x in book.lists} | {x.id: title_in(x, code) for x in book.measures}
     meaning = {b.grade: b for b in bands(book)}
-    return render(request, "me.html", report=report, labels=labels, titles=titles, bands=meaning)
+    basis = {x.id: text_in(x, "legal_basis", code) for x in book.lists} | {
+        x.id: text_in(x, "legal_basis", code) for x in book.measures
+    }
+    changes = {h["subject_kind"]: h["changes"] for h in own.history["subjects"]}
+    drawn = [_drawn(r, changes.get(r["subject_kind"], []), book) for r in report["subjects"]]
+    return render(
+        request,
+        "me.html",
+        report=report,
+        labels=labels,
+        titles=titles,
+        bands=meaning,
+        basis=basis,
+        drawn=drawn,
+        history=changes,
+    )
+
+
+def _drawn(report: dict[str, Any], changes: list[dict[str, Any]], book: Rulebook) -> dict[str, Any]:
+    """The forecast and the history of one report as step charts (None where there is nothing to draw)."""
+    today = dt.date.fromisoformat(report["as_of"])
+    grades = [(b.grade, b.low) for b in bands(book)]
+    bounds = (book.score.min, book.score.max)
+    forecast = None
+    if report["score"] is not None and report["forecast"]:
+        ahead = [(today, report["score"])] + [(dt.date.fromisoformat(f["on"]), f["score"]) for f in report["forecast"]]
+        forecast = charts.steps(ahead, grades, bounds)
+    past = [(dt.date.fromisoformat(c["on"]), c["score"]) for c in changes]
+    if not past or past[-1][0] < today:
+        past.append((today, report["score"]))
+    history = charts.steps(past, grades, bounds) if any(v is not None for _, v in past) else None
+    return {"forecast": forecast, "history": history}
