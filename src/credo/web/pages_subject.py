@@ -3,12 +3,14 @@ measures, and who looked (docs/web.md). The same service and audit entry as ``GE
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from credo.api.context import ContextDep
+from credo.domain.disputes import repair_problem
 from credo.domain.rulebook import Rulebook
 from credo.errors import NotFoundError
 from credo.services import identify, subjects
@@ -41,4 +43,25 @@ async def my_report(request: Request, ctx: ContextDep) -> Response:
     labels = {r.category: r.label for r in book.rules}
     titles = {x.id: x.title for x in book.lists} | {x.id: x.title for x in book.measures}
     meaning = {b.grade: b for b in bands(book)}
-    return render(request, "me.html", report=report, labels=labels, titles=titles, bands=meaning)
+    return render(
+        request,
+        "me.html",
+        report=report,
+        labels=labels,
+        titles=titles,
+        bands=meaning,
+        repairable=_repairable(report, book),
+    )
+
+
+def _repairable(report: dict[str, Any], book: Rulebook) -> set[tuple[str, str]]:
+    """The counting records whose early repair may be asked for today (credo.domain.disputes.repair_problem)."""
+    today = dt.date.fromisoformat(report["as_of"])
+    found = set()
+    for r in report["subjects"]:
+        for c in r["contributions"]:
+            resolved = None if c["resolved_on"] is None else dt.date.fromisoformat(c["resolved_on"])
+            rule = book.rule_for(c["category"], r["subject_kind"])
+            if c["counting"] and repair_problem(rule, c["category"], "active", resolved, today) is None:
+                found.add((c["source"], c["record_id"]))
+    return found
