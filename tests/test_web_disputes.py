@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from credo.api.app import create_app
 from credo.services import signin
 from credo.services.actor import Actor
 from credo.services.unit_of_work import unit_of_work
@@ -241,3 +243,30 @@ def test_a_subject_applies_for_early_repair_where_the_rule_allows_it(tmp_path: P
                                headers=ORIGIN, follow_redirects=False)  # fmt: skip
         assert done.status_code == 303
     store.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("today", "said"),
+    [("2026-07-29", "1 day left"), ("2026-07-30", "Due today"), ("2026-08-02", "3 days late")],
+)
+def test_the_queue_says_the_time_left_and_marks_the_overdue(api: Api, today: str, said: str) -> None:
+    file_dispute(api, sign_in(api, "subject", PERSON))  # decide by 2026-07-30
+    later = open_store(str(api.store.engine.url), environ={**(api.store.environ or {}), "CREDO_TODAY": today})
+    try:
+        with TestClient(create_app(later)) as client:
+            running = Api(later, client)
+            sign_in(running, "reviewer", "rita")
+            queue = client.get("/review").text
+    finally:
+        later.engine.dispose()
+    assert said in queue
+    assert ('class="tag overdue"' in queue) is (today > "2026-07-30")
+
+
+def test_the_subject_reads_in_plain_words_who_read_its_dispute(api: Api) -> None:
+    dispute_id = file_dispute(api, sign_in(api, "subject", PERSON))
+    api.client.get("/v1/disputes", headers=api.headers("reviewer", "rita"))
+    api.client.get(f"/v1/disputes/{dispute_id}", headers=api.headers("reviewer", "rita"))
+    page = api.client.get("/me").text
+    assert "disputed a record or applied for its repair" in page
+    assert "dispute.read" not in page and "dispute.queue.read" not in page
