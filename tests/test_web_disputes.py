@@ -155,7 +155,7 @@ def test_a_reviewer_takes_the_next_case_and_decides_it_with_the_apis_checks(api:
     taken = api.client.post("/review/next", data={"csrf": csrf}, headers=ORIGIN, follow_redirects=False)
     assert taken.headers["location"] == f"/review/{dispute_id}"
     case = api.client.get(f"/review/{dispute_id}").text
-    assert "I paid that debt in full." in case and "court.judgment_default" in case and PERSON not in case
+    assert "I paid that debt in full." in case and "Court judgment default" in case and PERSON not in case
     decide = f"/review/{dispute_id}"
     for outcome in ("", "granted", "nonsense"):  # none, a repair's, none at all
         page = api.client.post(decide, data={"csrf": csrf, "outcome": outcome, "reasons": "x"}, headers=ORIGIN)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from credo.api.context import ApiContext, ContextDep
 from credo.api.routes_disputes import QUEUE_PAGE, DecisionIn
-from credo.errors import ConflictError, NotFoundError, StoreError
+from credo.errors import ConflictError, NoActiveRulebookError, NotFoundError, StoreError
 from credo.services import disputes
 from credo.services.actor import Actor
 from credo.services.signin import Session
@@ -96,14 +96,21 @@ async def _case(
 ) -> Response:
     reviewer = Actor("reviewer", found.principal.name)
 
-    def read(uow: UnitOfWork) -> tuple[dict[str, Any], dt.date]:
-        return disputes.for_review(uow, reviewer, dispute_id), uow.today
+    def read(uow: UnitOfWork) -> tuple[dict[str, Any], dt.date, dict[str, str]]:
+        """The case, today, and the names the rules in force give each category (none in force: none)."""
+        case = disputes.for_review(uow, reviewer, dispute_id)
+        try:
+            labels = {r.category: r.label for r in uow.rulebook().rules}
+        except NoActiveRulebookError:
+            labels = {}
+        return case, uow.today, labels
 
     try:
-        case, today = await ctx.run_read(read)
+        case, today, labels = await ctx.run_read(read)
     except NotFoundError:
         return render(request, "not_found.html", status_code=404)
     case["left"] = _left(case["deadline"], today)
+    values["labels"] = labels
     errors = values.pop("errors", [])
     status = 422 if errors else 200
     return render(
