@@ -192,6 +192,10 @@ def test_a_correction_is_a_new_version_and_the_subject_reads_the_outcome(api: Ap
     dispute_id = file_dispute(api, sign_in(api, "subject", PERSON))
     api.client.cookies.clear()
     csrf = sign_in(api, "reviewer", "rita")
+    early = {"csrf": csrf, "outcome": "corrected", "reasons": "Paid early.", "resolved_on": "2026-01-01"}
+    refused = api.client.post(f"/review/{dispute_id}", data=early, headers=ORIGIN)  # before it happened: the store's
+    assert refused.status_code == 422 and 'href="#resolved_on"' in refused.text
+    assert "The corrected record cannot be kept: resolved_on is before occurred_on" in refused.text
     body = {"csrf": csrf, "outcome": "corrected", "reasons": "The date was wrong.", "occurred_on": "2026-03-02"}
     done = api.client.post(f"/review/{dispute_id}", data=body, headers=ORIGIN, follow_redirects=False)
     assert done.status_code == 303, done.text

@@ -181,7 +181,8 @@ async def decide(request: Request, ctx: ContextDep, dispute_id: str) -> Response
                            errors=[("", "conflict")])  # fmt: skip
     except StoreError as exc:
         text = str(exc)
-        refused = next((v for k, v in _REFUSALS.items() if text.startswith(k)), ("amount", "record"))
+        field = next((name for name in CORRECTED if text.startswith(name)), "amount")  # typed_problem's words
+        refused = next((v for k, v in _REFUSALS.items() if text.startswith(k)), (field, "record"))
         return await _case(request, ctx, found, dispute_id, "review_case.html", answers=answers, errors=[refused],
                            refusal=text)  # fmt: skip
     return RedirectResponse(f"/review/{dispute_id}/decided", status_code=303)
