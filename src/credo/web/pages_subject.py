@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from credo.api.context import ContextDep
+from credo.domain.disputes import repair_problem
 from credo.domain.rulebook import Rulebook, text_in, title_in
 from credo.errors import NotFoundError
 from credo.services import subjects
@@ -56,6 +57,7 @@ async def my_report(request: Request, ctx: ContextDep) -> Response:
         basis=basis,
         drawn=drawn,
         history=changes,
+        repairable=_repairable(report, book),
     )
 
 
@@ -73,3 +75,16 @@ def _drawn(report: dict[str, Any], changes: list[dict[str, Any]], book: Rulebook
         past.append((today, report["score"]))
     history = charts.steps(past, grades, bounds) if any(v is not None for _, v in past) else None
     return {"forecast": forecast, "history": history}
+
+
+def _repairable(report: dict[str, Any], book: Rulebook) -> set[tuple[str, str]]:
+    """The counting records whose early repair may be asked for today (credo.domain.disputes.repair_problem)."""
+    today = dt.date.fromisoformat(report["as_of"])
+    found = set()
+    for r in report["subjects"]:
+        for c in r["contributions"]:
+            resolved = None if c["resolved_on"] is None else dt.date.fromisoformat(c["resolved_on"])
+            rule = book.rule_for(c["category"], r["subject_kind"])
+            if c["counting"] and repair_problem(rule, c["category"], "active", resolved, today) is None:
+                found.add((c["source"], c["record_id"]))
+    return found
