@@ -5,6 +5,7 @@ the API's check; forged posts and other roles refused."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator
 from html import unescape
@@ -17,6 +18,8 @@ import sqlalchemy as sa
 from credo.services import signin
 from credo.services.actor import Actor
 from credo.services.unit_of_work import unit_of_work
+from credo.store import audit as store_audit
+from credo.store.audit import trail_names
 from credo.store.tables import audit_log
 from tests.apisupport import BANK, OTHER_PERSON, PERSON, Api
 from tests.websupport import listed
@@ -169,3 +172,17 @@ def test_the_day_is_a_utc_day(api: Api) -> None:
     assert shown_ids(today.text)[0] == 1
     after = (day.date() + dt.timedelta(days=1)).isoformat()
     assert shown_ids(api.client.get("/audit", params={"day": after}).text) == []
+
+
+def test_the_choices_come_from_the_newest_entries_and_an_older_choice_is_still_offered(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with api.store.begin() as connection:
+        actions, actors = trail_names(connection, newest=1)
+    last = rows(api)[-1]
+    assert (actions, actors) == ([last.action], [last.actor])
+    sign_in(api)
+    monkeypatch.setattr(store_audit, "trail_names", functools.partial(trail_names, newest=1))
+    page = api.client.get("/audit", params={"action": "record.new"})
+    assert 'value="record.new" selected>' in page.text and shown_ids(page.text) == [2, 1]
+    assert 'value="decision"' not in page.text  # not among the newest entry's

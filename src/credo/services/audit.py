@@ -95,7 +95,7 @@ def trail(
 
 
 def filters(uow: UnitOfWork) -> tuple[list[str], list[str]]:
-    """The actions and actors the trail holds (what an auditor may filter by)."""
+    """The actions and actors of the trail's newest entries (what an auditor may filter by; store.audit.trail_names)."""
     return audit.trail_names(uow.connection)
 
 

@@ -286,8 +286,13 @@ def entries_matching(
     return list(connection.execute(query.order_by(order).limit(limit)).all())
 
 
-def trail_names(connection: Connection, limit: int = 500) -> tuple[list[str], list[str]]:
-    """The actions and the actors (principals) the trail holds, sorted: what an auditor may filter by."""
-    actions = connection.execute(sa.select(audit_log.c.action).distinct().order_by(audit_log.c.action).limit(limit))
-    actors = connection.execute(sa.select(audit_log.c.actor).distinct().order_by(audit_log.c.actor).limit(limit))
+def trail_names(connection: Connection, *, newest: int = 100_000) -> tuple[list[str], list[str]]:
+    """The actions and the actors (principals) of the ``newest`` entries, sorted: what an auditor filters by.
+
+    Bounded, so that showing the filter costs the same on a trail of billions (the trail grows with every
+    decision and has no index on either column); an older action or actor is still matched when asked for.
+    """
+    recent = sa.select(audit_log.c.action, audit_log.c.actor).order_by(audit_log.c.id.desc()).limit(newest).subquery()
+    actions = connection.execute(sa.select(recent.c.action).distinct().order_by(recent.c.action))
+    actors = connection.execute(sa.select(recent.c.actor).distinct().order_by(recent.c.actor))
     return list(actions.scalars()), list(actors.scalars())

@@ -53,6 +53,9 @@ async def trail(
         return RedirectResponse("/signin", status_code=303)
     actions, actors = await ctx.run_read(audit.filters, transaction=False)
     chosen = {"actor": actor.strip(), "action": action.strip(), "day": day.strip(), "order": order}
+    for named, offered in ((chosen["actor"], actors), (chosen["action"], actions)):
+        if named and named not in offered:  # older than the entries the choices are taken from: still offered
+            offered.append(named)
     values: dict[str, Any] = {"actions": actions, "actors": actors, "chosen": chosen, "error": None, "page": None}
     when = _day(chosen["day"])
     if chosen["day"] and when is None:
