@@ -11,13 +11,17 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from credo.api.app import create_app
 from credo.domain.identifiers import mask_identifier
 from credo.services import signin
 from credo.services.actor import Actor
 from credo.services.unit_of_work import unit_of_work
+from credo.store.bootstrap import init_store, open_store
+from credo.store.relying import add_relying
 from credo.store.tables import audit_log, decisions, relying_parties
-from tests.apisupport import BANK, ORG, OTHER_PERSON, PERSON, Api
+from tests.apisupport import BANK, NOW, ORG, OTHER_PERSON, PERSON, TODAY, Api
 from tests.support import make_uscc
 from tests.websupport import listed
 
@@ -168,3 +172,17 @@ def test_a_disabled_party_cannot_ask(api: Api) -> None:
 def test_an_organisation_is_looked_up_too(api: Api) -> None:
     page = ask(api, sign_in(api), subject=ORG, measure="loan-fast-track")
     assert page.status_code == 200 and mask_identifier(ORG) in page.text and ORG not in page.text
+
+
+def test_without_a_rulebook_in_force_no_measure_is_offered(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'credo.db'}", environ={"CREDO_TODAY": TODAY})
+    init_store(store)
+    with store.begin() as connection:
+        add_relying(connection, BANK, ["loan-fast-track"], {"loan-fast-track"}, NOW)
+    with TestClient(create_app(store), raise_server_exceptions=False) as client:
+        api = Api(store, client)
+        csrf = sign_in(api)
+        page = api.client.get("/counter")
+        assert page.status_code == 200 and "registered for no measure" in page.text
+        assert ask(api, csrf, measure="loan-fast-track").status_code == 400
+    store.engine.dispose()

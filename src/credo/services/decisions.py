@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from credo.domain.changes import ScoreState, score_state
 from credo.domain.decisions import answer_measure, find_measure
 from credo.domain.rulebook import Measure, Rulebook
-from credo.errors import AuditChainError, UnavailableError
+from credo.errors import AuditChainError, NoActiveRulebookError, UnavailableError
 from credo.services.identify import snapshots, valid_kinds
 from credo.services.realtime_scoring import current_state, is_exact
 from credo.services.runner import Runner
@@ -72,13 +72,17 @@ async def decide(runner: Runner, question: Question) -> Decision:
 
 
 def registered_measures(uow: UnitOfWork, relying_id: str) -> tuple[RelyingParty, list[Measure]]:
-    """The party and the measures of the rulebook in force it is registered for (refused: ``ForbiddenError``)."""
+    """The party and the measures of the rulebook in force it is registered for (refused: ``ForbiddenError``);
+    none while no rulebook is in force."""
     party = uow.party(relying_id)
     if party is None:
         raise ForbiddenError(f"relying party {relying_id} is not registered")
     if not party.enabled:
         raise ForbiddenError(f"relying party {relying_id} is disabled")
-    book = uow.rulebook()
+    try:
+        book = uow.rulebook()
+    except NoActiveRulebookError:
+        return party, []
     return party, [m for m in book.measures if m.id in party.measures]
 
 
