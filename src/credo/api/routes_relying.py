@@ -10,9 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from credo.api.context import Caller, role_extra, roles
-from credo.api.problems import Problem
 from credo.services import decisions
-from credo.store.errors import AuditChainError
 
 router = APIRouter(prefix="/v1", tags=["relying parties"])  # the prefix here, so routes know their full path (metrics)
 
@@ -44,16 +42,7 @@ async def decide(
     ] = None,
 ) -> Response:
     ctx = caller.ctx
-    question = decisions.Question(caller.id, measure_id, subject, kind)
-    decision = await ctx.run_read(lambda uow: decisions.answer_if_exact(uow, question), transaction=False)
-    if decision is None:  # the stored state is stale: rescored (and stored) off the event loop
-        decision = await ctx.run_read(lambda uow: decisions.answer_after_rescoring(uow, question), in_thread=True)
-    try:
-        await ctx.run_write(lambda uow: decisions.record(uow, decision))
-    except AuditChainError:  # its own problem: the operator must check the trail, trying again will not do
-        raise
-    except Exception:
-        raise Problem("unavailable", "the decision could not be recorded, so it is not given; try again") from None
+    decision = await decisions.decide(ctx, decisions.Question(caller.id, measure_id, subject, kind))
     ctx.metrics.decisions.labels(decision.measure, str(decision.applies).lower()).inc()
     # Serialised here: the answer is already exactly DecisionAnswer (a test holds them together), and
     # validating it again would cost the hottest route a tenth of its time.

@@ -17,8 +17,10 @@ from sqlalchemy import Connection
 from credo.domain.changes import ScoreState, score_state
 from credo.domain.decisions import answer_measure, find_measure
 from credo.domain.rulebook import Measure, Rulebook
+from credo.errors import AuditChainError, NoActiveRulebookError, UnavailableError
 from credo.services.identify import snapshots, valid_kinds
 from credo.services.realtime_scoring import current_state, is_exact
+from credo.services.runner import Runner
 from credo.services.unit_of_work import UnitOfWork
 from credo.store.audit import AuditEntry
 from credo.store.decisions import Decision, store_decisions
@@ -30,9 +32,11 @@ __all__ = [
     "Question",
     "answer_after_rescoring",
     "answer_if_exact",
+    "decide",
     "decision_without_records",
     "prepare_decision",
     "record",
+    "registered_measures",
 ]
 
 
@@ -44,6 +48,42 @@ class Question:
     measure_id: str
     subject: str
     kind: str | None = None
+
+
+async def decide(runner: Runner, question: Question) -> Decision:
+    """Answer ``question`` and keep the answer with its audit entry; given only once it is kept.
+
+    The one way a decision is made, for the API (``GET /v1/decisions/{measure}``) and the service counter's
+    page alike: from the stored state when it is exact (a read without a transaction), else after rescoring
+    the subject off the event loop, then recorded in the next group commit. A decision that could not be
+    recorded is not given (``UnavailableError``); a broken audit chain is raised as it is.
+    """
+    decision = await runner.run_read(lambda uow: answer_if_exact(uow, question), transaction=False)
+    if decision is None:  # the stored state is stale: rescored (and stored) off the event loop
+        decision = await runner.run_read(lambda uow: answer_after_rescoring(uow, question), in_thread=True)
+    made = decision
+    try:
+        await runner.run_write(lambda uow: record(uow, made))
+    except AuditChainError:  # its own problem: the operator must check the trail, trying again will not do
+        raise
+    except Exception:
+        raise UnavailableError("the decision could not be recorded, so it is not given; try again") from None
+    return made
+
+
+def registered_measures(uow: UnitOfWork, relying_id: str) -> tuple[RelyingParty, list[Measure]]:
+    """The party and the measures of the rulebook in force it is registered for (refused: ``ForbiddenError``);
+    none while no rulebook is in force."""
+    party = uow.party(relying_id)
+    if party is None:
+        raise ForbiddenError(f"relying party {relying_id} is not registered")
+    if not party.enabled:
+        raise ForbiddenError(f"relying party {relying_id} is disabled")
+    try:
+        book = uow.rulebook()
+    except NoActiveRulebookError:
+        return party, []
+    return party, [m for m in book.measures if m.id in party.measures]
 
 
 def answer_if_exact(uow: UnitOfWork, question: Question) -> Decision | None:

@@ -41,10 +41,13 @@ __all__ = [
     "GENESIS",
     "AuditEntry",
     "ChainReport",
+    "EntryFilter",
     "append",
     "entries_about",
     "entries_after",
+    "entries_matching",
     "entry_hash",
+    "trail_names",
     "verify",
 ]
 
@@ -164,6 +167,16 @@ class ChainReport:
     def intact(self) -> bool:
         return self.broken_at is None and self.problem is None
 
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``GET /v1/audit/verify`` answers it (the head as hex)."""
+        return {
+            "intact": self.intact,
+            "entries": self.entries,
+            "head": self.head.hex(),
+            "broken_at": self.broken_at,
+            "problem": self.problem,
+        }
+
 
 def _rows(connection: Connection, after: int = 0, batch: int = 10_000) -> Iterator[Any]:
     """Every entry with an id above ``after``, in id order, read in batches."""
@@ -244,3 +257,42 @@ def entries_after(connection: Connection, after: int, limit: int) -> list[Any]:
             sa.select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(limit)
         ).all()
     )
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """Which entries an auditor looks for: by actor (principal), action, and day (UTC); None: any."""
+
+    actor: str | None = None
+    action: str | None = None
+    day: dt.date | None = None
+
+
+def entries_matching(
+    connection: Connection, where: EntryFilter, *, beyond: int | None, ascending: bool, limit: int
+) -> list[Any]:
+    """Up to ``limit`` entries matching ``where``, in id order (``ascending`` or not), past the id ``beyond``."""
+    query = sa.select(audit_log)
+    if where.actor is not None:
+        query = query.where(audit_log.c.actor == where.actor)
+    if where.action is not None:
+        query = query.where(audit_log.c.action == where.action)
+    if where.day is not None:
+        start = dt.datetime.combine(where.day, dt.time(), tzinfo=dt.UTC)
+        query = query.where(audit_log.c.at >= start, audit_log.c.at < start + dt.timedelta(days=1))
+    if beyond is not None:
+        query = query.where(audit_log.c.id > beyond if ascending else audit_log.c.id < beyond)
+    order = audit_log.c.id if ascending else audit_log.c.id.desc()
+    return list(connection.execute(query.order_by(order).limit(limit)).all())
+
+
+def trail_names(connection: Connection, *, newest: int = 100_000) -> tuple[list[str], list[str]]:
+    """The actions and the actors (principals) of the ``newest`` entries, sorted: what an auditor filters by.
+
+    Bounded, so that showing the filter costs the same on a trail of billions (the trail grows with every
+    decision and has no index on either column); an older action or actor is still matched when asked for.
+    """
+    recent = sa.select(audit_log.c.action, audit_log.c.actor).order_by(audit_log.c.id.desc()).limit(newest).subquery()
+    actions = connection.execute(sa.select(recent.c.action).distinct().order_by(recent.c.action))
+    actors = connection.execute(sa.select(recent.c.actor).distinct().order_by(recent.c.actor))
+    return list(actions.scalars()), list(actors.scalars())

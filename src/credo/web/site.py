@@ -8,6 +8,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credo.web import (
+    pages_audit,
+    pages_counter,
     pages_disputes,
     pages_lists,
     pages_me,
@@ -34,6 +36,8 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_me.router)
     app.include_router(pages_disputes.router)
     app.include_router(pages_review.router)
+    app.include_router(pages_counter.router)
+    app.include_router(pages_audit.router)
     app.mount("/assets", StaticFiles(packages=[("credo.web", "static")]), name="assets")
     app.add_api_route("/{path:path}", _not_found, methods=["GET"], include_in_schema=False)  # last: what is left
 
