@@ -196,6 +196,7 @@ def test_registering_a_source_checks_every_field_and_is_audited_as_the_api_does(
         ("operator", "olga", {"source": "police", "categories": ["civic.*", "court.*"]})
     ]
     assert "Source police is registered" in api.client.get(added.headers["location"]).text
+    assert "is registered" not in api.client.get("/operator/sources?done=added&id=nobody").text
 
     allowed = post(api, "/operator/sources/police/categories", {"csrf": csrf, "categories": "tax.*"})
     assert allowed.status_code == 303

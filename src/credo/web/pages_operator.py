@@ -130,7 +130,9 @@ async def _register_page(request: Request, ctx: ApiContext, kind: str) -> Respon
         administration.list_sources if kind == "sources" else administration.list_relying
     )
     done = request.query_params.get("done", "")[:20]
-    party = request.query_params.get("id", "")[:MAX_ID]
+    party = request.query_params.get("id", "")
+    if not any(p.id == party for p in found):
+        done = ""  # a link cannot make the page say something was done to a party that is not there
     return render(request, _REGISTERS[kind][1], parties=found, done=done, party=party)
 
 

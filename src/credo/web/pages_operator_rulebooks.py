@@ -41,7 +41,9 @@ async def versions(request: Request, ctx: ContextDep) -> Response:
         return visit
     found = await ctx.run_read(rulebooks.versions)
     done = request.query_params.get("done", "")[:20]
-    shown = request.query_params.get("version", "")[:100]
+    shown = request.query_params.get("version", "")
+    if not any(v.version == shown for v in found):
+        done = ""  # a link cannot make the page say a version was published that is not
     try:
         since = dt.date.fromisoformat(request.query_params.get("from", "")[:10])
     except ValueError:
