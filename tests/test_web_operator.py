@@ -270,3 +270,22 @@ def test_a_failed_delivery_is_listed_and_tried_again_as_the_api_does(api: Api, c
     assert again.status_code == 409 and "only a failed one can be retried" in again.text
     assert post(api, "/operator/deliveries/999/retry", {"csrf": csrf}).status_code == 409
     assert post(api, "/operator/deliveries/x/retry", {"csrf": csrf}).status_code == 404
+
+
+def test_the_pages_and_the_api_leave_the_same_audit_entries(api: Api, csrf: str) -> None:
+    """The same changes, once through the pages and once through the API as the same operator: the same entries."""
+    token = api.headers("operator", "olga")
+    post(api, "/operator/sources/new", {"csrf": csrf, "id": "web-src", "categories": "civic.*"})
+    api.client.post("/v1/sources", json={"id": "api-src", "categories": ["civic.*"]}, headers=token)
+    post(api, "/operator/sources/web-src/categories", {"csrf": csrf, "categories": "court.*"})
+    api.client.post("/v1/sources/api-src/categories", json={"categories": ["court.*"]}, headers=token)
+    post(api, "/operator/sources/web-src/disable", {"csrf": csrf})
+    api.client.post("/v1/sources/api-src/disable", headers=token)
+    post(api, "/operator/relying/new", {"csrf": csrf, "id": "web-rp", "measures": "loan-fast-track"})
+    api.client.post("/v1/relying", json={"id": "api-rp", "measures": ["loan-fast-track"]}, headers=token)
+    post(api, "/operator/relying/web-rp/disable", {"csrf": csrf})
+    api.client.post("/v1/relying/api-rp/disable", headers=token)
+    for action in ("source.add", "source.allow", "source.disable", "relying.add", "relying.disable"):
+        web, through_api = audited(api, action)
+        assert web[:2] == through_api[:2] == ("operator", "olga"), action
+        assert str(web[2]).replace("web-", "") == str(through_api[2]).replace("api-", ""), action
