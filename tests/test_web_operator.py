@@ -167,7 +167,8 @@ def test_a_changed_form_cannot_publish_what_the_store_refuses(api: Api, csrf: st
 
     other = API_YAML.replace("base: ", "base: 1").encode()  # version 2026.1 again, other content
     answer = post(api, "/operator/rulebooks/publish", {"csrf": csrf, "text": base64.b64encode(other).decode()})
-    assert answer.status_code == 400 and "was not published" in answer.text
+    assert answer.status_code == 400 and "<h1>The rulebook was not published</h1>" in answer.text
+    assert "already published with other content" in answer.text and "Publish version" not in answer.text
     broken = post(api, "/operator/rulebooks/publish", {"csrf": csrf, "text": base64.b64encode(b"a: [").decode()})
     assert broken.status_code == 400 and "not a valid rulebook" in broken.text
     assert audited(api, "rulebook.publish") == []
