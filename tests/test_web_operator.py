@@ -165,7 +165,7 @@ def test_an_operator_checks_publishes_and_activates_a_rulebook_audited_as_the_cl
 def test_a_changed_form_cannot_publish_what_the_store_refuses(api: Api, csrf: str) -> None:
     import base64
 
-    other = API_YAML.replace("base: ", "base: 1").encode()  # version 2026.1 again, other content
+    other = API_YAML.replace("base: 1000", "base: 1001").encode()  # version 2026.1 again, other content
     answer = post(api, "/operator/rulebooks/publish", {"csrf": csrf, "text": base64.b64encode(other).decode()})
     assert answer.status_code == 400 and "<h1>The rulebook was not published</h1>" in answer.text
     assert "already published with other content" in answer.text and "Publish version" not in answer.text
