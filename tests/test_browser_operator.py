@@ -114,6 +114,7 @@ def test_an_operator_checks_publishes_and_activates_a_rulebook(
     page.get_by_role("button", name="Continue").click()
     assert page.title().startswith("Error: ")
     assert_accessible(page)
+    shot(page, f"rulebook-activate-error-{version}")
     page.get_by_label(f"From which day should version {version} be in force?").fill("2027-01-01")
     page.get_by_role("button", name="Continue").click()
     assert page.get_by_role("heading", level=1).inner_text() == f"Put version {version} in force?"
