@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credo.web import (
     pages_audit,
+    pages_console,
     pages_counter,
     pages_disputes,
     pages_lists,
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_review.router)
     app.include_router(pages_counter.router)
     app.include_router(pages_audit.router)
+    app.include_router(pages_console.router)  # the operators' console, /operator...
     app.mount("/assets", StaticFiles(packages=[("credo.web", "static")]), name="assets")
     app.add_api_route("/{path:path}", _not_found, methods=["GET"], include_in_schema=False)  # last: what is left
 
