@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from credo.web import pages_lists, pages_public, pages_signin, pages_stats, pages_subject, pages_versions
+from credo.web import pages_lists, pages_oidc, pages_public, pages_signin, pages_stats, pages_subject, pages_versions
 from credo.web.render import render
 
 __all__ = ["install"]
@@ -20,6 +20,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_stats.router)
     app.include_router(pages_versions.router)
     app.include_router(pages_signin.router)
+    pages_oidc.install(app)  # signing in with an OpenID Connect provider, when one is configured
     app.include_router(pages_subject.router)
     app.mount("/assets", StaticFiles(packages=[("credo.web", "static")]), name="assets")
     app.add_api_route("/{path:path}", _not_found, methods=["GET"], include_in_schema=False)  # last: what is left
