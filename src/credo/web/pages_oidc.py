@@ -1,6 +1,6 @@
 """Signing in with an OpenID Connect provider: the authorization-code flow with PKCE (docs/web.md, ADR 0027).
 
-``POST /signin/oidc/start`` (the button on /signin) makes a state, a nonce and a PKCE verifier, keeps them in a
+``GET /signin/oidc/start`` (the button on /signin, a link) makes a state, a nonce and a PKCE verifier, keeps them in a
 short-lived cookie encrypted under the store's keys, and sends the browser to the provider. The provider sends
 it back to ``GET /signin/oidc/callback``, which checks the state, exchanges the code with the verifier, verifies
 the ID token (:mod:`credo.adapters.oidc`) and starts the same session a sign-in link does
@@ -66,11 +66,14 @@ def _problem(reason: str) -> RedirectResponse:
     return response
 
 
-@router.post(f"{PATH}/start", response_class=HTMLResponse)
+@router.get(f"{PATH}/start", response_class=HTMLResponse)
 async def start(request: Request, ctx: ContextDep) -> Response:
-    """Begin: a state, nonce and verifier kept in an encrypted cookie; the browser goes to the provider."""
-    if sessions.forgery(request, None, None):
-        return render(request, "forbidden.html", status_code=403)
+    """Begin: a state, nonce and verifier kept in an encrypted cookie; the browser goes to the provider.
+
+    A link, not a form: the pages' Content-Security-Policy lets a form post only to this origin, and a browser
+    applies that to where the post is redirected too. Starting changes nothing here (another site that sends a
+    person to it only sends them to their provider, and what comes back must carry this browser's state).
+    """
     client = _client(request)
     if client is None:
         return _problem("off")
