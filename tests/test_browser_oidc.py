@@ -17,26 +17,29 @@ from tests.serving import Served, free_port, serving
 
 
 @pytest.fixture(scope="module")
-def provider() -> Iterator[TestProvider]:
-    with running_provider() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def served(provider: TestProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """``credo serve`` signing in with the provider, over a store with the test rulebook in force."""
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, TestProvider]]:
+    """The provider, and ``credo serve`` signing in with it over a store with the test rulebook in force."""
     folder = tmp_path_factory.mktemp("oidc-pages")
     url = f"sqlite:///{folder / 'credo.db'}"
     store = open_store(url, environ={})
-    try:
-        init_store(store)
-        prepare(store)
-    finally:
-        store.engine.dispose()
+    init_store(store)
+    prepare(store)
+    store.engine.dispose()
     port = free_port()
-    environ = provider.environ(f"http://127.0.0.1:{port}/signin/oidc/callback")
-    with serving(url, environ, folder / "serve.log", port=port) as running:
-        yield running
+    with running_provider() as provider:
+        environ = provider.environ(f"http://127.0.0.1:{port}/signin/oidc/callback")
+        with serving(url, environ, folder / "serve.log", port=port) as served:
+            yield served, provider
+
+
+@pytest.fixture
+def served(running: tuple[Served, TestProvider]) -> Served:
+    return running[0]
+
+
+@pytest.fixture
+def provider(running: tuple[Served, TestProvider]) -> TestProvider:
+    return running[1]
 
 
 def page_via_provider(browsing: Browsing, served: Served, provider: TestProvider, *, javascript: bool) -> Page:
