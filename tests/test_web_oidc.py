@@ -107,7 +107,9 @@ def test_the_flow_signs_in_with_pkce_and_is_audited_with_its_method(api: Api, pr
 
     back = api.client.get(local(at_provider(begun.headers["location"])), follow_redirects=False)
     assert back.status_code == 303 and back.headers["location"] == "/account"
-    assert "credo_session=" in back.headers["set-cookie"]
+    cookies = back.headers.get_list("set-cookie")
+    assert any(c.startswith("credo_session=") for c in cookies)
+    assert any(c.startswith('credo_oidc=""') and "Max-Age=0" in c for c in cookies)  # used once, then gone
     page = api.client.get("/account").text
     assert "You are signed in" in page and "rita" in page
     entries = signins(api)
@@ -146,6 +148,16 @@ def test_a_person_who_says_no_at_the_provider_is_not_signed_in(api: Api, provide
     assert refused.headers["location"] == "/signin/oidc/problem/denied"
     page = api.client.get(refused.headers["location"])
     assert page.status_code == 403 and f"{NAME} did not sign you in" in page.text
+
+
+def test_an_error_from_the_provider_is_logged_only_as_an_oauth_error_code(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(start(api)).query))["state"]
+    with caplog.at_level(logging.INFO):
+        refused = api.client.get(f"/signin/oidc/callback?state={state}&error={PERSON}", follow_redirects=False)
+    assert refused.headers["location"] == "/signin/oidc/problem/denied"
+    assert "another error" in ours(caplog) and PERSON not in ours(caplog)
 
 
 def ours(caplog: pytest.LogCaptureFixture) -> str:

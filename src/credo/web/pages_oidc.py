@@ -16,6 +16,7 @@ import binascii
 import hmac
 import json
 import logging
+import re
 import time
 
 from fastapi import APIRouter, FastAPI, Request
@@ -120,7 +121,8 @@ async def callback(request: Request, ctx: ContextDep) -> Response:
         logger.info("a sign-in with the OpenID provider came back without its state (started elsewhere, or late)")
         return _problem("expired")
     if "error" in query:
-        logger.info("the OpenID provider did not sign the person in: %s", query["error"][:40])
+        said = query["error"] if re.fullmatch(r"[a-z_]{1,40}", query["error"]) else "another error"
+        logger.info("the OpenID provider did not sign the person in: %s", said)  # an OAuth error code, nothing else
         return _problem("denied")
     if not code or len(code) > MAX_PARAM:
         return _problem("failed")
