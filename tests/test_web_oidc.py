@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from credo.adapters.oidc import OidcClient, OidcError, Provider, challenge
+from credo.api.auth import OidcSettings
 from credo.domain.identifiers import mask_identifier
 from credo.errors import StoreError
 from credo.store.bootstrap import init_store, open_store
@@ -280,3 +281,6 @@ def test_the_settings_are_checked_and_the_secret_is_never_shown() -> None:
         Provider.from_env({k: v for k, v in base.items() if k != "CREDO_OIDC_REDIRECT_URL"})
     with pytest.raises(StoreError, match="not an https address"):
         Provider.from_env({**base, "CREDO_OIDC_ISSUER": "http://id.example"})
+    assert OidcSettings.from_env(base) is None  # only the pages sign in with it: the API takes none of its tokens
+    with pytest.raises(StoreError, match="set both"):
+        OidcSettings.from_env({k: v for k, v in base.items() if k != "CREDO_OIDC_CLIENT_ID"})
