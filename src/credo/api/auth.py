@@ -91,6 +91,8 @@ class OidcSettings:
         issuer, jwks = env.get("CREDO_OIDC_ISSUER"), env.get("CREDO_OIDC_JWKS")
         if not issuer and not jwks:
             return None
+        if not jwks and env.get("CREDO_OIDC_CLIENT_ID"):
+            return None  # only the pages sign in with it (credo.adapters.oidc): the API does not take its tokens
         if not issuer or not jwks:
             raise StoreError("set both CREDO_OIDC_ISSUER and CREDO_OIDC_JWKS to trust an OpenID Connect provider")
         _check_jwks_location(jwks, env.get(ALLOW_HTTP_HOSTS, ""))

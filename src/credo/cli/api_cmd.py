@@ -34,7 +34,12 @@ def serve(
         ),
     ] = 15.0,
 ) -> None:
-    """Serve the HTTP API (docs/api.md) over the store: routes under /v1, OpenAPI at /v1/openapi.json."""
+    """Serve the HTTP API (docs/api.md) over the store: routes under /v1, OpenAPI at /v1/openapi.json.
+
+    The pages for people are served too (docs/web.md); they sign in with an OpenID Connect provider when
+    CREDO_OIDC_CLIENT_ID, CREDO_OIDC_ISSUER and CREDO_OIDC_REDIRECT_URL are set (docs/web.md, "Signing in with
+    OpenID Connect").
+    """
     import uvicorn
 
     from credo.api.app import create_app

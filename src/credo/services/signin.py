@@ -24,7 +24,7 @@ from credo.store.web_sessions import session_of as stored_session
 from credo.tokens import check_principal, subject_kind
 
 __all__ = ["IDLE", "LIFETIME", "MAX_LINK", "Principal", "Session", "Started", "issue_link", "link_lifetime",
-           "link_role", "session_of", "sign_in", "sign_out"]  # fmt: skip
+           "link_role", "session_of", "sign_in", "sign_in_verified", "sign_out"]  # fmt: skip
 
 IDLE = dt.timedelta(minutes=30)  # a session ends after this long without a request
 LIFETIME = dt.timedelta(hours=12)  # and after this long in all
@@ -78,9 +78,29 @@ def sign_in(uow: UnitOfWork, code: str) -> Started | None:
     who = redeem_link(uow.connection, uow.ring, code, now=uow.now)
     if who is None:
         return None
+    return _start(uow, who, {})
+
+
+def sign_in_verified(uow: UnitOfWork, role: object, principal: object, kind: object, method: str) -> Started | None:
+    """A new session for the role and principal an identity provider vouched for, audited with the ``method``.
+
+    The provider's verified claims name them (ADR 0027): they are checked as a token's or a link's would be (a
+    subject's identifier by its check character); None when they name no valid role and principal.
+    """
+    if not isinstance(role, str) or not isinstance(principal, str) or not isinstance(kind, str | None):
+        return None
+    try:
+        name = check_principal(role, principal)
+        who = Principal(role, name, subject_kind(name, kind) if role == "subject" else None)
+    except StoreError:
+        return None
+    return _start(uow, who, {"method": method})
+
+
+def _start(uow: UnitOfWork, who: Principal, detail: dict[str, str]) -> Started:
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     open_session(uow.connection, uow.ring, who, token, csrf, now=uow.now, lifetime=LIFETIME)
-    uow.audit(*_entries(uow, who, "signin"))
+    uow.audit(*_entries(uow, who, "signin", detail))
     return Started(token, Session(who, csrf, uow.now))
 
 
@@ -95,11 +115,12 @@ def sign_out(uow: UnitOfWork, token: str, session: Session) -> None:
     uow.audit(*_entries(uow, session.principal, "signout"))
 
 
-def _entries(uow: UnitOfWork, who: Principal, action: str) -> list[AuditEntry]:
+def _entries(uow: UnitOfWork, who: Principal, action: str, detail: dict[str, str] | None = None) -> list[AuditEntry]:
     """A subject's act under each of its stored subjects (in its own access log), anyone else's as themselves."""
+    said = detail or {}
     if who.role != "subject":
-        return [AuditEntry(who.role, who.name, action, _PAGES, None, {})]
+        return [AuditEntry(who.role, who.name, action, _PAGES, None, said)]
     found = [sid for sid, _ in subject_ids(uow, who.name, who.kind)]
-    return [AuditEntry("subject", "subject", action, _PAGES, sid, {}) for sid in found] or [
-        AuditEntry("subject", "subject", action, _PAGES, None, {})
+    return [AuditEntry("subject", "subject", action, _PAGES, sid, said) for sid in found] or [
+        AuditEntry("subject", "subject", action, _PAGES, None, said)
     ]

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from credo.api.context import ContextDep
 from credo.domain.identifiers import mask_identifier
 from credo.services import signin
+from credo.web import pages_oidc
 from credo.web import session as sessions
 from credo.web.render import render
 
@@ -28,8 +29,8 @@ def _unusable(request: Request) -> HTMLResponse:
 
 @router.get("/signin", response_class=HTMLResponse)
 async def how_to_sign_in(request: Request) -> HTMLResponse:
-    """How to get a sign-in link."""
-    return render(request, "signin.html")
+    """How to get a sign-in link, and the button of the OpenID Connect provider when one is configured."""
+    return render(request, "signin.html", provider=pages_oidc.provider_name(request))
 
 
 @router.get("/signin/{code}", response_class=HTMLResponse)

@@ -14,6 +14,7 @@ from credo.web import (
     pages_disputes,
     pages_lists,
     pages_me,
+    pages_oidc,
     pages_public,
     pages_review,
     pages_signin,
@@ -33,6 +34,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_stats.router)
     app.include_router(pages_versions.router)
     app.include_router(pages_signin.router)
+    pages_oidc.install(app)  # signing in with an OpenID Connect provider, when one is configured
     app.include_router(pages_subject.router)
     app.include_router(pages_me.router)
     app.include_router(pages_disputes.router)
