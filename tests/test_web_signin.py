@@ -153,3 +153,19 @@ def test_the_report_page_is_for_subjects_only(api: Api) -> None:
     assert api.client.get("/me", follow_redirects=False).headers["location"] == "/signin"
     api.client.post(f"/signin/{link(api, 'reviewer', 'rita')}", headers=ORIGIN)
     assert api.client.get("/me", follow_redirects=False).headers["location"] == "/signin"
+
+
+@pytest.mark.parametrize(
+    ("role", "principal", "start"),
+    [("reviewer", "rita", "/review"), ("relying", "city-bank", "/counter"), ("operator", "olga", "/operator"),
+     ("auditor", "ada", "/audit")],
+)  # fmt: skip
+def test_the_account_page_leads_each_role_to_its_own_pages_and_they_answer(
+    api: Api, role: str, principal: str, start: str
+) -> None:
+    api.client.post(f"/signin/{link(api, role, principal)}", headers=ORIGIN)
+    page = api.client.get("/account").text
+    assert f'href="{start}"' in page
+    for other in {"/review", "/counter", "/operator", "/audit", "/me"} - {start}:
+        assert f'href="{other}"' not in page
+    assert api.client.get(start, follow_redirects=False).status_code == 200

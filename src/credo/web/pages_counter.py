@@ -16,12 +16,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from credo.api.context import ContextDep
 from credo.domain.identifiers import mask_identifier
+from credo.domain.rulebook import title_in
 from credo.errors import ConflictError, ForbiddenError, NotFoundError
 from credo.services import decisions
 from credo.services.identify import valid_kinds
 from credo.services.signin import Session
 from credo.web import session as sessions
-from credo.web.render import render
+from credo.web.render import language_of, render
 
 __all__ = ["router"]
 
@@ -74,7 +75,9 @@ async def ask(request: Request, ctx: ContextDep) -> Response:
     except ForbiddenError:
         return render(request, "counter_refused.html", status_code=403)
     ctx.metrics.decisions.labels(decision.measure, str(decision.applies).lower()).inc()
-    title = next((m.title for m in measures if m.id == decision.measure), decision.measure)
+    title = next(
+        (title_in(m, language_of(request).code) for m in measures if m.id == decision.measure), decision.measure
+    )
     return render(
         request, "counter_answer.html", answer=decision.answer(), title=title, masked=mask_identifier(subject)
     )

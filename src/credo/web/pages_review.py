@@ -23,7 +23,7 @@ from credo.services.actor import Actor
 from credo.services.signin import Session
 from credo.services.unit_of_work import UnitOfWork
 from credo.web import session as sessions
-from credo.web.render import render
+from credo.web.render import language_of, render
 
 __all__ = ["router"]
 
@@ -95,12 +95,13 @@ async def _case(
     request: Request, ctx: ApiContext, found: Session, dispute_id: str, template: str, **values: Any
 ) -> Response:
     reviewer = Actor("reviewer", found.principal.name)
+    code = language_of(request).code
 
     def read(uow: UnitOfWork) -> tuple[dict[str, Any], dt.date, dict[str, str]]:
         """The case, today, and the names the rules in force give each category (none in force: none)."""
         case = disputes.for_review(uow, reviewer, dispute_id)
         try:
-            labels = {r.category: r.label for r in uow.rulebook().rules}
+            labels = {r.category: r.label_in(code) for r in uow.rulebook().rules}
         except NoActiveRulebookError:
             labels = {}
         return case, uow.today, labels
