@@ -23,6 +23,8 @@ from credo.store.bootstrap import open_store
 CHROMIUM = os.environ.get("CREDO_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
+JOURNEY = "journey"  # not a path: the steps of a dispute, in journey()
+
 # (who, path, picture name): the pages docs/web.md shows, in the order it walks through them.
 PAGES = [
     ("public", "/", "home"),
@@ -35,7 +37,9 @@ PAGES = [
     ("subject", "/me/notices", "notices"),
     ("subject", "/me/consent", "consent"),
     ("subject", "/me/email", "email"),
+    ("subject", JOURNEY, "dispute"),
     ("reviewer", "/review", "review-queue"),
+    ("reviewer", JOURNEY, "review-case"),
     ("relying", "/counter", "counter"),
     ("operator", "/operator", "operator"),
     ("operator", "/operator/rulebooks", "operator-rulebooks"),
@@ -93,6 +97,42 @@ def sign_in(page: Page, code: str) -> None:
     page.wait_for_load_state()
 
 
+def picture(page: Page, width: int, target: Path) -> None:
+    """The page from its top, at most :data:`TALLEST` high."""
+    height = min(page.evaluate("document.documentElement.scrollHeight"), TALLEST)
+    page.set_viewport_size({"width": width, "height": height})
+    page.screenshot(path=str(target))
+    page.set_viewport_size({"width": width, "height": 800})
+
+
+def journey(page: Page, role: str, width: int, stem: Path) -> int:
+    """A dispute as the demo's person files it (its statement, check your answers, the confirmation), and the
+    reviewer's case page for it: pictures of each step in English, of the last in Chinese. It files a real
+    dispute in the store, as the person would."""
+    made = 0
+    if role == "subject":
+        page.goto("/me?lang=en")
+        page.get_by_role("link", name="Dispute this record").first.click()
+        page.fill("#statement", "The judgment was paid in full before this record was sent; the court has the receipt.")
+        picture(page, width, stem.with_name(f"{stem.name}-statement-en.png"))
+        page.get_by_role("button", name="Continue").click()
+        picture(page, width, stem.with_name(f"{stem.name}-check-en.png"))
+        page.get_by_role("button", name="Send the dispute").click()
+        picture(page, width, stem.with_name(f"{stem.name}-sent-en.png"))
+        page.goto(page.url.split("?")[0] + "?lang=zh")
+        picture(page, width, stem.with_name(f"{stem.name}-sent-zh.png"))
+        made = 4
+    elif role == "reviewer":
+        page.goto("/review?lang=en")
+        if page.get_by_role("button", name="Take the next one").count():
+            page.get_by_role("button", name="Take the next one").click()
+            picture(page, width, stem.with_name(f"{stem.name}-en.png"))
+            page.goto(page.url.split("?")[0] + "?lang=zh")
+            picture(page, width, stem.with_name(f"{stem.name}-zh.png"))
+            made = 2
+    return made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", default="sqlite:///out/credo.db", help="The demo's store.")
@@ -120,16 +160,15 @@ def main() -> None:
                 for who, path, name in PAGES:
                     if who != role:
                         continue
+                    if path == JOURNEY:
+                        made += journey(page, role, width, args.out / name)
+                        continue
                     for lang in ("en", "zh"):
                         answer = page.goto(f"{path}?lang={lang}")
                         if answer is None or answer.status != 200:
                             print(f"skipped {path} ({lang}): {answer.status if answer else 'no answer'}")
                             continue
-                        target = args.out / f"{name}-{lang}.png"
-                        height = min(page.evaluate("document.documentElement.scrollHeight"), TALLEST)
-                        page.set_viewport_size({"width": width, "height": height})
-                        page.screenshot(path=str(target))
-                        page.set_viewport_size({"width": width, "height": 800})
+                        picture(page, width, args.out / f"{name}-{lang}.png")
                         made += 1
                 context.close()
             browser.close()

@@ -19,6 +19,7 @@ where it can (docs/architecture.md, "Browser tests").
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -133,6 +134,25 @@ class Browsing:
     def close(self) -> None:
         for context in self.contexts:
             context.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_loop_left_running_by_the_browser(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Lift the browser's event loop from this thread for a test that does not use the browser.
+
+    Playwright's sync API marks its event loop as running in the main thread for as long as the browser lives
+    (the whole run, once a test started it), so a later test in the same process that runs a loop of its own
+    (``asyncio.run``: the soak, the load generator) would be refused. The mark is put back after the test.
+    """
+    running = asyncio._get_running_loop()
+    if running is None or "browser" in request.fixturenames:
+        yield
+        return
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(running)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@
     │       └── AuditChainError     the audit trail does not end at its head: nothing is written (API 503)
     ├── AuthError                   a missing, malformed, expired or untrusted token (API 401)
     ├── DeliveryError               a webhook receiver answered, but not with success
+    ├── OidcError                   a sign-in with the OpenID Connect provider did not complete (credo.adapters.oidc)
     └── Problem                     an answer the API gives as it is, with its own code (credo.api.problems)
 
 Each edge translates the tree in one place: the command line prints any
