@@ -28,7 +28,7 @@ PAGES = ("/operator", "/operator/rulebooks", "/operator/rulebooks/check", "/oper
          "/operator/sources", "/operator/sources/new", "/operator/sources/court/categories",
          "/operator/sources/court/disable", "/operator/relying", "/operator/relying/new",
          "/operator/relying/city-bank/disable", "/operator/quarantine", "/operator/quarantine/1",
-         "/operator/deliveries")  # fmt: skip
+         "/operator/deliveries", "/operator/audit")  # fmt: skip
 CHINESE = ("/operator", "/operator/rulebooks", "/operator/rulebooks/check", "/operator/quarantine/1")  # the texts once
 SHOTS = os.environ.get("CREDO_SHOTS")  # a folder: the pages' screenshots are saved there too
 

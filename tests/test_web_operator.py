@@ -61,7 +61,7 @@ def post(api: Api, path: str, data: dict[str, str], **kwargs: Any) -> Any:
 PAGES = ("/operator", "/operator/rulebooks", "/operator/rulebooks/check", "/operator/rulebooks/2026.1/activate",
          "/operator/sources", "/operator/sources/new", "/operator/sources/court/categories",
          "/operator/sources/court/disable", "/operator/relying", "/operator/relying/new",
-         "/operator/relying/city-bank/disable", "/operator/quarantine", "/operator/deliveries")  # fmt: skip
+         "/operator/relying/city-bank/disable", "/operator/quarantine", "/operator/deliveries", "/operator/audit")  # fmt: skip
 FORMS = ("/operator/rulebooks/check", "/operator/rulebooks/publish", "/operator/rulebooks/2026.1/activate",
          "/operator/sources/new", "/operator/sources/court/categories", "/operator/sources/court/disable",
          "/operator/relying/new", "/operator/relying/city-bank/disable", "/operator/quarantine/retry",
@@ -97,7 +97,7 @@ def test_a_post_without_the_sessions_token_or_from_another_role_is_refused(api: 
 
 def test_the_overview_shows_the_stores_figures(api: Api, csrf: str) -> None:
     page = api.client.get("/operator").text
-    assert "Rows in quarantine" in page and "30 June 2026" in page and 'href="/audit/verify"' in page
+    assert "Rows in quarantine" in page and "30 June 2026" in page and 'href="/operator/audit"' in page
     assert "dishonest-judgment-debtors" in page  # a list with its count
 
 
@@ -290,3 +290,21 @@ def test_the_pages_and_the_api_leave_the_same_audit_entries(api: Api, csrf: str)
         web, through_api = audited(api, action)
         assert web[:2] == through_api[:2] == ("operator", "olga"), action
         assert str(web[2]).replace("web-", "") == str(through_api[2]).replace("api-", ""), action
+
+
+def test_the_audit_chain_page_shows_the_head_and_the_auditors_last_checks(api: Api, csrf: str) -> None:
+    page = api.client.get("/operator/audit").text
+    assert "entries can be written" in page and "No auditor has checked the chain yet." in page
+    with api.store.begin() as connection:
+        newest = connection.execute(sa.select(sa.func.max(audit_log.c.id))).scalar_one()
+    assert f"entry {newest:,}" in page  # the head names the newest entry (the operator's sign-in)
+    sign_in(api, "auditor", "ada")
+    audit_csrf = api.client.get("/account").text.split('name="csrf" value="')[1].split('"')[0]
+    assert post(api, "/audit/verify", {"csrf": audit_csrf}).status_code == 200
+    sign_in(api)
+    page = api.client.get("/operator/audit").text
+    assert "ada" in page and "intact" in page
+    assert audited(api, "audit.read") == []  # the head is no one's personal data: reading it is not logged
+    with api.store.begin() as connection:  # an entry put in behind the head's back
+        connection.execute(sa.update(audit_log).where(audit_log.c.id == newest).values(id=newest + 1000))
+    assert "nothing can be written until the trail is restored" in api.client.get("/operator/audit").text

@@ -18,7 +18,20 @@ from credo.store import audit
 from credo.store.audit import EntryFilter
 from credo.store.clock import utc_iso
 
-__all__ = ["EntryFilter", "TrailPage", "check", "entries", "filters", "trail", "verification", "verify"]
+__all__ = [
+    "ChainState",
+    "EntryFilter",
+    "TrailPage",
+    "chain_state",
+    "check",
+    "entries",
+    "filters",
+    "trail",
+    "verification",
+    "verify",
+]
+
+LAST_CHECKS = 5  # auditors' checks the operators' page shows
 
 
 def verify(uow: UnitOfWork) -> audit.ChainReport:
@@ -51,6 +64,32 @@ async def check(runner: Runner, auditor: Actor) -> audit.ChainReport:
         if report.intact:
             raise
     return report
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """What an operator may see of the chain without walking it: its head, and the auditors' latest checks.
+
+    ``consistent`` says whether the head names the newest entry (writes refuse otherwise); only a walk
+    (:func:`check`, by an auditor) says whether the entries themselves are intact.
+    """
+
+    entries: int  # the newest entry's id
+    head_id: int | None  # None: no head recorded yet, or unreadable
+    head_hash: str | None
+    consistent: bool
+    checks: list[dict[str, Any]]  # newest first: at, by, intact
+
+
+def chain_state(uow: UnitOfWork) -> ChainState:
+    """The chain's head and the auditors' latest checks (no entry names a subject: reading it is not logged)."""
+    head, newest = audit.read_head(uow.connection)
+    rows = audit.entries_matching(
+        uow.connection, EntryFilter(action="audit.verify"), beyond=None, ascending=False, limit=LAST_CHECKS
+    )
+    checks = [{"at": utc_iso(r.at), "by": r.actor, "intact": bool((r.detail or {}).get("intact"))} for r in rows]
+    consistent = (head[0] if head else 0) == newest and (head is not None or newest == 0)
+    return ChainState(newest, head[0] if head else None, head[1].hex() if head else None, consistent, checks)
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,13 @@ def _lock_head(connection: Connection) -> tuple[int, bytes]:
     return head
 
 
+def read_head(connection: Connection) -> tuple[tuple[int, bytes] | None, int]:
+    """The chain's head as recorded (None: none yet, or unreadable) and the newest entry's id, without the lock."""
+    value = connection.execute(sa.select(store_meta.c.value).where(store_meta.c.name == HEAD)).scalar()
+    newest = connection.execute(sa.select(sa.func.max(audit_log.c.id))).scalar() or 0
+    return _parse_head(value), int(newest)
+
+
 def _parse_head(value: str | None) -> tuple[int, bytes] | None:
     """``"ID:HASH"`` as (id, hash); None when it is not of that form."""
     number, _, digest = (value or "").partition(":")

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 
 from credo.api.context import ApiContext, ContextDep
 from credo.errors import CredoError
-from credo.services import administration, operations
+from credo.services import administration, audit, operations
 from credo.services.actor import Actor
 from credo.services.signin import Session
 from credo.services.unit_of_work import UnitOfWork
@@ -99,6 +99,16 @@ async def overview(request: Request, ctx: ContextDep) -> Response:
         return visit
     figures = await ctx.run_read(operations.statistics)
     return render(request, "operator.html", figures=figures)
+
+
+@router.get("/operator/audit", response_class=HTMLResponse)
+async def audit_chain(request: Request, ctx: ContextDep) -> Response:
+    """The state of the audit chain: its head, and the auditors' latest checks (only an auditor walks it)."""
+    visit = await operator_visit(request, ctx)
+    if not isinstance(visit, Visit):
+        return visit
+    state = await ctx.run_read(audit.chain_state)
+    return render(request, "operator_audit.html", state=state)
 
 
 # -- sources and relying parties --------------------------------------------------------------
