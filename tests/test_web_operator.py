@@ -61,7 +61,8 @@ def post(api: Api, path: str, data: dict[str, str], **kwargs: Any) -> Any:
 PAGES = ("/operator", "/operator/rulebooks", "/operator/rulebooks/check", "/operator/rulebooks/2026.1/activate",
          "/operator/sources", "/operator/sources/new", "/operator/sources/court/categories",
          "/operator/sources/court/disable", "/operator/relying", "/operator/relying/new",
-         "/operator/relying/city-bank/disable", "/operator/quarantine", "/operator/deliveries", "/operator/audit")  # fmt: skip
+         "/operator/relying/city-bank/disable", "/operator/quarantine", "/operator/deliveries",
+         "/operator/audit")  # fmt: skip
 FORMS = ("/operator/rulebooks/check", "/operator/rulebooks/publish", "/operator/rulebooks/2026.1/activate",
          "/operator/sources/new", "/operator/sources/court/categories", "/operator/sources/court/disable",
          "/operator/relying/new", "/operator/relying/city-bank/disable", "/operator/quarantine/retry",

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from credo.cli.app import app as cli
 from credo.domain.identifiers import mask_identifier
-from credo.services import signin
+from credo.errors import NoActiveRulebookError
+from credo.services import signin, subjects
 from credo.services.actor import Actor
 from credo.services.unit_of_work import unit_of_work
 from credo.store.tables import audit_log, signin_links, web_sessions
@@ -147,6 +148,17 @@ def test_a_signed_in_subject_reads_its_report_and_the_read_is_in_its_access_log(
     assert PERSON not in page.text
     assert "<td>signed in</td>" in page.text  # its own sign-in, in plain words, in who read its data
     assert actions(api).count("report.read") == before + 2  # the page's read, then the API's
+
+
+def test_without_a_rulebook_in_force_the_report_page_says_so(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.client.post(f"/signin/{link(api, 'subject', PERSON)}", headers=ORIGIN)
+
+    def no_rulebook(*_args: object) -> None:
+        raise NoActiveRulebookError("no rulebook version is in force on 2026-06-30")
+
+    monkeypatch.setattr(subjects, "own_report", no_rulebook)
+    page = api.client.get("/me")
+    assert page.status_code == 200 and "No rulebook is in force yet" in page.text
 
 
 def test_the_report_page_is_for_subjects_only(api: Api) -> None:

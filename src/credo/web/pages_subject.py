@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from credo.api.context import ContextDep
 from credo.domain.disputes import repair_problem
 from credo.domain.rulebook import Rulebook, text_in, title_in
-from credo.errors import NotFoundError
+from credo.errors import NoActiveRulebookError, NotFoundError
 from credo.services import subjects
 from credo.web import charts
 from credo.web import session as sessions
@@ -37,6 +37,8 @@ async def my_report(request: Request, ctx: ContextDep) -> Response:
         own = await ctx.run_read(lambda uow: subjects.own_report(uow, who.name, who.kind), in_thread=True)
     except NotFoundError:
         return render(request, "me_nothing.html")
+    except NoActiveRulebookError:  # records are held, but no rulebook is in force to score them today
+        return render(request, "me_nothing.html", no_rules=True)
     book, report = own.rulebook, own.report
     code = language_of(request).code
     labels = {r.category: r.label_in(code) for r in book.rules}
