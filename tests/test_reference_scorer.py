@@ -704,3 +704,32 @@ def test_published_vectors(name: str) -> None:
             "measures": ";".join(measures),
         }
         assert got == row
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    days=st.lists(st.integers(0, 800), min_size=1, max_size=40),
+    categories=st.lists(st.sampled_from(["tax.late_payment", "court.judgment_default"]), min_size=40, max_size=40),
+    windows=st.tuples(st.integers(1, 400), st.integers(1, 400)),
+)
+def test_step_4_counts_each_records_earlier_occurrences_within_its_window(
+    days: list[int], categories: list[str], windows: tuple[int, int]
+) -> None:
+    """Step 4 (SCORING.md) as written, one record against every earlier one of its category, against the
+    scorer's bisection over the sorted dates."""
+    from credo.domain.scoring import _occurrences
+
+    start = dt.date(2024, 1, 1)
+    records = [
+        Record("s", f"r{i}", PERSON, "person", categories[i], start + dt.timedelta(days=day))
+        for i, day in enumerate(days)
+    ]
+    window_of = {"tax.late_payment": windows[0], "court.judgment_default": windows[1]}
+    found = _occurrences(records, window_of)
+    for record in records:
+        group = sorted(
+            (r for r in records if r.category == record.category), key=lambda r: (r.occurred_on, r.source, r.record_id)
+        )
+        upto = group[: group.index(record) + 1]
+        cutoff = record.occurred_on - dt.timedelta(days=window_of[record.category])
+        assert found[record.key] == sum(1 for earlier in upto if earlier.occurred_on > cutoff)

@@ -7,6 +7,7 @@ and Spark) is tested to give exactly what this module gives.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,11 @@ class _Outcome:
     measures: tuple[Verdict, ...]
 
 
+def _occurrences_of(book: Rulebook, kind: str, valid: Sequence[Record]) -> dict[RecordKey, int]:
+    """Step 4 for a subject of ``kind``: each record's n, with the windows of the rules that apply to it."""
+    return _occurrences(valid, {r.category: r.occurrence_window for r in book.rules if kind in r.applies_to})
+
+
 def _occurrences(valid: Sequence[Record], window_of: dict[str, int]) -> dict[RecordKey, int]:
     """Step 4: n for each record with a rule, counted within its category."""
     by_category: dict[str, list[Record]] = defaultdict(list)
@@ -59,9 +65,10 @@ def _occurrences(valid: Sequence[Record], window_of: dict[str, int]) -> dict[Rec
     for category, group in by_category.items():
         group.sort(key=lambda r: (r.occurred_on, r.source, r.record_id))
         window = window_of[category]
-        for i, record in enumerate(group):
+        days = [r.occurred_on for r in group]  # ascending: the records up to i dated on or before a cutoff
+        for i, record in enumerate(group):  # are the first bisect_right(...) of them
             cutoff = record.occurred_on - dt.timedelta(days=window)
-            n[record.key] = sum(1 for earlier in group[: i + 1] if earlier.occurred_on > cutoff)
+            n[record.key] = i + 1 - bisect_right(days, cutoff, 0, i + 1)
     return n
 
 
@@ -134,9 +141,12 @@ def _contribution(book: Rulebook, kind: str, record: Record, n: int | None, as_o
     )
 
 
-def _evaluate(book: Rulebook, kind: str, valid: Sequence[Record], as_of: dt.date) -> _Outcome:
-    window_of = {r.category: r.occurrence_window for r in book.rules if kind in r.applies_to}
-    n = _occurrences(valid, window_of)
+def _evaluate(
+    book: Rulebook, kind: str, valid: Sequence[Record], as_of: dt.date, n: dict[RecordKey, int] | None = None
+) -> _Outcome:
+    """Steps 2 to 10 as of a day; ``n`` (step 4) depends on the records only, so a forecast passes it along."""
+    if n is None:
+        n = _occurrences_of(book, kind, valid)
     contributions = tuple(_contribution(book, kind, r, n.get(r.key), as_of) for r in valid)
 
     raw: dict[str, int] = dict.fromkeys(book.dimensions, 0)
@@ -264,8 +274,9 @@ def _forecast(book: Rulebook, kind: str, valid: Sequence[Record], outcome: _Outc
         if c.counting and c.counts_until is not None:
             ending[c.counts_until].append(f"{c.source}/{c.record_id}")
     points = []
+    n = _occurrences_of(book, kind, valid)  # the same records on every day: the same n
     for day in sorted(ending):
-        later = _evaluate(book, kind, valid, day)
+        later = _evaluate(book, kind, valid, day, n)
         points.append(ForecastPoint(day, later.score, later.grade, tuple(sorted(ending[day]))))
     return tuple(points)
 
