@@ -56,7 +56,9 @@ def sessions(store_environ: dict[str, str], store_url: str, people: list[str]) -
     store = open_store(store_url, environ=store_environ)
     try:
         with unit_of_work(store) as uow:
-            codes = [signin.issue_link(uow, Actor("operator", "bench"), "subject", p, "1h") for p in people]
+            codes = [
+                signin.issue_link(uow, Actor("operator", "bench"), "subject", p, "1h", kind="person") for p in people
+            ]
         tokens = []
         with unit_of_work(store) as uow:
             for code in codes:

@@ -733,3 +733,36 @@ def test_step_4_counts_each_records_earlier_occurrences_within_its_window(
         upto = group[: group.index(record) + 1]
         cutoff = record.occurred_on - dt.timedelta(days=window_of[record.category])
         assert found[record.key] == sum(1 for earlier in upto if earlier.occurred_on > cutoff)
+
+
+DEMO_BOOK = load_rulebook("rulebooks/demo-city.yaml")
+DEMO_CATEGORIES = sorted({r.category for r in DEMO_BOOK.rules if "person" in r.applies_to})
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(DEMO_CATEGORIES),
+            st.integers(0, 1200),
+            st.one_of(st.none(), st.floats(0, 2_000_000)),
+            st.one_of(st.none(), st.integers(0, 400)),
+        ),
+        max_size=30,
+    )
+)
+def test_each_forecast_point_is_the_score_and_grade_on_its_day(
+    drawn: list[tuple[str, int, float | None, int | None]],
+) -> None:
+    """The forecast redoes only steps 6 to 10 day by day; on each of its days it must say what scoring the same
+    records on that day says."""
+    as_of = dt.date(2026, 6, 30)
+    records = [
+        Record("s", f"r{i}", PERSON, "person", category, as_of - dt.timedelta(days=back), amount,
+               None if resolved is None else min(as_of, as_of - dt.timedelta(days=back) + dt.timedelta(days=resolved)))
+        for i, (category, back, amount, resolved) in enumerate(drawn)
+    ]  # fmt: skip
+    explained = explain(DEMO_BOOK, PERSON, "person", records, as_of)
+    for point in explained.forecast:
+        later = score_only(DEMO_BOOK, "person", records, point.on)
+        assert (point.score, point.grade) == (later.score, later.grade), point

@@ -99,6 +99,16 @@ def counting_end(rule: Rule, record: Dated) -> dt.date:
     return end
 
 
+def _points_on(rule: Rule, effective: int, since: dt.date, end: dt.date, as_of: dt.date) -> tuple[bool, float, int]:
+    """Steps 6 and 7: whether a record counts on ``as_of``, its decay weight, and its points in hundredths."""
+    if not since <= as_of < end:
+        return False, 1.0, 0
+    if rule.decay == "linear":
+        full_end = (since + dt.timedelta(days=rule.counts_for) - as_of).days
+        return True, full_end / rule.counts_for, div_round_half_away(100 * effective * full_end, rule.counts_for)
+    return True, 1.0, 100 * effective
+
+
 def _contribution(book: Rulebook, kind: str, record: Record, n: int | None, as_of: dt.date) -> Contribution:
     rule = book.rule_for(record.category, kind)
     about = (record.source, record.record_id, record.category, record.occurred_on, record.amount, record.resolved_on)
@@ -107,16 +117,7 @@ def _contribution(book: Rulebook, kind: str, record: Record, n: int | None, as_o
     base = rule.base_points(record.amount)
     effective = _effective_points(rule, base, n)
     end = counting_end(rule, record)
-    counting = record.occurred_on <= as_of < end
-    weight = 1.0
-    points = 0
-    if counting:
-        if rule.decay == "linear":
-            full_end = (record.occurred_on + dt.timedelta(days=rule.counts_for) - as_of).days
-            weight = full_end / rule.counts_for
-            points = div_round_half_away(100 * effective * full_end, rule.counts_for)
-        else:
-            points = 100 * effective
+    counting, weight, points = _points_on(rule, effective, record.occurred_on, end, as_of)
     if not counting:
         note = f"stopped counting on {end.isoformat()}"
     elif rule.repeat is not None and n == 1 and rule.repeat.first_is_warning:
@@ -141,28 +142,29 @@ def _contribution(book: Rulebook, kind: str, record: Record, n: int | None, as_o
     )
 
 
-def _evaluate(
-    book: Rulebook, kind: str, valid: Sequence[Record], as_of: dt.date, n: dict[RecordKey, int] | None = None
-) -> _Outcome:
-    """Steps 2 to 10 as of a day; ``n`` (step 4) depends on the records only, so a forecast passes it along."""
-    if n is None:
-        n = _occurrences_of(book, kind, valid)
+def _evaluate(book: Rulebook, kind: str, valid: Sequence[Record], as_of: dt.date) -> _Outcome:
+    n = _occurrences_of(book, kind, valid)
     contributions = tuple(_contribution(book, kind, r, n.get(r.key), as_of) for r in valid)
 
     raw: dict[str, int] = dict.fromkeys(book.dimensions, 0)
     for c in contributions:
         if c.counting and c.dimension is not None:
             raw[c.dimension] += c.contribution
+    dimensions, score = _totals(book, raw)
+    grade = book.grade_for(score)
+    lists = _lists(book, kind, valid, contributions, score=score, as_of=as_of)
+    measures = _measures(book, {v.id for v in lists}, dimensions, score)
+    return _Outcome(contributions, dimensions, score, grade, lists, measures)
+
+
+def _totals(book: Rulebook, raw: dict[str, int]) -> tuple[tuple[DimensionResult, ...], int]:
+    """Steps 8 and 9: each dimension clamped to its bounds, and the score from them, clamped to the range."""
     dimensions = tuple(
         DimensionResult(name, raw[name], clamp(raw[name], 100 * b.min, 100 * b.max), b.min, b.max)
         for name, b in book.dimensions.items()
     )
     total = 100 * book.score.base + sum(d.total for d in dimensions)
-    score = clamp(div_round_half_away(total, 100), book.score.min, book.score.max)
-    grade = book.grade_for(score)
-    lists = _lists(book, kind, valid, contributions, score=score, as_of=as_of)
-    measures = _measures(book, {v.id for v in lists}, dimensions, score)
-    return _Outcome(contributions, dimensions, score, grade, lists, measures)
+    return dimensions, clamp(div_round_half_away(total, 100), book.score.min, book.score.max)
 
 
 def _lists(
@@ -273,11 +275,24 @@ def _forecast(book: Rulebook, kind: str, valid: Sequence[Record], outcome: _Outc
     for c in outcome.contributions:
         if c.counting and c.counts_until is not None:
             ending[c.counts_until].append(f"{c.source}/{c.record_id}")
+    # The same records on every day, so the same rule, occurrence n, points and counting period for each: only
+    # steps 6 to 10 are done again, day by day (the score and grade; a forecast names no list or measure).
+    scored = [
+        (rule, c.dimension, c.effective_points, c.counts_from, c.counts_until)
+        for c in outcome.contributions
+        if (rule := book.rule_for(c.category, kind)) is not None
+        and c.has_rule and c.dimension is not None and c.effective_points is not None
+        and c.counts_from is not None and c.counts_until is not None
+    ]  # fmt: skip
     points = []
-    n = _occurrences_of(book, kind, valid)  # the same records on every day: the same n
     for day in sorted(ending):
-        later = _evaluate(book, kind, valid, day, n)
-        points.append(ForecastPoint(day, later.score, later.grade, tuple(sorted(ending[day]))))
+        raw: dict[str, int] = dict.fromkeys(book.dimensions, 0)
+        for rule, dimension, effective, since, end in scored:
+            counting, _, hundredths = _points_on(rule, effective, since, end, day)
+            if counting:
+                raw[dimension] += hundredths
+        _, score = _totals(book, raw)
+        points.append(ForecastPoint(day, score, book.grade_for(score), tuple(sorted(ending[day]))))
     return tuple(points)
 
 
