@@ -88,7 +88,7 @@ def chain_state(uow: UnitOfWork) -> ChainState:
         uow.connection, EntryFilter(action="audit.verify"), beyond=None, ascending=False, limit=LAST_CHECKS
     )
     checks = [{"at": utc_iso(r.at), "by": r.actor, "intact": bool((r.detail or {}).get("intact"))} for r in rows]
-    consistent = (head[0] if head else 0) == newest and (head is not None or newest == 0)
+    consistent = head[0] == newest if head is not None else newest == 0  # no head: only an empty trail
     return ChainState(newest, head[0] if head else None, head[1].hex() if head else None, consistent, checks)
 
 

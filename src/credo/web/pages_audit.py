@@ -13,12 +13,11 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from credo.api.context import ContextDep
 from credo.services import audit
 from credo.services.actor import Actor
-from credo.services.signin import Session
 from credo.web import session as sessions
 from credo.web.render import render
 
@@ -28,11 +27,6 @@ router = APIRouter(include_in_schema=False)
 
 PAGE = 50  # entries a page
 MAX_ID = 2**62
-
-
-async def _auditor(request: Request, ctx: ContextDep) -> Session | None:
-    found = await sessions.current(request, ctx)
-    return found if found is not None and found.principal.role == "auditor" else None
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -48,9 +42,9 @@ async def trail(
     before: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
 ) -> Response:
     """The trail, a page at a time, newest or oldest first, filtered; the filters are kept in the page links."""
-    found = await _auditor(request, ctx)
+    found = await sessions.current_as(request, ctx, "auditor")
     if found is None:
-        return RedirectResponse("/signin", status_code=303)
+        return sessions.to_signin()
     actions, actors = await ctx.run_read(audit.filters, transaction=False)
     chosen = {"actor": actor.strip(), "action": action.strip(), "day": day.strip(), "order": order}
     for named, offered in ((chosen["actor"], actors), (chosen["action"], actions)):
@@ -89,20 +83,20 @@ def _day(text: str) -> dt.date | None:
 @router.get("/audit/verify", response_class=HTMLResponse)
 async def verify_page(request: Request, ctx: ContextDep) -> Response:
     """What checking the chain does, and the button that does it."""
-    found = await _auditor(request, ctx)
+    found = await sessions.current_as(request, ctx, "auditor")
     if found is None:
-        return RedirectResponse("/signin", status_code=303)
+        return sessions.to_signin()
     return render(request, "audit_verify.html", csrf=found.csrf, report=None)
 
 
 @router.post("/audit/verify", response_class=HTMLResponse)
 async def verify_now(request: Request, ctx: ContextDep) -> Response:
     """Walk the chain now and show the result (a check, not a change: the result is the post's answer)."""
-    found = await _auditor(request, ctx)
+    found = await sessions.current_as(request, ctx, "auditor")
     posted = (await request.form()).get(sessions.CSRF_FIELD)
     if sessions.forgery(request, found, posted if isinstance(posted, str) else None):
         return render(request, "forbidden.html", status_code=403)
     if found is None:
-        return RedirectResponse("/signin", status_code=303)
+        return sessions.to_signin()
     report = await audit.check(ctx, Actor("auditor", found.principal.name))
     return render(request, "audit_verify.html", csrf=found.csrf, report=report.to_json())

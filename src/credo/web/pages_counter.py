@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from credo.api.context import ContextDep
 from credo.domain.identifiers import mask_identifier
@@ -32,30 +32,25 @@ MAX_IDENTIFIER = 64
 KINDS = ("person", "organization")
 
 
-async def _clerk(request: Request, ctx: ContextDep) -> Session | None:
-    found = await sessions.current(request, ctx)
-    return found if found is not None and found.principal.role == "relying" else None
-
-
 @router.get("/counter", response_class=HTMLResponse)
 async def counter(request: Request, ctx: ContextDep) -> Response:
     """The question: which identifier, which of the party's measures."""
-    found = await _clerk(request, ctx)
+    found = await sessions.current_as(request, ctx, "relying")
     if found is None:
-        return RedirectResponse("/signin", status_code=303)
+        return sessions.to_signin()
     return await _form(request, ctx, found, {}, {})
 
 
 @router.post("/counter", response_class=HTMLResponse)
 async def ask(request: Request, ctx: ContextDep) -> Response:
     """Ask: the answer, or the form again with what to fix."""
-    found = await _clerk(request, ctx)
+    found = await sessions.current_as(request, ctx, "relying")
     form = await request.form()
     posted = {k: v.strip() if isinstance(v, str) else "" for k, v in form.items()}
     if sessions.forgery(request, found, posted.get(sessions.CSRF_FIELD)):
         return render(request, "forbidden.html", status_code=403)
     if found is None:
-        return RedirectResponse("/signin", status_code=303)
+        return sessions.to_signin()
     party_id = found.principal.name
     try:
         _, measures = await ctx.run_read(lambda uow: decisions.registered_measures(uow, party_id))

@@ -35,15 +35,6 @@ _STATEMENT_PROBLEMS = {"string_too_long": "long", "control_character": "control"
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})$")
 
 
-async def _subject(request: Request, ctx: ApiContext) -> Session | None:
-    found = await sessions.current(request, ctx)
-    return found if found is not None and found.principal.role == "subject" else None
-
-
-def _to_signin() -> RedirectResponse:
-    return RedirectResponse("/signin", status_code=303)
-
-
 def _kind(value: object) -> Kind:
     return "repair" if value == "repair" else "dispute"
 
@@ -56,7 +47,7 @@ def _text(form: Any, name: str) -> str:
 async def _posted(request: Request, ctx: ApiContext) -> tuple[Session, dict[str, Any]] | None:
     """The signed-in subject and the form's answers, or None when the post must be refused (not a subject,
     another origin, no session token)."""
-    found = await _subject(request, ctx)
+    found = await sessions.current_as(request, ctx, "subject")
     form = await request.form()
     if found is None or sessions.forgery(request, found, _text(form, sessions.CSRF_FIELD) or None):
         return None
@@ -107,9 +98,9 @@ async def _statement_page(
 @router.get("/me/disputes/new", response_class=HTMLResponse)
 async def start(request: Request, ctx: ContextDep, source: str = "", record: str = "", kind: str = "") -> Response:
     """The first question: what is wrong with the record (a dispute), or why repair it early (a repair)."""
-    found = await _subject(request, ctx)
+    found = await sessions.current_as(request, ctx, "subject")
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     if not source or not record or len(source) > 100 or len(record) > 200:
         return render(request, "not_found.html", status_code=404)
     answers = {"kind": _kind(kind), "source": source, "record": record, "statement": ""}
@@ -189,16 +180,16 @@ async def _mine(request: Request, ctx: ApiContext, found: Session) -> list[dict[
 @router.get("/me/disputes", response_class=HTMLResponse)
 async def mine(request: Request, ctx: ContextDep) -> Response:
     """The subject's disputes and repair applications, newest first: state, deadline, outcome and reasons."""
-    found = await _subject(request, ctx)
+    found = await sessions.current_as(request, ctx, "subject")
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     return render(request, "disputes.html", items=await _mine(request, ctx, found))
 
 
 async def _one(request: Request, ctx: ContextDep, dispute_id: str, template: str) -> Response:
-    found = await _subject(request, ctx)
+    found = await sessions.current_as(request, ctx, "subject")
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     item = None if len(dispute_id) > 36 else next(
         (d for d in await _mine(request, ctx, found) if d["dispute_id"] == dispute_id), None
     )  # fmt: skip

@@ -29,27 +29,17 @@ CONSENT_CHOICES = {"yes": True, "no": False}
 DONE = ("saved", "removed")  # what /me/email says it just did
 
 
-async def _subject(request: Request, ctx: ApiContext) -> Session | None:
-    """The signed-in subject's session, or None (anyone else is sent to the sign-in page)."""
-    found = await sessions.current(request, ctx)
-    return found if found is not None and found.principal.role == "subject" else None
-
-
 async def _signed_form(request: Request, ctx: ApiContext) -> tuple[Session, dict[str, str]] | Response:
     """A subject's form post: its session and text fields; or the answer refusing it (from another origin,
     without the session's token: 403; anyone but a subject: the sign-in page)."""
-    found = await _subject(request, ctx)
+    found = await sessions.current_as(request, ctx, "subject")
     form = await request.form()
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     if sessions.forgery(request, found, fields.get(sessions.CSRF_FIELD)):
         return render(request, "forbidden.html", status_code=403)
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     return found, fields
-
-
-def _to_signin() -> RedirectResponse:
-    return RedirectResponse("/signin", status_code=303)
 
 
 # -- notices -----------------------------------------------------------------------------------------
@@ -58,9 +48,9 @@ def _to_signin() -> RedirectResponse:
 @router.get("/me/notices", response_class=HTMLResponse)
 async def my_notices(request: Request, ctx: ContextDep) -> Response:
     """The subject's notices, newest first."""
-    found = await _subject(request, ctx)
+    found = await sessions.current_as(request, ctx, "subject")
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     who = found.principal
     try:
         read = await ctx.run_read(lambda uow: subjects.own_notices(uow, who.name, who.kind), in_thread=True)
@@ -93,9 +83,9 @@ async def _consent_page(request: Request, ctx: ApiContext, found: Session, error
 @router.get("/me/consent", response_class=HTMLResponse)
 async def my_consent(request: Request, ctx: ContextDep) -> Response:
     """Where the subject stands, what consent changes, and the question: do you agree to be scored?"""
-    found = await _subject(request, ctx)
+    found = await sessions.current_as(request, ctx, "subject")
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     return await _consent_page(request, ctx, found)
 
 
@@ -122,9 +112,9 @@ async def change_consent(request: Request, ctx: ContextDep) -> Response:
 @router.get("/me/consent/saved", response_class=HTMLResponse)
 async def consent_saved(request: Request, ctx: ContextDep, given: str = "") -> Response:
     """The confirmation: what the subject chose, and what it means from today."""
-    found = await _subject(request, ctx)
+    found = await sessions.current_as(request, ctx, "subject")
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     if given not in CONSENT_CHOICES:
         return RedirectResponse("/me/consent", status_code=303)
     return render(request, "me_consent_saved.html", given=CONSENT_CHOICES[given])
@@ -136,9 +126,9 @@ async def consent_saved(request: Request, ctx: ContextDep, given: str = "") -> R
 @router.get("/me/email", response_class=HTMLResponse)
 async def my_email(request: Request, ctx: ContextDep, done: str = "") -> Response:
     """The address notices go to, if any, and the question: which address?"""
-    found = await _subject(request, ctx)
+    found = await sessions.current_as(request, ctx, "subject")
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     who = found.principal
     try:
         current = await ctx.run_read(lambda uow: delivery.own_contact(uow, who.name, who.kind))
@@ -168,9 +158,9 @@ async def set_email(request: Request, ctx: ContextDep) -> Response:
 @router.get("/me/email/remove", response_class=HTMLResponse)
 async def remove_email_question(request: Request, ctx: ContextDep) -> Response:
     """Are you sure? What removing the address changes."""
-    found = await _subject(request, ctx)
+    found = await sessions.current_as(request, ctx, "subject")
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     return render(request, "me_email_remove.html", csrf=found.csrf)
 
 

@@ -27,7 +27,7 @@ from credo.services.unit_of_work import UnitOfWork
 from credo.web import session as sessions
 from credo.web.render import render
 
-__all__ = ["Visit", "field", "operator_visit", "router", "to_signin"]
+__all__ = ["Visit", "field", "operator_visit", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,10 +55,6 @@ class Visit:
         return self.session.csrf
 
 
-def to_signin() -> RedirectResponse:
-    return RedirectResponse("/signin", status_code=303)
-
-
 async def operator_visit(
     request: Request, ctx: ApiContext, *, post: bool = False, max_part_size: int = 1024 * 1024
 ) -> Visit | Response:
@@ -73,7 +69,7 @@ async def operator_visit(
     if found is None or found.principal.role != "operator":
         if form is not None:
             await form.close()
-        return to_signin()
+        return sessions.to_signin()
     return Visit(found, form)
 
 

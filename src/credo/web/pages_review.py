@@ -39,18 +39,9 @@ _REFUSALS = {
 }
 
 
-async def _reviewer(request: Request, ctx: ApiContext) -> Session | None:
-    found = await sessions.current(request, ctx)
-    return found if found is not None and found.principal.role == "reviewer" else None
-
-
-def _to_signin() -> RedirectResponse:
-    return RedirectResponse("/signin", status_code=303)
-
-
 async def _posting(request: Request, ctx: ApiContext) -> tuple[Session, Any] | None:
     """The signed-in reviewer and the posted form, or None when the post must be refused (CSRF, origin, role)."""
-    found = await _reviewer(request, ctx)
+    found = await sessions.current_as(request, ctx, "reviewer")
     form = await request.form()
     posted = form.get(sessions.CSRF_FIELD)
     if found is None or sessions.forgery(request, found, posted if isinstance(posted, str) else None):
@@ -66,9 +57,9 @@ def _left(deadline: str, today: dt.date) -> int:
 @router.get("/review", response_class=HTMLResponse)
 async def queue(request: Request, ctx: ContextDep) -> Response:
     """Open disputes and repair applications, the nearest deadline first, with the time left."""
-    found = await _reviewer(request, ctx)
+    found = await sessions.current_as(request, ctx, "reviewer")
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     reviewer = Actor("reviewer", found.principal.name)
 
     def read(uow: UnitOfWork) -> tuple[list[dict[str, Any]], dt.date]:
@@ -121,9 +112,9 @@ async def _case(
 
 async def _shown(request: Request, ctx: ApiContext, dispute_id: str, template: str) -> Response:
     """A case page for the signed-in reviewer (anyone else: the sign-in page)."""
-    found = await _reviewer(request, ctx)
+    found = await sessions.current_as(request, ctx, "reviewer")
     if found is None:
-        return _to_signin()
+        return sessions.to_signin()
     if len(dispute_id) > 36:
         return render(request, "not_found.html", status_code=404)
     return await _case(request, ctx, found, dispute_id, template, answers={})

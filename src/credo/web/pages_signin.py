@@ -60,7 +60,7 @@ async def account(request: Request, ctx: ContextDep) -> Response:
     """Who is signed in, and signing out."""
     found = await sessions.current(request, ctx)
     if found is None:
-        return RedirectResponse("/signin", status_code=303)
+        return sessions.to_signin()
     who = found.principal
     shown = mask_identifier(who.name) if who.role == "subject" else who.name
     return render(request, "account.html", role=who.role, shown=shown, csrf=found.csrf)

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from credo.api.context import ContextDep
 from credo.domain.disputes import repair_problem
@@ -29,9 +29,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/me", response_class=HTMLResponse)
 async def my_report(request: Request, ctx: ContextDep) -> Response:
     """The report of the signed-in subject (anyone else: the sign-in page)."""
-    found = await sessions.current(request, ctx)
-    if found is None or found.principal.role != "subject":
-        return RedirectResponse("/signin", status_code=303)
+    found = await sessions.current_as(request, ctx, "subject")
+    if found is None:
+        return sessions.to_signin()
     who = found.principal
     try:
         own = await ctx.run_read(lambda uow: subjects.own_report(uow, who.name, who.kind), in_thread=True)

@@ -12,13 +12,13 @@ import hmac
 from urllib.parse import urlsplit
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from credo.api.context import ApiContext
 from credo.services import signin
 from credo.services.signin import Session
 
-__all__ = ["COOKIE", "CSRF_FIELD", "current", "end", "forgery", "start"]
+__all__ = ["COOKIE", "CSRF_FIELD", "current", "current_as", "end", "forgery", "start", "to_signin"]
 
 COOKIE = "credo_session"
 CSRF_FIELD = "csrf"
@@ -30,6 +30,17 @@ async def current(request: Request, ctx: ApiContext) -> Session | None:
     if not token or len(token) > 100:
         return None
     return await ctx.run_read(lambda uow: signin.session_of(uow, token))
+
+
+async def current_as(request: Request, ctx: ApiContext, role: str) -> Session | None:
+    """The live session of this request when it is signed in as ``role``, else None (every page of a role)."""
+    found = await current(request, ctx)
+    return found if found is not None and found.principal.role == role else None
+
+
+def to_signin() -> RedirectResponse:
+    """Where anyone not signed in as a page's role is sent."""
+    return RedirectResponse("/signin", status_code=303)
 
 
 def start(request: Request, response: Response, token: str) -> None:
