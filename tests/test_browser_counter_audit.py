@@ -9,16 +9,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from credo.domain.identifiers import mask_identifier
-from credo.services import signin
-from credo.services.actor import Actor
-from credo.services.unit_of_work import unit_of_work
 from credo.store.bootstrap import init_store, open_store
 from tests.apisupport import BANK, PERSON, TODAY, api_over, record
 from tests.browser import Browsing, assert_accessible
 from tests.serving import Served, serving
+from tests.websupport import signed_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    pass
 
 WAYS = [(False, "en"), (True, "zh")]  # JavaScript off and on; Chinese checked once
 IDS = ["off-en", "on-zh"]
@@ -40,25 +38,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, s
         yield running, url
 
 
-def signed_in(browsing: Browsing, served: tuple[Served, str], role: str, principal: str, javascript: bool) -> Page:
-    store = open_store(served[1], environ={})
-    try:
-        with unit_of_work(store) as uow:
-            code = signin.issue_link(uow, Actor("operator", "cli:test"), role, principal, "15m")
-    finally:
-        store.engine.dispose()
-    page = browsing.page(f"http://127.0.0.1:{served[0].port}", javascript=javascript)
-    page.goto(f"/signin/{code}")
-    page.locator("main form button").click()
-    page.wait_for_url("**/account")
-    return page
-
-
 @pytest.mark.parametrize(("javascript", "lang"), WAYS, ids=IDS)
 def test_a_clerk_looks_up_a_measure_and_sees_the_answer(
     browsing: Browsing, served: tuple[Served, str], javascript: bool, lang: str
 ) -> None:
-    page = signed_in(browsing, served, "relying", BANK, javascript)
+    page = signed_in(browsing, served, "relying", BANK, javascript=javascript)
     page.goto(f"/counter?lang={lang}")
     assert page.get_by_role("heading", level=1).inner_text() == (
         "Does a measure apply?" if lang == "en" else "某项措施是否适用？"
@@ -84,7 +68,7 @@ def test_a_clerk_looks_up_a_measure_and_sees_the_answer(
 def test_an_auditor_filters_the_trail_and_verifies_the_chain(
     browsing: Browsing, served: tuple[Served, str], javascript: bool, lang: str
 ) -> None:
-    page = signed_in(browsing, served, "auditor", "audit", javascript)
+    page = signed_in(browsing, served, "auditor", "audit", javascript=javascript)
     page.goto(f"/audit?lang={lang}")
     assert_accessible(page)
     page.locator("#action").select_option("signin")

@@ -13,8 +13,8 @@ from credo.store.bootstrap import init_store, open_store
 from tests.apisupport import OTHER_SOURCE, PERSON, TODAY, api_over, record
 from tests.browser import Browsing, assert_accessible
 from tests.serving import Served, serving
-from tests.test_browser_disputes import signed_in
 from tests.test_web_disputes import REPAIRABLE
+from tests.websupport import signed_in
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +43,14 @@ def checked(page: Page) -> None:
 def test_the_empty_queue_a_repair_from_question_to_decision_and_a_decided_case(
     browsing: Browsing, served: tuple[Served, str]
 ) -> None:
-    reviewer = signed_in(browsing, served, "reviewer", "rita", False)
+    reviewer = signed_in(browsing, served, "reviewer", "rita", javascript=False)
     for lang in ("en", "zh"):
         reviewer.goto(f"/review?lang={lang}")
         checked(reviewer)
     reviewer.goto("/review?lang=en")
     assert "Take the next one" not in reviewer.inner_text("main")  # nothing to take
 
-    subject = signed_in(browsing, served, "subject", PERSON, False)
+    subject = signed_in(browsing, served, "subject", PERSON, javascript=False)
     subject.goto("/me/disputes/new?source=tax-office&record=T-1&kind=repair&lang=en")
     assert "Why should this record stop counting early?" in subject.inner_text("main")
     checked(subject)

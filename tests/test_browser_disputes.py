@@ -10,13 +10,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page
 
-from credo.services import signin
-from credo.services.actor import Actor
-from credo.services.unit_of_work import unit_of_work
 from credo.store.bootstrap import init_store, open_store
 from tests.apisupport import OTHER_PERSON, PERSON, api_over, record
 from tests.browser import Browsing, assert_accessible
 from tests.serving import Served, serving
+from tests.websupport import signed_in
 
 
 @pytest.fixture(scope="module")
@@ -33,21 +31,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, s
         store.engine.dispose()
     with serving(url, {}, folder / "serve.log") as running:
         yield running, url
-
-
-def signed_in(browsing: Browsing, served: tuple[Served, str], role: str, who: str, javascript: bool) -> Page:
-    """A page signed in as ``who`` through a one-time link, as ``credo signin-link`` gives it."""
-    store = open_store(served[1], environ={})
-    try:
-        with unit_of_work(store) as uow:
-            code = signin.issue_link(uow, Actor("operator", "cli:test"), role, who, "15m")
-    finally:
-        store.engine.dispose()
-    page = browsing.page(f"http://127.0.0.1:{served[0].port}", javascript=javascript)
-    page.goto(f"/signin/{code}")
-    page.locator("form button").first.click()
-    page.wait_for_url("**/account")
-    return page
 
 
 def score(page: Page) -> int:
@@ -70,7 +53,7 @@ def test_a_dispute_from_the_report_to_the_outcome(
 ) -> None:
     who, record_id = mine  # a person, and the record against it
     zh = lang == "zh"
-    subject = signed_in(browsing, served, "subject", who, javascript)
+    subject = signed_in(browsing, served, "subject", who, javascript=javascript)
     subject.goto(f"/me?lang={lang}")
     before = score(subject)
     subject.locator(f"a[href='/me/disputes/new?source=court&record={record_id}']").click()
@@ -95,7 +78,7 @@ def test_a_dispute_from_the_report_to_the_outcome(
     subject.goto("/me/disputes")
     checked(subject)
 
-    reviewer = signed_in(browsing, served, "reviewer", "rita", javascript)
+    reviewer = signed_in(browsing, served, "reviewer", "rita", javascript=javascript)
     reviewer.goto(f"/review?lang={lang}")
     assert reviewer.locator(f"a[href='/review/{reference}']").count() == 1
     checked(reviewer)

@@ -11,17 +11,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from credo.domain.identifiers import make_resident_id
-from credo.services import signin
-from credo.services.actor import Actor
-from credo.services.unit_of_work import unit_of_work
 from credo.store.bootstrap import init_store, open_store
 from tests.apisupport import OTHER_PERSON, PERSON, TODAY, api_over, record
 from tests.browser import Browsing, assert_accessible
 from tests.serving import Served, serving
 from tests.test_web_me import CONSENT_YAML
+from tests.websupport import signed_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    pass
 
 THIRD_PERSON = make_resident_id("440106", dt.date(1979, 11, 3), 18)
 # One subject per journey: each journey changes its subject's consent and address.
@@ -47,27 +45,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, s
         yield running, url
 
 
-def signed_in(browsing: Browsing, served: tuple[Served, str], subject: str, javascript: bool) -> Page:
-    store = open_store(served[1], environ={})
-    try:
-        with unit_of_work(store) as uow:
-            code = signin.issue_link(uow, Actor("operator", "cli:test"), "subject", subject, "15m")
-    finally:
-        store.engine.dispose()
-    page = browsing.page(f"http://127.0.0.1:{served[0].port}", javascript=javascript)
-    page.goto(f"/signin/{code}")
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url("**/account")
-    return page
-
-
 @pytest.mark.parametrize("journey", list(JOURNEYS))
 def test_a_subject_reads_its_report_gives_an_address_withdraws_consent_and_reads_its_notices(
     browsing: Browsing, served: tuple[Served, str], journey: str
 ) -> None:
     javascript, lang = journey.startswith("on"), journey.split("-")[1]
     zh = lang == "zh"
-    page = signed_in(browsing, served, JOURNEYS[journey], javascript)
+    page = signed_in(browsing, served, "subject", JOURNEYS[journey], javascript=javascript)
     page.goto(f"/me?lang={lang}")
     assert page.locator("h1").inner_text() == ("您的报告" if zh else "Your report")
     assert page.locator("svg.chart.steps[aria-hidden=true]").count() == 2

@@ -19,7 +19,7 @@ from credo.store.tables import deliveries
 from tests.apisupport import API_YAML, PERSON, prepare
 from tests.browser import Browsing, assert_accessible, screenshot
 from tests.serving import Served, serving
-from tests.test_browser_pages import origin, sign_in_code
+from tests.websupport import signed_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -62,15 +62,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, s
         yield running, url
 
 
-def signed_in(browsing: Browsing, served: tuple[Served, str], *, javascript: bool) -> Page:
-    """A page signed in as an operator, through a one-time link and Continue."""
-    page = browsing.page(origin(served), javascript=javascript)
-    page.goto(f"/signin/{sign_in_code(served, 'operator', 'olga')}")
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url("**/account")
-    return page
-
-
 def shot(page: Page, name: str) -> None:
     if SHOTS:
         screenshot(page, Path(SHOTS) / f"{name}.png")
@@ -80,7 +71,7 @@ def shot(page: Page, name: str) -> None:
 def test_an_operator_checks_publishes_and_activates_a_rulebook(
     browsing: Browsing, served: tuple[Served, str], tmp_path: Path, javascript: bool, version: str
 ) -> None:
-    page = signed_in(browsing, served, javascript=javascript)
+    page = signed_in(browsing, served, "operator", "olga", javascript=javascript)
     broken = tmp_path / "broken.yaml"
     broken.write_text(API_YAML.replace("base: ", "base: -"), encoding="utf-8")
     good = tmp_path / "city.yaml"
@@ -135,7 +126,7 @@ def test_every_console_page_is_accessible(
     browsing: Browsing, served: tuple[Served, str], lang: str, paths: tuple[str, ...], javascript: bool
 ) -> None:
     """The pages have no script, so JavaScript on (axe runs in the page, at half the cost) sees what off does."""
-    page = signed_in(browsing, served, javascript=javascript)
+    page = signed_in(browsing, served, "operator", "olga", javascript=javascript)
     for path in paths:
         answer = page.goto(f"{path}?lang={lang}")
         assert answer is not None and answer.status == 200, path

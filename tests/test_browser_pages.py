@@ -7,13 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from credo.services import signin
-from credo.services.actor import Actor
-from credo.services.unit_of_work import unit_of_work
 from credo.store.bootstrap import init_store, open_store
 from tests.apisupport import OTHER_PERSON, prepare
 from tests.browser import Browsing, assert_accessible
 from tests.serving import Served, serving
+from tests.websupport import origin, sign_in_code
 
 PAGES = ("/", "/rulebook", "/rulebook/versions", "/lists", "/lists/dishonest-judgment-debtors", "/statistics",
          "/due-process", "/signin")  # fmt: skip
@@ -33,20 +31,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, s
         store.engine.dispose()
     with serving(url, {}, folder / "serve.log") as running:
         yield running, url
-
-
-def origin(served: tuple[Served, str]) -> str:
-    return f"http://127.0.0.1:{served[0].port}"
-
-
-def sign_in_code(served: tuple[Served, str], role: str, principal: str) -> str:
-    """A one-time sign-in code, issued on the served store as ``credo signin-link`` would."""
-    store = open_store(served[1], environ={})
-    try:
-        with unit_of_work(store) as uow:
-            return signin.issue_link(uow, Actor("operator", "cli:test"), role, principal, "15m")
-    finally:
-        store.engine.dispose()
 
 
 @pytest.mark.parametrize("path", PAGES)
